@@ -1,0 +1,75 @@
+// A tunnel device: where a channel's frames come from and go to.
+// One interface for every platform (tap and tun on Linux, feth pairs and
+// utun on macOS, the veth "pair" twin on Linux). Devices speak the wire
+// format (see wire.hpp): in point-to-point mode each backend adds or
+// translates the 4-byte family header itself, so the pump never cares which
+// device it drives.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "wire.hpp"
+
+namespace feth {
+
+class FrameSink {
+public:
+    // Called once per frame read from the device. The span is valid only
+    // during the call. Returns false to end the current batch early.
+    virtual bool on_frame(std::span<const std::uint8_t> frame) = 0;
+
+protected:
+    ~FrameSink() = default;
+};
+
+enum class WriteResult {
+    Written,
+    WouldBlock, // the device is full right now; keep the frame and retry
+    Rejected,   // the device refused this frame (size, format): drop it
+};
+
+class Device {
+public:
+    virtual ~Device() = default;
+
+    // The interface the user configures (tap0, feth0, utun3).
+    virtual const std::string& name() const = 0;
+    // The interface the tunnel does its I/O on, where that differs from
+    // name() (the feth or veth peer); empty otherwise.
+    virtual const std::string& io_name() const = 0;
+    virtual TunMode mode() const = 0;
+    // True when this tunnel made the interface and will remove it.
+    virtual bool created() const = 0;
+
+    // Non-blocking descriptors; they may be the same fd.
+    virtual int read_fd() const = 0;
+    virtual int write_fd() const = 0;
+
+    // Reads up to max_frames frames, handing each to `sink` in wire format.
+    // Returns how many frames were read (0: nothing was ready). Throws
+    // SystemError when the device is gone or broken.
+    virtual std::size_t read_frames(FrameSink& sink, std::size_t max_frames) = 0;
+
+    // Writes one frame in wire format, already checked with
+    // wire::check_frame. Throws SystemError when the device is gone.
+    virtual WriteResult write_frame(std::span<const std::uint8_t> frame) = 0;
+};
+
+// What a tunnel asks for. `backend` is "auto" (the platform's default for the
+// mode) or a backend's name ("tap", "tun", "pair", "feth", "utun").
+struct DeviceRequest {
+    TunMode mode = TunMode::Ethernet;
+    std::uint32_t unit = kTunUnitAny;
+    std::string backend = "auto";
+    unsigned mtu = 0; // 0: leave the interface's default
+};
+
+// Picks the backend for the request on this platform and opens it. Throws
+// SystemError or InputError naming the device and the cause.
+std::unique_ptr<Device> open_device(const DeviceRequest& request);
+
+} // namespace feth

@@ -1,0 +1,144 @@
+// Linux tap (ethernet) and tun (point-to-point) through /dev/net/tun.
+// IFF_NO_PI: no packet-info header; in point-to-point mode the wire's 4-byte
+// family header is added from the IP version nibble on read and stripped on
+// write. A device that did not exist before is created without TUNSETPERSIST,
+// so the kernel removes it when our descriptor closes, however the process
+// ends. A persistent device the admin made is attached to and left as found.
+#include <fcntl.h>
+#include <net/if.h> // before linux/if_tun.h, which would pull in linux/if.h
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "tunnel/backends.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+
+namespace feth::backends {
+namespace {
+
+constexpr const char* kCloneDevice = "/dev/net/tun";
+
+std::string requested_name(const DeviceRequest& request)
+{
+    const char* prefix = request.mode == TunMode::Ethernet ? "tap" : "tun";
+    if (request.unit == kTunUnitAny) return std::string(prefix) + "%d"; // the kernel picks
+    return prefix + std::to_string(request.unit);
+}
+
+class TunTapDevice final : public Device {
+public:
+    TunTapDevice(UniqueFd fd, std::string name, TunMode mode, bool created)
+        : fd_(std::move(fd)), name_(std::move(name)), mode_(mode), created_(created)
+    {
+    }
+
+    const std::string& name() const override { return name_; }
+    const std::string& io_name() const override { return no_io_name_; }
+    TunMode mode() const override { return mode_; }
+    bool created() const override { return created_; }
+    int read_fd() const override { return fd_.get(); }
+    int write_fd() const override { return fd_.get(); }
+
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
+    {
+        // Leave room in front for the family header so that point-to-point
+        // frames need no copy.
+        const std::size_t head = mode_ == TunMode::PointToPoint ? wire::kAfHeaderLen : 0;
+        std::size_t count = 0;
+        while (count < max_frames) {
+            ssize_t n = ::read(fd_.get(), buf_.data() + head, buf_.size() - head);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                throw_errno("device " + name_, "read");
+            }
+            if (n == 0) throw SystemError("device " + name_, "read", EPIPE);
+            ++count;
+            std::span<std::uint8_t> frame(buf_.data(), static_cast<std::size_t>(n) + head);
+            if (head != 0) {
+                auto header = frame.first<wire::kAfHeaderLen>();
+                // A packet that is neither IPv4 nor IPv6 leaves the header
+                // zero; check_frame drops it as BadIpVersion.
+                if (!wire::put_af_header(header, frame.subspan(head))) std::memset(header.data(), 0, head);
+            }
+            if (!sink.on_frame(frame)) break;
+        }
+        return count;
+    }
+
+    WriteResult write_frame(std::span<const std::uint8_t> frame) override
+    {
+        if (mode_ == TunMode::PointToPoint) frame = frame.subspan(wire::kAfHeaderLen);
+        for (;;) {
+            ssize_t n = ::write(fd_.get(), frame.data(), frame.size());
+            if (n >= 0) return WriteResult::Written;
+            switch (errno) {
+            case EINTR: continue;
+            case EAGAIN: return WriteResult::WouldBlock;
+            case EINVAL:
+            case EMSGSIZE:
+            case EFAULT:
+            case EIO: return WriteResult::Rejected; // this frame only
+            default: throw_errno("device " + name_, "write");
+            }
+        }
+    }
+
+private:
+    UniqueFd fd_;
+    std::string name_;
+    std::string no_io_name_;
+    TunMode mode_;
+    bool created_;
+    // One frame at the largest size a peer may send, plus the header room.
+    std::array<std::uint8_t, wire::kMaxFrame + 2 * wire::kAfHeaderLen> buf_{};
+};
+
+} // namespace
+
+std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request)
+{
+    std::string name = requested_name(request);
+    const std::string what = "device " + name;
+    if (name.size() >= IFNAMSIZ) throw InputError(what + ": interface name too long");
+
+    // An interface that is already there belongs to someone else: attach to
+    // it if the kernel lets us (a persistent tap made by the admin) and never
+    // remove it.
+    bool existed = request.unit != kTunUnitAny && ::if_nametoindex(name.c_str()) != 0;
+
+    UniqueFd fd(::open(kCloneDevice, O_RDWR | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) throw_errno(what, "open(/dev/net/tun)");
+
+    struct ifreq ifr {};
+    ifr.ifr_flags = static_cast<short>((request.mode == TunMode::Ethernet ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+        int err = errno;
+        if (err == EBUSY) throw SystemError(what + " (in use by another process)", "ioctl(TUNSETIFF)", err);
+        if (err == EINVAL && existed)
+            throw SystemError(what + " (exists but is not a " + (request.mode == TunMode::Ethernet ? "tap" : "tun") +
+                                  " device)",
+                              "ioctl(TUNSETIFF)", err);
+        throw SystemError(what, "ioctl(TUNSETIFF)", err);
+    }
+    name.assign(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
+
+    if (request.mtu != 0) {
+        UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        if (!sock) throw_errno("device " + name, "socket(AF_INET)");
+        struct ifreq mtu {};
+        std::strncpy(mtu.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        mtu.ifr_mtu = static_cast<int>(request.mtu);
+        if (::ioctl(sock.get(), SIOCSIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCSIFMTU)");
+    }
+    return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, !existed);
+}
+
+} // namespace feth::backends

@@ -1,0 +1,121 @@
+#include "log.hpp"
+
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <strings.h>
+
+namespace feth::log {
+namespace {
+
+struct State {
+    Options options;
+    std::string suffix;
+    bool syslog_open = false;
+};
+
+State& state()
+{
+    static State s;
+    return s;
+}
+
+int syslog_priority(Level level)
+{
+    switch (level) {
+    case Level::Fatal: return LOG_CRIT;
+    case Level::Error: return LOG_ERR;
+    case Level::Info: return LOG_INFO;
+    case Level::Verbose: return LOG_INFO;
+    default: return LOG_DEBUG;
+    }
+}
+
+} // namespace
+
+std::optional<Level> parse_level(std::string_view name)
+{
+    static constexpr struct {
+        const char* name;
+        Level level;
+    } names[] = {
+        {"QUIET", Level::Quiet},   {"FATAL", Level::Fatal},   {"ERROR", Level::Error},
+        {"INFO", Level::Info},     {"VERBOSE", Level::Verbose}, {"DEBUG", Level::Debug1},
+        {"DEBUG1", Level::Debug1}, {"DEBUG2", Level::Debug2}, {"DEBUG3", Level::Debug3},
+    };
+    for (const auto& n : names) {
+        if (name.size() == std::strlen(n.name) && ::strncasecmp(name.data(), n.name, name.size()) == 0)
+            return n.level;
+    }
+    return std::nullopt;
+}
+
+const char* level_name(Level level)
+{
+    switch (level) {
+    case Level::Quiet: return "QUIET";
+    case Level::Fatal: return "FATAL";
+    case Level::Error: return "ERROR";
+    case Level::Info: return "INFO";
+    case Level::Verbose: return "VERBOSE";
+    case Level::Debug1: return "DEBUG1";
+    case Level::Debug2: return "DEBUG2";
+    case Level::Debug3: return "DEBUG3";
+    }
+    return "INFO";
+}
+
+void configure(const Options& options)
+{
+    State& s = state();
+    if (s.syslog_open) {
+        ::closelog();
+        s.syslog_open = false;
+    }
+    s.options = options;
+    if (!options.to_stderr) {
+        ::openlog(s.options.ident.c_str(), LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        s.syslog_open = true;
+    }
+}
+
+Level level() { return state().options.level; }
+
+bool enabled(Level lvl)
+{
+    return lvl != Level::Quiet && static_cast<int>(lvl) <= static_cast<int>(state().options.level);
+}
+
+void set_suffix(std::string suffix) { state().suffix = std::move(suffix); }
+
+void write(Level lvl, bool auth, const char* fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    // Peer-supplied strings (user names, banners) end up in log lines: never
+    // let control characters forge extra lines or terminal escapes.
+    for (char* p = msg; *p; ++p) {
+        unsigned char c = static_cast<unsigned char>(*p);
+        if (c < 0x20 || c == 0x7f) *p = '?';
+    }
+    const State& s = state();
+    if (s.options.to_stderr) {
+        const char* prefix = "";
+        if (lvl >= Level::Debug1) prefix = "debug: ";
+        else if (lvl == Level::Error || lvl == Level::Fatal) prefix = "error: ";
+        std::fprintf(stderr, "%s%s%s%s\n", prefix, msg, s.suffix.empty() ? "" : " ", s.suffix.c_str());
+        std::fflush(stderr);
+    } else {
+        int facility = auth ? LOG_AUTH : LOG_DAEMON;
+        ::syslog(facility | syslog_priority(lvl), "%s%s%s", msg, s.suffix.empty() ? "" : " ",
+                 s.suffix.c_str());
+    }
+}
+
+} // namespace feth::log

@@ -1,0 +1,273 @@
+#include "pump.hpp"
+
+#include <poll.h>
+
+#include <exception>
+
+#include "log.hpp"
+
+namespace feth {
+
+TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, std::unique_ptr<Device> device,
+                       std::string label, PumpLimits limits)
+    : session_(session), channel_(std::move(channel)), device_(std::move(device)), label_(std::move(label)),
+      limits_(limits)
+{
+    // Registered before control returns to the event loop, so no frame can
+    // arrive unseen.
+    ssh_callbacks_init(&callbacks_);
+    callbacks_.userdata = this;
+    callbacks_.channel_data_function = &TunnelPump::on_channel_data;
+    callbacks_.channel_eof_function = &TunnelPump::on_channel_eof;
+    callbacks_.channel_close_function = &TunnelPump::on_channel_close;
+    ssh_set_channel_callbacks(channel_.get(), &callbacks_);
+}
+
+TunnelPump::~TunnelPump()
+{
+    unregister();
+    ssh_remove_channel_callbacks(channel_.get(), &callbacks_);
+    // channel_ is freed next (sending CLOSE if still needed), then the
+    // device, which removes an interface this tunnel created.
+}
+
+void TunnelPump::attach(ssh_event event)
+{
+    event_ = event;
+    update_registration();
+}
+
+bool TunnelPump::window_fits(std::size_t len) const
+{
+    // Towards OpenSSH the patched libssh charges len + 4 itself; asking for
+    // the extra 4 bytes everywhere keeps the check simple and safe.
+    return ssh_channel_window_size(channel_.get()) >= len + wire::kDatagramWindowOverhead;
+}
+
+// ---- peer -> device -------------------------------------------------------
+
+int TunnelPump::on_channel_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
+                                void* userdata)
+{
+    auto* self = static_cast<TunnelPump*>(userdata);
+    if (is_stderr == 0) {
+        self->frame_from_peer({static_cast<const std::uint8_t*>(data), len});
+    } else {
+        ++self->stats_.dropped_from_peer; // tunnels carry no extended data
+    }
+    // Always consume everything: libssh would glue a leftover to the next
+    // frame, and a frame we drop must still open the window again.
+    return static_cast<int>(len);
+}
+
+void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
+{
+    if (state_ != State::Running) return;
+    ++stats_.frames_from_peer;
+    stats_.bytes_from_peer += frame.size();
+    if (wire::check_frame(device_->mode(), frame) != wire::Verdict::Ok) {
+        ++stats_.dropped_from_peer;
+        return;
+    }
+    if (to_device_.empty()) {
+        try {
+            switch (device_->write_frame(frame)) {
+            case WriteResult::Written: return;
+            case WriteResult::Rejected: ++stats_.dropped_from_peer; return;
+            case WriteResult::WouldBlock: break;
+            }
+        } catch (const std::exception& e) {
+            fail(e.what());
+            return;
+        }
+    }
+    if (to_device_.size() >= limits_.device_queue_frames) {
+        ++stats_.dropped_device_full;
+        return;
+    }
+    to_device_.emplace_back(frame.begin(), frame.end());
+}
+
+void TunnelPump::flush_device_queue()
+{
+    while (!to_device_.empty() && state_ == State::Running) {
+        WriteResult r;
+        try {
+            r = device_->write_frame(to_device_.front());
+        } catch (const std::exception& e) {
+            fail(e.what());
+            return;
+        }
+        if (r == WriteResult::WouldBlock) return;
+        if (r == WriteResult::Rejected) ++stats_.dropped_from_peer;
+        to_device_.pop_front();
+    }
+}
+
+// ---- device -> peer -------------------------------------------------------
+
+int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
+{
+    auto* self = static_cast<TunnelPump*>(userdata);
+    if ((revents & POLLNVAL) != 0) {
+        self->fail("device " + self->device_->name() + ": descriptor no longer valid");
+        return SSH_OK;
+    }
+    if (fd == self->device_->write_fd() && (revents & POLLOUT) != 0) self->flush_device_queue();
+    if (fd == self->device_->read_fd() && (revents & (POLLIN | POLLERR | POLLHUP)) != 0) self->read_device();
+    return SSH_OK;
+}
+
+void TunnelPump::read_device()
+{
+    if (state_ != State::Running || !to_peer_.empty()) return;
+    try {
+        device_->read_frames(*this, limits_.frames_per_wakeup);
+    } catch (const std::exception& e) {
+        fail(e.what());
+    }
+}
+
+bool TunnelPump::on_frame(std::span<const std::uint8_t> frame)
+{
+    if (state_ != State::Running) return false;
+    if (wire::check_frame(device_->mode(), frame) != wire::Verdict::Ok) {
+        ++stats_.dropped_from_device;
+        return true;
+    }
+    if (to_peer_.empty()) {
+        switch (send_to_peer(frame)) {
+        case SendResult::Sent: return true;
+        case SendResult::Failed: return false;
+        case SendResult::Later: break;
+        }
+    }
+    // Keep it and stop reading until the window opens or the re-key ends.
+    to_peer_.emplace_back(frame.begin(), frame.end());
+    ++stats_.queued_to_peer;
+    return false;
+}
+
+TunnelPump::SendResult TunnelPump::send_to_peer(std::span<const std::uint8_t> frame)
+{
+    if (state_ != State::Running) return SendResult::Failed;
+    if (!window_fits(frame.size())) return SendResult::Later;
+    int rc = ssh_channel_write(channel_.get(), frame.data(), static_cast<uint32_t>(frame.size()));
+    if (rc == static_cast<int>(frame.size())) {
+        ++stats_.frames_to_peer;
+        stats_.bytes_to_peer += frame.size();
+        return SendResult::Sent;
+    }
+    if (rc == 0) return SendResult::Later; // key re-exchange in progress
+    if (state_ != State::Running) return SendResult::Failed; // closed while flushing
+    if (rc > 0) {
+        fail("libssh split a frame (" + std::to_string(rc) + " of " + std::to_string(frame.size()) + " bytes)");
+    } else {
+        fail(std::string("writing to the channel failed: ") + ssh_get_error(session_));
+    }
+    return SendResult::Failed;
+}
+
+void TunnelPump::flush_peer_queue()
+{
+    while (!to_peer_.empty() && state_ == State::Running) {
+        if (send_to_peer(to_peer_.front()) != SendResult::Sent) return;
+        to_peer_.pop_front();
+    }
+}
+
+// ---- lifecycle ------------------------------------------------------------
+
+void TunnelPump::on_channel_eof(ssh_session, ssh_channel, void* userdata)
+{
+    auto* self = static_cast<TunnelPump*>(userdata);
+    // A tunnel is useless half-open: OpenSSH sends EOF when its device
+    // failed, so end ours too.
+    self->peer_eof_ = true;
+}
+
+void TunnelPump::on_channel_close(ssh_session, ssh_channel, void* userdata)
+{
+    auto* self = static_cast<TunnelPump*>(userdata);
+    if (self->state_ == State::Finished) return;
+    self->state_ = State::Finished;
+    self->end_reason_ = "closed by peer";
+}
+
+void TunnelPump::close(const std::string& why)
+{
+    if (state_ == State::Finished) return;
+    state_ = State::Finished;
+    end_reason_ = why;
+    if (ssh_channel_is_open(channel_.get())) {
+        ssh_channel_send_eof(channel_.get());
+        ssh_channel_close(channel_.get());
+    }
+}
+
+void TunnelPump::fail(const std::string& why)
+{
+    if (state_ == State::Finished) return;
+    LOG_ERROR("tunnel %s: %s", label_.c_str(), why.c_str());
+    close(why);
+}
+
+void TunnelPump::service()
+{
+    if (state_ == State::Running && peer_eof_) close("peer sent EOF");
+    if (state_ == State::Running && ssh_channel_is_closed(channel_.get())) {
+        state_ = State::Finished;
+        end_reason_ = "channel closed";
+    }
+    if (state_ == State::Running) {
+        flush_device_queue();
+        flush_peer_queue();
+        // Frames read while the queue was non-empty would have waited; with
+        // the queue drained, catch up on what the device holds now.
+    }
+    update_registration();
+}
+
+void TunnelPump::update_registration()
+{
+    if (event_ == nullptr) return;
+    short want_read = 0;
+    short want_write = 0;
+    if (state_ == State::Running) {
+        if (to_peer_.empty()) want_read = POLLIN;
+        if (!to_device_.empty()) want_write = POLLOUT;
+    }
+    const int rfd = device_->read_fd();
+    const int wfd = device_->write_fd();
+    auto set = [this](int fd, short now, short want) {
+        if (now == want) return;
+        if (now != 0) ssh_event_remove_fd(event_, fd);
+        if (want != 0 && ssh_event_add_fd(event_, fd, want, &TunnelPump::on_device_event, this) != SSH_OK)
+            fail("cannot watch device " + device_->name());
+    };
+    if (rfd == wfd) {
+        short now = static_cast<short>(read_events_ | write_events_);
+        short want = static_cast<short>(want_read | want_write);
+        read_events_ = want_read;
+        write_events_ = want_write;
+        set(rfd, now, want);
+    } else {
+        short now_r = read_events_, now_w = write_events_;
+        read_events_ = want_read;
+        write_events_ = want_write;
+        set(rfd, now_r, want_read);
+        set(wfd, now_w, want_write);
+    }
+}
+
+void TunnelPump::unregister()
+{
+    if (event_ == nullptr) return;
+    const int rfd = device_->read_fd();
+    const int wfd = device_->write_fd();
+    if (read_events_ != 0 || (rfd == wfd && write_events_ != 0)) ssh_event_remove_fd(event_, rfd);
+    if (rfd != wfd && write_events_ != 0) ssh_event_remove_fd(event_, wfd);
+    read_events_ = write_events_ = 0;
+}
+
+} // namespace feth
