@@ -1,0 +1,395 @@
+#include "connection.hpp"
+
+#include <libssh/callbacks.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <memory>
+#include <vector>
+
+#include "auth.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/pump.hpp"
+#include "tunnel/signal_pipe.hpp"
+#include "tunnel/ssh_handles.hpp"
+
+namespace feth::server {
+namespace {
+
+constexpr unsigned kLoginGraceSeconds = 120;
+constexpr int kMaxAuthTries = 6;
+constexpr std::size_t kMaxTunnels = 10;
+constexpr std::size_t kMaxSessionChannels = 10;
+
+// A session channel: stock `ssh -w` without -N opens one after the tunnel.
+// It prints one line and lives as long as the connection's tunnels.
+struct SessionChannel {
+    ChannelPtr channel;
+    ssh_channel_callbacks_struct callbacks{};
+    bool want_banner = false;
+    bool banner_sent = false;
+    bool had_tunnel = false;
+};
+
+class Connection {
+public:
+    Connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, Peer peer)
+        : cfg_(cfg), bind_(bind), fd_(fd), peer_(std::move(peer))
+    {
+    }
+
+    int run();
+
+private:
+    // libssh callbacks (C entry points).
+    static int on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata);
+    static ssh_channel on_session_open(ssh_session, void* userdata);
+    static int on_message(ssh_session, ssh_message msg, void* userdata);
+    static int on_signal_fd(socket_t fd, int revents, void* userdata);
+    static int on_pty(ssh_session, ssh_channel, const char*, int, int, int, int, void*) { return 0; }
+    static int on_shell(ssh_session, ssh_channel channel, void* userdata);
+    static int on_exec(ssh_session, ssh_channel channel, const char*, void* userdata);
+    static int on_session_data(ssh_session, ssh_channel, void*, uint32_t len, int, void*)
+    {
+        return static_cast<int>(len);
+    }
+    static int on_window_change(ssh_session, ssh_channel, int, int, int, int, void*) { return 0; }
+
+    int auth_pubkey(const std::string& user, ssh_key key, char state);
+    void handle_tun_open(ssh_message msg);
+    void refuse_tun(ssh_message msg, const char* debug_line, const std::string& why);
+    void mark_banner(ssh_channel channel);
+    void service();
+    void service_sessions();
+    std::string who() const;
+
+    const config::ServerConfig& cfg_;
+    ssh_bind bind_;
+    int fd_;
+    Peer peer_;
+    SessionPtr session_;
+    EventPtr event_;
+    ssh_server_callbacks_struct server_cb_{};
+
+    std::optional<UserInfo> user_;
+    std::string invalid_user_logged_;
+    int auth_failures_ = 0;
+    bool terminate_ = false;
+    std::string terminate_reason_;
+
+    std::vector<std::unique_ptr<TunnelPump>> tunnels_;
+    std::vector<std::unique_ptr<TunnelPump>> new_tunnels_; // attached outside callbacks
+    std::vector<std::unique_ptr<SessionChannel>> sessions_;
+    bool ever_had_tunnel_ = false;
+};
+
+std::string Connection::who() const
+{
+    std::string user = user_ ? user_->name : std::string("unauthenticated user");
+    return user + " from " + peer_.address + " port " + std::to_string(peer_.port);
+}
+
+// ---- authentication --------------------------------------------------------
+
+int Connection::on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        return self->auth_pubkey(user != nullptr ? user : "", key, state);
+    } catch (const std::exception& e) {
+        LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        return SSH_AUTH_DENIED;
+    }
+}
+
+int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char state)
+{
+    const std::string from = " from " + peer_.address + " port " + std::to_string(peer_.port) + " ssh2";
+    auto fail = [&](const char* invalid) {
+        LOG_AUTH("Failed publickey for %s%s%s: %s", invalid, user_name.c_str(), from.c_str(),
+                 describe_key(key).c_str());
+        if (++auth_failures_ >= kMaxAuthTries) {
+            LOG_AUTH("Disconnecting authenticating user %s %s port %u: Too many authentication failures [preauth]",
+                     user_name.c_str(), peer_.address.c_str(), peer_.port);
+            terminate_ = true;
+            terminate_reason_ = "too many authentication failures";
+        }
+        return SSH_AUTH_DENIED;
+    };
+
+    auto user = lookup_user(user_name);
+    if (!user || !config::user_allowed(cfg_.allow_users, user_name)) {
+        if (invalid_user_logged_ != user_name) {
+            if (!user)
+                LOG_AUTH("Invalid user %s from %s port %u", user_name.c_str(), peer_.address.c_str(), peer_.port);
+            else
+                LOG_AUTH("User %s from %s not allowed because not listed in AllowUsers", user_name.c_str(),
+                         peer_.address.c_str());
+            invalid_user_logged_ = user_name;
+        }
+        return fail(user ? "" : "invalid user ");
+    }
+    if (state == SSH_PUBLICKEY_STATE_WRONG) return fail("");
+
+    auto match = find_authorized_key(cfg_, *user, key);
+    if (!match) return fail("");
+    if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS; // key acceptable: ask for a signature
+
+    // SSH_PUBLICKEY_STATE_VALID: libssh verified the signature.
+    user_ = user;
+    ::alarm(0);
+    LOG_AUTH("Accepted publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
+    LOG_DEBUG("key matched %s line %zu", match->file.c_str(), match->line);
+    return SSH_AUTH_SUCCESS;
+}
+
+// ---- tunnel channels -------------------------------------------------------
+
+int Connection::on_message(ssh_session, ssh_message msg, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    if (ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN) return 1; // libssh's default answer
+    if (ssh_message_subtype(msg) == SSH_CHANNEL_TUN) {
+        try {
+            self->handle_tun_open(msg);
+        } catch (const std::exception& e) {
+            LOG_ERROR("tunnel request of %s: %s", self->who().c_str(), e.what());
+            ssh_message_reply_default(msg);
+        }
+        return 0;
+    }
+    LOG_VERBOSE("Refused channel open of type %d for %s: this server carries tunnels only", ssh_message_subtype(msg),
+                self->who().c_str());
+    return 1;
+}
+
+void Connection::refuse_tun(ssh_message msg, const char* debug_line, const std::string& why)
+{
+    LOG_INFO("Refused tunnel forwarding for %s: %s", who().c_str(), why.c_str());
+    // The stock client shows these SSH_MSG_DEBUG lines with -v, as sshd's.
+    ssh_send_debug(session_.get(), debug_line, 0);
+    ssh_message_reply_default(msg);
+}
+
+void Connection::handle_tun_open(ssh_message msg)
+{
+    const int raw_mode = ssh_message_channel_request_open_tun_mode(msg);
+    const std::uint32_t unit = ssh_message_channel_request_open_tun_unit(msg);
+    if (!user_) return refuse_tun(msg, "Server has rejected tunnel device forwarding", "not authenticated");
+    auto mode = raw_mode > 0 ? tun_mode_from_wire(static_cast<std::uint32_t>(raw_mode)) : std::nullopt;
+    if (!mode)
+        return refuse_tun(msg, "Unsupported tunnel device mode.",
+                          "unsupported tunnel mode " + std::to_string(raw_mode));
+    if ((cfg_.permit_tunnel & static_cast<unsigned>(*mode)) == 0)
+        return refuse_tun(msg, "Server has rejected tunnel device forwarding",
+                          std::string("PermitTunnel does not allow ") + tun_mode_name(*mode) + " tunnels");
+    if (unit != kTunUnitAny && unit > kTunUnitMax)
+        return refuse_tun(msg, "Failed to open the tunnel device.", "unit " + std::to_string(unit) + " out of range");
+    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnels)
+        return refuse_tun(msg, "Failed to open the tunnel device.", "too many tunnels on one connection");
+
+    std::unique_ptr<Device> device;
+    try {
+        device = open_device(DeviceRequest{*mode, unit, cfg_.tunnel_backend, 0});
+    } catch (const std::exception& e) {
+        return refuse_tun(msg, "Failed to open the tunnel device.", e.what());
+    }
+    ssh_channel raw = ssh_message_channel_request_open_reply_accept(msg);
+    if (raw == nullptr) {
+        LOG_ERROR("accepting the tunnel channel of %s failed: %s", who().c_str(), ssh_get_error(session_.get()));
+        return; // the device closes with `device`
+    }
+    std::string label = device->name() + " for " + who();
+    LOG_INFO("Tunnel %s (%s) opened for %s", device->name().c_str(), tun_mode_name(*mode), who().c_str());
+    new_tunnels_.push_back(
+        std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), std::move(device), std::move(label)));
+    ever_had_tunnel_ = true;
+}
+
+// ---- session channels -----------------------------------------------------
+
+ssh_channel Connection::on_session_open(ssh_session session, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    if (self->sessions_.size() >= kMaxSessionChannels) return nullptr;
+    ssh_channel raw = ssh_channel_new(session);
+    if (raw == nullptr) return nullptr;
+    auto sc = std::make_unique<SessionChannel>();
+    sc->channel.reset(raw);
+    ssh_callbacks_init(&sc->callbacks);
+    sc->callbacks.userdata = self;
+    sc->callbacks.channel_pty_request_function = &Connection::on_pty;
+    sc->callbacks.channel_shell_request_function = &Connection::on_shell;
+    sc->callbacks.channel_exec_request_function = &Connection::on_exec;
+    sc->callbacks.channel_data_function = &Connection::on_session_data;
+    sc->callbacks.channel_pty_window_change_function = &Connection::on_window_change;
+    ssh_set_channel_callbacks(raw, &sc->callbacks);
+    self->sessions_.push_back(std::move(sc));
+    return raw;
+}
+
+void Connection::mark_banner(ssh_channel channel)
+{
+    for (auto& sc : sessions_)
+        if (sc->channel.get() == channel) sc->want_banner = true;
+}
+
+int Connection::on_shell(ssh_session, ssh_channel channel, void* userdata)
+{
+    static_cast<Connection*>(userdata)->mark_banner(channel);
+    return 0;
+}
+
+int Connection::on_exec(ssh_session, ssh_channel channel, const char*, void* userdata)
+{
+    static_cast<Connection*>(userdata)->mark_banner(channel);
+    return 0;
+}
+
+void Connection::service_sessions()
+{
+    std::string devices;
+    for (const auto& t : tunnels_) {
+        if (t->finished()) continue;
+        if (!devices.empty()) devices += ", ";
+        devices += t->device().name();
+    }
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        SessionChannel& sc = **it;
+        ssh_channel ch = sc.channel.get();
+        if (ssh_channel_is_closed(ch)) {
+            it = sessions_.erase(it);
+            continue;
+        }
+        if (sc.want_banner && !sc.banner_sent) {
+            sc.banner_sent = true;
+            std::string line = devices.empty()
+                                   ? "feth-sshd: this server carries tunnels only, and this connection has no tunnel "
+                                     "open (try ssh -o Tunnel=ethernet -w any:any).\r\n"
+                                   : "feth-sshd: this server carries tunnels only; your tunnel is on " + devices +
+                                         ". Press Ctrl-C or close ssh to end it.\r\n";
+            ssh_channel_write(ch, line.data(), static_cast<uint32_t>(line.size()));
+            sc.had_tunnel = !devices.empty();
+            if (devices.empty()) {
+                ssh_channel_request_send_exit_status(ch, 1);
+                ssh_channel_send_eof(ch);
+                ssh_channel_close(ch);
+            }
+        } else if (sc.banner_sent && sc.had_tunnel && devices.empty() && ssh_channel_is_open(ch)) {
+            // The tunnel this session reported on has ended: so does the session.
+            ssh_channel_request_send_exit_status(ch, 0);
+            ssh_channel_send_eof(ch);
+            ssh_channel_close(ch);
+        }
+        ++it;
+    }
+}
+
+// ---- the loop ---------------------------------------------------------------
+
+int Connection::on_signal_fd(socket_t, int, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    self->terminate_ = true;
+    self->terminate_reason_ = "server shutting down";
+    return SSH_OK;
+}
+
+void Connection::service()
+{
+    for (auto& t : new_tunnels_) {
+        t->attach(event_.get());
+        tunnels_.push_back(std::move(t));
+    }
+    new_tunnels_.clear();
+    for (auto it = tunnels_.begin(); it != tunnels_.end();) {
+        TunnelPump& t = **it;
+        t.service();
+        if (!t.finished()) {
+            ++it;
+            continue;
+        }
+        const PumpStats& s = t.stats();
+        LOG_INFO("Tunnel %s closed (%s): %llu frames out, %llu in, %llu dropped", t.label().c_str(),
+                 t.end_reason().c_str(), static_cast<unsigned long long>(s.frames_to_peer),
+                 static_cast<unsigned long long>(s.frames_from_peer),
+                 static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full));
+        it = tunnels_.erase(it); // closes the channel, then the device
+    }
+    service_sessions();
+}
+
+int Connection::run()
+{
+    SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
+    // An unauthenticated client gets LoginGraceTime, as with sshd; nothing
+    // privileged exists yet, so the default action (exit) is safe.
+    ::signal(SIGALRM, SIG_DFL);
+    ::alarm(kLoginGraceSeconds);
+
+    session_.reset(ssh_new());
+    if (!session_) throw InputError("ssh_new failed");
+    if (ssh_bind_accept_fd(bind_, session_.get(), fd_) != SSH_OK) {
+        LOG_ERROR("accepting the connection from %s port %u failed: %s", peer_.address.c_str(), peer_.port,
+                  ssh_get_error(bind_));
+        return 1;
+    }
+    ssh_callbacks_init(&server_cb_);
+    server_cb_.userdata = this;
+    server_cb_.auth_pubkey_function = &Connection::on_auth_pubkey;
+    server_cb_.channel_open_request_session_function = &Connection::on_session_open;
+    ssh_set_server_callbacks(session_.get(), &server_cb_);
+    ssh_set_auth_methods(session_.get(), SSH_AUTH_METHOD_PUBLICKEY);
+    ssh_set_message_callback(session_.get(), &Connection::on_message, this);
+
+    if (ssh_handle_key_exchange(session_.get()) != SSH_OK) {
+        LOG_INFO("Connection closed by %s port %u during key exchange: %s [preauth]", peer_.address.c_str(),
+                 peer_.port, ssh_get_error(session_.get()));
+        return 1;
+    }
+    ssh_set_blocking(session_.get(), 0);
+
+    event_.reset(ssh_event_new());
+    if (!event_ || ssh_event_add_session(event_.get(), session_.get()) != SSH_OK ||
+        ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK)
+        throw InputError("cannot set up the event loop");
+
+    while (!terminate_) {
+        int rc = ssh_event_dopoll(event_.get(), -1);
+        service();
+        if (rc == SSH_ERROR) break;
+        int status = ssh_get_status(session_.get());
+        if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || !ssh_is_connected(session_.get())) break;
+    }
+    ssh_event_remove_fd(event_.get(), signals.fd());
+
+    const bool by_us = terminate_;
+    for (auto& t : tunnels_) t->close(terminate_reason_.empty() ? "connection closed" : terminate_reason_);
+    for (auto& t : new_tunnels_) t->close(terminate_reason_);
+    service(); // logs and frees every tunnel: devices go now
+    if (ssh_is_connected(session_.get())) ssh_disconnect(session_.get());
+    ssh_event_remove_session(event_.get(), session_.get());
+    if (user_)
+        LOG_INFO("Disconnected from user %s %s port %u%s", user_->name.c_str(), peer_.address.c_str(), peer_.port,
+                 by_us ? (" (" + terminate_reason_ + ")").c_str() : "");
+    else
+        LOG_INFO("Connection closed by %s port %u [preauth]", peer_.address.c_str(), peer_.port);
+    return 0;
+}
+
+} // namespace
+
+int serve_connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, const Peer& peer)
+{
+    log::set_suffix(""); // per-connection lines carry the peer themselves
+    try {
+        Connection conn(cfg, bind, fd, peer);
+        return conn.run();
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
+        return 1;
+    }
+}
+
+} // namespace feth::server

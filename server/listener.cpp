@@ -1,0 +1,198 @@
+#include "listener.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "connection.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/signal_pipe.hpp"
+
+namespace feth::server {
+namespace {
+
+constexpr auto kChildExitGrace = std::chrono::seconds(5);
+
+struct Listener {
+    UniqueFd fd;
+    std::string where; // "198.18.0.1 port 2222"
+};
+
+std::string numeric_host(const sockaddr* sa, socklen_t len, unsigned* port)
+{
+    char host[NI_MAXHOST] = "?";
+    char serv[NI_MAXSERV] = "0";
+    ::getnameinfo(sa, len, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV);
+    if (port != nullptr) *port = static_cast<unsigned>(std::strtoul(serv, nullptr, 10));
+    std::string h = host;
+    // An IPv4 client on a dual-stack socket: log it as IPv4, as sshd does.
+    if (h.rfind("::ffff:", 0) == 0 && h.find('.') != std::string::npos) h = h.substr(7);
+    return h;
+}
+
+std::vector<Listener> open_listeners(const config::ServerConfig& cfg)
+{
+    std::vector<Listener> out;
+    for (const auto& ep : cfg.listen) {
+        struct addrinfo hints {};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+        struct addrinfo* res = nullptr;
+        std::string port = std::to_string(ep.port);
+        int gai = ::getaddrinfo(ep.host.empty() ? nullptr : ep.host.c_str(), port.c_str(), &hints, &res);
+        if (gai != 0)
+            throw InputError("ListenAddress " + ep.host + " port " + port + ": " + ::gai_strerror(gai));
+        std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+        for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+            unsigned p = 0;
+            std::string where = numeric_host(ai->ai_addr, ai->ai_addrlen, &p) + " port " + std::to_string(p);
+            UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+            if (!fd) throw_errno("listen on " + where, "socket");
+            int one = 1;
+            ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+            if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+            if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) throw_errno("listen on " + where, "bind");
+            if (::listen(fd.get(), 128) != 0) throw_errno("listen on " + where, "listen");
+            set_nonblocking_cloexec(fd.get(), "listener");
+            LOG_INFO("Server listening on %s.", where.c_str());
+            out.push_back({std::move(fd), std::move(where)});
+        }
+    }
+    if (out.empty()) throw InputError("no address to listen on");
+    return out;
+}
+
+class PidFile {
+public:
+    explicit PidFile(std::string path) : path_(std::move(path))
+    {
+        if (path_.empty()) return;
+        std::string text = std::to_string(::getpid()) + "\n";
+        UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+        if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+            throw_errno("PidFile " + path_, "write");
+    }
+    ~PidFile()
+    {
+        if (!path_.empty()) ::unlink(path_.c_str());
+    }
+    PidFile(const PidFile&) = delete;
+    PidFile& operator=(const PidFile&) = delete;
+
+private:
+    std::string path_;
+};
+
+void reap(std::set<pid_t>& children)
+{
+    for (;;) {
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0) return;
+        children.erase(pid);
+        if (WIFSIGNALED(status))
+            LOG_ERROR("connection process %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
+    }
+}
+
+// Asks every connection process to close its tunnels, and waits for them.
+void stop_children(std::set<pid_t>& children)
+{
+    for (pid_t pid : children) ::kill(pid, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + kChildExitGrace;
+    while (!children.empty() && std::chrono::steady_clock::now() < deadline) {
+        reap(children);
+        if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    for (pid_t pid : children) {
+        LOG_ERROR("connection process %d did not exit in time; killing it", static_cast<int>(pid));
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+    }
+    children.clear();
+}
+
+[[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, std::vector<Listener>& listeners,
+                             SignalPipe& signals, int conn_fd, const Peer& peer)
+{
+    for (auto& l : listeners) l.fd.reset();
+    signals.release_in_child();
+    int status = serve_connection(cfg, bind, conn_fd, peer);
+    std::fflush(nullptr);
+    ::_exit(status);
+}
+
+} // namespace
+
+int run_listener(const config::ServerConfig& cfg, ssh_bind bind)
+{
+    std::vector<Listener> listeners = open_listeners(cfg);
+    SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
+    PidFile pid_file(cfg.pid_file);
+    std::set<pid_t> children;
+
+    std::vector<pollfd> pfds;
+    pfds.push_back({signals.fd(), POLLIN, 0});
+    for (auto& l : listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
+
+    for (;;) {
+        int n = ::poll(pfds.data(), pfds.size(), -1);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("listener", "poll");
+        }
+        if (pfds[0].revents != 0) {
+            bool stop = false;
+            for (int sig = signals.next(); sig != 0; sig = signals.next()) {
+                if (sig == SIGCHLD) reap(children);
+                else if (sig == SIGHUP) LOG_INFO("Received SIGHUP; configuration reload is not supported yet, ignoring.");
+                else stop = true;
+            }
+            if (stop) {
+                LOG_INFO("Received signal; terminating.");
+                listeners.clear();
+                stop_children(children);
+                return 0;
+            }
+        }
+        for (std::size_t i = 1; i < pfds.size(); ++i) {
+            if ((pfds[i].revents & POLLIN) == 0) continue;
+            sockaddr_storage ss{};
+            socklen_t slen = sizeof ss;
+            UniqueFd conn(::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &slen, SOCK_CLOEXEC));
+            if (!conn) {
+                if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                    LOG_ERROR("accept on %s: %s", listeners[i - 1].where.c_str(), errno_text(errno).c_str());
+                continue;
+            }
+            Peer peer;
+            peer.address = numeric_host(reinterpret_cast<sockaddr*>(&ss), slen, &peer.port);
+            LOG_VERBOSE("Connection from %s port %u", peer.address.c_str(), peer.port);
+            pid_t pid = ::fork();
+            if (pid < 0) {
+                LOG_ERROR("fork for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
+                continue;
+            }
+            if (pid == 0) child_main(cfg, bind, listeners, signals, conn.release(), peer);
+            children.insert(pid);
+        }
+    }
+}
+
+} // namespace feth::server

@@ -1,0 +1,168 @@
+// feth-sshd: an SSH server that carries OpenSSH tunnels (ssh -w) and nothing
+// else. Command line in sshd's style.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config/server_config.hpp"
+#include "host_keys.hpp"
+#include "listener.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/ssh_handles.hpp"
+
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/feth-sshd/feth-sshd_config";
+constexpr const char* kDefaultStateDir = "/var/lib/feth-sshd";
+// Signature algorithms we accept for user keys: no ssh-rsa (SHA-1), no DSA.
+constexpr const char* kUserKeyAlgorithms = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
+                                           "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";
+
+struct Args {
+    std::string config_file = kDefaultConfig;
+    bool config_given = false;
+    bool foreground = false;
+    bool log_stderr = false;
+    int debug = 0;
+    std::vector<int> ports;
+    std::vector<std::string> host_keys;
+    std::vector<std::string> options;
+    bool test_only = false;
+    std::string state_dir = kDefaultStateDir;
+};
+
+// libssh's own diagnostics, at our debug levels only.
+void libssh_log(int priority, const char* function, const char* buffer, void*)
+{
+    using feth::log::Level;
+    Level lvl = priority <= SSH_LOG_WARN ? Level::Debug1 : priority <= SSH_LOG_INFO ? Level::Debug2 : Level::Debug3;
+    if (feth::log::enabled(lvl)) feth::log::write(lvl, false, "libssh %s: %s", function, buffer);
+}
+
+feth::config::ServerConfig load_config(const Args& args)
+{
+    feth::config::ServerConfig cfg;
+    feth::config::ConfigParser parser(cfg);
+    for (int p : args.ports) parser.apply_option("Port=" + std::to_string(p));
+    for (const auto& k : args.host_keys) parser.apply_option("HostKey=" + k);
+    for (const auto& o : args.options) parser.apply_option(o);
+    if (args.config_given || ::access(args.config_file.c_str(), F_OK) == 0) parser.apply_file(args.config_file);
+    parser.finish();
+    return cfg;
+}
+
+feth::BindPtr make_bind(const std::vector<std::string>& host_keys)
+{
+    feth::BindPtr bind(ssh_bind_new());
+    if (!bind) throw feth::InputError("ssh_bind_new failed");
+    bool no = false;
+    ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
+    for (const auto& path : host_keys) {
+        if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HOSTKEY, path.c_str()) != SSH_OK)
+            throw feth::InputError("host key " + path + ": " + ssh_get_error(bind.get()));
+    }
+    if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyAlgorithms) != SSH_OK)
+        throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
+    return bind;
+}
+
+void daemonize()
+{
+    pid_t pid = ::fork();
+    if (pid < 0) feth::throw_errno("daemonize", "fork");
+    if (pid > 0) ::_exit(0);
+    if (::setsid() < 0) feth::throw_errno("daemonize", "setsid");
+    if (::chdir("/") != 0) feth::throw_errno("daemonize", "chdir");
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        if (null > 2) ::close(null);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Args args;
+    CLI::App app{"feth-sshd: an SSH server for OpenSSH tunnels (ssh -w), layer 2 and layer 3", "feth-sshd"};
+    app.set_help_flag("--help", "Print this help and exit");
+    app.set_version_flag("--version", std::string("feth-sshd ") + FETH_VERSION);
+    app.add_option("-f", args.config_file, "Configuration file (sshd_config syntax)")
+        ->type_name("FILE")
+        ->each([&](const std::string&) { args.config_given = true; });
+    app.add_flag("-D", args.foreground, "Do not detach: run in the foreground");
+    app.add_flag("-e", args.log_stderr, "Log to standard error instead of syslog");
+    app.add_flag("-d", args.debug, "Debug mode: foreground, log to stderr; repeat for more (up to 3)");
+    app.add_option("-p", args.ports, "Port to listen on (overrides Port; repeatable)")
+        ->type_name("PORT")
+        ->check(CLI::Range(1, 65535));
+    app.add_option("-h", args.host_keys, "Host key file (overrides HostKey; repeatable)")->type_name("FILE");
+    app.add_option("-o", args.options, "Configuration option, as in the file: -o Keyword=value (repeatable)")
+        ->type_name("OPTION");
+    app.add_flag("-t", args.test_only, "Test mode: check the configuration and host keys, then exit");
+    app.add_option("--state-dir", args.state_dir, "Where the generated host key is kept")
+        ->type_name("DIR")
+        ->capture_default_str();
+    app.footer("Defaults: PermitTunnel ethernet, Port 22, all addresses; with no HostKey an ed25519 key is\n"
+               "generated once in the state directory. The configuration file is read if it exists.");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 255;
+    }
+
+    feth::log::Options log_opts;
+    log_opts.ident = "feth-sshd";
+    log_opts.to_stderr = args.log_stderr || args.debug > 0 || args.test_only;
+    feth::log::configure(log_opts);
+
+    try {
+        auto cfg = load_config(args);
+        log_opts.level = cfg.log_level;
+        if (args.debug > 0) {
+            static constexpr feth::log::Level levels[] = {feth::log::Level::Debug1, feth::log::Level::Debug2,
+                                                          feth::log::Level::Debug3};
+            log_opts.level = levels[std::min(args.debug, 3) - 1];
+            args.foreground = true;
+        }
+        feth::log::configure(log_opts);
+
+        if (args.test_only) {
+            // Check configured keys; a missing generated key is not an error.
+            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys);
+            return 0;
+        }
+
+        ::signal(SIGPIPE, SIG_IGN);
+        if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
+        ssh_set_log_callback(libssh_log);
+        ssh_set_log_level(feth::log::enabled(feth::log::Level::Debug3)   ? SSH_LOG_FUNCTIONS
+                          : feth::log::enabled(feth::log::Level::Debug2) ? SSH_LOG_PROTOCOL
+                          : feth::log::enabled(feth::log::Level::Debug1) ? SSH_LOG_WARN
+                                                                         : SSH_LOG_NOLOG);
+        if (::geteuid() != 0)
+            LOG_INFO("Not running as root: creating tunnel devices will probably fail (EPERM).");
+
+        auto keys = feth::server::resolve_host_keys(cfg.host_keys, args.state_dir);
+        auto bind = make_bind(keys);
+        if (!args.foreground) daemonize();
+        int status = feth::server::run_listener(cfg, bind.get());
+        bind.reset();
+        ssh_finalize();
+        return status;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "feth-sshd: %s\n", e.what());
+        if (!log_opts.to_stderr) LOG_FATAL("%s", e.what());
+        return 255;
+    }
+}
