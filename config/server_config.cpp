@@ -1,0 +1,655 @@
+#include "config/server_config.hpp"
+
+#include <fcntl.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <span>
+
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+
+namespace feth::config {
+
+namespace {
+
+// The file is hostile input: bound what one line and one file may cost.
+constexpr std::size_t kMaxLineLength = 8192;
+constexpr std::size_t kMaxFileSize = 1024 * 1024;
+// sshd's MAX_PORTS; the other lists get a generous but finite bound, and
+// the listen x port product is bounded so that finish() cannot blow up.
+constexpr std::size_t kMaxPorts = 256;
+constexpr std::size_t kMaxListEntries = 1024;
+constexpr std::size_t kMaxEndpoints = 1024;
+constexpr std::size_t kMaxPatternLength = 256;
+
+enum class Keyword {
+    ListenAddress,
+    Port,
+    HostKey,
+    AuthorizedKeysFile,
+    PermitTunnel,
+    PidFile,
+    LogLevel,
+    AllowUsers,
+    TunnelBackend,
+};
+
+struct KeywordInfo {
+    std::string_view name;
+    Keyword id;
+    bool list; // list keywords accumulate within the first source that sets them
+};
+
+constexpr KeywordInfo kKeywords[] = {
+    {"ListenAddress", Keyword::ListenAddress, true},
+    {"Port", Keyword::Port, true},
+    {"HostKey", Keyword::HostKey, true},
+    {"AuthorizedKeysFile", Keyword::AuthorizedKeysFile, true},
+    {"PermitTunnel", Keyword::PermitTunnel, false},
+    {"PidFile", Keyword::PidFile, false},
+    {"LogLevel", Keyword::LogLevel, false},
+    {"AllowUsers", Keyword::AllowUsers, true},
+    {"TunnelBackend", Keyword::TunnelBackend, false},
+};
+
+bool iequals(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
+const KeywordInfo* find_keyword(std::string_view name)
+{
+    for (const auto& k : kKeywords)
+        if (iequals(k.name, name)) return &k;
+    return nullptr;
+}
+
+// Error messages end up in logs and on terminals: show hostile text escaped
+// and cut short.
+std::string printable(std::string_view text, std::size_t limit = 64)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == limit) {
+            out += "...";
+            break;
+        }
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
+// sshd's WHITESPACE plus the form feed it also strips from line ends.
+constexpr bool is_trailing_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+constexpr bool ends_keyword(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '='; }
+
+std::string_view trim_trailing(std::string_view s)
+{
+    while (!s.empty() && is_trailing_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+std::string_view skip_blanks(std::string_view s)
+{
+    while (!s.empty() && is_trailing_space(s.front())) s.remove_prefix(1);
+    return s;
+}
+
+// sshd's argv_split(..., terminate_on_comment=1). Returns false for an
+// unterminated quote.
+bool split_words(std::string_view s, std::vector<std::string>& out)
+{
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (is_blank(s[i])) {
+            ++i;
+            continue;
+        }
+        if (s[i] == '#') break; // an argument starting with '#' is a comment
+        std::string word;
+        char quote = 0;
+        for (; i < s.size(); ++i) {
+            char c = s[i];
+            char next = i + 1 < s.size() ? s[i + 1] : '\0';
+            if (c == '\\' && (next == '\'' || next == '"' || next == '\\' || (quote == 0 && next == ' '))) {
+                word += next;
+                ++i;
+            } else if (quote == 0 && is_blank(c)) {
+                break;
+            } else if (quote == 0 && (c == '"' || c == '\'')) {
+                quote = c;
+            } else if (quote != 0 && c == quote) {
+                quote = 0;
+            } else {
+                word += c;
+            }
+        }
+        if (quote != 0) return false;
+        out.push_back(std::move(word));
+    }
+    return true;
+}
+
+// The keyword as sshd's strdelim() finds it, and the rest after whitespace
+// and at most one '='. Empty keyword: blank or comment line.
+struct LineParts {
+    std::string_view keyword;
+    std::string_view rest;
+    bool bare_equals = false; // "=value" with no keyword before it
+};
+
+LineParts take_keyword(std::string_view line)
+{
+    LineParts parts;
+    line = skip_blanks(trim_trailing(line));
+    if (line.empty() || line.front() == '#') return parts;
+    std::size_t end = 0;
+    while (end < line.size() && !ends_keyword(line[end])) ++end;
+    parts.keyword = line.substr(0, end);
+    parts.bare_equals = end == 0;
+    std::string_view rest = skip_blanks(line.substr(end));
+    if (!rest.empty() && rest.front() == '=') rest = skip_blanks(rest.substr(1));
+    parts.rest = rest;
+    return parts;
+}
+
+std::optional<std::uint16_t> parse_port(std::string_view text)
+{
+    if (text.empty() || text.size() > 5) return std::nullopt;
+    unsigned value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value < 1 || value > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(value);
+}
+
+// Host names and addresses (with an IPv6 zone after '%'): anything else
+// would only fail later in getaddrinfo with a less helpful message.
+bool valid_host(std::string_view host)
+{
+    if (host.empty() || host.size() > 255) return false;
+    return std::all_of(host.begin(), host.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '-' || c == '_' || c == ':' || c == '%';
+    });
+}
+
+// sshd's ListenAddress forms: host, host:port, [v6], [v6]:port, bare v6 (two
+// or more ':' and no brackets). Returns an error text, empty on success.
+std::string parse_endpoint(std::string_view text, ListenEndpoint& out)
+{
+    std::string_view host = text;
+    std::string_view port;
+    bool has_port = false;
+    auto first_colon = text.find(':');
+    bool bare_v6 = text.find('[') == std::string_view::npos && first_colon != std::string_view::npos &&
+                   text.find(':', first_colon + 1) != std::string_view::npos;
+    if (!bare_v6 && !text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return "missing ']'";
+        host = text.substr(1, close - 1);
+        std::string_view after = text.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return "expected ':' after ']'";
+            port = after.substr(1);
+            has_port = true;
+        }
+    } else if (!bare_v6 && first_colon != std::string_view::npos) {
+        host = text.substr(0, first_colon);
+        port = text.substr(first_colon + 1);
+        has_port = true;
+    }
+    if (!valid_host(host)) return "bad host";
+    out.host = std::string(host);
+    out.port = 0;
+    if (has_port) {
+        auto value = parse_port(port);
+        if (!value) return "bad port (expected 1 to 65535)";
+        out.port = *value;
+    }
+    return {};
+}
+
+// sshd's match_pattern(): '*' any run, '?' one character. Iterative with a
+// single backtrack point, so hostile patterns cost O(n*m), not exponential.
+bool match_pattern(std::string_view s, std::string_view p)
+{
+    std::size_t si = 0, pi = 0;
+    std::size_t star = std::string_view::npos, star_s = 0;
+    while (si < s.size()) {
+        if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+            ++si;
+            ++pi;
+        } else if (pi < p.size() && p[pi] == '*') {
+            star = pi++;
+            star_s = si;
+        } else if (star != std::string_view::npos) {
+            pi = star + 1;
+            si = ++star_s;
+        } else {
+            return false;
+        }
+    }
+    while (pi < p.size() && p[pi] == '*') ++pi;
+    return pi == p.size();
+}
+
+// A %-escape problem, empty when `pattern` expands fine.
+std::string expand_percent(std::string_view pattern, std::string_view user, std::string_view home,
+                           std::string& out)
+{
+    out.clear();
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] != '%') {
+            out += pattern[i];
+            continue;
+        }
+        if (i + 1 == pattern.size()) return "'%' at the end";
+        char c = pattern[++i];
+        if (c == 'u') {
+            out += user;
+        } else if (c == 'h') {
+            out += home;
+        } else if (c == '%') {
+            out += '%';
+        } else {
+            return "unknown escape '%" + printable(std::string_view(&pattern[i], 1)) + "'";
+        }
+    }
+    return {};
+}
+
+std::string validate_user_pattern(std::string_view pattern)
+{
+    std::string_view body = pattern;
+    if (!body.empty() && body.front() == '!') body.remove_prefix(1);
+    if (body.empty()) return "empty pattern";
+    if (pattern.size() > kMaxPatternLength) return "pattern longer than 256 bytes";
+    if (body.find('@') != std::string_view::npos) return "USER@HOST patterns are not supported";
+    if (body.find('!') != std::string_view::npos) return "'!' is only allowed at the start";
+    for (char c : body)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "control character in pattern";
+    return {};
+}
+
+} // namespace
+
+// Where a line comes from. `prefix` starts every error: "<file> line <n>" or
+// "command line: -o '<option>'".
+struct ConfigParser::Source {
+    std::string prefix;
+    std::string origin;
+    std::size_t number = 0; // 0: the command line
+};
+
+namespace {
+
+[[noreturn]] void fail(const std::string& prefix, const std::string& problem)
+{
+    throw InputError(prefix + ": " + problem);
+}
+
+// How a new value from some source combines with what earlier sources set.
+enum class Store { Replace, Append, Ignore };
+
+class LineApplier {
+public:
+    LineApplier(ServerConfig& config, const KeywordInfo& keyword, std::string prefix, std::string origin,
+                std::size_t source, std::span<const std::string> args)
+        : config_(config), kw_(keyword), prefix_(std::move(prefix)), origin_(std::move(origin)),
+          source_(source), args_(args)
+    {
+    }
+
+    void apply()
+    {
+        switch (kw_.id) {
+        case Keyword::ListenAddress: return listen_address();
+        case Keyword::Port: return port();
+        case Keyword::HostKey: return host_key();
+        case Keyword::AuthorizedKeysFile: return authorized_keys_file();
+        case Keyword::PermitTunnel: return permit_tunnel();
+        case Keyword::PidFile: return pid_file();
+        case Keyword::LogLevel: return log_level();
+        case Keyword::AllowUsers: return allow_users();
+        case Keyword::TunnelBackend: return tunnel_backend();
+        }
+    }
+
+private:
+    [[noreturn]] void error(const std::string& problem) const { fail(prefix_, problem); }
+
+    [[noreturn]] void bad_value(std::string_view value, std::string_view expected) const
+    {
+        error("bad value '" + printable(value) + "' for " + std::string(kw_.name) + " (expected " +
+              std::string(expected) + ")");
+    }
+
+    // At least one argument, none of them empty (sshd: "missing argument",
+    // "empty argument").
+    void require_args() const
+    {
+        if (args_.empty()) error("missing argument for " + std::string(kw_.name));
+        for (const auto& a : args_)
+            if (a.empty()) error("empty argument for " + std::string(kw_.name));
+    }
+
+    const std::string& single_arg() const
+    {
+        require_args();
+        if (args_.size() > 1)
+            error("too many arguments for " + std::string(kw_.name) + " (unexpected '" + printable(args_[1]) +
+                  "')");
+        return args_[0];
+    }
+
+    // Decides first-value-wins: the first source that sets a keyword keeps
+    // it, except that the command line outranks any file. Records the
+    // setter when the value will be stored.
+    Store claim()
+    {
+        auto it = std::find_if(config_.sources.begin(), config_.sources.end(),
+                               [&](const SettingSource& s) { return s.keyword == kw_.name; });
+        if (it == config_.sources.end()) {
+            config_.seen.emplace_back(kw_.name);
+            config_.sources.push_back({std::string(kw_.name), origin_, source_});
+            return Store::Replace;
+        }
+        if (source_ == 0 && it->source != 0) {
+            it->origin = origin_;
+            it->source = source_;
+            return Store::Replace;
+        }
+        if (it->source == source_ && kw_.list) return Store::Append;
+        return Store::Ignore;
+    }
+
+    template <typename T> void store_list(std::vector<T>& list, std::vector<T> values, std::size_t limit)
+    {
+        Store how = claim();
+        if (how == Store::Ignore) return;
+        if (how == Store::Replace) list.clear();
+        if (list.size() + values.size() > limit)
+            error("too many " + std::string(kw_.name) + " values (limit " + std::to_string(limit) + ")");
+        for (auto& v : values) list.push_back(std::move(v));
+    }
+
+    template <typename T> void store_single(T& field, T value)
+    {
+        if (claim() == Store::Replace) field = std::move(value);
+    }
+
+    void listen_address()
+    {
+        ListenEndpoint endpoint;
+        const std::string& arg = single_arg();
+        std::string problem = parse_endpoint(arg, endpoint);
+        if (!problem.empty())
+            error("bad address '" + printable(arg) + "' for ListenAddress: " + problem);
+        store_list(config_.listen, {std::move(endpoint)}, kMaxListEntries);
+    }
+
+    void port()
+    {
+        const std::string& arg = single_arg();
+        auto value = parse_port(arg);
+        if (!value) error("bad port '" + printable(arg) + "' for Port (expected 1 to 65535)");
+        store_list(config_.ports, {*value}, kMaxPorts);
+    }
+
+    void host_key()
+    {
+        store_list(config_.host_keys, {single_arg()}, kMaxListEntries);
+    }
+
+    void authorized_keys_file()
+    {
+        require_args();
+        std::vector<std::string> files;
+        std::string scratch;
+        for (const auto& a : args_) {
+            // sshd skips "none" entries; a line of only "none" means no file.
+            if (iequals(a, "none")) continue;
+            std::string problem = expand_percent(a, "user", "/home", scratch);
+            if (!problem.empty())
+                error("bad value '" + printable(a) + "' for AuthorizedKeysFile: " + problem +
+                      " (known: %u, %h, %%)");
+            files.push_back(a);
+        }
+        store_list(config_.authorized_keys_files, std::move(files), kMaxListEntries);
+    }
+
+    void permit_tunnel()
+    {
+        // sshd compares these case-sensitively.
+        static constexpr struct {
+            std::string_view name;
+            unsigned value;
+        } kModes[] = {{"no", kPermitNo},
+                      {"point-to-point", kPermitPointToPoint},
+                      {"ethernet", kPermitEthernet},
+                      {"yes", kPermitYes}};
+        const std::string& arg = single_arg();
+        for (const auto& m : kModes) {
+            if (arg == m.name) return store_single(config_.permit_tunnel, m.value);
+        }
+        bad_value(arg, "no, point-to-point, ethernet or yes");
+    }
+
+    void pid_file()
+    {
+        const std::string& arg = single_arg();
+        store_single(config_.pid_file, arg == "none" ? std::string() : arg);
+    }
+
+    void log_level()
+    {
+        const std::string& arg = single_arg();
+        auto level = log::parse_level(arg);
+        if (!level) bad_value(arg, "QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3");
+        store_single(config_.log_level, *level);
+    }
+
+    void allow_users()
+    {
+        require_args();
+        for (const auto& a : args_) {
+            std::string problem = validate_user_pattern(a);
+            if (!problem.empty()) error("bad pattern '" + printable(a) + "' for AllowUsers: " + problem);
+        }
+        store_list(config_.allow_users, std::vector<std::string>(args_.begin(), args_.end()),
+                   kMaxListEntries);
+    }
+
+    void tunnel_backend()
+    {
+        static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
+        const std::string& arg = single_arg();
+        if (std::find(std::begin(kBackends), std::end(kBackends), arg) == std::end(kBackends))
+            bad_value(arg, "auto, tap, tun, pair, feth or utun");
+        store_single(config_.tunnel_backend, arg);
+    }
+
+    ServerConfig& config_;
+    const KeywordInfo& kw_;
+    std::string prefix_;
+    std::string origin_;
+    std::size_t source_;
+    std::span<const std::string> args_;
+};
+
+// The first word of a line for messages about the line as a whole.
+std::string keyword_hint(std::string_view line)
+{
+    std::string_view word = take_keyword(line.substr(0, std::min<std::size_t>(line.size(), 256))).keyword;
+    word = word.substr(0, word.find('\0'));
+    if (word.empty()) return {};
+    return " (keyword '" + printable(word) + "')";
+}
+
+} // namespace
+
+bool ServerConfig::was_set(std::string_view keyword) const
+{
+    return std::any_of(seen.begin(), seen.end(), [&](const std::string& k) { return iequals(k, keyword); });
+}
+
+std::vector<std::string> split_arguments(std::string_view text)
+{
+    LineParts parts = take_keyword(text);
+    if (parts.bare_equals) throw InputError("missing keyword before '='");
+    std::vector<std::string> words;
+    if (parts.keyword.empty()) return words;
+    words.emplace_back(parts.keyword);
+    if (!split_words(parts.rest, words)) throw InputError("unterminated quote");
+    return words;
+}
+
+void ConfigParser::apply_line(std::string_view line, const Source& source)
+{
+    if (line.find('\0') != std::string_view::npos)
+        fail(source.prefix, "NUL byte in line" + keyword_hint(line));
+    if (line.size() > kMaxLineLength)
+        fail(source.prefix, "line longer than " + std::to_string(kMaxLineLength) + " bytes" + keyword_hint(line));
+
+    LineParts parts = take_keyword(line);
+    if (parts.bare_equals) fail(source.prefix, "missing keyword before '='");
+    if (parts.keyword.empty()) return;
+    if (iequals(parts.keyword, "Match")) fail(source.prefix, "Match blocks are not supported yet");
+    if (iequals(parts.keyword, "Include"))
+        fail(source.prefix, "Include is not supported; put everything in one file");
+    const KeywordInfo* info = find_keyword(parts.keyword);
+    if (!info) fail(source.prefix, "unknown keyword '" + printable(parts.keyword) + "'");
+
+    std::vector<std::string> args;
+    if (!split_words(parts.rest, args))
+        fail(source.prefix, "unterminated quote in arguments for " + std::string(info->name));
+    LineApplier(config_, *info, source.prefix, source.origin, source.number, args).apply();
+}
+
+void ConfigParser::apply_option(std::string_view option)
+{
+    Source source{"command line: -o '" + printable(option) + "'", std::string(kCommandLine), 0};
+    // One -o is one line: a newline would smuggle in a second one.
+    if (option.find_first_of("\r\n") != std::string_view::npos) fail(source.prefix, "newline in option");
+    LineParts parts = take_keyword(option);
+    if (parts.keyword.empty() && !parts.bare_equals) fail(source.prefix, "empty option");
+    apply_line(option, source);
+}
+
+void ConfigParser::apply_text(std::string_view text, std::string_view origin)
+{
+    std::string name = printable(origin, 4096);
+    if (text.size() > kMaxFileSize)
+        throw InputError(name + ": file larger than " + std::to_string(kMaxFileSize) + " bytes");
+    std::size_t number = ++config_.texts_applied;
+    std::size_t lineno = 0;
+    while (!text.empty()) {
+        ++lineno;
+        std::size_t nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        apply_line(line, Source{name + " line " + std::to_string(lineno), name, number});
+    }
+}
+
+void ConfigParser::apply_file(const std::string& path)
+{
+    const std::string context = "cannot read config file " + printable(path, 4096);
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) throw_errno(context, "open");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno(context, "fstat");
+    if (S_ISDIR(st.st_mode)) throw SystemError(context, "open", EISDIR);
+
+    // Read one byte past the limit so that "too large" is told apart from
+    // "exactly at the limit" even for pipes, whose size fstat cannot tell.
+    std::string text(kMaxFileSize + 1, '\0');
+    std::size_t used = 0;
+    while (used < text.size()) {
+        ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno(context, "read");
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    text.resize(used);
+    apply_text(text, path);
+}
+
+void ConfigParser::finish()
+{
+    if (config_.ports.empty()) config_.ports = {22};
+    if (config_.listen.empty()) config_.listen = {{"0.0.0.0", 0}, {"::", 0}};
+    if (!config_.was_set("AuthorizedKeysFile")) config_.authorized_keys_files = {".ssh/authorized_keys"};
+
+    // Give every endpoint without a port each Port; drop duplicates, which
+    // would only fail to bind.
+    std::vector<ListenEndpoint> expanded;
+    auto add = [&](const std::string& host, std::uint16_t port) {
+        bool dup = std::any_of(expanded.begin(), expanded.end(),
+                               [&](const ListenEndpoint& e) { return e.host == host && e.port == port; });
+        if (dup) return;
+        if (expanded.size() == kMaxEndpoints)
+            throw InputError("ListenAddress and Port give more than " + std::to_string(kMaxEndpoints) +
+                             " listening sockets");
+        expanded.push_back({host, port});
+    };
+    for (const auto& e : config_.listen) {
+        if (e.port != 0) {
+            add(e.host, e.port);
+            continue;
+        }
+        for (auto port : config_.ports) add(e.host, port);
+    }
+    config_.listen = std::move(expanded);
+}
+
+std::string expand_authorized_keys_path(std::string_view pattern, std::string_view user, std::string_view home)
+{
+    std::string out;
+    std::string problem = expand_percent(pattern, user, home, out);
+    if (!problem.empty())
+        throw InputError("AuthorizedKeysFile '" + printable(pattern) + "': " + problem + " (known: %u, %h, %%)");
+    if (!out.empty() && out.front() == '/') return out;
+    // sshd: a relative path is taken relative to the user's home directory.
+    std::string joined(home);
+    if (joined.empty() || joined.back() != '/') joined += '/';
+    return joined + out;
+}
+
+bool user_allowed(const std::vector<std::string>& allow_users, std::string_view user)
+{
+    bool any_positive = false;
+    bool positive_match = false;
+    for (const auto& pattern : allow_users) {
+        std::string_view p = pattern;
+        if (!p.empty() && p.front() == '!') {
+            if (match_pattern(user, p.substr(1))) return false;
+            continue;
+        }
+        any_positive = true;
+        if (match_pattern(user, p)) positive_match = true;
+    }
+    return !any_positive || positive_match;
+}
+
+} // namespace feth::config
