@@ -1,0 +1,597 @@
+#include "config/server_config.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "catch.hpp"
+#include "tunnel/error.hpp"
+
+using namespace feth::config;
+
+namespace {
+
+constexpr const char* kOrigin = "/etc/feth-sshd/feth-sshd_config";
+
+ServerConfig parse(std::string_view text)
+{
+    ServerConfig config;
+    ConfigParser(config).apply_text(text, kOrigin);
+    return config;
+}
+
+ServerConfig parse_finished(std::string_view text)
+{
+    ServerConfig config;
+    ConfigParser parser(config);
+    parser.apply_text(text, kOrigin);
+    parser.finish();
+    return config;
+}
+
+// The InputError text, or a marker that makes the comparison fail visibly.
+std::string input_error(const std::function<void()>& f)
+{
+    try {
+        f();
+    } catch (const feth::InputError& e) {
+        return e.what();
+    }
+    return "<no InputError>";
+}
+
+std::string text_error(std::string_view text)
+{
+    return input_error([&] { parse(text); });
+}
+
+std::string option_error(std::string_view option)
+{
+    return input_error([&] {
+        ServerConfig config;
+        ConfigParser(config).apply_option(option);
+    });
+}
+
+bool contains(const std::string& haystack, std::string_view needle)
+{
+    return haystack.find(needle) != std::string::npos;
+}
+
+bool has_endpoint(const ServerConfig& c, std::string_view host, std::uint16_t port)
+{
+    for (const auto& e : c.listen)
+        if (e.host == host && e.port == port) return true;
+    return false;
+}
+
+// A temporary file removed on scope exit.
+struct TempFile {
+    std::string path;
+    explicit TempFile(std::string_view content)
+    {
+        char tmpl[] = "/tmp/feth-config-test-XXXXXX";
+        int fd = ::mkstemp(tmpl);
+        REQUIRE(fd >= 0);
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path, std::ios::binary) << content;
+    }
+    ~TempFile() { ::unlink(path.c_str()); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+};
+
+} // namespace
+
+TEST_CASE("finish() fills sshd-like defaults", "[config]")
+{
+    ServerConfig c = parse_finished("");
+    CHECK(c.ports == std::vector<std::uint16_t>{22});
+    REQUIRE(c.listen.size() == 2);
+    CHECK(has_endpoint(c, "0.0.0.0", 22));
+    CHECK(has_endpoint(c, "::", 22));
+    CHECK(c.authorized_keys_files == std::vector<std::string>{".ssh/authorized_keys"});
+    CHECK(c.permit_tunnel == kPermitEthernet);
+    CHECK(c.log_level == feth::log::Level::Info);
+    CHECK(c.pid_file.empty());
+    CHECK(c.host_keys.empty());
+    CHECK(c.allow_users.empty());
+    CHECK(c.tunnel_backend == "auto");
+    CHECK(c.seen.empty());
+}
+
+TEST_CASE("comments, blank lines, CRLF and whitespace", "[config]")
+{
+    ServerConfig c = parse("# a comment\r\n"
+                           "\r\n"
+                           "   \t\n"
+                           "   # indented comment\n"
+                           "\tPort 2222   # trailing comment after whitespace\r\n"
+                           "PidFile /run/x#y\n"
+                           "LogLevel VERBOSE\f\n");
+    CHECK(c.ports == std::vector<std::uint16_t>{2222});
+    CHECK(c.pid_file == "/run/x#y"); // '#' inside an argument is not a comment
+    CHECK(c.log_level == feth::log::Level::Verbose);
+}
+
+TEST_CASE("keywords are case-insensitive; '=' and blanks separate", "[config]")
+{
+    ServerConfig c = parse("port=2201\n"
+                           "PORT = 2202\n"
+                           "Port= 2203\n"
+                           "Port =2204\n"
+                           "pErMiTtUnNeL\tpoint-to-point\n");
+    CHECK(c.ports == std::vector<std::uint16_t>{2201, 2202, 2203, 2204});
+    CHECK(c.permit_tunnel == kPermitPointToPoint);
+    CHECK(c.was_set("permittunnel"));
+    CHECK(c.was_set("PermitTunnel"));
+    CHECK_FALSE(c.was_set("LogLevel"));
+    // Only one '=' is a separator: the second belongs to the value.
+    CHECK(text_error("Port==22\n") == std::string(kOrigin) + " line 1: bad port '=22' for Port (expected 1 to 65535)");
+}
+
+TEST_CASE("split_arguments follows sshd's quoting", "[config]")
+{
+    using V = std::vector<std::string>;
+    CHECK(split_arguments("HostKey /a/b") == V{"HostKey", "/a/b"});
+    CHECK(split_arguments("HostKey=/a/b") == V{"HostKey", "/a/b"});
+    CHECK(split_arguments("  HostKey = /a/b  ") == V{"HostKey", "/a/b"});
+    CHECK(split_arguments("HostKey \"/with space/key\"") == V{"HostKey", "/with space/key"});
+    CHECK(split_arguments("HostKey '/single quoted'") == V{"HostKey", "/single quoted"});
+    CHECK(split_arguments("AllowUsers a\"b c\"d e") == V{"AllowUsers", "ab cd", "e"});
+    CHECK(split_arguments("HostKey a\\ b") == V{"HostKey", "a b"});
+    CHECK(split_arguments("HostKey \"q\\\"uote\"") == V{"HostKey", "q\"uote"});
+    CHECK(split_arguments("HostKey a\\xb") == V{"HostKey", "a\\xb"}); // unknown escape kept
+    CHECK(split_arguments("HostKey \"\"") == V{"HostKey", ""});
+    CHECK(split_arguments("HostKey a #comment b") == V{"HostKey", "a"});
+    CHECK(split_arguments("HostKey \"#not a comment\"") == V{"HostKey", "#not a comment"});
+    CHECK(split_arguments("# comment").empty());
+    CHECK(split_arguments("").empty());
+    CHECK(split_arguments("   ").empty());
+    CHECK(input_error([] { split_arguments("HostKey \"open"); }) == "unterminated quote");
+    CHECK(input_error([] { split_arguments("HostKey 'open"); }) == "unterminated quote");
+}
+
+TEST_CASE("quoted arguments in a file", "[config]")
+{
+    ServerConfig c = parse("HostKey \"/etc/feth sshd/key\"\n"
+                           "AuthorizedKeysFile \".ssh/my keys\" /etc/keys/%u\n");
+    CHECK(c.host_keys == std::vector<std::string>{"/etc/feth sshd/key"});
+    CHECK(c.authorized_keys_files == std::vector<std::string>{".ssh/my keys", "/etc/keys/%u"});
+    CHECK(text_error("\n\nHostKey \"/open\n") ==
+          std::string(kOrigin) + " line 3: unterminated quote in arguments for HostKey");
+}
+
+TEST_CASE("unknown keywords, Match and Include", "[config]")
+{
+    CHECK(text_error("Port 22\n# x\nPermitTunel yes\n") ==
+          std::string(kOrigin) + " line 3: unknown keyword 'PermitTunel'");
+    CHECK(text_error("Match User bob\n") == std::string(kOrigin) + " line 1: Match blocks are not supported yet");
+    CHECK(text_error("match all\n") == std::string(kOrigin) + " line 1: Match blocks are not supported yet");
+    CHECK(contains(text_error("Include /etc/x/*.conf\n"), " line 1: Include is not supported"));
+    CHECK(text_error("=22\n") == std::string(kOrigin) + " line 1: missing keyword before '='");
+    // Hostile bytes are escaped in messages.
+    CHECK(text_error("Po\x01rt 22\n") == std::string(kOrigin) + " line 1: unknown keyword 'Po\\x01rt'");
+}
+
+TEST_CASE("Port", "[config]")
+{
+    CHECK(parse("Port 1\n").ports == std::vector<std::uint16_t>{1});
+    CHECK(parse("Port 65535\n").ports == std::vector<std::uint16_t>{65535});
+    CHECK(parse("Port 00022\n").ports == std::vector<std::uint16_t>{22});
+    const std::string at = std::string(kOrigin) + " line 1: ";
+    CHECK(text_error("Port 0\n") == at + "bad port '0' for Port (expected 1 to 65535)");
+    CHECK(text_error("Port 65536\n") == at + "bad port '65536' for Port (expected 1 to 65535)");
+    CHECK(text_error("Port 99999999999999999999\n") ==
+          at + "bad port '99999999999999999999' for Port (expected 1 to 65535)");
+    CHECK(text_error("Port -1\n") == at + "bad port '-1' for Port (expected 1 to 65535)");
+    CHECK(text_error("Port ssh\n") == at + "bad port 'ssh' for Port (expected 1 to 65535)");
+    CHECK(text_error("Port\n") == at + "missing argument for Port");
+    CHECK(text_error("Port \"\"\n") == at + "empty argument for Port");
+    CHECK(text_error("Port 22 23\n") == at + "too many arguments for Port (unexpected '23')");
+}
+
+TEST_CASE("Port is limited to sshd's 256", "[config]")
+{
+    std::string text;
+    for (int i = 1; i <= 257; ++i) text += "Port " + std::to_string(i) + "\n";
+    CHECK(text_error(text) == std::string(kOrigin) + " line 257: too many Port values (limit 256)");
+}
+
+TEST_CASE("ListenAddress forms", "[config]")
+{
+    ServerConfig c = parse("ListenAddress 0.0.0.0\n"
+                           "ListenAddress 192.0.2.1:2222\n"
+                           "ListenAddress [2001:db8::1]:2223\n"
+                           "ListenAddress [::1]\n"
+                           "ListenAddress fe80::1%eth0\n"
+                           "ListenAddress host.example\n"
+                           "ListenAddress ::\n");
+    REQUIRE(c.listen.size() == 7);
+    CHECK(c.listen[0].host == "0.0.0.0");
+    CHECK(c.listen[0].port == 0);
+    CHECK(c.listen[1].host == "192.0.2.1");
+    CHECK(c.listen[1].port == 2222);
+    CHECK(c.listen[2].host == "2001:db8::1");
+    CHECK(c.listen[2].port == 2223);
+    CHECK(c.listen[3].host == "::1");
+    CHECK(c.listen[3].port == 0);
+    CHECK(c.listen[4].host == "fe80::1%eth0");
+    CHECK(c.listen[4].port == 0);
+    CHECK(c.listen[5].host == "host.example");
+    CHECK(c.listen[6].host == "::");
+    CHECK(c.listen[6].port == 0);
+
+    const std::string at = std::string(kOrigin) + " line 1: ";
+    CHECK(text_error("ListenAddress [::1\n") == at + "bad address '[::1' for ListenAddress: missing ']'");
+    CHECK(text_error("ListenAddress [::1]x\n") ==
+          at + "bad address '[::1]x' for ListenAddress: expected ':' after ']'");
+    CHECK(text_error("ListenAddress host:0\n") ==
+          at + "bad address 'host:0' for ListenAddress: bad port (expected 1 to 65535)");
+    CHECK(text_error("ListenAddress host:\n") ==
+          at + "bad address 'host:' for ListenAddress: bad port (expected 1 to 65535)");
+    CHECK(text_error("ListenAddress [::1]:70000\n") ==
+          at + "bad address '[::1]:70000' for ListenAddress: bad port (expected 1 to 65535)");
+    CHECK(text_error("ListenAddress :22\n") == at + "bad address ':22' for ListenAddress: bad host");
+    CHECK(text_error("ListenAddress a/b\n") == at + "bad address 'a/b' for ListenAddress: bad host");
+    CHECK(text_error("ListenAddress\n") == at + "missing argument for ListenAddress");
+    // sshd's "rdomain" is not supported: it is an extra argument.
+    CHECK(text_error("ListenAddress 0.0.0.0 rdomain 1\n") ==
+          at + "too many arguments for ListenAddress (unexpected 'rdomain')");
+}
+
+TEST_CASE("finish() combines ListenAddress and Port", "[config]")
+{
+    ServerConfig c = parse_finished("Port 2200\n"
+                                    "Port 2201\n"
+                                    "ListenAddress 127.0.0.1\n"
+                                    "ListenAddress [::1]:2300\n"
+                                    "ListenAddress 127.0.0.1\n"); // duplicate
+    CHECK(c.ports == std::vector<std::uint16_t>{2200, 2201});
+    REQUIRE(c.listen.size() == 3);
+    CHECK(has_endpoint(c, "127.0.0.1", 2200));
+    CHECK(has_endpoint(c, "127.0.0.1", 2201));
+    CHECK(has_endpoint(c, "::1", 2300)); // an explicit port is kept
+    for (const auto& e : c.listen) CHECK(e.port != 0);
+
+    SECTION("ports without ListenAddress listen on all addresses")
+    {
+        ServerConfig d = parse_finished("Port 2222\nPort 2223\n");
+        CHECK(d.listen.size() == 4);
+        CHECK(has_endpoint(d, "0.0.0.0", 2222));
+        CHECK(has_endpoint(d, "::", 2223));
+    }
+    SECTION("ListenAddress without Port uses 22")
+    {
+        ServerConfig d = parse_finished("ListenAddress 10.0.0.1\n");
+        REQUIRE(d.listen.size() == 1);
+        CHECK(has_endpoint(d, "10.0.0.1", 22));
+    }
+    SECTION("finish() twice changes nothing")
+    {
+        ServerConfig d;
+        ConfigParser p(d);
+        p.apply_text("Port 2222\n", "x");
+        p.finish();
+        auto before = d.listen.size();
+        p.finish();
+        CHECK(d.listen.size() == before);
+    }
+    SECTION("too many sockets is an error, not an explosion")
+    {
+        std::string text;
+        for (int i = 1; i <= 200; ++i) text += "Port " + std::to_string(i) + "\n";
+        for (int i = 0; i < 10; ++i) text += "ListenAddress 10.0.0." + std::to_string(i) + "\n";
+        ServerConfig d;
+        ConfigParser p(d);
+        p.apply_text(text, "x");
+        CHECK(contains(input_error([&] { p.finish(); }), "more than 1024 listening sockets"));
+    }
+}
+
+TEST_CASE("HostKey", "[config]")
+{
+    ServerConfig c = parse("HostKey /etc/feth-sshd/ssh_host_ed25519_key\n"
+                           "HostKey /etc/feth-sshd/ssh_host_rsa_key\n");
+    CHECK(c.host_keys ==
+          std::vector<std::string>{"/etc/feth-sshd/ssh_host_ed25519_key", "/etc/feth-sshd/ssh_host_rsa_key"});
+    CHECK(text_error("HostKey\n") == std::string(kOrigin) + " line 1: missing argument for HostKey");
+    CHECK(text_error("HostKey a b\n") ==
+          std::string(kOrigin) + " line 1: too many arguments for HostKey (unexpected 'b')");
+}
+
+TEST_CASE("AuthorizedKeysFile", "[config]")
+{
+    CHECK(parse("AuthorizedKeysFile .ssh/authorized_keys /etc/keys/%u %h/.k %%x\n").authorized_keys_files ==
+          std::vector<std::string>{".ssh/authorized_keys", "/etc/keys/%u", "%h/.k", "%%x"});
+    CHECK(parse("AuthorizedKeysFile a\nAuthorizedKeysFile b c\n").authorized_keys_files ==
+          std::vector<std::string>{"a", "b", "c"});
+
+    SECTION("none means no file, and finish() keeps it that way")
+    {
+        ServerConfig c = parse_finished("AuthorizedKeysFile none\n");
+        CHECK(c.authorized_keys_files.empty());
+        CHECK(c.was_set("AuthorizedKeysFile"));
+    }
+    SECTION("bad escapes are found at parse time")
+    {
+        const std::string at = std::string(kOrigin) + " line 1: ";
+        CHECK(text_error("AuthorizedKeysFile /k/%x\n") ==
+              at + "bad value '/k/%x' for AuthorizedKeysFile: unknown escape '%x' (known: %u, %h, %%)");
+        CHECK(text_error("AuthorizedKeysFile ok /k/%\n") ==
+              at + "bad value '/k/%' for AuthorizedKeysFile: '%' at the end (known: %u, %h, %%)");
+        CHECK(text_error("AuthorizedKeysFile\n") == at + "missing argument for AuthorizedKeysFile");
+    }
+}
+
+TEST_CASE("PermitTunnel", "[config]")
+{
+    CHECK(parse("PermitTunnel no\n").permit_tunnel == kPermitNo);
+    CHECK(parse("PermitTunnel point-to-point\n").permit_tunnel == kPermitPointToPoint);
+    CHECK(parse("PermitTunnel ethernet\n").permit_tunnel == kPermitEthernet);
+    CHECK(parse("PermitTunnel yes\n").permit_tunnel == kPermitYes);
+    const std::string at = std::string(kOrigin) + " line 3: ";
+    CHECK(text_error("\n\nPermitTunnel maybe\n") ==
+          at + "bad value 'maybe' for PermitTunnel (expected no, point-to-point, ethernet or yes)");
+    // sshd compares the values case-sensitively.
+    CHECK(contains(text_error("PermitTunnel Yes\n"), "bad value 'Yes' for PermitTunnel"));
+    CHECK(contains(text_error("PermitTunnel\n"), "line 1: missing argument for PermitTunnel"));
+    CHECK(contains(text_error("PermitTunnel yes no\n"), "line 1: too many arguments for PermitTunnel"));
+}
+
+TEST_CASE("PidFile", "[config]")
+{
+    CHECK(parse("PidFile /run/feth-sshd.pid\n").pid_file == "/run/feth-sshd.pid");
+    ServerConfig c = parse_finished("PidFile none\n");
+    CHECK(c.pid_file.empty());
+    CHECK(c.was_set("PidFile"));
+    CHECK(contains(text_error("PidFile\n"), "line 1: missing argument for PidFile"));
+    CHECK(contains(text_error("PidFile a b\n"), "line 1: too many arguments for PidFile"));
+}
+
+TEST_CASE("LogLevel", "[config]")
+{
+    using feth::log::Level;
+    CHECK(parse("LogLevel QUIET\n").log_level == Level::Quiet);
+    CHECK(parse("LogLevel fatal\n").log_level == Level::Fatal);
+    CHECK(parse("LogLevel ERROR\n").log_level == Level::Error);
+    CHECK(parse("LogLevel INFO\n").log_level == Level::Info);
+    CHECK(parse("LogLevel verbose\n").log_level == Level::Verbose);
+    CHECK(parse("LogLevel DEBUG\n").log_level == Level::Debug1);
+    CHECK(parse("LogLevel DEBUG2\n").log_level == Level::Debug2);
+    CHECK(parse("LogLevel DEBUG3\n").log_level == Level::Debug3);
+    CHECK(contains(text_error("LogLevel LOUD\n"), "line 1: bad value 'LOUD' for LogLevel (expected QUIET,"));
+    CHECK(contains(text_error("LogLevel\n"), "line 1: missing argument for LogLevel"));
+}
+
+TEST_CASE("TunnelBackend", "[config]")
+{
+    for (const char* b : {"auto", "tap", "tun", "pair", "feth", "utun"})
+        CHECK(parse(std::string("TunnelBackend ") + b + "\n").tunnel_backend == b);
+    CHECK(text_error("TunnelBackend wireguard\n") ==
+          std::string(kOrigin) +
+              " line 1: bad value 'wireguard' for TunnelBackend (expected auto, tap, tun, pair, feth or utun)");
+    CHECK(contains(text_error("TunnelBackend\n"), "missing argument for TunnelBackend"));
+}
+
+TEST_CASE("AllowUsers parsing", "[config]")
+{
+    ServerConfig c = parse("AllowUsers alice bob\nAllowUsers tun-* !root\n");
+    CHECK(c.allow_users == std::vector<std::string>{"alice", "bob", "tun-*", "!root"});
+    const std::string at = std::string(kOrigin) + " line 1: ";
+    CHECK(text_error("AllowUsers alice@10.0.0.1\n") ==
+          at + "bad pattern 'alice@10.0.0.1' for AllowUsers: USER@HOST patterns are not supported");
+    CHECK(text_error("AllowUsers !\n") == at + "bad pattern '!' for AllowUsers: empty pattern");
+    CHECK(text_error("AllowUsers a!b\n") == at + "bad pattern 'a!b' for AllowUsers: '!' is only allowed at the start");
+    CHECK(text_error("AllowUsers\n") == at + "missing argument for AllowUsers");
+}
+
+TEST_CASE("user_allowed: sshd patterns and negation", "[config]")
+{
+    CHECK(user_allowed({}, "anyone"));
+    CHECK(user_allowed({"alice", "bob"}, "bob"));
+    CHECK_FALSE(user_allowed({"alice", "bob"}, "carol"));
+    CHECK_FALSE(user_allowed({"alice"}, "Alice")); // case-sensitive, like sshd
+    CHECK(user_allowed({"tun-*"}, "tun-1"));
+    CHECK(user_allowed({"tun-*"}, "tun-"));
+    CHECK_FALSE(user_allowed({"tun-*"}, "tun"));
+    CHECK(user_allowed({"us?r"}, "user"));
+    CHECK_FALSE(user_allowed({"us?r"}, "usr"));
+    CHECK(user_allowed({"*a*b*c*"}, "xxaxxbxxcxx"));
+    CHECK_FALSE(user_allowed({"*a*b*c*"}, "xxaxxcxxbxx"));
+    CHECK(user_allowed({"*"}, ""));
+    // A negated match refuses whatever else matches.
+    CHECK_FALSE(user_allowed({"*", "!root"}, "root"));
+    CHECK_FALSE(user_allowed({"!root", "*"}, "root"));
+    CHECK(user_allowed({"*", "!root"}, "alice"));
+    CHECK_FALSE(user_allowed({"!adm*", "admin"}, "admin"));
+    // Only negations: everyone else is allowed.
+    CHECK(user_allowed({"!root"}, "alice"));
+    CHECK_FALSE(user_allowed({"!root"}, "root"));
+    // Many stars must not take exponential time.
+    CHECK_FALSE(user_allowed({std::string(100, '*') + "b"}, std::string(10000, 'a')));
+}
+
+TEST_CASE("expand_authorized_keys_path", "[config]")
+{
+    CHECK(expand_authorized_keys_path(".ssh/authorized_keys", "alice", "/home/alice") ==
+          "/home/alice/.ssh/authorized_keys");
+    CHECK(expand_authorized_keys_path("/etc/keys/%u", "alice", "/home/alice") == "/etc/keys/alice");
+    CHECK(expand_authorized_keys_path("%h/.ssh/k", "alice", "/home/alice") == "/home/alice/.ssh/k");
+    CHECK(expand_authorized_keys_path("/k/100%%/%u", "bob", "/h") == "/k/100%/bob");
+    CHECK(expand_authorized_keys_path("k", "root", "/") == "/k"); // no "//"
+    CHECK(input_error([] { expand_authorized_keys_path("/k/%x", "a", "/h"); }) ==
+          "AuthorizedKeysFile '/k/%x': unknown escape '%x' (known: %u, %h, %%)");
+    CHECK(input_error([] { expand_authorized_keys_path("/k/%", "a", "/h"); }) ==
+          "AuthorizedKeysFile '/k/%': '%' at the end (known: %u, %h, %%)");
+}
+
+TEST_CASE("first value wins for single-valued keywords", "[config]")
+{
+    ServerConfig c = parse("PermitTunnel no\n"
+                           "PermitTunnel yes\n"
+                           "LogLevel DEBUG\n"
+                           "LogLevel QUIET\n"
+                           "PidFile /a\n"
+                           "PidFile /b\n"
+                           "TunnelBackend tap\n"
+                           "TunnelBackend tun\n");
+    CHECK(c.permit_tunnel == kPermitNo);
+    CHECK(c.log_level == feth::log::Level::Debug1);
+    CHECK(c.pid_file == "/a");
+    CHECK(c.tunnel_backend == "tap");
+    // A later bad value is still an error, as in sshd.
+    CHECK(text_error("PermitTunnel no\nPermitTunnel maybe\n") ==
+          std::string(kOrigin) +
+              " line 2: bad value 'maybe' for PermitTunnel (expected no, point-to-point, ethernet or yes)");
+}
+
+TEST_CASE("first source wins for list keywords; -o outranks the file", "[config]")
+{
+    const char* file = "Port 2222\n"
+                       "Port 2223\n"
+                       "PermitTunnel no\n"
+                       "HostKey /file/key\n"
+                       "AllowUsers filer\n"
+                       "ListenAddress 10.0.0.1\n";
+
+    SECTION("-o before the file, as sshd applies them")
+    {
+        ServerConfig c;
+        ConfigParser p(c);
+        p.apply_option("Port=3333");
+        p.apply_option("Port 3334");
+        p.apply_option("PermitTunnel=point-to-point");
+        p.apply_text(file, kOrigin);
+        CHECK(c.ports == std::vector<std::uint16_t>{3333, 3334});
+        CHECK(c.permit_tunnel == kPermitPointToPoint);
+        CHECK(c.host_keys == std::vector<std::string>{"/file/key"}); // only the file set it
+        CHECK(c.allow_users == std::vector<std::string>{"filer"});
+        REQUIRE(c.sources.size() == c.seen.size());
+        for (const auto& s : c.sources) {
+            if (s.keyword == "Port") CHECK(s.origin == "command line");
+            if (s.keyword == "HostKey") CHECK(s.origin == kOrigin);
+        }
+    }
+    SECTION("-o after the file still replaces the file's values")
+    {
+        ServerConfig c;
+        ConfigParser p(c);
+        p.apply_text(file, kOrigin);
+        p.apply_option("Port=3333");
+        p.apply_option("Port=3334");
+        p.apply_option("PermitTunnel yes");
+        p.apply_option("ListenAddress=[::1]:4444");
+        p.finish();
+        CHECK(c.ports == std::vector<std::uint16_t>{3333, 3334});
+        CHECK(c.permit_tunnel == kPermitYes);
+        REQUIRE(c.listen.size() == 1);
+        CHECK(has_endpoint(c, "::1", 4444));
+    }
+    SECTION("a second file cannot add to what the first one set")
+    {
+        ServerConfig c;
+        ConfigParser p(c);
+        p.apply_text("Port 2222\nAllowUsers a\n", "first");
+        p.apply_text("Port 2223\nAllowUsers b\nHostKey /k\n", "second");
+        CHECK(c.ports == std::vector<std::uint16_t>{2222});
+        CHECK(c.allow_users == std::vector<std::string>{"a"});
+        CHECK(c.host_keys == std::vector<std::string>{"/k"});
+    }
+}
+
+TEST_CASE("-o errors name the option", "[config]")
+{
+    CHECK(option_error("Port=99999") == "command line: -o 'Port=99999': bad port '99999' for Port (expected 1 to 65535)");
+    CHECK(option_error("Prot=22") == "command line: -o 'Prot=22': unknown keyword 'Prot'");
+    CHECK(option_error("") == "command line: -o '': empty option");
+    CHECK(option_error("# just a comment") == "command line: -o '# just a comment': empty option");
+    CHECK(option_error("Port 22\nPort 23") == "command line: -o 'Port 22\\x0aPort 23': newline in option");
+    CHECK(option_error("Match User x") == "command line: -o 'Match User x': Match blocks are not supported yet");
+}
+
+TEST_CASE("hostile input: long lines, NUL bytes, large texts", "[config]")
+{
+    const std::string at = std::string(kOrigin) + " line 2: ";
+    std::string long_line = "HostKey /" + std::string(9000, 'a') + "\n";
+    CHECK(text_error("Port 22\n" + long_line) == at + "line longer than 8192 bytes (keyword 'HostKey')");
+    // Exactly at the limit is fine.
+    std::string at_limit = "HostKey /" + std::string(8192 - 9, 'b');
+    REQUIRE(at_limit.size() == 8192);
+    CHECK(parse(at_limit + "\n").host_keys.at(0).size() == 8192 - 8);
+
+    std::string nul = "Port 22\nHostKey /a";
+    nul += '\0';
+    nul += "b\n";
+    CHECK(text_error(nul) == at + "NUL byte in line (keyword 'HostKey')");
+    CHECK(text_error(std::string("Port 22\n\0\n", 10)) == at + "NUL byte in line");
+
+    std::string huge(1024 * 1024 + 1, '#');
+    CHECK(text_error(huge) == std::string(kOrigin) + ": file larger than 1048576 bytes");
+
+    // Binary garbage: an error, never a crash.
+    std::string garbage;
+    for (int i = 1; i < 256; ++i) garbage += static_cast<char>(i);
+    CHECK(contains(text_error(garbage), std::string(kOrigin) + " line 1: "));
+}
+
+TEST_CASE("apply_file", "[config]")
+{
+    SECTION("reads a file and names it in errors")
+    {
+        TempFile f("Port 2022\nPermitTunnel nope\n");
+        ServerConfig c;
+        ConfigParser p(c);
+        std::string e = input_error([&] { p.apply_file(f.path); });
+        CHECK(e == f.path + " line 2: bad value 'nope' for PermitTunnel (expected no, point-to-point, ethernet or yes)");
+    }
+    SECTION("a good file")
+    {
+        TempFile f("Port 2022\r\nPermitTunnel point-to-point\r\n");
+        ServerConfig c;
+        ConfigParser(c).apply_file(f.path);
+        CHECK(c.ports == std::vector<std::uint16_t>{2022});
+        CHECK(c.permit_tunnel == kPermitPointToPoint);
+    }
+    SECTION("an empty file")
+    {
+        TempFile f("");
+        ServerConfig c;
+        ConfigParser(c).apply_file(f.path);
+        CHECK(c.seen.empty());
+    }
+    SECTION("a missing file is a SystemError naming it")
+    {
+        ServerConfig c;
+        try {
+            ConfigParser(c).apply_file("/nonexistent/feth-sshd_config");
+            FAIL("no error");
+        } catch (const feth::SystemError& e) {
+            CHECK(std::string(e.what()) ==
+                  "cannot read config file /nonexistent/feth-sshd_config: open: No such file or directory");
+            CHECK(e.code() == ENOENT);
+        }
+    }
+    SECTION("a directory")
+    {
+        ServerConfig c;
+        try {
+            ConfigParser(c).apply_file("/tmp");
+            FAIL("no error");
+        } catch (const feth::SystemError& e) {
+            CHECK(e.code() == EISDIR);
+            CHECK(contains(e.what(), "cannot read config file /tmp"));
+        }
+    }
+    SECTION("a file over 1 MiB")
+    {
+        TempFile f(std::string(1024 * 1024 + 10, '#'));
+        ServerConfig c;
+        CHECK(input_error([&] { ConfigParser(c).apply_file(f.path); }) ==
+              f.path + ": file larger than 1048576 bytes");
+    }
+}
