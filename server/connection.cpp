@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <libssh/callbacks.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <csignal>

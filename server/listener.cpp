@@ -61,7 +61,8 @@ std::vector<Listener> open_listeners(const config::ServerConfig& cfg)
         std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
         for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
             unsigned p = 0;
-            std::string where = numeric_host(ai->ai_addr, ai->ai_addrlen, &p) + " port " + std::to_string(p);
+            std::string where = numeric_host(ai->ai_addr, ai->ai_addrlen, &p);
+            where += " port " + std::to_string(p);
             UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
             if (!fd) throw_errno("listen on " + where, "socket");
             int one = 1;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <libssh/callbacks.h>
 #include <csignal>
 #include <cstdio>
 #include <string>
