@@ -20,6 +20,11 @@ constexpr Backend kBackends[] = {
 #if defined(__linux__)
     {"tap", TunMode::Ethernet, true, backends::open_linux_tuntap},
     {"tun", TunMode::PointToPoint, true, backends::open_linux_tuntap},
+    {"pair", TunMode::Ethernet, false, backends::open_linux_pair},
+#endif
+#if defined(__APPLE__)
+    {"feth", TunMode::Ethernet, true, backends::open_darwin_feth},
+    {"utun", TunMode::PointToPoint, true, backends::open_darwin_utun},
 #endif
     {"", TunMode::Ethernet, false, nullptr},
 };
