@@ -1,0 +1,96 @@
+// The macOS pieces of a feth tunnel, each a thin wrapper over the system
+// calls; the decisions (names, MACs, the creation order, the bpf record
+// walk, family numbers) live in portable files tested on Linux:
+// feth_naming.hpp, bpf_records.hpp, darwin_structs.hpp.
+//
+//  - FethPair: creates (or adopts) fethN and its peer feth(N+5000).
+//  - BpfReader: reads the peer's frames from /dev/bpfN.
+//  - NdrvWriter: writes frames out of the peer through an AF_NDRV socket;
+//    the kernel hands them to fethN as received frames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tunnel/bpf_records.hpp"
+#include "tunnel/device.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/feth_naming.hpp"
+
+namespace feth::darwin {
+
+class FethPair {
+public:
+    // `unit` is a unit number or kTunUnitAny; `mtu` 0 keeps the default.
+    // An existing fethN already peered with feth(N+5000) is used as found
+    // (and left as found); anything else in the way is an error naming it.
+    static FethPair open(std::uint32_t unit, unsigned mtu);
+
+    FethPair(FethPair&& other) noexcept;
+    FethPair& operator=(FethPair&&) = delete;
+    FethPair(const FethPair&) = delete;
+    ~FethPair(); // destroys only the interfaces it created
+
+    const naming::PairNames& names() const { return names_; }
+    bool created() const { return created_visible_ || created_peer_; }
+
+private:
+    explicit FethPair(naming::PairNames names) : names_(std::move(names)) {}
+    void execute(const std::vector<naming::PlanStep>& steps);
+    void destroy_created() noexcept;
+
+    naming::PairNames names_;
+    bool created_visible_ = false;
+    bool created_peer_ = false;
+};
+
+class BpfReader {
+public:
+    // Opens the first free /dev/bpfN and attaches it to `ifname`.
+    BpfReader(const std::string& ifname, unsigned buffer_size);
+
+    int fd() const { return fd_.get(); }
+    unsigned buffer_size() const { return static_cast<unsigned>(buf_.size()); }
+
+    // Hands up to `max_frames` frames to `on_frame` (which returns false to
+    // stop), first from what is left of the last read, then from new reads.
+    // Returns the frames handed out; 0 when nothing is ready. Throws
+    // SystemError (ENXIO: the interface is gone).
+    std::size_t read(bpf::FrameCallback on_frame, std::size_t max_frames);
+
+    std::uint64_t truncated() const { return truncated_; }
+    std::uint64_t malformed() const { return malformed_; }
+
+private:
+    std::string ifname_;
+    UniqueFd fd_;
+    std::vector<std::uint8_t> buf_; // exactly the kernel's buffer size
+    std::size_t filled_ = 0;        // bytes of the last read
+    std::size_t offset_ = 0;        // the next record to visit
+    std::uint64_t truncated_ = 0;
+    std::uint64_t malformed_ = 0;
+};
+
+class NdrvWriter {
+public:
+    // Binds and connects an AF_NDRV socket to `ifname`; frames up to
+    // `max_frame` bytes can be sent.
+    NdrvWriter(const std::string& ifname, std::size_t max_frame);
+
+    int fd() const { return fd_.get(); }
+    // Sends one whole Ethernet frame. Throws SystemError naming the
+    // interface when it is down or gone (the tunnel ends).
+    WriteResult write(std::span<const std::uint8_t> frame);
+
+private:
+    std::string ifname_;
+    UniqueFd fd_;
+};
+
+// A stable identity of this Mac for the MAC addresses (the host UUID).
+std::string host_seed();
+
+} // namespace feth::darwin

@@ -1,0 +1,265 @@
+// Creating, peering and destroying feth pairs (xnu bsd/net/if_fake.c).
+// The order of the steps comes from naming::plan_pair; this file only runs
+// them. Root only: every ioctl here needs it.
+#include <net/if.h>
+#include <net/if_dl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sysctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "tunnel/darwin/darwin_io.hpp"
+#include "tunnel/darwin_structs.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+
+namespace feth::darwin {
+namespace {
+
+constexpr const char* kMaxMtuSysctl = "net.link.fake.max_mtu";
+
+// SIOCSDRVSPEC's struct ifdrv comes from the SDK; our request must be what
+// the kernel copies in (it refuses ifd_len < 160).
+static_assert(sizeof(IfFakeRequest) == 160);
+
+UniqueFd control_socket()
+{
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    if (!s) throw_errno("feth", "socket(AF_INET)");
+    return s;
+}
+
+ifreq make_ifreq(const std::string& name)
+{
+    ifreq ifr;
+    std::memset(&ifr, 0, sizeof ifr);
+    ::strlcpy(ifr.ifr_name, name.c_str(), sizeof ifr.ifr_name);
+    return ifr;
+}
+
+bool exists(const std::string& name)
+{
+    return ::if_nametoindex(name.c_str()) != 0;
+}
+
+std::vector<std::string> interface_names()
+{
+    std::vector<std::string> names;
+    struct if_nameindex* list = ::if_nameindex();
+    if (list == nullptr) throw_errno("feth", "if_nameindex");
+    for (auto* p = list; p->if_index != 0 && p->if_name != nullptr; ++p) names.emplace_back(p->if_name);
+    ::if_freenameindex(list);
+    return names;
+}
+
+unsigned current_max_mtu()
+{
+    unsigned value = 0;
+    std::size_t len = sizeof value;
+    if (::sysctlbyname(kMaxMtuSysctl, &value, &len, nullptr, 0) != 0 || len != sizeof value)
+        return kFethDefaultMaxMtu;
+    return value;
+}
+
+// The name of the interface `name` is peered with; empty when none.
+std::string peer_of(int s, const std::string& name)
+{
+    IfFakeRequest answer;
+    std::memset(&answer, 0, sizeof answer);
+    ifdrv drv;
+    std::memset(&drv, 0, sizeof drv);
+    ::strlcpy(drv.ifd_name, name.c_str(), sizeof drv.ifd_name);
+    drv.ifd_cmd = kIfFakeGetCmdGetPeer;
+    drv.ifd_len = sizeof answer;
+    drv.ifd_data = &answer;
+    if (::ioctl(s, SIOCGDRVSPEC, &drv) < 0)
+        throw_errno("device " + name, "ioctl(SIOCGDRVSPEC, IF_FAKE_G_CMD_GET_PEER)");
+    return std::string(peer_name_of(answer));
+}
+
+bool is_up(int s, const std::string& name)
+{
+    ifreq ifr = make_ifreq(name);
+    if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFFLAGS)");
+    return (ifr.ifr_flags & IFF_UP) != 0;
+}
+
+void run_step(int s, const naming::PlanStep& step)
+{
+    const std::string what = step.ifname.empty() ? std::string("feth") : "device " + step.ifname;
+    const char* call = naming::step_name(step.kind);
+    switch (step.kind) {
+    case naming::StepKind::RaiseMaxMtu: {
+        unsigned value = step.value;
+        if (::sysctlbyname(kMaxMtuSysctl, nullptr, nullptr, &value, sizeof value) != 0)
+            throw_errno(what + " (max MTU " + std::to_string(value) + ")", call);
+        return;
+    }
+    case naming::StepKind::Create: {
+        // EBUSY: an interface of that name is still being torn down.
+        for (int attempt = 0;; ++attempt) {
+            ifreq ifr = make_ifreq(step.ifname);
+            ifr.ifr_data = nullptr; // feth takes no creation parameters
+            if (::ioctl(s, SIOCIFCREATE2, &ifr) == 0) return;
+            if (errno != EBUSY || attempt >= 20) throw_errno(what, call);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    case naming::StepKind::SetMac: {
+        ifreq ifr = make_ifreq(step.ifname);
+        ifr.ifr_addr.sa_len = static_cast<std::uint8_t>(step.mac.size()); // ifnet_set_lladdr(sa_data, sa_len)
+        ifr.ifr_addr.sa_family = AF_LINK;
+        std::memcpy(ifr.ifr_addr.sa_data, step.mac.data(), step.mac.size());
+        if (::ioctl(s, SIOCSIFLLADDR, &ifr) < 0) throw_errno(what + " (" + naming::mac_to_string(step.mac) + ")", call);
+        return;
+    }
+    case naming::StepKind::SetPeer: {
+        IfFakeRequest request = make_set_peer_request(step.other);
+        ifdrv drv;
+        std::memset(&drv, 0, sizeof drv);
+        ::strlcpy(drv.ifd_name, step.ifname.c_str(), sizeof drv.ifd_name);
+        drv.ifd_cmd = kIfFakeSetCmdSetPeer;
+        drv.ifd_len = sizeof request;
+        drv.ifd_data = &request;
+        if (::ioctl(s, SIOCSDRVSPEC, &drv) < 0) throw_errno(what + " (peer " + step.other + ")", call);
+        return;
+    }
+    case naming::StepKind::SetMtu: {
+        ifreq ifr = make_ifreq(step.ifname);
+        ifr.ifr_mtu = static_cast<int>(step.value);
+        if (::ioctl(s, SIOCSIFMTU, &ifr) < 0) throw_errno(what + " (MTU " + std::to_string(step.value) + ")", call);
+        return;
+    }
+    case naming::StepKind::Up: {
+        ifreq ifr = make_ifreq(step.ifname);
+        if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno(what, "ioctl(SIOCGIFFLAGS)");
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) throw_errno(what, call);
+        return;
+    }
+    }
+}
+
+void destroy(int s, const std::string& name) noexcept
+{
+    ifreq ifr = make_ifreq(name);
+    if (::ioctl(s, SIOCIFDESTROY, &ifr) < 0 && errno != ENXIO)
+        LOG_ERROR("device %s: ioctl(SIOCIFDESTROY): %s", name.c_str(), errno_text(errno).c_str());
+}
+
+} // namespace
+
+std::string host_seed()
+{
+    uuid_t id;
+    timespec wait{1, 0};
+    if (::gethostuuid(id, &wait) == 0) {
+        std::string text;
+        for (unsigned char byte : id) {
+            static const char hex[] = "0123456789abcdef";
+            text += hex[byte >> 4];
+            text += hex[byte & 15];
+        }
+        return text;
+    }
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    return host;
+}
+
+FethPair::FethPair(FethPair&& other) noexcept
+    : names_(std::move(other.names_)), created_visible_(std::exchange(other.created_visible_, false)),
+      created_peer_(std::exchange(other.created_peer_, false))
+{
+}
+
+FethPair::~FethPair()
+{
+    destroy_created();
+}
+
+void FethPair::destroy_created() noexcept
+{
+    if (!created_visible_ && !created_peer_) return;
+    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    if (!s) return;
+    // Destroying a feth unpeers it first, so the order does not matter.
+    if (created_peer_) destroy(s.get(), names_.peer);
+    if (created_visible_) destroy(s.get(), names_.visible);
+    created_peer_ = created_visible_ = false;
+}
+
+void FethPair::execute(const std::vector<naming::PlanStep>& steps)
+{
+    UniqueFd s = control_socket();
+    for (const auto& step : steps) {
+        run_step(s.get(), step);
+        if (step.kind == naming::StepKind::Create) {
+            if (step.ifname == names_.visible) created_visible_ = true;
+            if (step.ifname == names_.peer) created_peer_ = true;
+        }
+    }
+}
+
+FethPair FethPair::open(std::uint32_t unit, unsigned mtu)
+{
+    const std::string seed = host_seed();
+    auto plan_for = [&](const naming::PairNames& names) {
+        naming::PlanRequest request;
+        request.names = names;
+        request.mtu = mtu;
+        request.current_max_mtu = current_max_mtu();
+        request.mac_seed = seed;
+        return naming::plan_pair(request);
+    };
+
+    if (unit != kTunUnitAny) {
+        auto names = naming::pair_names(unit);
+        if (!names)
+            throw InputError("device feth" + std::to_string(unit) + ": unit too large for a feth pair (max " +
+                             std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
+        const bool visible_exists = exists(names->visible);
+        const bool peer_exists = exists(names->peer);
+        if (visible_exists || peer_exists) {
+            UniqueFd s = control_socket();
+            if (visible_exists && peer_exists && peer_of(s.get(), names->visible) == names->peer) {
+                // The user's own pair: use it as it is and leave it so. We
+                // write through the peer, so it has to be up.
+                if (!is_up(s.get(), names->peer))
+                    throw InputError("device " + names->peer + " (peer of " + names->visible +
+                                     ") is down: run 'ifconfig " + names->peer + " up'");
+                return FethPair(*names);
+            }
+            const std::string& there = visible_exists ? names->visible : names->peer;
+            throw SystemError("device " + there + " exists but is not half of the feth pair " + names->visible +
+                                  "/" + names->peer,
+                              "ioctl(SIOCIFCREATE2)", EEXIST);
+        }
+        auto steps = plan_for(*names); // InputError for a bad MTU, before touching anything
+        FethPair pair(*names);
+        pair.execute(steps); // on a throw, ~FethPair removes what was made
+        return pair;
+    }
+
+    // "any": another process may take the unit we picked; pick again.
+    for (int attempt = 0;; ++attempt) {
+        auto names = naming::pick_free_pair(interface_names());
+        if (!names) throw SystemError("feth: no free unit for a pair", "ioctl(SIOCIFCREATE2)", ENOSPC);
+        auto steps = plan_for(*names);
+        FethPair pair(*names);
+        try {
+            pair.execute(steps);
+            return pair;
+        } catch (const SystemError& e) {
+            if (e.code() != EEXIST || attempt >= 4) throw;
+        }
+    }
+}
+
+} // namespace feth::darwin

@@ -1,0 +1,148 @@
+// The "utun" backend (macOS, point-to-point mode), xnu bsd/net/if_utun.c.
+// A PF_SYSTEM control socket connected to com.apple.net.utun_control is the
+// interface: it exists while the socket is open, and closing it removes it.
+// Each packet carries a 4-byte address family in network byte order, in
+// Darwin's numbering (IPv6 = 30); the wire uses OpenBSD's (IPv6 = 24), so
+// the header is rewritten in place with the portable helpers.
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/kern_control.h>
+#include <sys/socket.h>
+#include <sys/sys_domain.h>
+#include <sys/sockio.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "tunnel/backends.hpp"
+#include "tunnel/darwin_structs.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/feth_naming.hpp"
+#include "tunnel/wire.hpp"
+
+namespace feth::backends {
+namespace {
+
+class UtunDevice final : public Device {
+public:
+    UtunDevice(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+
+    const std::string& name() const override { return name_; }
+    const std::string& io_name() const override { return no_io_name_; }
+    TunMode mode() const override { return TunMode::PointToPoint; }
+    bool created() const override { return true; } // gone when the socket closes
+    int read_fd() const override { return fd_.get(); }
+    int write_fd() const override { return fd_.get(); }
+
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
+    {
+        std::size_t count = 0;
+        while (count < max_frames) {
+            ssize_t n = ::recv(fd_.get(), buf_.data(), buf_.size(), 0);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN) break;
+                throw_errno("device " + name_, "recv");
+            }
+            if (n == 0) throw SystemError("device " + name_, "recv", EPIPE);
+            ++count;
+            std::span<std::uint8_t> frame(buf_.data(), static_cast<std::size_t>(n));
+            // Neither IPv4 nor IPv6: zero the header; check_frame drops it.
+            if (!naming::header_darwin_to_wire(frame) && frame.size() >= wire::kAfHeaderLen)
+                std::memset(frame.data(), 0, wire::kAfHeaderLen);
+            if (!sink.on_frame(frame)) break;
+        }
+        return count;
+    }
+
+    WriteResult write_frame(std::span<const std::uint8_t> frame) override
+    {
+        // The frame is const: translate a copy of its header (and the
+        // version nibble it is taken from) and send that in front of the
+        // untouched packet, in one datagram.
+        if (frame.size() <= wire::kAfHeaderLen) return WriteResult::Rejected;
+        std::array<std::uint8_t, wire::kAfHeaderLen + 1> header;
+        std::memcpy(header.data(), frame.data(), header.size());
+        if (!naming::header_wire_to_darwin(header)) return WriteResult::Rejected;
+
+        iovec iov[2];
+        iov[0].iov_base = header.data();
+        iov[0].iov_len = wire::kAfHeaderLen;
+        iov[1].iov_base = const_cast<std::uint8_t*>(frame.data() + wire::kAfHeaderLen);
+        iov[1].iov_len = frame.size() - wire::kAfHeaderLen;
+        for (;;) {
+            if (::writev(fd_.get(), iov, 2) >= 0) return WriteResult::Written;
+            switch (errno) {
+            case EINTR: continue;
+            case EAGAIN:
+            case ENOBUFS: return WriteResult::WouldBlock;
+            case EMSGSIZE:
+            case EINVAL:
+            case EAFNOSUPPORT: return WriteResult::Rejected;
+            default: throw_errno("device " + name_, "writev");
+            }
+        }
+    }
+
+private:
+    UniqueFd fd_;
+    std::string name_;
+    std::string no_io_name_;
+    std::array<std::uint8_t, wire::kMaxFrame + wire::kAfHeaderLen> buf_{};
+};
+
+} // namespace
+
+std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
+{
+    if (request.mode != TunMode::PointToPoint) throw InputError("the utun backend carries point-to-point tunnels only");
+    auto sc_unit = naming::utun_sc_unit(request.unit);
+    if (!sc_unit) throw InputError("device utun" + std::to_string(request.unit) + ": unit out of range");
+    const std::string what = request.unit == kTunUnitAny ? std::string("device utun") : "device " + *naming::utun_name(*sc_unit);
+
+    UniqueFd fd(::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
+    if (!fd) throw_errno(what, "socket(PF_SYSTEM)");
+
+    ctl_info info;
+    std::memset(&info, 0, sizeof info);
+    ::strlcpy(info.ctl_name, darwin::kUtunControlName, sizeof info.ctl_name);
+    if (::ioctl(fd.get(), CTLIOCGINFO, &info) < 0) throw_errno(what, "ioctl(CTLIOCGINFO)");
+
+    sockaddr_ctl addr;
+    std::memset(&addr, 0, sizeof addr);
+    addr.sc_len = sizeof addr;
+    addr.sc_family = AF_SYSTEM;
+    addr.ss_sysaddr = AF_SYS_CONTROL;
+    addr.sc_id = info.ctl_id;
+    addr.sc_unit = *sc_unit; // 0: the kernel picks; N + 1: utunN
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+        int err = errno;
+        if (err == EBUSY) throw SystemError(what + " (in use)", "connect(utun_control)", err);
+        throw SystemError(what, "connect(utun_control)", err); // EPERM unless root
+    }
+
+    char ifname[IFNAMSIZ] = {};
+    socklen_t len = sizeof ifname;
+    if (::getsockopt(fd.get(), SYSPROTO_CONTROL, darwin::kUtunOptIfname, ifname, &len) < 0)
+        throw_errno(what, "getsockopt(UTUN_OPT_IFNAME)");
+    std::string name(ifname, ::strnlen(ifname, sizeof ifname));
+    set_nonblocking_cloexec(fd.get(), ("device " + name).c_str());
+
+    if (request.mtu != 0) {
+        UniqueFd sock(::socket(AF_INET, SOCK_DGRAM, 0));
+        if (!sock) throw_errno("device " + name, "socket(AF_INET)");
+        ifreq ifr;
+        std::memset(&ifr, 0, sizeof ifr);
+        ::strlcpy(ifr.ifr_name, name.c_str(), sizeof ifr.ifr_name);
+        ifr.ifr_mtu = static_cast<int>(request.mtu);
+        if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
+            throw_errno("device " + name + " (MTU " + std::to_string(request.mtu) + ")", "ioctl(SIOCSIFMTU)");
+    }
+    return std::make_unique<UtunDevice>(std::move(fd), std::move(name));
+}
+
+} // namespace feth::backends
