@@ -25,6 +25,13 @@ constexpr std::size_t kMaxSessionChannels = 10;
 
 // A session channel: stock `ssh -w` without -N opens one after the tunnel.
 // It prints one line and lives as long as the connection's tunnels.
+// A tunnel and the device it owns. The pump is declared last so that it is
+// destroyed first: channel closed, then the device removed.
+struct ServerTunnel {
+    std::unique_ptr<Device> device;
+    std::unique_ptr<TunnelPump> pump;
+};
+
 struct SessionChannel {
     ChannelPtr channel;
     ssh_channel_callbacks_struct callbacks{};
@@ -79,8 +86,8 @@ private:
     bool terminate_ = false;
     std::string terminate_reason_;
 
-    std::vector<std::unique_ptr<TunnelPump>> tunnels_;
-    std::vector<std::unique_ptr<TunnelPump>> new_tunnels_; // attached outside callbacks
+    std::vector<ServerTunnel> tunnels_;
+    std::vector<ServerTunnel> new_tunnels_; // attached outside callbacks
     std::vector<std::unique_ptr<SessionChannel>> sessions_;
     bool ever_had_tunnel_ = false;
 };
@@ -203,8 +210,8 @@ void Connection::handle_tun_open(ssh_message msg)
     }
     std::string label = device->name() + " for " + who();
     LOG_INFO("Tunnel %s (%s) opened for %s", device->name().c_str(), tun_mode_name(*mode), who().c_str());
-    new_tunnels_.push_back(
-        std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), std::move(device), std::move(label)));
+    auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), *device, std::move(label));
+    new_tunnels_.push_back(ServerTunnel{std::move(device), std::move(pump)});
     ever_had_tunnel_ = true;
 }
 
@@ -252,9 +259,9 @@ void Connection::service_sessions()
 {
     std::string devices;
     for (const auto& t : tunnels_) {
-        if (t->finished()) continue;
+        if (t.pump->finished()) continue;
         if (!devices.empty()) devices += ", ";
-        devices += t->device().name();
+        devices += t.device->name();
     }
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         SessionChannel& sc = **it;
@@ -300,12 +307,12 @@ int Connection::on_signal_fd(socket_t, int, void* userdata)
 void Connection::service()
 {
     for (auto& t : new_tunnels_) {
-        t->attach(event_.get());
+        t.pump->attach(event_.get());
         tunnels_.push_back(std::move(t));
     }
     new_tunnels_.clear();
     for (auto it = tunnels_.begin(); it != tunnels_.end();) {
-        TunnelPump& t = **it;
+        TunnelPump& t = *it->pump;
         t.service();
         if (!t.finished()) {
             ++it;
@@ -316,7 +323,8 @@ void Connection::service()
                  t.end_reason().c_str(), static_cast<unsigned long long>(s.frames_to_peer),
                  static_cast<unsigned long long>(s.frames_from_peer),
                  static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full));
-        it = tunnels_.erase(it); // closes the channel, then the device
+        it->pump.reset(); // the channel first,
+        it = tunnels_.erase(it); // then the device
     }
     service_sessions();
 }
@@ -366,8 +374,9 @@ int Connection::run()
     ssh_event_remove_fd(event_.get(), signals.fd());
 
     const bool by_us = terminate_;
-    for (auto& t : tunnels_) t->close(terminate_reason_.empty() ? "connection closed" : terminate_reason_);
-    for (auto& t : new_tunnels_) t->close(terminate_reason_);
+    const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;
+    for (auto& t : tunnels_) t.pump->close(why);
+    for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now
     if (ssh_is_connected(session_.get())) ssh_disconnect(session_.get());
     ssh_event_remove_session(event_.get(), session_.get());

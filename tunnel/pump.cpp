@@ -8,9 +8,9 @@
 
 namespace feth {
 
-TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, std::unique_ptr<Device> device,
-                       std::string label, PumpLimits limits)
-    : session_(session), channel_(std::move(channel)), device_(std::move(device)), label_(std::move(label)),
+TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, Device& device, std::string label,
+                       PumpLimits limits)
+    : session_(session), channel_(std::move(channel)), device_(device), label_(std::move(label)),
       limits_(limits)
 {
     // Registered before control returns to the event loop, so no frame can
@@ -27,8 +27,7 @@ TunnelPump::~TunnelPump()
 {
     unregister();
     ssh_remove_channel_callbacks(channel_.get(), &callbacks_);
-    // channel_ is freed next (sending CLOSE if still needed), then the
-    // device, which removes an interface this tunnel created.
+    // channel_ is freed next, sending CLOSE if still needed.
 }
 
 void TunnelPump::attach(ssh_event event)
@@ -65,13 +64,13 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
     if (state_ != State::Running) return;
     ++stats_.frames_from_peer;
     stats_.bytes_from_peer += frame.size();
-    if (wire::check_frame(device_->mode(), frame) != wire::Verdict::Ok) {
+    if (wire::check_frame(device_.mode(), frame) != wire::Verdict::Ok) {
         ++stats_.dropped_from_peer;
         return;
     }
     if (to_device_.empty()) {
         try {
-            switch (device_->write_frame(frame)) {
+            switch (device_.write_frame(frame)) {
             case WriteResult::Written: return;
             case WriteResult::Rejected: ++stats_.dropped_from_peer; return;
             case WriteResult::WouldBlock: break;
@@ -93,7 +92,7 @@ void TunnelPump::flush_device_queue()
     while (!to_device_.empty() && state_ == State::Running) {
         WriteResult r;
         try {
-            r = device_->write_frame(to_device_.front());
+            r = device_.write_frame(to_device_.front());
         } catch (const std::exception& e) {
             fail(e.what());
             return;
@@ -110,11 +109,11 @@ int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
 {
     auto* self = static_cast<TunnelPump*>(userdata);
     if ((revents & POLLNVAL) != 0) {
-        self->fail("device " + self->device_->name() + ": descriptor no longer valid");
+        self->fail("device " + self->device_.name() + ": descriptor no longer valid");
         return SSH_OK;
     }
-    if (fd == self->device_->write_fd() && (revents & POLLOUT) != 0) self->flush_device_queue();
-    if (fd == self->device_->read_fd() && (revents & (POLLIN | POLLERR | POLLHUP)) != 0) self->read_device();
+    if (fd == self->device_.write_fd() && (revents & POLLOUT) != 0) self->flush_device_queue();
+    if (fd == self->device_.read_fd() && (revents & (POLLIN | POLLERR | POLLHUP)) != 0) self->read_device();
     return SSH_OK;
 }
 
@@ -122,7 +121,7 @@ void TunnelPump::read_device()
 {
     if (state_ != State::Running || !to_peer_.empty()) return;
     try {
-        device_->read_frames(*this, limits_.frames_per_wakeup);
+        device_.read_frames(*this, limits_.frames_per_wakeup);
     } catch (const std::exception& e) {
         fail(e.what());
     }
@@ -131,7 +130,7 @@ void TunnelPump::read_device()
 bool TunnelPump::on_frame(std::span<const std::uint8_t> frame)
 {
     if (state_ != State::Running) return false;
-    if (wire::check_frame(device_->mode(), frame) != wire::Verdict::Ok) {
+    if (wire::check_frame(device_.mode(), frame) != wire::Verdict::Ok) {
         ++stats_.dropped_from_device;
         return true;
     }
@@ -237,13 +236,13 @@ void TunnelPump::update_registration()
         if (to_peer_.empty()) want_read = POLLIN;
         if (!to_device_.empty()) want_write = POLLOUT;
     }
-    const int rfd = device_->read_fd();
-    const int wfd = device_->write_fd();
+    const int rfd = device_.read_fd();
+    const int wfd = device_.write_fd();
     auto set = [this](int fd, short now, short want) {
         if (now == want) return;
         if (now != 0) ssh_event_remove_fd(event_, fd);
         if (want != 0 && ssh_event_add_fd(event_, fd, want, &TunnelPump::on_device_event, this) != SSH_OK)
-            fail("cannot watch device " + device_->name());
+            fail("cannot watch device " + device_.name());
     };
     if (rfd == wfd) {
         short now = static_cast<short>(read_events_ | write_events_);
@@ -263,8 +262,8 @@ void TunnelPump::update_registration()
 void TunnelPump::unregister()
 {
     if (event_ == nullptr) return;
-    const int rfd = device_->read_fd();
-    const int wfd = device_->write_fd();
+    const int rfd = device_.read_fd();
+    const int wfd = device_.write_fd();
     if (read_events_ != 0 || (rfd == wfd && write_events_ != 0)) ssh_event_remove_fd(event_, rfd);
     if (rfd != wfd && write_events_ != 0) ssh_event_remove_fd(event_, wfd);
     read_events_ = write_events_ = 0;

@@ -54,10 +54,12 @@ struct PumpLimits {
 
 class TunnelPump final : private FrameSink {
 public:
-    // Takes the channel (already open) and the device. `label` names the
-    // tunnel in log lines, e.g. "tap0 for alice from 198.18.0.2 port 4242".
-    TunnelPump(ssh_session session, ChannelPtr channel, std::unique_ptr<Device> device,
-               std::string label, PumpLimits limits = {});
+    // Takes the channel (already open) and drives `device`, which must
+    // outlive the pump: a client keeps its device across reconnects, so the
+    // pump does not own it. `label` names the tunnel in log lines, e.g.
+    // "tap0 for alice from 198.18.0.2 port 4242".
+    TunnelPump(ssh_session session, ChannelPtr channel, Device& device, std::string label,
+               PumpLimits limits = {});
     ~TunnelPump();
     TunnelPump(const TunnelPump&) = delete;
     TunnelPump& operator=(const TunnelPump&) = delete;
@@ -75,7 +77,7 @@ public:
     bool finished() const { return state_ == State::Finished; }
     const std::string& end_reason() const { return end_reason_; }
     const PumpStats& stats() const { return stats_; }
-    const Device& device() const { return *device_; }
+    const Device& device() const { return device_; }
     ssh_channel channel() const { return channel_.get(); }
     const std::string& label() const { return label_; }
 
@@ -104,7 +106,7 @@ private:
 
     ssh_session session_;
     ChannelPtr channel_;
-    std::unique_ptr<Device> device_;
+    Device& device_;
     std::string label_;
     PumpLimits limits_;
     ssh_channel_callbacks_struct callbacks_{};
