@@ -2,17 +2,18 @@
 // The order of the steps comes from naming::plan_pair; this file only runs
 // them. Root only: every ioctl here needs it.
 #include <net/if.h>
-#include <net/if_dl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sysctl.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/darwin_structs.hpp"
