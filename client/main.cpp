@@ -1,9 +1,136 @@
-// feth-ssh: the tunnel client. Its real command line arrives with the client
-// work; until then it says so instead of pretending.
-#include <cstdio>
+// feth-ssh: ssh -w for tunnels that stay up. The command line and the
+// configuration follow ssh's, so that a user of ssh needs no new habits.
+#include <pwd.h>
+#include <unistd.h>
 
-int main()
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "config/client_config.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel_client.hpp"
+
+namespace {
+
+struct Args {
+    bool ipv4 = false;
+    bool ipv6 = false;
+    std::string port;
+    std::string login;
+    std::vector<std::string> identities;
+    std::string config_file;
+    std::vector<std::string> options;
+    std::string tunnel_device;
+    int verbose = 0;
+    bool background = false;
+    bool reconnect = false;
+    bool habit = false; // -N, -T: what feth-ssh always does
+    bool quiet = false;
+    std::string destination;
+};
+
+struct LocalUser {
+    std::string name;
+    std::string home;
+};
+
+LocalUser local_user()
 {
-    std::fprintf(stderr, "feth-ssh: the client is not implemented yet; use stock ssh -w against feth-sshd.\n");
-    return 255;
+    struct passwd* pw = ::getpwuid(::getuid());
+    LocalUser u{pw != nullptr ? pw->pw_name : "root", pw != nullptr ? pw->pw_dir : "/"};
+    if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') u.home = h;
+    return u;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    Args a;
+    CLI::App app{"feth-ssh: an SSH tunnel (ssh -w) to a server with PermitTunnel, that can survive network loss.\n"
+                 "Tunnel mode defaults to ethernet (unlike ssh's point-to-point): -o Tunnel=point-to-point for IP only.",
+                 "feth-ssh"};
+    app.set_help_flag("--help", "Print this help and exit");
+    app.set_version_flag("--version", std::string("feth-ssh ") + FETH_VERSION);
+    app.add_flag("-4", a.ipv4, "Use IPv4 addresses only");
+    app.add_flag("-6", a.ipv6, "Use IPv6 addresses only");
+    app.add_option("-p", a.port, "Port to connect to on the remote host")->type_name("PORT");
+    app.add_option("-l", a.login, "User to log in as on the remote machine")->type_name("USER");
+    app.add_option("-i", a.identities, "Identity (private key) file; repeatable")->type_name("FILE");
+    app.add_option("-F", a.config_file, "Per-user configuration file (default ~/.ssh/config)")->type_name("FILE");
+    app.add_option("-o", a.options, "Option in ssh_config format, e.g. -o ServerAliveInterval=10")
+        ->type_name("OPTION");
+    app.add_option("-w", a.tunnel_device, "Tunnel devices local[:remote]: a unit number or 'any' (default any:any)")
+        ->type_name("LOCAL[:REMOTE]");
+    app.add_flag("-v", a.verbose, "Verbose mode; repeat for more (up to 3)");
+    app.add_flag("-f", a.background, "Go to the background once the tunnel is up");
+    app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");
+    app.add_flag("-q", a.quiet, "Quiet mode: only errors");
+    app.add_flag("--reconnect", a.reconnect,
+                 "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
+    app.add_option("destination", a.destination, "[user@]host")->required();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 255;
+    }
+
+    feth::log::Options lo;
+    lo.ident = "feth-ssh";
+    lo.level = a.quiet          ? feth::log::Level::Error
+               : a.verbose == 0 ? feth::log::Level::Info
+               : a.verbose == 1 ? feth::log::Level::Debug1
+               : a.verbose == 2 ? feth::log::Level::Debug2
+                                : feth::log::Level::Debug3;
+    feth::log::configure(lo);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        std::string host = a.destination;
+        std::string user_from_dest;
+        if (auto at = host.rfind('@'); at != std::string::npos) {
+            user_from_dest = host.substr(0, at);
+            host = host.substr(at + 1);
+        }
+        if (host.empty()) throw feth::InputError("no host name given");
+        const LocalUser me = local_user();
+
+        feth::client::TunnelOptions opts;
+        opts.dest.host_arg = host;
+        opts.background = a.background;
+        opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
+        auto& cfg = opts.dest.config;
+        feth::config::ClientConfigParser parser(cfg, host, me.home);
+        // Command-line values come first, so they win (ssh's rule).
+        if (!user_from_dest.empty()) parser.apply_option("User=" + user_from_dest);
+        if (!a.login.empty()) parser.apply_option("User=" + a.login);
+        if (!a.port.empty()) parser.apply_option("Port=" + a.port);
+        if (a.ipv4 || a.ipv6) parser.apply_option(a.ipv6 && !a.ipv4 ? "AddressFamily=inet6" : "AddressFamily=inet");
+        if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
+        if (a.reconnect) parser.apply_option("Reconnect=yes");
+        for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
+        for (const auto& o : a.options) parser.apply_option(o);
+        if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
+        else parser.apply_file(me.home + "/.ssh/config", false);
+        feth::config::resolve_defaults(cfg, host, me.name, me.home);
+        if (a.verbose == 0 && !a.quiet && cfg.log_level) {
+            if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
+                lo.level = *lvl;
+                feth::log::configure(lo);
+            }
+        }
+        if (!cfg.tunnel) throw feth::InputError("Tunnel is set to no: nothing to do");
+
+        if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
+        int status = feth::client::run_tunnel(opts);
+        ssh_finalize();
+        return status;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "feth-ssh: %s\n", e.what());
+        return 255;
+    }
 }

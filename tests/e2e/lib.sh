@@ -1,0 +1,223 @@
+# Shared by the end-to-end tests: two hosts in network namespaces made for the
+# test ("srv" and "cli") joined by a veth underlay, with stock OpenSSH and our
+# binaries running inside them. Source it, then call e2e_init.
+#
+# Rules every test keeps: traffic stays in the namespaces; addresses only
+# from 198.18.0.0/15 and 2001:db8::/32; names unique per run; every wait is
+# bounded; cleanup on every exit path kills only the pids started here.
+
+set -euo pipefail
+
+E2E_ID="$$$RANDOM"
+NS_SRV="fe-srv-$E2E_ID"
+NS_CLI="fe-cli-$E2E_ID"
+UNDERLAY_SRV=198.18.0.1
+UNDERLAY_CLI=198.18.0.2
+TUN4_SRV=198.19.0.1
+TUN4_CLI=198.19.0.2
+TUN6_SRV=2001:db8:1::1
+TUN6_CLI=2001:db8:1::2
+PORT=2222
+TMP=""
+declare -a E2E_PIDS=()
+E2E_CURRENT=""
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FETH_SSHD=${FETH_SSHD:-$REPO_ROOT/build/server/feth-sshd}
+FETH_SSH=${FETH_SSH:-$REPO_ROOT/build/client/feth-ssh}
+STOCK_SSHD=${STOCK_SSHD:-/usr/sbin/sshd}
+STOCK_SSH=${STOCK_SSH:-/usr/bin/ssh}
+
+log() { echo "[$(date +%T)] $*"; }
+
+dump_logs() {
+  [ -n "$TMP" ] || return 0
+  for f in "$TMP"/*.log; do
+    [ -f "$f" ] || continue
+    echo "----- $(basename "$f") (last 40 lines) -----"
+    tail -n 40 "$f"
+  done
+}
+
+fail() {
+  echo "FAIL${E2E_CURRENT:+ [$E2E_CURRENT]}: $*" >&2
+  dump_logs >&2
+  exit 1
+}
+
+pass() { echo "PASS: $*"; }
+
+e2e_cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${E2E_PIDS[@]}"; do
+    # bounded: give each 3 s, then SIGKILL
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  ip netns del "$NS_SRV" 2>/dev/null || true
+  ip netns del "$NS_CLI" 2>/dev/null || true
+  [ -n "$TMP" ] && rm -rf "$TMP"
+}
+
+e2e_init() {
+  if [ "$(id -u)" != 0 ]; then echo "SKIP: end-to-end tests need root"; exit 77; fi
+  if [ ! -c /dev/net/tun ]; then echo "SKIP: no /dev/net/tun"; exit 77; fi
+  TMP=$(mktemp -d "/tmp/feth-e2e-$E2E_ID.XXXXXX")
+  chmod 755 "$TMP"
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+  ip netns add "$NS_SRV"
+  ip netns add "$NS_CLI"
+  ip link add "u$E2E_ID" netns "$NS_SRV" type veth peer name "u$E2E_ID" netns "$NS_CLI"
+  in_srv ip link set lo up
+  in_cli ip link set lo up
+  in_srv ip addr add "$UNDERLAY_SRV/24" dev "u$E2E_ID"
+  in_cli ip addr add "$UNDERLAY_CLI/24" dev "u$E2E_ID"
+  in_srv ip link set "u$E2E_ID" up
+  in_cli ip link set "u$E2E_ID" up
+  ssh-keygen -q -t ed25519 -N '' -C "e2e-client" -f "$TMP/id_ed25519"
+  cp "$TMP/id_ed25519.pub" "$TMP/authorized_keys"
+  chmod 600 "$TMP/authorized_keys"
+  ssh-keygen -q -t ed25519 -N '' -C "e2e-host" -f "$TMP/host_ed25519"
+  wait_until 50 "underlay ping" in_cli ping -c 1 -W 1 "$UNDERLAY_SRV"
+}
+
+# Underlay link (the "network") name in both namespaces.
+underlay() { echo "u$E2E_ID"; }
+
+in_srv() { ip netns exec "$NS_SRV" "$@"; }
+in_cli() { ip netns exec "$NS_CLI" "$@"; }
+
+# start_bg NAME NS cmd...: runs cmd in namespace NS (srv|cli) in the
+# background, output to $TMP/NAME.log; the pid is in $BG_PID.
+start_bg() {
+  local name=$1 ns=$2; shift 2
+  local nsname=$NS_SRV
+  [ "$ns" = cli ] && nsname=$NS_CLI
+  ip netns exec "$nsname" "$@" >"$TMP/$name.log" 2>&1 &
+  BG_PID=$!
+  E2E_PIDS+=("$BG_PID")
+}
+
+# wait_until TENTHS WHAT cmd...: polls cmd every 0.1 s, at most TENTHS times.
+wait_until() {
+  local tries=$1 what=$2; shift 2
+  for _ in $(seq "$tries"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  fail "timed out after $((tries / 10)) s waiting for: $what"
+}
+
+# Stops a pid we started; returns its exit status (or 124 if it had to be
+# killed). Bounded: TENTHS (default 50) after SIGTERM, then SIGKILL.
+stop_pid() {
+  local pid=$1 tries=${2:-50} status=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq "$tries"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; return 124; fi
+  wait "$pid" 2>/dev/null || status=$?
+  return "$status"
+}
+
+# wait_exit PID TENTHS: waits for a pid to exit by itself; prints its status.
+wait_exit() {
+  local pid=$1 tries=$2 status=0
+  for _ in $(seq "$tries"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then echo timeout; return 0; fi
+  wait "$pid" 2>/dev/null || status=$?
+  echo "$status"
+}
+
+link_in() { ip netns exec "$1" ip link show dev "$2" >/dev/null 2>&1; }
+no_link_in() { ! link_in "$@"; }
+
+# Prints the tap/tun interfaces of a namespace, one per line.
+tunnel_links() {
+  ip netns exec "$1" ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(tap|tun|feth)' || true
+}
+
+# The stock ssh client, from the client namespace, with the test's key.
+# Options after it are ssh's.
+stock_ssh_cmd() {
+  echo "$STOCK_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts" \
+    -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR -p "$PORT"
+}
+
+# start_feth_sshd [extra feth-sshd args...]: pid in $SSHD_PID.
+start_feth_sshd() {
+  start_bg feth-sshd srv "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
+    -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" "$@"
+  SSHD_PID=$BG_PID
+  wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
+}
+
+# start_stock_sshd PERMIT_TUNNEL: Debian's sshd with its own config; pid in $SSHD_PID.
+start_stock_sshd() {
+  mkdir -p /run/sshd
+  cat >"$TMP/sshd_config" <<CFG
+Port $PORT
+ListenAddress $UNDERLAY_SRV
+HostKey $TMP/host_ed25519
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile $TMP/authorized_keys
+StrictModes no
+UsePAM no
+PidFile none
+PermitTunnel $1
+LogLevel VERBOSE
+CFG
+  start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
+  SSHD_PID=$BG_PID
+  wait_until 50 "stock sshd listening" grep -q "Server listening" "$TMP/stock-sshd.log"
+}
+
+# configure_tunnel NS_SRV_IF NS_CLI_IF: addresses on both tunnel ends, link up.
+configure_tunnel() {
+  local sif=$1 cif=$2
+  in_srv ip addr add "$TUN4_SRV/24" dev "$sif"
+  in_srv ip addr add "$TUN6_SRV/64" dev "$sif" nodad
+  in_srv ip link set "$sif" up
+  in_cli ip addr add "$TUN4_CLI/24" dev "$cif"
+  in_cli ip addr add "$TUN6_CLI/64" dev "$cif" nodad
+  in_cli ip link set "$cif" up
+}
+
+# ping_both: IPv4 both ways through the tunnel; sets PING_AVG_MS.
+ping_both() {
+  wait_until 100 "first ping through the tunnel" in_cli ping -c 1 -W 1 "$TUN4_SRV"
+  local out
+  out=$(in_cli ping -c 10 -i 0.05 -W 2 "$TUN4_SRV") || fail "ping client->server: $out"
+  PING_AVG_MS=$(echo "$out" | awk -F'/' '/rtt|round-trip/ {print $5}')
+  in_srv ping -c 3 -i 0.1 -W 2 "$TUN4_CLI" >/dev/null || fail "ping server->client failed"
+  pass "ping both ways (avg ${PING_AVG_MS} ms)"
+}
+
+ping6_both() {
+  wait_until 100 "first IPv6 ping through the tunnel" in_cli ping -6 -c 1 -W 1 "$TUN6_SRV"
+  in_srv ping -6 -c 3 -i 0.1 -W 2 "$TUN6_CLI" >/dev/null || fail "IPv6 ping server->client failed"
+  pass "IPv6 ping both ways"
+}
+
+# iperf_mbit SERVER_ADDR [-R]: 5 s of TCP through the tunnel; prints Mbit/s.
+iperf_mbit() {
+  local addr=$1; shift
+  start_bg iperf-server srv iperf3 -s -1 -B "$addr" -p 5201
+  local spid=$BG_PID
+  wait_until 50 "iperf3 server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':5201'"
+  local json
+  json=$(in_cli timeout 30 iperf3 -c "$addr" -p 5201 -t 5 -J "$@") || { stop_pid "$spid" || true; fail "iperf3 $* failed: $(echo "$json" | tail -5)"; }
+  stop_pid "$spid" 20 || true
+  echo "$json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+bps = d["end"]["sum_received"]["bits_per_second"]
+print(f"{bps / 1e6:.0f}")'
+}
