@@ -117,4 +117,5 @@ case_wrong_key
 case_permit_tunnel_refusal
 case_session_without_N
 case_server_sigterm
+assert_no_sanitizer_reports
 echo "feth_sshd_ethernet: all cases passed"

@@ -37,3 +37,4 @@ stop_pid "$SSHD_PID" 50 || status=$?
 [ "$status" = 0 ] || fail "feth-sshd exited $status on SIGTERM"
 [ -z "$(tunnel_links "$NS_SRV")" ] || fail "devices left after SIGTERM: $(tunnel_links "$NS_SRV" | tr '\n' ' ')"
 pass "server SIGTERM: no veth left"
+assert_no_sanitizer_reports

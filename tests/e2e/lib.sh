@@ -221,3 +221,11 @@ d = json.load(sys.stdin)
 bps = d["end"]["sum_received"]["bits_per_second"]
 print(f"{bps / 1e6:.0f}")'
 }
+
+# Sanitizer reports from our processes (a forked connection process that
+# trips ASan or UBSan only shows it in its log): fail the test on any.
+assert_no_sanitizer_reports() {
+  local hits
+  hits=$(grep -l -E "ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:" "$TMP"/*.log 2>/dev/null || true)
+  [ -z "$hits" ] || fail "sanitizer report in: $hits"
+}
