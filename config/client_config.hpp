@@ -1,0 +1,101 @@
+// feth-ssh's configuration in ssh_config(5) syntax and with ssh's rules, so
+// that users keep their habits: -o options first, then -F FILE (or
+// ~/.ssh/config), first value wins, Host blocks matched against the host
+// name given on the command line. Keywords that ssh knows but a tunnel
+// client does not need (ForwardAgent, ControlMaster, ...) are accepted and
+// ignored, so an existing ~/.ssh/config keeps working; a keyword ssh does
+// not know either is an error naming the file and line, as ssh's "Bad
+// configuration option".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tunnel/wire.hpp"
+
+namespace feth::config {
+
+enum class StrictHostKeyChecking { Yes, AcceptNew, No, Ask };
+enum class AddressFamily { Any, Inet, Inet6 };
+
+struct TunnelDevice {
+    std::uint32_t local = kTunUnitAny;  // "any" or a unit
+    std::uint32_t remote = kTunUnitAny;
+};
+
+// Every field unset until a source sets it (first value wins); resolve()
+// fills ssh's defaults.
+struct ClientConfig {
+    std::optional<std::string> host_name;             // HostName (%h expanded)
+    std::optional<std::string> user;                  // User
+    std::optional<std::uint16_t> port;                // Port
+    std::vector<std::string> identity_files;          // IdentityFile (accumulates)
+    std::optional<bool> identities_only;              // IdentitiesOnly
+    std::optional<std::string> identity_agent;        // IdentityAgent (SSH_AUTH_SOCK, none, path)
+    std::optional<std::vector<std::string>> user_known_hosts_files; // UserKnownHostsFile
+    std::optional<StrictHostKeyChecking> strict_host_key_checking;
+    std::optional<unsigned> server_alive_interval;    // seconds, 0 = off
+    std::optional<unsigned> server_alive_count_max;
+    std::optional<bool> exit_on_forward_failure;
+    std::optional<unsigned> connect_timeout;          // seconds
+    // Tunnel: yes = point-to-point; "no" sets tunnel_disabled (it still
+    // counts as set, first value wins).
+    std::optional<TunMode> tunnel;
+    bool tunnel_disabled = false;
+    std::optional<TunnelDevice> tunnel_device;        // TunnelDevice local:remote
+    std::optional<AddressFamily> address_family;      // AddressFamily / -4 / -6
+    std::optional<bool> reconnect;                    // Reconnect (ours)
+    std::optional<std::string> tunnel_backend;        // TunnelBackend (ours)
+    std::optional<std::string> log_level;             // LogLevel
+    std::optional<bool> batch_mode;                   // BatchMode: never prompt
+    std::optional<std::string> ciphers;               // Ciphers
+    std::optional<std::uint64_t> rekey_limit;         // RekeyLimit (bytes; 0 = default)
+    std::vector<std::string> ignore_unknown;          // IgnoreUnknown patterns
+};
+
+class ClientConfigParser {
+public:
+    // `host` is the destination as given on the command line (after
+    // user@), used to match Host blocks; `home` expands ~ in paths.
+    ClientConfigParser(ClientConfig& config, std::string host, std::string home);
+
+    // One -o option ("Keyword=value" or "Keyword value"). Throws InputError
+    // "command-line: ...".
+    void apply_option(std::string_view option);
+
+    // A file's text with Host/Match blocks and Include. Throws InputError
+    // "<origin> line <n>: Bad configuration option: <kw>" and the like.
+    void apply_text(std::string_view text, const std::string& origin);
+
+    // Reads a file (size-limited); a missing ~/.ssh/config is no error
+    // (`required` false), a missing -F file is.
+    void apply_file(const std::string& path, bool required);
+
+private:
+    void apply_line(std::string_view line, const std::string& origin, std::size_t lineno, int depth,
+                    bool& active);
+    ClientConfig& config_;
+    std::string host_;
+    std::string home_;
+};
+
+// Fills ssh's defaults for what no source set: Port 22, HostName = host,
+// User = the local user, IdentityFile ~/.ssh/id_{ed25519,ecdsa,rsa},
+// UserKnownHostsFile ~/.ssh/known_hosts ~/.ssh/known_hosts2,
+// StrictHostKeyChecking ask, ServerAliveCountMax 3, Tunnel ethernet (our
+// default, unlike ssh's point-to-point: said so in --help),
+// TunnelDevice any:any.
+void resolve_defaults(ClientConfig& config, const std::string& host, const std::string& local_user,
+                      const std::string& home);
+
+// Parses "local[:remote]" units as ssh's -w: "0", "any", "0:1", "any:any".
+std::optional<TunnelDevice> parse_tunnel_device(std::string_view text);
+
+// ssh's host pattern lists: comma separated, '*' and '?', '!' negates; a
+// negated match wins.
+bool match_host_patterns(std::string_view patterns, std::string_view host);
+
+} // namespace feth::config
