@@ -25,6 +25,7 @@ struct Args {
     std::string config_file;
     std::vector<std::string> options;
     std::string tunnel_device;
+    std::string cipher;
     int verbose = 0;
     bool background = false;
     bool reconnect = false;
@@ -66,6 +67,8 @@ int main(int argc, char** argv)
         ->type_name("OPTION");
     app.add_option("-w", a.tunnel_device, "Tunnel devices local[:remote]: a unit number or 'any' (default any:any)")
         ->type_name("LOCAL[:REMOTE]");
+    app.add_option("-c", a.cipher, "Cipher specification, as ssh's -c (e.g. chacha20-poly1305@openssh.com)")
+        ->type_name("CIPHERS");
     app.add_flag("-v", a.verbose, "Verbose mode; repeat for more (up to 3)");
     app.add_flag("-f", a.background, "Go to the background once the tunnel is up");
     app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");
@@ -112,6 +115,7 @@ int main(int argc, char** argv)
         if (a.ipv4 || a.ipv6) parser.apply_option(a.ipv6 && !a.ipv4 ? "AddressFamily=inet6" : "AddressFamily=inet");
         if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
         if (a.reconnect) parser.apply_option("Reconnect=yes");
+        if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
         for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
         for (const auto& o : a.options) parser.apply_option(o);
         if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
@@ -124,6 +128,7 @@ int main(int argc, char** argv)
             }
         }
         if (!cfg.tunnel) throw feth::InputError("Tunnel is set to no: nothing to do");
+        if (*cfg.batch_mode) opts.dest.batch_mode = true;
 
         if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
         int status = feth::client::run_tunnel(opts);

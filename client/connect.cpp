@@ -1,0 +1,324 @@
+#include "connect.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/log.hpp"
+
+namespace feth::client {
+namespace {
+
+using Kind = ConnectError::Kind;
+
+std::string endpoint(const Destination& d)
+{
+    return "host " + *d.config.host_name + " port " + std::to_string(*d.config.port);
+}
+
+// Tries each address in turn, as ssh does, with ConnectTimeout per attempt.
+UniqueFd tcp_connect(const Destination& d)
+{
+    const auto& c = d.config;
+    struct addrinfo hints {};
+    hints.ai_family = *c.address_family == config::AddressFamily::Inet    ? AF_INET
+                      : *c.address_family == config::AddressFamily::Inet6 ? AF_INET6
+                                                                          : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    struct addrinfo* res = nullptr;
+    std::string port = std::to_string(*c.port);
+    int gai = ::getaddrinfo(c.host_name->c_str(), port.c_str(), &hints, &res);
+    if (gai != 0)
+        throw ConnectError(Kind::Network, "Could not resolve hostname " + *c.host_name + ": " + ::gai_strerror(gai));
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+
+    const int timeout_ms = *c.connect_timeout > 0 ? static_cast<int>(*c.connect_timeout) * 1000 : -1;
+    std::string last = "no address";
+    for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+        UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+        if (!fd) {
+            last = errno_text(errno);
+            continue;
+        }
+        int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
+        if (rc != 0 && errno == EINPROGRESS) {
+            struct pollfd p {fd.get(), POLLOUT, 0};
+            rc = ::poll(&p, 1, timeout_ms);
+            if (rc == 0) {
+                last = "Connection timed out";
+                continue;
+            }
+            int err = 0;
+            socklen_t len = sizeof err;
+            ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+            rc = err == 0 ? 0 : -1;
+            errno = err;
+        }
+        if (rc != 0) {
+            last = errno_text(errno);
+            continue;
+        }
+        // libssh runs the socket in its own mode; hand it over blocking.
+        int fl = ::fcntl(fd.get(), F_GETFL);
+        ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+        int one = 1;
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        return fd;
+    }
+    throw ConnectError(Kind::Network, "connect to " + endpoint(d) + ": " + last);
+}
+
+std::string fingerprint(ssh_key key)
+{
+    unsigned char* hash = nullptr;
+    size_t len = 0;
+    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "?";
+    char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
+    ssh_clean_pubkey_hash(&hash);
+    std::string out = fp != nullptr ? fp : "?";
+    ssh_string_free_char(fp);
+    return out;
+}
+
+std::string key_type_label(ssh_key key)
+{
+    switch (ssh_key_type(key)) {
+    case SSH_KEYTYPE_ED25519: return "ED25519";
+    case SSH_KEYTYPE_RSA: return "RSA";
+    case SSH_KEYTYPE_ECDSA_P256:
+    case SSH_KEYTYPE_ECDSA_P384:
+    case SSH_KEYTYPE_ECDSA_P521: return "ECDSA";
+    default: return ssh_key_type_to_char(ssh_key_type(key));
+    }
+}
+
+// "[host]:port" or "host", as known_hosts names a host.
+std::string known_hosts_name(const Destination& d)
+{
+    if (*d.config.port == 22) return *d.config.host_name;
+    return "[" + *d.config.host_name + "]:" + std::to_string(*d.config.port);
+}
+
+// Finds the known_hosts line that holds a key for this host, for the
+// "Offending key in FILE:LINE" message.
+std::string offending_line(const Destination& d)
+{
+    const auto& files = *d.config.user_known_hosts_files;
+    if (files.empty()) return "";
+    std::ifstream in(files.front());
+    std::string line;
+    const std::string name = known_hosts_name(d);
+    for (std::size_t n = 1; std::getline(in, line) && n < 1000000; ++n) {
+        struct ssh_knownhosts_entry* entry = nullptr;
+        if (line.empty() || line[0] == '#') continue;
+        if (ssh_known_hosts_parse_line(name.c_str(), line.c_str(), &entry) == SSH_OK && entry != nullptr) {
+            ssh_knownhosts_entry_free(entry);
+            return files.front() + ":" + std::to_string(n);
+        }
+    }
+    return files.front();
+}
+
+bool ask_yes_no(const std::string& question)
+{
+    UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
+    if (!tty) return false;
+    (void)!::write(tty.get(), question.data(), question.size());
+    std::string answer;
+    char ch = 0;
+    while (answer.size() < 128 && ::read(tty.get(), &ch, 1) == 1 && ch != '\n') answer += ch;
+    return answer == "yes";
+}
+
+void verify_host_key(const Destination& d, ssh_session session)
+{
+    ssh_key raw = nullptr;
+    if (ssh_get_server_publickey(session, &raw) != SSH_OK)
+        throw ConnectError(Kind::HostKey, std::string("cannot read the server's host key: ") + ssh_get_error(session));
+    KeyPtr key(raw);
+    const std::string fp = fingerprint(key.get());
+    const std::string type = key_type_label(key.get());
+    const std::string host = known_hosts_name(d);
+    const auto mode = *d.config.strict_host_key_checking;
+    using S = config::StrictHostKeyChecking;
+
+    switch (ssh_session_is_known_server(session)) {
+    case SSH_KNOWN_HOSTS_OK: return;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER: {
+        std::string where = offending_line(d);
+        std::string msg =
+            "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+            "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+            "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+            "IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\n"
+            "Someone could be eavesdropping on you right now (man-in-the-middle attack)!\n"
+            "It is also possible that a host key has just been changed.\n"
+            "The fingerprint for the " + type + " key sent by the remote host is\n" + fp + ".\n"
+            "Offending key in " + where + "\n";
+        if (mode == S::No) {
+            LOG_ERROR("%sStrictHostKeyChecking is off: continuing anyway.", msg.c_str());
+            return;
+        }
+        throw ConnectError(Kind::HostKey, msg + "Host key for " + host + " has changed and you have requested "
+                                                "strict checking.\nHost key verification failed.");
+    }
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND: {
+        if (mode == S::Yes)
+            throw ConnectError(Kind::HostKey, "No " + type + " host key is known for " + host +
+                                                  " and you have requested strict checking.\n"
+                                                  "Host key verification failed.");
+        if (mode == S::Ask) {
+            std::string q = "The authenticity of host '" + host + "' can't be established.\n" + type +
+                            " key fingerprint is " + fp +
+                            ".\nAre you sure you want to continue connecting (yes/no)? ";
+            if (d.batch_mode || !ask_yes_no(q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
+        }
+        if (ssh_session_update_known_hosts(session) != SSH_OK)
+            LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
+                      d.config.user_known_hosts_files->empty() ? "none"
+                                                               : d.config.user_known_hosts_files->front().c_str(),
+                      ssh_get_error(session));
+        else
+            LOG_INFO("Warning: Permanently added '%s' (%s) to the list of known hosts.", host.c_str(), type.c_str());
+        return;
+    }
+    case SSH_KNOWN_HOSTS_ERROR:
+    default:
+        throw ConnectError(Kind::HostKey, std::string("known_hosts check failed: ") + ssh_get_error(session));
+    }
+}
+
+// Passphrase prompt on the terminal (never on stdin, which may carry data).
+int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void* userdata)
+{
+    const auto* d = static_cast<const Destination*>(userdata);
+    if (d->batch_mode || len == 0) return -1;
+    UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
+    if (!tty) return -1;
+    std::string p = std::string(prompt) + " ";
+    (void)!::write(tty.get(), p.data(), p.size());
+    struct termios old {};
+    bool restore = ::tcgetattr(tty.get(), &old) == 0;
+    if (restore) {
+        struct termios quiet = old;
+        quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+        ::tcsetattr(tty.get(), TCSAFLUSH, &quiet);
+    }
+    size_t n = 0;
+    char ch = 0;
+    while (n + 1 < len && ::read(tty.get(), &ch, 1) == 1 && ch != '\n') buf[n++] = ch;
+    buf[n] = '\0';
+    if (restore) ::tcsetattr(tty.get(), TCSAFLUSH, &old);
+    (void)!::write(tty.get(), "\n", 1);
+    return 0;
+}
+
+bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
+{
+    if (::access(path.c_str(), R_OK) != 0) {
+        LOG_DEBUG("identity file %s not accessible", path.c_str());
+        return false;
+    }
+    // Offer the public key first so that a passphrase is asked only for a
+    // key the server would accept.
+    ssh_key pub_raw = nullptr;
+    if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &pub_raw) == SSH_OK) {
+        KeyPtr pub(pub_raw);
+        if (ssh_userauth_try_publickey(session, nullptr, pub.get()) != SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("server refused key %s", path.c_str());
+            return false;
+        }
+    }
+    ssh_key priv_raw = nullptr;
+    if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
+                                    &priv_raw) != SSH_OK) {
+        LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
+                  path.c_str());
+        return false;
+    }
+    KeyPtr priv(priv_raw);
+    return ssh_userauth_publickey(session, nullptr, priv.get()) == SSH_AUTH_SUCCESS;
+}
+
+void authenticate(const Destination& d, ssh_session session)
+{
+    const auto& c = d.config;
+    int rc = ssh_userauth_none(session, nullptr);
+    if (rc == SSH_AUTH_SUCCESS) return;
+    if (rc == SSH_AUTH_ERROR)
+        throw ConnectError(Kind::Network, std::string("authentication failed: ") + ssh_get_error(session));
+
+    const bool agent_allowed = !*c.identities_only && (!c.identity_agent || *c.identity_agent != "none");
+    if (agent_allowed && (::getenv("SSH_AUTH_SOCK") != nullptr || c.identity_agent)) {
+        rc = ssh_userauth_agent(session, nullptr);
+        if (rc == SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("authenticated with a key from the agent");
+            return;
+        }
+        if (rc == SSH_AUTH_ERROR) LOG_DEBUG("agent: %s", ssh_get_error(session));
+    }
+    for (const auto& path : c.identity_files) {
+        if (try_identity_file(d, session, path)) {
+            LOG_DEBUG("authenticated with %s", path.c_str());
+            return;
+        }
+    }
+    throw ConnectError(Kind::Auth, *c.user + "@" + *c.host_name + ": Permission denied (publickey).");
+}
+
+} // namespace
+
+SessionPtr connect_session(const Destination& d)
+{
+    const auto& c = d.config;
+    UniqueFd fd = tcp_connect(d);
+    SessionPtr session(ssh_new());
+    if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
+    ssh_session s = session.get();
+    bool no = false;
+    long timeout = *c.connect_timeout > 0 ? static_cast<long>(*c.connect_timeout) : 30;
+    unsigned port = *c.port;
+    ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no); // we read ssh_config ourselves
+    ssh_options_set(s, SSH_OPTIONS_HOST, c.host_name->c_str());
+    ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+    ssh_options_set(s, SSH_OPTIONS_USER, c.user->c_str());
+    ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
+    const auto& kh = *c.user_known_hosts_files;
+    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh.empty() ? "/dev/null" : kh.front().c_str());
+    if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
+        ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, c.identity_agent->c_str());
+    if (c.ciphers && (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, c.ciphers->c_str()) != SSH_OK ||
+                      ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, c.ciphers->c_str()) != SSH_OK))
+        throw ConnectError(Kind::Auth, "Bad SSH2 cipher spec '" + *c.ciphers + "'");
+    if (c.rekey_limit && *c.rekey_limit > 0) {
+        std::uint64_t bytes = *c.rekey_limit;
+        ssh_options_set(s, SSH_OPTIONS_REKEY_DATA, &bytes);
+    }
+    socket_t raw_fd = fd.get();
+    if (ssh_options_set(s, SSH_OPTIONS_FD, &raw_fd) != SSH_OK)
+        throw ConnectError(Kind::Network, std::string("ssh options: ") + ssh_get_error(s));
+    fd.release(); // libssh owns and closes it now
+
+    if (ssh_connect(s) != SSH_OK)
+        throw ConnectError(Kind::Network, "ssh connection to " + endpoint(d) + " failed: " + ssh_get_error(s));
+    verify_host_key(d, s);
+    authenticate(d, s);
+    return session;
+}
+
+} // namespace feth::client

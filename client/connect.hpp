@@ -1,0 +1,36 @@
+// Reaching the server: TCP connect (with -4/-6 and ConnectTimeout), key
+// exchange, host key verification against known_hosts as ssh does it, and
+// public-key authentication through the agent and identity files.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include "config/client_config.hpp"
+#include "tunnel/ssh_handles.hpp"
+
+namespace feth::client {
+
+// Why connecting failed decides whether --reconnect tries again: a network
+// problem is retried, a host key or authentication problem never is.
+class ConnectError : public std::runtime_error {
+public:
+    enum class Kind { Network, HostKey, Auth };
+    ConnectError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+    Kind kind() const { return kind_; }
+    bool retryable() const { return kind_ == Kind::Network; }
+
+private:
+    Kind kind_;
+};
+
+struct Destination {
+    std::string host_arg;   // as given on the command line (for messages)
+    config::ClientConfig config; // resolved: every field set
+    bool batch_mode = false;     // never prompt (no terminal, or -f)
+};
+
+// Connects and authenticates. Throws ConnectError.
+SessionPtr connect_session(const Destination& dest);
+
+} // namespace feth::client

@@ -1,0 +1,256 @@
+#include "tunnel_client.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <random>
+
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/pump.hpp"
+#include "tunnel/signal_pipe.hpp"
+
+namespace feth::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kBackoffFirst{500};
+constexpr milliseconds kBackoffCap{8000};
+
+enum class Outcome {
+    Signal,         // SIGINT/SIGTERM: exit 0
+    ChannelClosed,  // the server closed the tunnel, connection still fine
+    ConnectionLost, // network loss, server gone, keepalive timeout
+};
+
+// Reads and counts frames while no tunnel is connected, so the device's
+// queue never holds stale traffic and nothing is buffered without bound.
+class DrainSink final : public FrameSink {
+public:
+    bool on_frame(std::span<const std::uint8_t>) override
+    {
+        ++dropped;
+        return true;
+    }
+    std::uint64_t dropped = 0;
+};
+
+void detach_to_background()
+{
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("-f", "fork");
+    if (pid > 0) ::_exit(0);
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+        if (null > 2) ::close(null);
+    }
+    log::Options o;
+    o.level = log::level();
+    o.to_stderr = false;
+    o.ident = "feth-ssh";
+    log::configure(o);
+}
+
+class TunnelClient {
+public:
+    explicit TunnelClient(TunnelOptions& o) : opts_(o), signals_({SIGINT, SIGTERM, SIGHUP}) {}
+
+    int run()
+    {
+        const auto& c = opts_.dest.config;
+        DeviceRequest req{*c.tunnel, c.tunnel_device->local, c.tunnel_backend.value_or("auto"), 0};
+        try {
+            device_ = open_device(req);
+        } catch (const std::exception& e) {
+            LOG_ERROR("Tunnel device open failed: %s", e.what());
+            return 255;
+        }
+        LOG_VERBOSE("Local tunnel device %s (%s)", device_->name().c_str(), tun_mode_name(*c.tunnel));
+
+        const bool reconnect = c.reconnect.value_or(false);
+        milliseconds backoff = kBackoffFirst;
+        for (;;) {
+            Outcome out;
+            try {
+                out = connect_and_pump();
+                backoff = kBackoffFirst; // a tunnel was up: start over
+            } catch (const ConnectError& e) {
+                LOG_ERROR("%s", e.what());
+                if (!reconnect || !e.retryable()) return 255;
+                out = Outcome::ConnectionLost;
+            } catch (const ForwardingRefused& e) {
+                LOG_ERROR("%s", e.what());
+                return 255;
+            }
+            if (out == Outcome::Signal) return 0;
+            if (!reconnect) return out == Outcome::ChannelClosed ? 0 : 255;
+            if (!wait_before_retry(backoff)) return 0;
+            backoff = std::min(backoff * 2, kBackoffCap);
+        }
+    }
+
+private:
+    struct ForwardingRefused : std::runtime_error {
+        using std::runtime_error::runtime_error;
+    };
+
+    // One connection's life. Returns how it ended; throws ConnectError or
+    // ForwardingRefused when it never got going.
+    Outcome connect_and_pump()
+    {
+        const auto& c = opts_.dest.config;
+        SessionPtr session = connect_session(opts_.dest);
+        ssh_session s = session.get();
+
+        ChannelPtr channel(ssh_channel_new(s));
+        if (!channel) throw ConnectError(ConnectError::Kind::Network, "ssh_channel_new failed");
+        const int mode = *c.tunnel == TunMode::Ethernet ? SSH_TUN_MODE_ETHERNET : SSH_TUN_MODE_POINTOPOINT;
+        if (ssh_channel_open_tun(channel.get(), mode, c.tunnel_device->remote) != SSH_OK) {
+            if (!ssh_is_connected(s))
+                throw ConnectError(ConnectError::Kind::Network,
+                                   std::string("connection lost while opening the tunnel: ") + ssh_get_error(s));
+            throw ForwardingRefused("Tunnel forwarding failed: " + opts_.dest.host_arg + " refused the " +
+                                    tun_mode_name(*c.tunnel) + " tunnel (" + ssh_get_error(s) + ")");
+        }
+        LOG_INFO("Tunnel up: %s <-> %s@%s (%s)", device_->name().c_str(), c.user->c_str(), c.host_name->c_str(),
+                 tun_mode_name(*c.tunnel));
+        if (opts_.background && !detached_) {
+            detach_to_background();
+            detached_ = true;
+        }
+
+        ssh_set_blocking(s, 0);
+        ssh_counter_struct rx{};
+        ssh_set_counters(s, nullptr, &rx);
+        EventPtr event(ssh_event_new());
+        if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)
+            throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
+        bool signalled = false;
+        ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signalled);
+
+        Outcome outcome = Outcome::ConnectionLost;
+        {
+            TunnelPump pump(s, std::move(channel), *device_,
+                            device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port));
+            pump.attach(event.get());
+            const unsigned interval = *c.server_alive_interval;
+            unsigned missed = 0;
+            std::uint64_t seen_packets = rx.in_packets;
+            auto next_probe = Clock::now() + std::chrono::seconds(interval);
+            for (;;) {
+                int timeout = -1;
+                if (interval > 0) {
+                    auto left = std::chrono::duration_cast<milliseconds>(next_probe - Clock::now()).count();
+                    timeout = static_cast<int>(std::max<long long>(0, left));
+                }
+                int rc = ssh_event_dopoll(event.get(), timeout);
+                pump.service();
+                if (signalled) {
+                    outcome = Outcome::Signal;
+                    break;
+                }
+                if (rc == SSH_ERROR || !ssh_is_connected(s) ||
+                    (ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
+                    LOG_ERROR("Connection to %s closed by remote host.", c.host_name->c_str());
+                    break;
+                }
+                if (pump.finished()) {
+                    LOG_INFO("Tunnel %s closed: %s", device_->name().c_str(), pump.end_reason().c_str());
+                    outcome = Outcome::ChannelClosed;
+                    break;
+                }
+                if (interval > 0 && Clock::now() >= next_probe) {
+                    // Liveness is any packet from the server since the last
+                    // probe: replies to our keepalives or tunnel traffic.
+                    if (rx.in_packets != seen_packets) {
+                        missed = 0;
+                        seen_packets = rx.in_packets;
+                    } else if (++missed > *c.server_alive_count_max) {
+                        LOG_ERROR("Timeout, server %s not responding.", c.host_name->c_str());
+                        break;
+                    }
+                    ssh_send_keepalive(s);
+                    next_probe = Clock::now() + std::chrono::seconds(interval);
+                }
+            }
+            const PumpStats& st = pump.stats();
+            LOG_VERBOSE("Tunnel %s: %llu frames out, %llu in, %llu dropped", device_->name().c_str(),
+                        static_cast<unsigned long long>(st.frames_to_peer),
+                        static_cast<unsigned long long>(st.frames_from_peer),
+                        static_cast<unsigned long long>(st.dropped_from_device + st.dropped_from_peer +
+                                                        st.dropped_device_full));
+            if (outcome != Outcome::ConnectionLost) pump.close(outcome == Outcome::Signal ? "signal" : "closed");
+        }
+        ssh_event_remove_fd(event.get(), signals_.fd());
+        ssh_event_remove_session(event.get(), s);
+        if (outcome != Outcome::ConnectionLost && ssh_is_connected(s)) ssh_disconnect(s);
+        return outcome;
+    }
+
+    // Sleeps for the backoff (with jitter) while draining the device.
+    // Returns false when a signal asks us to stop.
+    bool wait_before_retry(milliseconds backoff)
+    {
+        std::uniform_real_distribution<double> jitter(0.75, 1.25);
+        auto wait = milliseconds(static_cast<long long>(static_cast<double>(backoff.count()) * jitter(rng_)));
+        LOG_INFO("Reconnecting to %s in %.1f s", opts_.dest.config.host_name->c_str(),
+                 static_cast<double>(wait.count()) / 1000.0);
+        auto until = Clock::now() + wait;
+        DrainSink drain;
+        for (;;) {
+            auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
+            if (left <= 0) break;
+            struct pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0}};
+            int n = ::poll(p, 2, static_cast<int>(left));
+            if (n > 0 && p[0].revents != 0) {
+                int sig = signals_.next();
+                if (sig == SIGINT || sig == SIGTERM) return false;
+            }
+            if (n > 0 && p[1].revents != 0) {
+                try {
+                    device_->read_frames(drain, 256);
+                } catch (const std::exception& e) {
+                    LOG_ERROR("%s", e.what());
+                    return false;
+                }
+            }
+        }
+        dropped_while_down_ += drain.dropped;
+        if (drain.dropped > 0)
+            LOG_VERBOSE("%llu frames dropped while disconnected", static_cast<unsigned long long>(drain.dropped));
+        return true;
+    }
+
+    static int on_signal(socket_t, int, void* userdata)
+    {
+        *static_cast<bool*>(userdata) = true;
+        return SSH_OK;
+    }
+
+    TunnelOptions& opts_;
+    SignalPipe signals_;
+    std::unique_ptr<Device> device_;
+    bool detached_ = false;
+    std::uint64_t dropped_while_down_ = 0;
+    std::mt19937 rng_{std::random_device{}()};
+};
+
+} // namespace
+
+int run_tunnel(TunnelOptions& options)
+{
+    TunnelClient client(options);
+    return client.run();
+}
+
+} // namespace feth::client
