@@ -103,14 +103,17 @@ start_bg() {
   E2E_PIDS+=("$BG_PID")
 }
 
-# wait_until TENTHS WHAT cmd...: polls cmd every 0.1 s, at most TENTHS times.
+# wait_until TENTHS WHAT cmd...: polls cmd every 0.1 s until it succeeds,
+# for at most TENTHS tenths of a second of wall time.
 wait_until() {
-  local tries=$1 what=$2; shift 2
-  for _ in $(seq "$tries"); do
+  local tenths=$1 what=$2; shift 2
+  local deadline=$(( ${EPOCHREALTIME/./} + tenths * 100000 ))
+  while :; do
     if "$@" >/dev/null 2>&1; then return 0; fi
+    [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || break
     sleep 0.1
   done
-  fail "timed out after $((tries / 10)) s waiting for: $what"
+  fail "timed out after $((tenths / 10)) s waiting for: $what"
 }
 
 # Stops a pid we started; returns its exit status (or 124 if it had to be
