@@ -40,7 +40,7 @@ bool TunnelPump::window_fits(std::size_t len) const
 {
     // Towards OpenSSH the patched libssh charges len + 4 itself; asking for
     // the extra 4 bytes everywhere keeps the check simple and safe.
-    return ssh_channel_window_size(channel_.get()) >= len + wire::kDatagramWindowOverhead;
+    return wire::fits_window(ssh_channel_window_size(channel_.get()), len);
 }
 
 // ---- peer -> device -------------------------------------------------------

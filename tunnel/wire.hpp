@@ -47,6 +47,14 @@ inline constexpr std::size_t kMaxPointToPointMtu = kMaxFrame - kAfHeaderLen;
 // bytes) against its channel window as well as the data.
 inline constexpr std::size_t kDatagramWindowOverhead = 4;
 
+// Whether a frame of `frame_len` bytes may go out now, given the peer's
+// remaining channel window: the frame plus what an OpenSSH receiver charges
+// for its length field must fit, so that a datagram is never split.
+constexpr bool fits_window(std::uint32_t window, std::size_t frame_len)
+{
+    return frame_len <= kMaxFrame && window >= frame_len + kDatagramWindowOverhead;
+}
+
 enum class Verdict {
     Ok,
     TooShort,     // a runt: an OpenSSH peer would close the tunnel on it

@@ -116,3 +116,22 @@ TEST_CASE("frame limits keep OpenSSH peers alive", "[wire]")
     for (auto v : {Verdict::Ok, Verdict::TooShort, Verdict::TooLong, Verdict::BadIpVersion})
         CHECK(std::string(verdict_name(v)).size() > 1);
 }
+
+TEST_CASE("window accounting: a frame goes only when it and its 4-byte charge fit", "[wire]")
+{
+    CHECK(fits_window(1504, 1500));
+    CHECK_FALSE(fits_window(1503, 1500)); // OpenSSH would charge 1504
+    CHECK_FALSE(fits_window(0, 14));
+    CHECK(fits_window(18, 14));
+    CHECK(fits_window(0xffffffffu, kMaxFrame));
+    CHECK_FALSE(fits_window(0xffffffffu, kMaxFrame + 1)); // never split a giant
+    // A window drained frame by frame: n frames of len cost n * (len + 4).
+    std::uint32_t window = 2 * 1024 * 1024;
+    std::size_t sent = 0;
+    while (fits_window(window, 1500)) {
+        window -= 1500 + kDatagramWindowOverhead;
+        ++sent;
+    }
+    CHECK(sent == (2u * 1024 * 1024) / 1504);
+    CHECK(window < 1504);
+}
