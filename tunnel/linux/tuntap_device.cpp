@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -130,12 +131,21 @@ std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request)
     }
     name.assign(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
 
-    if (request.mtu != 0) {
-        UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        if (!sock) throw_errno("device " + name, "socket(AF_INET)");
-        struct ifreq mtu {};
-        std::strncpy(mtu.ifr_name, name.c_str(), IFNAMSIZ - 1);
-        mtu.ifr_mtu = static_cast<int>(request.mtu);
+    // An MTU above what a frame may carry would only make frames we must
+    // drop: ask for at most that, and bring down a larger one found on an
+    // existing device.
+    const unsigned max_mtu = request.mode == TunMode::Ethernet ? wire::kMaxEthernetMtu : wire::kMaxPointToPointMtu;
+    if (request.mtu > max_mtu)
+        throw InputError("device " + name + ": MTU " + std::to_string(request.mtu) + " is above " +
+                         std::to_string(max_mtu) + ", the largest a tunnel frame carries");
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("device " + name, "socket(AF_INET)");
+    struct ifreq mtu {};
+    std::strncpy(mtu.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(sock.get(), SIOCGIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+    unsigned want = request.mtu != 0 ? request.mtu : std::min(static_cast<unsigned>(mtu.ifr_mtu), max_mtu);
+    if (want != static_cast<unsigned>(mtu.ifr_mtu)) {
+        mtu.ifr_mtu = static_cast<int>(want);
         if (::ioctl(sock.get(), SIOCSIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCSIFMTU)");
     }
     return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, !existed);
