@@ -17,6 +17,13 @@ case_stock_sshd_tunnel() {
   wait_until 100 "tap0 on the server (stock sshd)" link_in "$NS_SRV" tap0
   configure_tunnel tap0 tap0
   ping_both
+  # Idle for 4 s while sshd probes with keepalive@openssh.com every second
+  # and cuts off a client that misses two answers.
+  sleep 4
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh died while idle (did it answer sshd's keepalives?)"
+  ! grep -q "closed by remote host" "$TMP/feth-ssh.log" || fail "sshd cut the idle client off"
+  in_cli ping -c 2 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "the idle tunnel stopped carrying traffic"
+  pass "idle 4 s under sshd's ClientAliveInterval 1: still connected"
   local up down
   up=$(iperf_mbit "$TUN4_SRV")
   down=$(iperf_mbit "$TUN4_SRV" -R)

@@ -52,6 +52,31 @@ case_any_units() {
   pass "-w any:any: $sif <-> $cif"
 }
 
+case_two_clients_isolated() {
+  E2E_CURRENT="two clients"
+  start_feth_sshd
+  start_bg ssh-a cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  local a=$BG_PID
+  start_bg ssh-b cli $SSH -o Tunnel=ethernet -w 1:1 -N root@"$UNDERLAY_SRV"
+  local b=$BG_PID
+  wait_until 100 "tap0 and tap1 on the server" sh -c \
+    "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_SRV ip link show tap1"
+  wait_until 100 "tap1 on the client" link_in "$NS_CLI" tap1
+  configure_tunnel tap0 tap0
+  in_srv ip addr add 198.19.1.1/24 dev tap1 && in_srv ip link set tap1 up
+  in_cli ip addr add 198.19.1.2/24 dev tap1 && in_cli ip link set tap1 up
+  wait_until 100 "ping over the second tunnel" in_cli ping -c 1 -W 1 198.19.1.1
+  ping_both
+  kill -KILL "$b"
+  wait "$b" 2>/dev/null || true
+  wait_until 20 "tap1 removed after its client died" no_link_in "$NS_SRV" tap1
+  link_in "$NS_SRV" tap0 || fail "the other client's tap0 went too"
+  in_cli ping -c 3 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "the other tunnel stopped carrying traffic"
+  stop_pid "$a" || true
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "two clients at once: one killed, the other's tunnel unaffected"
+}
+
 case_wrong_key() {
   E2E_CURRENT="wrong key"
   start_feth_sshd
@@ -113,6 +138,7 @@ case_server_sigterm() {
 
 case_fixed_units_ping_iperf
 case_any_units
+case_two_clients_isolated
 case_wrong_key
 case_permit_tunnel_refusal
 case_session_without_N

@@ -176,6 +176,10 @@ UsePAM no
 PidFile none
 PermitTunnel $1
 LogLevel VERBOSE
+# sshd probes its client on the first channel (the tunnel): a client that
+# does not answer is cut off within 3 s.
+ClientAliveInterval 1
+ClientAliveCountMax 2
 CFG
   start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
   SSHD_PID=$BG_PID
