@@ -11,6 +11,7 @@
 
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "config/key_options.hpp"
 
 namespace feth::config {
 
@@ -36,6 +37,14 @@ enum class Keyword {
     LogLevel,
     AllowUsers,
     TunnelBackend,
+    DenyUsers,
+    MaxStartups,
+    LoginGraceTime,
+    MaxAuthTries,
+    MaxSessions,
+    ClientAliveInterval,
+    ClientAliveCountMax,
+    PrivilegeSeparationUser,
 };
 
 struct KeywordInfo {
@@ -54,6 +63,14 @@ constexpr KeywordInfo kKeywords[] = {
     {"LogLevel", Keyword::LogLevel, false},
     {"AllowUsers", Keyword::AllowUsers, true},
     {"TunnelBackend", Keyword::TunnelBackend, false},
+    {"DenyUsers", Keyword::DenyUsers, true},
+    {"MaxStartups", Keyword::MaxStartups, false},
+    {"LoginGraceTime", Keyword::LoginGraceTime, false},
+    {"MaxAuthTries", Keyword::MaxAuthTries, false},
+    {"MaxSessions", Keyword::MaxSessions, false},
+    {"ClientAliveInterval", Keyword::ClientAliveInterval, false},
+    {"ClientAliveCountMax", Keyword::ClientAliveCountMax, false},
+    {"PrivilegeSeparationUser", Keyword::PrivilegeSeparationUser, false},
 };
 
 bool iequals(std::string_view a, std::string_view b)
@@ -228,30 +245,6 @@ std::string parse_endpoint(std::string_view text, ListenEndpoint& out)
     return {};
 }
 
-// sshd's match_pattern(): '*' any run, '?' one character. Iterative with a
-// single backtrack point, so hostile patterns cost O(n*m), not exponential.
-bool match_pattern(std::string_view s, std::string_view p)
-{
-    std::size_t si = 0, pi = 0;
-    std::size_t star = std::string_view::npos, star_s = 0;
-    while (si < s.size()) {
-        if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-            ++si;
-            ++pi;
-        } else if (pi < p.size() && p[pi] == '*') {
-            star = pi++;
-            star_s = si;
-        } else if (star != std::string_view::npos) {
-            pi = star + 1;
-            si = ++star_s;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '*') ++pi;
-    return pi == p.size();
-}
-
 // A %-escape problem, empty when `pattern` expands fine.
 std::string expand_percent(std::string_view pattern, std::string_view user, std::string_view home,
                            std::string& out)
@@ -283,8 +276,7 @@ std::string validate_user_pattern(std::string_view pattern)
     if (!body.empty() && body.front() == '!') body.remove_prefix(1);
     if (body.empty()) return "empty pattern";
     if (pattern.size() > kMaxPatternLength) return "pattern longer than 256 bytes";
-    if (body.find('@') != std::string_view::npos) return "USER@HOST patterns are not supported";
-    if (body.find('!') != std::string_view::npos) return "'!' is only allowed at the start";
+    if (body.find('@') != body.rfind('@')) return "more than one '@'";
     for (char c : body)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "control character in pattern";
     return {};
@@ -331,6 +323,14 @@ public:
         case Keyword::LogLevel: return log_level();
         case Keyword::AllowUsers: return allow_users();
         case Keyword::TunnelBackend: return tunnel_backend();
+        case Keyword::DenyUsers: return deny_users();
+        case Keyword::MaxStartups: return max_startups();
+        case Keyword::LoginGraceTime: return time_value(config_.login_grace_time);
+        case Keyword::MaxAuthTries: return number(config_.max_auth_tries, 1, 1000);
+        case Keyword::MaxSessions: return number(config_.max_sessions, 0, 1000);
+        case Keyword::ClientAliveInterval: return time_value(config_.client_alive_interval);
+        case Keyword::ClientAliveCountMax: return number(config_.client_alive_count_max, 0, 1000);
+        case Keyword::PrivilegeSeparationUser: return privsep_user();
         }
     }
 
@@ -479,6 +479,84 @@ private:
                    kMaxListEntries);
     }
 
+    void deny_users()
+    {
+        require_args();
+        for (const auto& a : args_) {
+            std::string problem = validate_user_pattern(a);
+            if (!problem.empty()) error("bad pattern '" + printable(a) + "' for DenyUsers: " + problem);
+        }
+        store_list(config_.deny_users, std::vector<std::string>(args_.begin(), args_.end()), kMaxListEntries);
+    }
+
+    static std::optional<unsigned> small_number(std::string_view s)
+    {
+        if (s.empty() || s.size() > 9) return std::nullopt;
+        unsigned v = 0;
+        for (char c : s) {
+            if (c < '0' || c > '9') return std::nullopt;
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        return v;
+    }
+
+    void number(unsigned& field, unsigned min, unsigned max)
+    {
+        const std::string& arg = single_arg();
+        auto v = small_number(arg);
+        if (!v || *v < min || *v > max)
+            bad_value(arg, "a number from " + std::to_string(min) + " to " + std::to_string(max));
+        store_single(field, *v);
+    }
+
+    void time_value(unsigned& field)
+    {
+        const std::string& arg = single_arg();
+        auto v = parse_time_interval(arg);
+        if (!v) bad_value(arg, "a time such as 120, 2m or 1h30m");
+        store_single(field, *v);
+    }
+
+    void max_startups()
+    {
+        // sshd: "start:rate:full" or a bare "start" (then rate 100, full start).
+        const std::string& arg = single_arg();
+        feth::config::MaxStartups m;
+        std::vector<std::string_view> parts;
+        std::string_view rest = arg;
+        for (;;) {
+            auto colon = rest.find(':');
+            parts.push_back(rest.substr(0, colon));
+            if (colon == std::string_view::npos) break;
+            rest.remove_prefix(colon + 1);
+        }
+        std::vector<unsigned> v;
+        for (auto p : parts) {
+            auto n = small_number(p);
+            if (!n) bad_value(arg, "start:rate:full, e.g. 10:30:100");
+            v.push_back(*n);
+        }
+        if (v.size() == 3) {
+            m = {v[0], v[1], v[2]};
+            if (m.start > m.full || m.full == 0 || m.rate > 100 || m.rate == 0)
+                bad_value(arg, "start <= full, 0 < rate <= 100");
+        } else if (v.size() == 1) {
+            m = {v[0], 100, v[0]};
+        } else {
+            bad_value(arg, "start:rate:full, e.g. 10:30:100");
+        }
+        store_single(config_.max_startups, m);
+    }
+
+    void privsep_user()
+    {
+        const std::string& arg = single_arg();
+        std::string problem = validate_user_pattern(arg);
+        if (!problem.empty() || arg.find_first_of("*?!@") != std::string::npos)
+            bad_value(arg, "a user name");
+        store_single(config_.privsep_user, arg);
+    }
+
     void tunnel_backend()
     {
         static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
@@ -533,15 +611,55 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
     LineParts parts = take_keyword(line);
     if (parts.bare_equals) fail(source.prefix, "missing keyword before '='");
     if (parts.keyword.empty()) return;
-    if (iequals(parts.keyword, "Match")) fail(source.prefix, "Match blocks are not supported yet");
     if (iequals(parts.keyword, "Include"))
         fail(source.prefix, "Include is not supported; put everything in one file");
+    if (iequals(parts.keyword, "Match")) {
+        if (source.number == 0) fail(source.prefix, "Match is not allowed on the command line");
+        std::vector<std::string> words;
+        if (!split_words(parts.rest, words)) fail(source.prefix, "unterminated quote in Match");
+        MatchBlock block;
+        block.where = source.prefix;
+        if (words.empty()) fail(source.prefix, "Match needs criteria (All, User or Address)");
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            std::string name = words[i];
+            for (auto& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            if (name == "all") {
+                if (words.size() != 1) fail(source.prefix, "Match All must be the only criterion");
+                block.criteria.push_back({"all", ""});
+                continue;
+            }
+            if (name != "user" && name != "address")
+                fail(source.prefix, "unsupported Match criterion '" + printable(words[i]) +
+                                        "' (supported: All, User, Address)");
+            if (i + 1 >= words.size() || words[i + 1].empty())
+                fail(source.prefix, "Match " + words[i] + " needs a pattern list");
+            const std::string& list = words[++i];
+            if (list.size() > kMaxPatternLength * 16) fail(source.prefix, "Match pattern list too long");
+            if (name == "address" && addr_match_list("127.0.0.1", list) == -2)
+                fail(source.prefix, "bad address list '" + printable(list) + "' in Match Address");
+            block.criteria.push_back({name, list});
+        }
+        if (config_.matches.size() >= kMaxListEntries) fail(source.prefix, "too many Match blocks");
+        config_.matches.push_back(std::move(block));
+        match_ = config_.matches.size() - 1;
+        return;
+    }
     const KeywordInfo* info = find_keyword(parts.keyword);
     if (!info) fail(source.prefix, "unknown keyword '" + printable(parts.keyword) + "'");
 
     std::vector<std::string> args;
     if (!split_words(parts.rest, args))
         fail(source.prefix, "unterminated quote in arguments for " + std::string(info->name));
+    if (match_ && source.number != 0) {
+        if (info->id != Keyword::PermitTunnel)
+            fail(source.prefix, std::string(info->name) + " is not allowed in a Match block (only PermitTunnel)");
+        // Parse the value with a scratch config, then keep the block's first.
+        ServerConfig scratch;
+        LineApplier(scratch, *info, source.prefix, source.origin, source.number, args).apply();
+        auto& block = config_.matches[*match_];
+        if (!block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
+        return;
+    }
     LineApplier(config_, *info, source.prefix, source.origin, source.number, args).apply();
 }
 
@@ -562,6 +680,11 @@ void ConfigParser::apply_text(std::string_view text, std::string_view origin)
         throw InputError(name + ": file larger than " + std::to_string(kMaxFileSize) + " bytes");
     std::size_t number = ++config_.texts_applied;
     std::size_t lineno = 0;
+    match_.reset(); // a Match block ends with its file
+    struct EndMatch {
+        std::optional<std::size_t>& m;
+        ~EndMatch() { m.reset(); }
+    } end_match{match_};
     while (!text.empty()) {
         ++lineno;
         std::size_t nl = text.find('\n');
@@ -638,18 +761,81 @@ std::string expand_authorized_keys_path(std::string_view pattern, std::string_vi
 
 bool user_allowed(const std::vector<std::string>& allow_users, std::string_view user)
 {
-    bool any_positive = false;
-    bool positive_match = false;
-    for (const auto& pattern : allow_users) {
-        std::string_view p = pattern;
-        if (!p.empty() && p.front() == '!') {
-            if (match_pattern(user, p.substr(1))) return false;
+    if (allow_users.empty()) return true;
+    return std::any_of(allow_users.begin(), allow_users.end(),
+                       [&](const std::string& p) { return match_pattern(user, p); });
+}
+
+namespace {
+
+// sshd's match_user for one AllowUsers/DenyUsers entry: "user" or
+// "user@host", the host part matched against the address (we do no DNS).
+bool match_user_entry(std::string_view user, std::string_view address, std::string_view entry)
+{
+    auto at = entry.find('@');
+    if (at == std::string_view::npos) return match_pattern(user, entry);
+    if (!match_pattern(user, entry.substr(0, at))) return false;
+    return match_host_and_ip(address, address, entry.substr(at + 1)) == 1;
+}
+
+} // namespace
+
+std::string user_access_problem(const ServerConfig& cfg, std::string_view user, std::string_view address)
+{
+    for (const auto& p : cfg.deny_users)
+        if (match_user_entry(user, address, p)) return "listed in DenyUsers";
+    if (!cfg.allow_users.empty() &&
+        std::none_of(cfg.allow_users.begin(), cfg.allow_users.end(),
+                     [&](const std::string& p) { return match_user_entry(user, address, p); }))
+        return "not listed in AllowUsers";
+    return {};
+}
+
+unsigned effective_permit_tunnel(const ServerConfig& cfg, std::string_view user, std::string_view address)
+{
+    for (const auto& block : cfg.matches) {
+        bool all = true;
+        for (const auto& c : block.criteria) {
+            if (c.name == "all") continue;
+            if (c.name == "user" && match_pattern_list(user, c.patterns, false) == 1) continue;
+            if (c.name == "address" && addr_match_list(address, c.patterns) == 1) continue;
+            all = false;
+            break;
+        }
+        if (all && block.permit_tunnel) return *block.permit_tunnel;
+    }
+    return cfg.permit_tunnel;
+}
+
+std::optional<unsigned> parse_time_interval(std::string_view s)
+{
+    if (s.empty() || s.size() > 32) return std::nullopt;
+    std::uint64_t total = 0, value = 0;
+    bool have_digit = false;
+    for (char c : s) {
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + static_cast<unsigned>(c - '0');
+            have_digit = true;
+            if (value > 100000000) return std::nullopt;
             continue;
         }
-        any_positive = true;
-        if (match_pattern(user, p)) positive_match = true;
+        if (!have_digit) return std::nullopt;
+        std::uint64_t mult = 0;
+        switch (c) {
+        case 's': case 'S': mult = 1; break;
+        case 'm': case 'M': mult = 60; break;
+        case 'h': case 'H': mult = 3600; break;
+        case 'd': case 'D': mult = 86400; break;
+        case 'w': case 'W': mult = 604800; break;
+        default: return std::nullopt;
+        }
+        total += value * mult;
+        value = 0;
+        have_digit = false;
     }
-    return !any_positive || positive_match;
+    total += value;
+    if (total > 0x7fffffff) return std::nullopt;
+    return static_cast<unsigned>(total);
 }
 
 } // namespace feth::config

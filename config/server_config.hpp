@@ -38,6 +38,25 @@ struct SettingSource {
     std::size_t source = 0; // 0: the command line; n: the n-th text applied
 };
 
+// sshd's MaxStartups start:rate:full.
+struct MaxStartups {
+    unsigned start = 10;
+    unsigned rate = 30;
+    unsigned full = 100;
+};
+
+// A Match block: criteria (all must match) and the keywords it overrides.
+// Only PermitTunnel may appear inside one.
+struct MatchCriterion {
+    std::string name;     // "all", "user" or "address" (lower case)
+    std::string patterns; // comma-separated pattern list ("" for all)
+};
+struct MatchBlock {
+    std::vector<MatchCriterion> criteria;
+    std::optional<unsigned> permit_tunnel;
+    std::string where; // "<file> line <n>", for logs
+};
+
 struct ServerConfig {
     std::vector<ListenEndpoint> listen;            // ListenAddress (default: all)
     std::vector<std::uint16_t> ports;              // Port (default 22)
@@ -48,6 +67,15 @@ struct ServerConfig {
     log::Level log_level = log::Level::Info;       // LogLevel
     std::vector<std::string> allow_users;          // AllowUsers patterns
     std::string tunnel_backend = "auto";           // TunnelBackend
+    std::vector<std::string> deny_users;           // DenyUsers patterns
+    MaxStartups max_startups;                      // MaxStartups
+    unsigned login_grace_time = 120;               // LoginGraceTime, seconds; 0: none
+    unsigned max_auth_tries = 6;                   // MaxAuthTries
+    unsigned max_sessions = 10;                    // MaxSessions
+    unsigned client_alive_interval = 0;            // ClientAliveInterval, seconds; 0: off
+    unsigned client_alive_count_max = 3;           // ClientAliveCountMax
+    std::string privsep_user;                      // PrivilegeSeparationUser ("": default)
+    std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;
     // `sources` says who set each (same order).
@@ -88,6 +116,7 @@ private:
     struct Source; // where a line comes from: origin, line, source number
     void apply_line(std::string_view line, const Source& source);
     ServerConfig& config_;
+    std::optional<std::size_t> match_; // the Match block lines go to, if any
 };
 
 // Expands %u, %h and %% in an AuthorizedKeysFile entry; a relative result is
@@ -95,12 +124,23 @@ private:
 std::string expand_authorized_keys_path(std::string_view pattern, std::string_view user,
                                         std::string_view home);
 
-// sshd's pattern matching for AllowUsers: '*' and '?', case-sensitive. A
-// user is allowed when a pattern matches and no '!' pattern matches (as in
-// sshd's pattern lists, a negated match always refuses). A list of only '!'
-// patterns allows everyone else; an empty list allows all.
-// Returns true when `user` is allowed by the list.
+// sshd's AllowUsers: each entry is one pattern ('*' and '?',
+// case-sensitive, no '!' meaning: "!x" matches only a user named "!x"); an
+// empty list allows all, otherwise some entry must match.
 bool user_allowed(const std::vector<std::string>& allow_users, std::string_view user);
+
+// sshd's allowed_user() for AllowUsers and DenyUsers, in its order. Returns
+// an empty string when allowed, else sshd's log reason: "listed in
+// DenyUsers" or "not listed in AllowUsers". USER@HOST entries match the host
+// part against the peer's address (CIDR or pattern).
+std::string user_access_problem(const ServerConfig& config, std::string_view user, std::string_view address);
+
+// PermitTunnel for this user and peer: the first matching Match block that
+// sets it, else the global value.
+unsigned effective_permit_tunnel(const ServerConfig& config, std::string_view user, std::string_view address);
+
+// sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
+std::optional<unsigned> parse_time_interval(std::string_view text);
 
 // Splits a config line as sshd does (strdelim for the keyword, argv_split for
 // the arguments): the result is the keyword then its arguments; empty for a

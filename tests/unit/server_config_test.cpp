@@ -170,8 +170,10 @@ TEST_CASE("unknown keywords, Match and Include", "[config]")
 {
     CHECK(text_error("Port 22\n# x\nPermitTunel yes\n") ==
           std::string(kOrigin) + " line 3: unknown keyword 'PermitTunel'");
-    CHECK(text_error("Match User bob\n") == std::string(kOrigin) + " line 1: Match blocks are not supported yet");
-    CHECK(text_error("match all\n") == std::string(kOrigin) + " line 1: Match blocks are not supported yet");
+    CHECK(text_error("Match Host bob\n") ==
+          std::string(kOrigin) + " line 1: unsupported Match criterion 'Host' (supported: All, User, Address)");
+    CHECK(text_error("Match User bob\nPort 22\n") ==
+          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel)");
     CHECK(contains(text_error("Include /etc/x/*.conf\n"), " line 1: Include is not supported"));
     CHECK(text_error("=22\n") == std::string(kOrigin) + " line 1: missing keyword before '='");
     // Hostile bytes are escaped in messages.
@@ -383,10 +385,8 @@ TEST_CASE("AllowUsers parsing", "[config]")
     ServerConfig c = parse("AllowUsers alice bob\nAllowUsers tun-* !root\n");
     CHECK(c.allow_users == std::vector<std::string>{"alice", "bob", "tun-*", "!root"});
     const std::string at = std::string(kOrigin) + " line 1: ";
-    CHECK(text_error("AllowUsers alice@10.0.0.1\n") ==
-          at + "bad pattern 'alice@10.0.0.1' for AllowUsers: USER@HOST patterns are not supported");
+    CHECK(text_error("AllowUsers a@b@c\n") == at + "bad pattern 'a@b@c' for AllowUsers: more than one '@'");
     CHECK(text_error("AllowUsers !\n") == at + "bad pattern '!' for AllowUsers: empty pattern");
-    CHECK(text_error("AllowUsers a!b\n") == at + "bad pattern 'a!b' for AllowUsers: '!' is only allowed at the start");
     CHECK(text_error("AllowUsers\n") == at + "missing argument for AllowUsers");
 }
 
@@ -404,14 +404,13 @@ TEST_CASE("user_allowed: sshd patterns and negation", "[config]")
     CHECK(user_allowed({"*a*b*c*"}, "xxaxxbxxcxx"));
     CHECK_FALSE(user_allowed({"*a*b*c*"}, "xxaxxcxxbxx"));
     CHECK(user_allowed({"*"}, ""));
-    // A negated match refuses whatever else matches.
-    CHECK_FALSE(user_allowed({"*", "!root"}, "root"));
-    CHECK_FALSE(user_allowed({"!root", "*"}, "root"));
-    CHECK(user_allowed({"*", "!root"}, "alice"));
-    CHECK_FALSE(user_allowed({"!adm*", "admin"}, "admin"));
-    // Only negations: everyone else is allowed.
-    CHECK(user_allowed({"!root"}, "alice"));
+    // sshd gives '!' no meaning in AllowUsers: "!root" is a literal name,
+    // so it allows nobody else, and "*" still allows root.
+    CHECK(user_allowed({"*", "!root"}, "root"));
+    CHECK(user_allowed({"!adm*", "admin"}, "admin"));
+    CHECK_FALSE(user_allowed({"!root"}, "alice"));
     CHECK_FALSE(user_allowed({"!root"}, "root"));
+    CHECK(user_allowed({"!root"}, "!root"));
     // Many stars must not take exponential time.
     CHECK_FALSE(user_allowed({std::string(100, '*') + "b"}, std::string(10000, 'a')));
 }
@@ -511,7 +510,7 @@ TEST_CASE("-o errors name the option", "[config]")
     CHECK(option_error("") == "command line: -o '': empty option");
     CHECK(option_error("# just a comment") == "command line: -o '# just a comment': empty option");
     CHECK(option_error("Port 22\nPort 23") == "command line: -o 'Port 22\\x0aPort 23': newline in option");
-    CHECK(option_error("Match User x") == "command line: -o 'Match User x': Match blocks are not supported yet");
+    CHECK(option_error("Match User x") == "command line: -o 'Match User x': Match is not allowed on the command line");
 }
 
 TEST_CASE("hostile input: long lines, NUL bytes, large texts", "[config]")
@@ -594,4 +593,72 @@ TEST_CASE("apply_file", "[config]")
         CHECK(input_error([&] { ConfigParser(c).apply_file(f.path); }) ==
               f.path + ": file larger than 1048576 bytes");
     }
+}
+
+TEST_CASE("DenyUsers, AllowUsers with hosts: sshd's order", "[config]")
+{
+    ServerConfig c = parse("DenyUsers mallory eve@198.18.0.0/15\nAllowUsers alice bob@198.18.0.2 eve carol@10.*\n");
+    CHECK(user_access_problem(c, "mallory", "198.18.0.2") == "listed in DenyUsers");
+    CHECK(user_access_problem(c, "eve", "198.18.0.2") == "listed in DenyUsers");
+    CHECK(user_access_problem(c, "eve", "192.0.2.1").empty());
+    CHECK(user_access_problem(c, "alice", "192.0.2.1").empty());
+    CHECK(user_access_problem(c, "bob", "198.18.0.2").empty());
+    CHECK(user_access_problem(c, "bob", "198.18.0.3") == "not listed in AllowUsers");
+    CHECK(user_access_problem(c, "carol", "10.1.2.3").empty());
+    CHECK(user_access_problem(c, "dave", "10.1.2.3") == "not listed in AllowUsers");
+    ServerConfig open = parse("DenyUsers root\n");
+    CHECK(user_access_problem(open, "alice", "::1").empty());
+    CHECK(user_access_problem(open, "root", "::1") == "listed in DenyUsers");
+}
+
+TEST_CASE("Match User/Address PermitTunnel", "[config]")
+{
+    ServerConfig c = parse("PermitTunnel no\n"
+                           "Match User alice\n  PermitTunnel ethernet\n  PermitTunnel no\n"
+                           "Match Address 198.18.0.0/15,!198.18.0.9 User bob,carol\n  PermitTunnel point-to-point\n"
+                           "Match All\n  PermitTunnel yes\n");
+    CHECK(c.permit_tunnel == kPermitNo);
+    REQUIRE(c.matches.size() == 3);
+    CHECK(effective_permit_tunnel(c, "alice", "192.0.2.1") == kPermitEthernet); // first value in the block
+    CHECK(effective_permit_tunnel(c, "bob", "198.18.0.2") == kPermitPointToPoint);
+    CHECK(effective_permit_tunnel(c, "bob", "198.18.0.9") == kPermitYes); // negated address: falls to All
+    CHECK(effective_permit_tunnel(c, "dave", "198.18.0.2") == kPermitYes);
+    ServerConfig g = parse("Match User !root,*\nPermitTunnel ethernet\n");
+    CHECK(effective_permit_tunnel(g, "root", "::1") == kPermitEthernet); // default global
+    CHECK(effective_permit_tunnel(g, "x", "::1") == kPermitEthernet);
+    ServerConfig h = parse("PermitTunnel no\nMatch User !root,*\nPermitTunnel ethernet\n");
+    CHECK(effective_permit_tunnel(h, "root", "::1") == kPermitNo);
+    CHECK(effective_permit_tunnel(h, "x", "::1") == kPermitEthernet);
+    CHECK(contains(text_error("Match Address 10.0.0.1/8\n"), "bad address list"));
+    CHECK(contains(text_error("Match User\n"), "needs a pattern list"));
+    CHECK(contains(text_error("Match All User x\n"), "Match All must be the only criterion"));
+}
+
+TEST_CASE("time and number keywords", "[config]")
+{
+    ServerConfig c = parse("LoginGraceTime 1m30s\nMaxAuthTries 3\nMaxSessions 0\nClientAliveInterval 15\n"
+                           "ClientAliveCountMax 2\nMaxStartups 5:50:20\nPrivilegeSeparationUser nobody\n");
+    CHECK(c.login_grace_time == 90);
+    CHECK(c.max_auth_tries == 3);
+    CHECK(c.max_sessions == 0);
+    CHECK(c.client_alive_interval == 15);
+    CHECK(c.client_alive_count_max == 2);
+    CHECK(c.max_startups.start == 5);
+    CHECK(c.max_startups.rate == 50);
+    CHECK(c.max_startups.full == 20);
+    CHECK(c.privsep_user == "nobody");
+    ServerConfig d = parse("Port 22\n");
+    CHECK(d.login_grace_time == 120);
+    CHECK(d.max_auth_tries == 6);
+    CHECK(d.max_startups.start == 10);
+    CHECK(d.max_startups.rate == 30);
+    CHECK(d.max_startups.full == 100);
+    CHECK(parse_time_interval("2h") == 7200u);
+    CHECK(parse_time_interval("0") == 0u);
+    CHECK_FALSE(parse_time_interval("m"));
+    CHECK_FALSE(parse_time_interval("5x"));
+    CHECK_FALSE(parse_time_interval("99999999999"));
+    CHECK(contains(text_error("MaxStartups 20:30:10\n"), "bad value"));
+    CHECK(contains(text_error("MaxAuthTries 0\n"), "bad value"));
+    CHECK(contains(text_error("PrivilegeSeparationUser a*\n"), "bad value"));
 }
