@@ -5,8 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <grp.h>
+
 #include <array>
 #include <cerrno>
+#include <cstdlib>
+#include <ctime>
 
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -18,8 +22,74 @@ namespace {
 
 constexpr std::size_t kMaxKeysFile = 1 << 20;
 
+// sshd's temporarily_use_uid(): file access with the user's uid and groups,
+// restored on every path. Failing to restore root is fatal.
+class TemporaryUid {
+public:
+    explicit TemporaryUid(const UserInfo& user)
+    {
+        if (::geteuid() != 0 || user.uid == 0) return;
+        int n = ::getgroups(0, nullptr);
+        if (n < 0) throw_errno("user " + user.name, "getgroups");
+        saved_groups_.resize(static_cast<std::size_t>(n));
+        if (n > 0 && ::getgroups(n, saved_groups_.data()) < 0) throw_errno("user " + user.name, "getgroups");
+        int ngroups = 64;
+        std::vector<gid_t> groups(static_cast<std::size_t>(ngroups));
+        if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &ngroups) < 0) {
+            groups.resize(static_cast<std::size_t>(ngroups));
+            if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &ngroups) < 0) ngroups = 0;
+        }
+        groups.resize(static_cast<std::size_t>(ngroups));
+        if (groups.empty()) groups.push_back(user.gid);
+        active_ = true;
+        if (::setgroups(groups.size(), groups.data()) != 0 || ::setegid(user.gid) != 0 || ::seteuid(user.uid) != 0) {
+            int err = errno;
+            restore();
+            throw SystemError("user " + user.name, "setgroups/setegid/seteuid", err);
+        }
+    }
+    ~TemporaryUid() { restore(); }
+    TemporaryUid(const TemporaryUid&) = delete;
+    TemporaryUid& operator=(const TemporaryUid&) = delete;
+
+private:
+    void restore() noexcept
+    {
+        if (!active_) return;
+        active_ = false;
+        if (::seteuid(0) != 0 || ::setegid(0) != 0 || ::setgroups(saved_groups_.size(), saved_groups_.data()) != 0) {
+            LOG_FATAL("cannot restore root after reading a user's files: %s", errno_text(errno).c_str());
+            std::abort();
+        }
+    }
+    bool active_ = false;
+    std::vector<gid_t> saved_groups_;
+};
+
+// StrictModes: the file and every directory above it must be owned by root
+// or the user and not writable by group or others; a root-owned sticky
+// directory (/tmp) is accepted, as nobody else can replace entries in it.
+bool safe_path(const std::string& path, const struct stat& file_st, unsigned uid)
+{
+    auto bad = [&](const struct stat& st, bool dir) {
+        if (st.st_uid != 0 && st.st_uid != uid) return true;
+        if ((st.st_mode & 022) == 0) return false;
+        return !(dir && st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0);
+    };
+    if (bad(file_st, false)) return false;
+    std::string dir = path;
+    for (;;) {
+        auto slash = dir.find_last_of('/');
+        if (slash == std::string::npos) return true;
+        dir.resize(slash == 0 ? 1 : slash);
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0 || bad(st, true)) return false;
+        if (dir == "/") return true;
+    }
+}
+
 // Reads at most kMaxKeysFile bytes; a missing file is simply no keys.
-std::optional<std::string> read_keys_file(const std::string& path)
+std::optional<std::string> read_keys_file(const std::string& path, unsigned uid)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
@@ -30,6 +100,10 @@ std::optional<std::string> read_keys_file(const std::string& path)
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         LOG_ERROR("User's authorized keys file %s is not a regular file", path.c_str());
+        return std::nullopt;
+    }
+    if (!safe_path(path, st, uid)) {
+        LOG_ERROR("Authentication refused: bad ownership or modes for file %s", path.c_str());
         return std::nullopt;
     }
     std::string text;
@@ -93,7 +167,8 @@ std::string describe_key(ssh_key key)
     return out;
 }
 
-std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, const UserInfo& user, ssh_key key)
+std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, const UserInfo& user, ssh_key key,
+                                            const std::string& peer_address)
 {
     for (const auto& pattern : cfg.authorized_keys_files) {
         if (pattern == "none") continue;
@@ -104,7 +179,11 @@ std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, con
             LOG_ERROR("AuthorizedKeysFile %s: %s", pattern.c_str(), e.what());
             continue;
         }
-        auto text = read_keys_file(path);
+        std::optional<std::string> text;
+        {
+            TemporaryUid as_user(user);
+            text = read_keys_file(path, user.uid);
+        }
         if (!text) continue;
         auto parsed = config::parse_authorized_keys(*text);
         for (const auto& err : parsed.errors) LOG_VERBOSE("%s %s", path.c_str(), err.c_str());
@@ -117,8 +196,21 @@ std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, con
                 continue;
             }
             KeyPtr candidate(raw);
-            if (ssh_key_cmp(candidate.get(), key, SSH_KEY_CMP_PUBLIC) == 0)
-                return KeyMatch{path, entry.line, entry.options};
+            if (ssh_key_cmp(candidate.get(), key, SSH_KEY_CMP_PUBLIC) != 0) continue;
+            const std::string loc = path + ":" + std::to_string(entry.line);
+            std::string problem;
+            auto options = config::evaluate_key_options(entry.options, problem);
+            if (!options) {
+                LOG_INFO("%s: bad key options: %s; the key on this line is not usable", loc.c_str(), problem.c_str());
+                continue;
+            }
+            std::string refusal;
+            if (!config::authorise_key(*options, user.name, peer_address, peer_address, std::time(nullptr), loc,
+                                       refusal)) {
+                LOG_INFO("%s", refusal.c_str());
+                continue;
+            }
+            return KeyMatch{path, entry.line, std::move(*options)};
         }
     }
     return std::nullopt;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/authorized_keys.hpp"
+#include "config/key_options.hpp"
 #include "config/server_config.hpp"
 
 namespace feth::server {
@@ -27,13 +28,18 @@ std::optional<UserInfo> lookup_user(const std::string& name);
 struct KeyMatch {
     std::string file;
     std::size_t line = 0;
-    std::vector<config::KeyOption> options;
+    config::KeyOptions options;
 };
 
-// Searches the user's AuthorizedKeysFile entries for `key`. Unreadable or
-// malformed files and lines are logged and skipped.
+// Searches the user's AuthorizedKeysFile entries for `key`, as sshd does:
+// files are opened with the user's uid and groups (when running as root),
+// a file or directory on its path that others could write is refused
+// (StrictModes; a root-owned sticky directory such as /tmp is accepted), a
+// line whose options are invalid is skipped with a log line, and a line
+// whose options refuse this peer or time (from=, expiry-time,
+// cert-authority, principals) is skipped too. Returns the first usable line.
 std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& config, const UserInfo& user,
-                                            ssh_key key);
+                                            ssh_key key, const std::string& peer_address);
 
 // "ED25519 SHA256:..." as sshd logs a key.
 std::string describe_key(ssh_key key);

@@ -4,11 +4,13 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <vector>
 
 #include "auth.hpp"
+#include "privsep.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
@@ -18,16 +20,15 @@
 namespace feth::server {
 namespace {
 
-constexpr unsigned kLoginGraceSeconds = 120;
-constexpr int kMaxAuthTries = 6;
 constexpr std::size_t kMaxTunnels = 10;
-constexpr std::size_t kMaxSessionChannels = 10;
 
 // A session channel: stock `ssh -w` without -N opens one after the tunnel.
 // It prints one line and lives as long as the connection's tunnels.
-// A tunnel and the device it owns. The pump is declared last so that it is
-// destroyed first: channel closed, then the device removed.
+// A tunnel and the descriptors the monitor gave it. The pump is declared
+// last so that it is destroyed first: channel closed, then the fds, then
+// the monitor removes the interface (close_tunnel).
 struct ServerTunnel {
+    std::uint32_t id = 0;
     std::unique_ptr<Device> device;
     std::unique_ptr<TunnelPump> pump;
 };
@@ -42,8 +43,8 @@ struct SessionChannel {
 
 class Connection {
 public:
-    Connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, Peer peer)
-        : cfg_(cfg), bind_(bind), fd_(fd), peer_(std::move(peer))
+    Connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, Peer peer, MonitorClient& monitor)
+        : cfg_(cfg), bind_(bind), fd_(fd), peer_(std::move(peer)), monitor_(monitor)
     {
     }
 
@@ -70,19 +71,25 @@ private:
     void mark_banner(ssh_channel channel);
     void service();
     void service_sessions();
+    void client_alive();
     std::string who() const;
 
     const config::ServerConfig& cfg_;
     ssh_bind bind_;
     int fd_;
     Peer peer_;
+    MonitorClient& monitor_;
     SessionPtr session_;
     EventPtr event_;
     ssh_server_callbacks_struct server_cb_{};
 
     std::optional<UserInfo> user_;
-    std::string invalid_user_logged_;
-    int auth_failures_ = 0;
+    unsigned auth_failures_ = 0;
+    // ClientAliveInterval: when the next keepalive is due, whether one is
+    // unanswered, and how many intervals passed without an answer.
+    std::chrono::steady_clock::time_point alive_next_{};
+    bool alive_pending_ = false;
+    unsigned alive_missed_ = 0;
     bool terminate_ = false;
     std::string terminate_reason_;
 
@@ -114,10 +121,9 @@ int Connection::on_auth_pubkey(ssh_session, const char* user, ssh_key key, char 
 int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char state)
 {
     const std::string from = " from " + peer_.address + " port " + std::to_string(peer_.port) + " ssh2";
-    auto fail = [&](const char* invalid) {
-        LOG_AUTH("Failed publickey for %s%s%s: %s", invalid, user_name.c_str(), from.c_str(),
-                 describe_key(key).c_str());
-        if (++auth_failures_ >= kMaxAuthTries) {
+    auto fail = [&]() {
+        LOG_AUTH("Failed publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
+        if (++auth_failures_ >= cfg_.max_auth_tries) {
             LOG_AUTH("Disconnecting authenticating user %s %s port %u: Too many authentication failures [preauth]",
                      user_name.c_str(), peer_.address.c_str(), peer_.port);
             terminate_ = true;
@@ -125,30 +131,18 @@ int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char stat
         }
         return SSH_AUTH_DENIED;
     };
-
-    auto user = lookup_user(user_name);
-    if (!user || !config::user_allowed(cfg_.allow_users, user_name)) {
-        if (invalid_user_logged_ != user_name) {
-            if (!user)
-                LOG_AUTH("Invalid user %s from %s port %u", user_name.c_str(), peer_.address.c_str(), peer_.port);
-            else
-                LOG_AUTH("User %s from %s not allowed because not listed in AllowUsers", user_name.c_str(),
-                         peer_.address.c_str());
-            invalid_user_logged_ = user_name;
-        }
-        return fail(user ? "" : "invalid user ");
-    }
-    if (state == SSH_PUBLICKEY_STATE_WRONG) return fail("");
-
-    auto match = find_authorized_key(cfg_, *user, key);
-    if (!match) return fail("");
+    if (user_) return SSH_AUTH_DENIED; // already authenticated
+    if (state == SSH_PUBLICKEY_STATE_WRONG) return fail();
+    // The monitor reads the user's authorized_keys and applies AllowUsers,
+    // DenyUsers and the key's options; it logs invalid users itself.
+    if (!monitor_.key_allowed(user_name, key)) return fail();
     if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS; // key acceptable: ask for a signature
 
     // SSH_PUBLICKEY_STATE_VALID: libssh verified the signature.
-    user_ = user;
+    if (!monitor_.auth_done(user_name, key)) return fail();
+    user_ = UserInfo{user_name, "/", 0, 0};
     ::alarm(0);
     LOG_AUTH("Accepted publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
-    LOG_DEBUG("key matched %s line %zu", match->file.c_str(), match->line);
     return SSH_AUTH_SUCCESS;
 }
 
@@ -185,33 +179,27 @@ void Connection::handle_tun_open(ssh_message msg)
     const int raw_mode = ssh_message_channel_request_open_tun_mode(msg);
     const std::uint32_t unit = ssh_message_channel_request_open_tun_unit(msg);
     if (!user_) return refuse_tun(msg, "Server has rejected tunnel device forwarding", "not authenticated");
-    auto mode = raw_mode > 0 ? tun_mode_from_wire(static_cast<std::uint32_t>(raw_mode)) : std::nullopt;
-    if (!mode)
-        return refuse_tun(msg, "Unsupported tunnel device mode.",
-                          "unsupported tunnel mode " + std::to_string(raw_mode));
-    if ((cfg_.permit_tunnel & static_cast<unsigned>(*mode)) == 0)
-        return refuse_tun(msg, "Server has rejected tunnel device forwarding",
-                          std::string("PermitTunnel does not allow ") + tun_mode_name(*mode) + " tunnels");
-    if (unit != kTunUnitAny && unit > kTunUnitMax)
-        return refuse_tun(msg, "Failed to open the tunnel device.", "unit " + std::to_string(unit) + " out of range");
+    if (raw_mode <= 0)
+        return refuse_tun(msg, "Unsupported tunnel device mode.", "unsupported tunnel mode " + std::to_string(raw_mode));
     if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnels)
         return refuse_tun(msg, "Failed to open the tunnel device.", "too many tunnels on one connection");
 
-    std::unique_ptr<Device> device;
-    try {
-        device = open_device(DeviceRequest{*mode, unit, cfg_.tunnel_backend, 0});
-    } catch (const std::exception& e) {
-        return refuse_tun(msg, "Failed to open the tunnel device.", e.what());
-    }
+    // The monitor applies PermitTunnel (with Match) and the key's options
+    // itself, opens the device and hands us its descriptors.
+    auto t = monitor_.open_tunnel(static_cast<std::uint32_t>(raw_mode), unit);
+    if (!t.ok) return refuse_tun(msg, t.debug_line.c_str(), t.reason);
     ssh_channel raw = ssh_message_channel_request_open_reply_accept(msg);
     if (raw == nullptr) {
         LOG_ERROR("accepting the tunnel channel of %s failed: %s", who().c_str(), ssh_get_error(session_.get()));
-        return; // the device closes with `device`
+        t.device.reset();
+        monitor_.close_tunnel(t.id);
+        return;
     }
-    std::string label = device->name() + " for " + who();
-    LOG_INFO("Tunnel %s (%s) opened for %s", device->name().c_str(), tun_mode_name(*mode), who().c_str());
-    auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), *device, std::move(label));
-    new_tunnels_.push_back(ServerTunnel{std::move(device), std::move(pump)});
+    Device& device = *t.device;
+    std::string label = device.name() + " for " + who();
+    LOG_INFO("Tunnel %s (%s) opened for %s", device.name().c_str(), tun_mode_name(device.mode()), who().c_str());
+    auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label));
+    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump)});
     ever_had_tunnel_ = true;
 }
 
@@ -220,7 +208,7 @@ void Connection::handle_tun_open(ssh_message msg)
 ssh_channel Connection::on_session_open(ssh_session session, void* userdata)
 {
     auto* self = static_cast<Connection*>(userdata);
-    if (self->sessions_.size() >= kMaxSessionChannels) return nullptr;
+    if (self->sessions_.size() >= self->cfg_.max_sessions) return nullptr;
     ssh_channel raw = ssh_channel_new(session);
     if (raw == nullptr) return nullptr;
     auto sc = std::make_unique<SessionChannel>();
@@ -324,9 +312,39 @@ void Connection::service()
                  static_cast<unsigned long long>(s.frames_from_peer),
                  static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full));
         it->pump.reset(); // the channel first,
-        it = tunnels_.erase(it); // then the device
+        const std::uint32_t id = it->id;
+        it = tunnels_.erase(it); // then our descriptors,
+        monitor_.close_tunnel(id); // then the monitor removes the interface
     }
     service_sessions();
+}
+
+// sshd's ClientAliveInterval: a keepalive@openssh.com global request with
+// want-reply each interval; ClientAliveCountMax unanswered ones end the
+// connection. Any answer (the stock client sends REQUEST_FAILURE) counts.
+extern "C" int ssh_global_request(ssh_session session, const char* request, ssh_buffer buffer, int reply);
+
+void Connection::client_alive()
+{
+    if (cfg_.client_alive_interval == 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now < alive_next_) return;
+    alive_next_ = now + std::chrono::seconds(cfg_.client_alive_interval);
+    if (alive_pending_) {
+        int rc = ssh_global_request(session_.get(), "keepalive@openssh.com", nullptr, 1);
+        if (rc == SSH_AGAIN) {
+            if (++alive_missed_ >= cfg_.client_alive_count_max && cfg_.client_alive_count_max > 0) {
+                LOG_INFO("Timeout, client not responding from %s", who().c_str());
+                terminate_ = true;
+                terminate_reason_ = "Timeout, client not responding";
+            }
+            return;
+        }
+        alive_pending_ = false;
+        alive_missed_ = 0;
+    }
+    int rc = ssh_global_request(session_.get(), "keepalive@openssh.com", nullptr, 1);
+    alive_pending_ = rc == SSH_AGAIN;
 }
 
 int Connection::run()
@@ -334,8 +352,9 @@ int Connection::run()
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
     // An unauthenticated client gets LoginGraceTime, as with sshd; nothing
     // privileged exists yet, so the default action (exit) is safe.
+    // The monitor enforces it too, and logs; this is the child's own stop.
     ::signal(SIGALRM, SIG_DFL);
-    ::alarm(kLoginGraceSeconds);
+    if (cfg_.login_grace_time > 0) ::alarm(cfg_.login_grace_time + 1);
 
     session_.reset(ssh_new());
     if (!session_) throw InputError("ssh_new failed");
@@ -364,9 +383,17 @@ int Connection::run()
         ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK)
         throw InputError("cannot set up the event loop");
 
+    alive_next_ = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.client_alive_interval);
     while (!terminate_) {
-        int rc = ssh_event_dopoll(event_.get(), -1);
+        int timeout = -1;
+        if (cfg_.client_alive_interval > 0 && user_) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(alive_next_ -
+                                                                              std::chrono::steady_clock::now());
+            timeout = static_cast<int>(std::max<long long>(0, left.count())) + 1;
+        }
+        int rc = ssh_event_dopoll(event_.get(), timeout);
         service();
+        if (user_) client_alive();
         if (rc == SSH_ERROR) break;
         int status = ssh_get_status(session_.get());
         if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || !ssh_is_connected(session_.get())) break;
@@ -378,7 +405,12 @@ int Connection::run()
     for (auto& t : tunnels_) t.pump->close(why);
     for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now
-    if (ssh_is_connected(session_.get())) ssh_disconnect(session_.get());
+    if (ssh_is_connected(session_.get())) {
+        if (terminate_reason_ == "Timeout, client not responding")
+            ssh_silent_disconnect(session_.get()); // the peer is not listening
+        else
+            ssh_disconnect(session_.get());
+    }
     ssh_event_remove_session(event_.get(), session_.get());
     if (user_)
         LOG_INFO("Disconnected from user %s %s port %u%s", user_->name.c_str(), peer_.address.c_str(), peer_.port,
@@ -390,11 +422,12 @@ int Connection::run()
 
 } // namespace
 
-int serve_connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, const Peer& peer)
+int serve_connection(const config::ServerConfig& cfg, ssh_bind bind, int fd, const Peer& peer,
+                     MonitorClient& monitor)
 {
     log::set_suffix(""); // per-connection lines carry the peer themselves
     try {
-        Connection conn(cfg, bind, fd, peer);
+        Connection conn(cfg, bind, fd, peer, monitor);
         return conn.run();
     } catch (const std::exception& e) {
         LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());

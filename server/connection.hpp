@@ -18,8 +18,12 @@ struct Peer {
     unsigned port = 0;
 };
 
-// Serves the already-accepted socket `fd` until the client goes or a SIGTERM
-// arrives. Returns the process exit status.
-int serve_connection(const config::ServerConfig& config, ssh_bind bind, int fd, const Peer& peer);
+class MonitorClient;
+
+// In the unprivileged child: serves the already-accepted socket `fd` until
+// the client goes or a SIGTERM arrives, asking `monitor` for everything
+// privileged (key checks, devices). Returns the process exit status.
+int serve_connection(const config::ServerConfig& config, ssh_bind bind, int fd, const Peer& peer,
+                     MonitorClient& monitor);
 
 } // namespace feth::server

@@ -13,11 +13,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <map>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
 
 #include "connection.hpp"
+#include "privsep.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -100,25 +103,30 @@ private:
     std::string path_;
 };
 
-void reap(std::set<pid_t>& children)
+// Unauthenticated connections, for MaxStartups: the read end of a pipe
+// whose write end the connection's monitor closes on authentication.
+using Startups = std::map<pid_t, UniqueFd>;
+
+void reap(std::set<pid_t>& children, Startups& startups)
 {
     for (;;) {
         int status = 0;
         pid_t pid = ::waitpid(-1, &status, WNOHANG);
         if (pid <= 0) return;
         children.erase(pid);
+        startups.erase(pid);
         if (WIFSIGNALED(status))
             LOG_ERROR("connection process %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
     }
 }
 
 // Asks every connection process to close its tunnels, and waits for them.
-void stop_children(std::set<pid_t>& children)
+void stop_children(std::set<pid_t>& children, Startups& startups)
 {
     for (pid_t pid : children) ::kill(pid, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + kChildExitGrace;
     while (!children.empty() && std::chrono::steady_clock::now() < deadline) {
-        reap(children);
+        reap(children, startups);
         if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (pid_t pid : children) {
@@ -130,29 +138,48 @@ void stop_children(std::set<pid_t>& children)
 }
 
 [[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, std::vector<Listener>& listeners,
-                             SignalPipe& signals, int conn_fd, const Peer& peer)
+                             SignalPipe& signals, Startups& startups, UniqueFd conn_fd, const Peer& peer,
+                             const PrivsepIdentity& identity, UniqueFd startup_write)
 {
     for (auto& l : listeners) l.fd.reset();
+    startups.clear();
     signals.release_in_child();
-    int status = serve_connection(cfg, bind, conn_fd, peer);
+    int status = run_monitor(cfg, bind, std::move(conn_fd), peer, identity, std::move(startup_write));
     std::fflush(nullptr);
     ::_exit(status);
 }
 
+// sshd's drop_connection(): past `start` unauthenticated connections, drop
+// with a probability rising linearly from rate% to 100% at `full`.
+bool drop_connection(const config::MaxStartups& m, std::size_t startups, std::mt19937& rng)
+{
+    if (startups < m.start) return false;
+    if (startups >= m.full) return true;
+    unsigned p = 100 - m.rate;
+    p *= static_cast<unsigned>(startups - m.start);
+    p /= m.full - m.start;
+    p += m.rate;
+    return std::uniform_int_distribution<unsigned>(0, 99)(rng) < p;
+}
+
 } // namespace
 
-int run_listener(const config::ServerConfig& cfg, ssh_bind bind)
+int run_listener(const config::ServerConfig& cfg, ssh_bind bind, const PrivsepIdentity& identity)
 {
     std::vector<Listener> listeners = open_listeners(cfg);
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
     PidFile pid_file(cfg.pid_file);
     std::set<pid_t> children;
+    Startups startups;
+    std::mt19937 rng(std::random_device{}());
+    unsigned long long connection_count = 0;
 
     std::vector<pollfd> pfds;
-    pfds.push_back({signals.fd(), POLLIN, 0});
-    for (auto& l : listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
-
     for (;;) {
+        pfds.clear();
+        pfds.push_back({signals.fd(), POLLIN, 0});
+        for (auto& l : listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
+        for (auto& [pid, fd] : startups) pfds.push_back({fd.get(), POLLIN, 0});
         int n = ::poll(pfds.data(), pfds.size(), -1);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -161,18 +188,27 @@ int run_listener(const config::ServerConfig& cfg, ssh_bind bind)
         if (pfds[0].revents != 0) {
             bool stop = false;
             for (int sig = signals.next(); sig != 0; sig = signals.next()) {
-                if (sig == SIGCHLD) reap(children);
+                if (sig == SIGCHLD) reap(children, startups);
                 else if (sig == SIGHUP) LOG_INFO("Received SIGHUP; configuration reload is not supported yet, ignoring.");
                 else stop = true;
             }
             if (stop) {
                 LOG_INFO("Received signal; terminating.");
                 listeners.clear();
-                stop_children(children);
+                stop_children(children, startups);
                 return 0;
             }
         }
-        for (std::size_t i = 1; i < pfds.size(); ++i) {
+        // An authenticated connection (or one that ended) no longer counts.
+        for (std::size_t i = 1 + listeners.size(); i < pfds.size(); ++i) {
+            if (pfds[i].revents == 0) continue;
+            for (auto it = startups.begin(); it != startups.end(); ++it)
+                if (it->second.get() == pfds[i].fd) {
+                    startups.erase(it);
+                    break;
+                }
+        }
+        for (std::size_t i = 1; i < 1 + listeners.size(); ++i) {
             if ((pfds[i].revents & POLLIN) == 0) continue;
             sockaddr_storage ss{};
             socklen_t slen = sizeof ss;
@@ -184,14 +220,34 @@ int run_listener(const config::ServerConfig& cfg, ssh_bind bind)
             }
             Peer peer;
             peer.address = numeric_host(reinterpret_cast<sockaddr*>(&ss), slen, &peer.port);
+            ++connection_count;
+            if (drop_connection(cfg.max_startups, startups.size(), rng)) {
+                LOG_INFO("drop connection #%llu from [%s]:%u on %s past MaxStartups", connection_count,
+                         peer.address.c_str(), peer.port, listeners[i - 1].where.c_str());
+                continue; // `conn` closes
+            }
             LOG_VERBOSE("Connection from %s port %u", peer.address.c_str(), peer.port);
+            int sp[2];
+            if (::pipe(sp) != 0) {
+                LOG_ERROR("pipe for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
+                continue;
+            }
+            UniqueFd startup_read(sp[0]);
+            UniqueFd startup_write(sp[1]);
+            ::fcntl(sp[0], F_SETFD, FD_CLOEXEC);
+            ::fcntl(sp[1], F_SETFD, FD_CLOEXEC);
             pid_t pid = ::fork();
             if (pid < 0) {
                 LOG_ERROR("fork for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
                 continue;
             }
-            if (pid == 0) child_main(cfg, bind, listeners, signals, conn.release(), peer);
+            if (pid == 0) {
+                startup_read.reset();
+                child_main(cfg, bind, listeners, signals, startups, std::move(conn), peer, identity,
+                           std::move(startup_write));
+            }
             children.insert(pid);
+            startups[pid] = std::move(startup_read);
         }
     }
 }

@@ -65,9 +65,18 @@ feth::BindPtr make_bind(const std::vector<std::string>& host_keys)
     if (!bind) throw feth::InputError("ssh_bind_new failed");
     bool no = false;
     ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
+    // Load the keys now, as root: the per-connection child that does the
+    // key exchange runs chrooted and unprivileged, and uses these in-memory
+    // copies (ssh_bind_accept_fd duplicates them into each session).
     for (const auto& path : host_keys) {
-        if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_HOSTKEY, path.c_str()) != SSH_OK)
+        ssh_key key = nullptr;
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK || key == nullptr)
+            throw feth::InputError("host key " + path + ": cannot load it (missing, unreadable or not a private key)");
+        // The bind takes ownership of the key.
+        if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK) {
+            ssh_key_free(key);
             throw feth::InputError("host key " + path + ": " + ssh_get_error(bind.get()));
+        }
     }
     if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyAlgorithms) != SSH_OK)
         throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
@@ -156,8 +165,9 @@ int main(int argc, char** argv)
 
         auto keys = feth::server::resolve_host_keys(cfg.host_keys, args.state_dir);
         auto bind = make_bind(keys);
+        auto identity = feth::server::prepare_privsep(cfg);
         if (!args.foreground) daemonize();
-        int status = feth::server::run_listener(cfg, bind.get());
+        int status = feth::server::run_listener(cfg, bind.get(), identity);
         bind.reset();
         ssh_finalize();
         return status;

@@ -1,0 +1,90 @@
+// Privilege separation, as sshd does it (docs/security.md): per connection a
+// privileged monitor (root) and an unprivileged child that parses every byte
+// from the network. This header: the child's identity and how it drops to
+// it, the monitor's entry point, and the child's client of the monitor.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "config/server_config.hpp"
+#include "tunnel/device.hpp"
+#include "tunnel/fd.hpp"
+
+namespace feth::server {
+
+struct Peer;
+
+// Who the child becomes, and where it is locked in.
+struct PrivsepIdentity {
+    bool enabled = false; // false when not running as root: nothing to drop
+    std::string user;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string chroot_dir;
+};
+
+inline constexpr const char* kPrivsepDir = "/run/feth-sshd";
+inline constexpr const char* kPrivsepEmptyDir = "/run/feth-sshd/empty";
+
+// At startup, as root: resolves PrivilegeSeparationUser (default: the user
+// "feth-sshd" if it exists, else "nobody"; never uid 0) and makes sure the
+// empty chroot directory exists, root-owned, mode 0755. Throws InputError /
+// SystemError naming the user or directory. Without root: enabled=false.
+PrivsepIdentity prepare_privsep(const config::ServerConfig& config);
+
+// In the child, before it reads a byte from the peer: chroot, drop every
+// group and uid, check that root cannot be regained, no new privileges, not
+// dumpable, no forks, no file writes. Throws SystemError; the caller exits.
+void drop_privileges(const PrivsepIdentity& identity);
+
+// The per-connection process (root): forks the unprivileged child that
+// serves `conn_fd`, answers its requests, owns its tunnel devices and
+// removes them when the connection ends however it ends. `startup_fd` is
+// closed when the user authenticates (MaxStartups accounting in the
+// listener). Returns the exit status.
+int run_monitor(const config::ServerConfig& config, ssh_bind bind, UniqueFd conn_fd, const Peer& peer,
+                const PrivsepIdentity& identity, UniqueFd startup_fd);
+
+// The child's side of the monitor socket. Every call blocks for the answer;
+// any protocol or I/O problem throws, which ends the connection.
+class MonitorClient {
+public:
+    explicit MonitorClient(UniqueFd sock) : sock_(std::move(sock)) {}
+
+    // "May `user` log in with this public key?" (the monitor reads
+    // authorized_keys and applies AllowUsers/DenyUsers and key options).
+    bool key_allowed(const std::string& user, ssh_key key);
+    // "libssh verified the signature of this key for this user": the monitor
+    // accepts only a user/key it approved before, in this connection.
+    bool auth_done(const std::string& user, ssh_key key);
+
+    struct Tunnel {
+        bool ok = false;
+        std::uint32_t id = 0;
+        std::unique_ptr<Device> device;
+        std::string debug_line; // refused: what to tell the peer
+        std::string reason;     // refused: why, for our log
+    };
+    // The monitor checks the policy itself and opens the device.
+    Tunnel open_tunnel(std::uint32_t mode, std::uint32_t unit);
+    // The tunnel ended: the monitor removes its device.
+    void close_tunnel(std::uint32_t id);
+
+private:
+    UniqueFd sock_;
+};
+
+// A device whose descriptors came from the monitor (SCM_RIGHTS): frames in
+// and out only; the monitor keeps the interface and removes it.
+std::unique_ptr<Device> make_received_device(std::string name, std::string io_name, TunMode mode,
+                                             std::vector<UniqueFd> fds);
+
+} // namespace feth::server

@@ -1,0 +1,367 @@
+// The per-connection monitor: root, never reads a byte from the network.
+// It forks the unprivileged child, answers the few requests valid in the
+// current state, and owns every tunnel device of the connection.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <net/if.h>
+#include <linux/if_tun.h>
+#endif
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "auth.hpp"
+#include "connection.hpp"
+#include "privsep.hpp"
+#include "privsep_wire.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/signal_pipe.hpp"
+#include "tunnel/ssh_handles.hpp"
+
+namespace feth::server {
+namespace {
+
+using privsep::Message;
+using privsep::MsgType;
+
+constexpr std::size_t kMaxTunnels = 10;
+constexpr auto kChildExitGrace = std::chrono::seconds(3);
+constexpr int kSendTimeoutSeconds = 10;
+
+// A monitor-side tunnel: the device object that removes the interface.
+struct MonitorTunnel {
+    std::unique_ptr<Device> device;
+    ~MonitorTunnel()
+    {
+#if defined(__linux__)
+        // A compromised child may have made its tap persistent through the
+        // fd it holds: undo that before the last fd closes.
+        if (device && device->created() && device->read_fd() == device->write_fd())
+            (void)::ioctl(device->read_fd(), TUNSETPERSIST, 0);
+#endif
+    }
+};
+
+class ProtocolViolation : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Monitor {
+public:
+    Monitor(const config::ServerConfig& cfg, const Peer& peer, pid_t child, UniqueFd sock, UniqueFd startup)
+        : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup))
+    {
+    }
+
+    int run();
+
+private:
+    enum class State { PreAuth, Authenticated };
+
+    void handle(Message& m);
+    void key_allowed(Message& m);
+    void auth_done(Message& m);
+    void tun_open(Message& m);
+    void tun_close(Message& m);
+    void reply(const Message& m) { privsep::send_message(sock_.get(), m, who_child().c_str()); }
+    std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
+    std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
+    void end_child();
+
+    const config::ServerConfig& cfg_;
+    const Peer& peer_;
+    pid_t child_;
+    bool child_reaped_ = false;
+    int child_status_ = 0;
+    UniqueFd sock_;
+    UniqueFd startup_;
+
+    State state_ = State::PreAuth;
+    unsigned key_queries_ = 0;
+    unsigned denials_ = 0;
+    std::string invalid_user_logged_;
+    // (user, key blob) pairs this monitor approved, with their options.
+    std::map<std::pair<std::string, std::string>, config::KeyOptions> approved_;
+    std::string user_;
+    config::KeyOptions key_options_;
+    std::uint32_t next_id_ = 1;
+    std::map<std::uint32_t, MonitorTunnel> tunnels_;
+};
+
+void Monitor::handle(Message& m)
+{
+    const auto type = static_cast<MsgType>(m.type());
+    switch (state_) {
+    case State::PreAuth:
+        if (type == MsgType::KeyAllowed) return key_allowed(m);
+        if (type == MsgType::AuthDone) return auth_done(m);
+        break;
+    case State::Authenticated:
+        if (type == MsgType::TunOpen) return tun_open(m);
+        if (type == MsgType::TunClose) return tun_close(m);
+        break;
+    }
+    throw ProtocolViolation(std::string("request ") + std::to_string(m.type()) + " (" +
+                            privsep::msg_type_name(m.type()) + ") is not valid " +
+                            (state_ == State::PreAuth ? "before" : "after") + " authentication");
+}
+
+void Monitor::key_allowed(Message& m)
+{
+    std::string user = m.get_string(privsep::kMaxUserName);
+    std::string blob = m.get_string(privsep::kMaxKeyBlob);
+    m.expect_end();
+    // The child enforces MaxAuthTries; a child that asks far more often is
+    // not our child any more.
+    if (++key_queries_ > 4 * cfg_.max_auth_tries + 8)
+        throw ProtocolViolation("too many key queries (" + std::to_string(key_queries_) + ")");
+
+    bool allowed = false;
+    auto info = lookup_user(user);
+    std::string problem = info ? config::user_access_problem(cfg_, user, peer_.address) : std::string();
+    if (!info || !problem.empty()) {
+        if (invalid_user_logged_ != user) {
+            if (!info)
+                LOG_AUTH("Invalid user %s from %s port %u", user.c_str(), peer_.address.c_str(), peer_.port);
+            else
+                LOG_AUTH("User %s from %s not allowed because %s", user.c_str(), peer_.address.c_str(),
+                         problem.c_str());
+            invalid_user_logged_ = user;
+        }
+    } else {
+        // "<type> <base64>" from the child.
+        ssh_key key_raw = nullptr;
+        auto space = blob.find(' ');
+        std::string type = blob.substr(0, space);
+        std::string b64 = space == std::string::npos ? std::string() : blob.substr(space + 1);
+        if (space != std::string::npos && config::is_supported_key_type(type) &&
+            ssh_pki_import_pubkey_base64(b64.c_str(), ssh_key_type_from_name(type.c_str()), &key_raw) == SSH_OK) {
+            KeyPtr key(key_raw);
+            auto match = find_authorized_key(cfg_, *info, key.get(), peer_.address);
+            if (match) {
+                LOG_DEBUG("key for %s matched %s line %zu", user.c_str(), match->file.c_str(), match->line);
+                approved_[{user, blob}] = std::move(match->options);
+                allowed = true;
+            }
+        } else {
+            LOG_INFO("%s sent a public key the monitor cannot decode", who_child().c_str());
+        }
+    }
+    if (!allowed) ++denials_;
+    Message a(MsgType::KeyAllowedAnswer);
+    a.put_u32(allowed ? 1 : 0);
+    reply(a);
+}
+
+void Monitor::auth_done(Message& m)
+{
+    std::string user = m.get_string(privsep::kMaxUserName);
+    std::string blob = m.get_string(privsep::kMaxKeyBlob);
+    m.expect_end();
+    auto it = approved_.find({user, blob});
+    if (it == approved_.end())
+        throw ProtocolViolation("claims authentication of " + user + " with a key the monitor did not approve");
+    state_ = State::Authenticated;
+    user_ = user;
+    key_options_ = it->second;
+    approved_.clear();
+    startup_.reset(); // MaxStartups: no longer an unauthenticated connection
+    Message a(MsgType::AuthDoneAnswer);
+    a.put_u32(1);
+    reply(a);
+}
+
+void Monitor::tun_open(Message& m)
+{
+    std::uint32_t mode = m.get_u32();
+    std::uint32_t unit = m.get_u32();
+    m.expect_end();
+    unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
+    auto d = config::decide_tunnel(permit, &key_options_, mode, unit);
+    if (d.allowed && tunnels_.size() >= kMaxTunnels) {
+        d.allowed = false;
+        d.debug_line = "Failed to open the tunnel device.";
+        d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
+    }
+    std::unique_ptr<Device> device;
+    if (d.allowed) {
+        try {
+            device = open_device(DeviceRequest{static_cast<TunMode>(mode), d.unit, cfg_.tunnel_backend, 0});
+        } catch (const std::exception& e) {
+            d.allowed = false;
+            d.debug_line = "Failed to open the tunnel device.";
+            d.reason = e.what();
+        }
+    }
+    Message a(MsgType::TunOpenAnswer);
+    if (!d.allowed) {
+        a.put_u32(0);
+        a.put_string(d.debug_line.substr(0, privsep::kMaxText));
+        a.put_string(d.reason.substr(0, privsep::kMaxText));
+        return reply(a);
+    }
+    const std::uint32_t id = next_id_++;
+    a.put_u32(1);
+    a.put_u32(id);
+    a.put_u32(mode);
+    a.put_string(device->name());
+    a.put_string(device->io_name());
+    a.add_fd(device->read_fd());
+    if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
+    LOG_VERBOSE("monitor: opened %s for %s from %s", device->name().c_str(), user_.c_str(), peer_str().c_str());
+    tunnels_[id].device = std::move(device);
+    reply(a);
+}
+
+void Monitor::tun_close(Message& m)
+{
+    std::uint32_t id = m.get_u32();
+    m.expect_end();
+    auto it = tunnels_.find(id);
+    if (it == tunnels_.end()) throw ProtocolViolation("closes tunnel " + std::to_string(id) + ", which it does not have");
+    LOG_VERBOSE("monitor: removing %s for %s from %s", it->second.device->name().c_str(), user_.c_str(),
+                peer_str().c_str());
+    tunnels_.erase(it);
+}
+
+void Monitor::end_child()
+{
+    if (child_reaped_) return;
+    auto deadline = std::chrono::steady_clock::now() + kChildExitGrace;
+    for (;;) {
+        pid_t r = ::waitpid(child_, &child_status_, WNOHANG);
+        if (r == child_ || (r < 0 && errno != EINTR)) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            LOG_ERROR("%s did not exit in time; killing it", who_child().c_str());
+            ::kill(child_, SIGKILL);
+            ::waitpid(child_, &child_status_, 0);
+            break;
+        }
+        ::usleep(20000);
+    }
+    child_reaped_ = true;
+    if (WIFSIGNALED(child_status_) && WTERMSIG(child_status_) != SIGKILL)
+        LOG_ERROR("%s ended by signal %d", who_child().c_str(), WTERMSIG(child_status_));
+}
+
+int Monitor::run()
+{
+    SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
+    timeval tv{kSendTimeoutSeconds, 0};
+    ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+    using Clock = std::chrono::steady_clock;
+    const auto grace_end = Clock::now() + std::chrono::seconds(cfg_.login_grace_time);
+    std::optional<Clock::time_point> kill_at;
+
+    for (;;) {
+        int timeout = -1;
+        auto now = Clock::now();
+        if (state_ == State::PreAuth && cfg_.login_grace_time > 0) {
+            if (now >= grace_end) {
+                LOG_AUTH("Timeout before authentication for %s port %u", peer_.address.c_str(), peer_.port);
+                ::kill(child_, SIGKILL);
+                break;
+            }
+            timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(grace_end - now).count()) + 1;
+        }
+        if (kill_at) {
+            if (now >= *kill_at) {
+                ::kill(child_, SIGKILL);
+                break;
+            }
+            int t = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at - now).count()) + 1;
+            timeout = timeout < 0 ? t : std::min(timeout, t);
+        }
+        pollfd pfds[2] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+        int n = ::poll(pfds, 2, timeout);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            LOG_ERROR("monitor for %s: poll: %s", peer_str().c_str(), errno_text(errno).c_str());
+            ::kill(child_, SIGKILL);
+            break;
+        }
+        if (pfds[1].revents != 0) {
+            for (int sig = signals.next(); sig != 0; sig = signals.next()) {
+                if (kill_at) continue;
+                // Let the child close its tunnels and tell the peer.
+                ::kill(child_, SIGTERM);
+                kill_at = Clock::now() + kChildExitGrace;
+            }
+        }
+        if (pfds[0].revents == 0) continue;
+        Message m;
+        try {
+            if (!privsep::recv_message(sock_.get(), m, who_child().c_str())) break; // the child is gone
+            handle(m);
+        } catch (const std::exception& e) {
+            LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
+            ::kill(child_, SIGKILL);
+            break;
+        }
+    }
+    end_child();
+    for (auto& [id, t] : tunnels_)
+        LOG_VERBOSE("monitor: removing %s for %s from %s", t.device->name().c_str(), user_.c_str(), peer_str().c_str());
+    tunnels_.clear();
+    return 0;
+}
+
+} // namespace
+
+int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd, const Peer& peer,
+                const PrivsepIdentity& identity, UniqueFd startup_fd)
+{
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        LOG_ERROR("connection from %s port %u: socketpair: %s", peer.address.c_str(), peer.port,
+                  errno_text(errno).c_str());
+        return 1;
+    }
+    UniqueFd monitor_end(sv[0]);
+    UniqueFd child_end(sv[1]);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
+        return 1;
+    }
+    if (pid == 0) {
+        monitor_end.reset();
+        startup_fd.reset();
+        int status = 1;
+        try {
+            drop_privileges(identity);
+            MonitorClient monitor(std::move(child_end));
+            status = serve_connection(cfg, bind, conn_fd.release(), peer, monitor);
+        } catch (const std::exception& e) {
+            LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
+        }
+        std::fflush(nullptr);
+        ::_exit(status);
+    }
+    // The monitor never touches the peer's bytes.
+    conn_fd.reset();
+    child_end.reset();
+    try {
+        Monitor monitor(cfg, peer, pid, std::move(monitor_end), std::move(startup_fd));
+        return monitor.run();
+    } catch (const std::exception& e) {
+        LOG_ERROR("monitor for %s port %u: %s", peer.address.c_str(), peer.port, e.what());
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        return 1;
+    }
+}
+
+} // namespace feth::server

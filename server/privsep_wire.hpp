@@ -1,0 +1,89 @@
+// The message format between a connection's privileged monitor and its
+// unprivileged child (see docs/security.md). Both ends trust nothing about
+// the other's bytes beyond this format: every message is
+//
+//   uint32 type      (big-endian; one of MsgType)
+//   uint32 length    (of the payload that follows, at most kMaxPayload)
+//   payload          (fields: uint32 big-endian, or string = uint32 length
+//                     then bytes, each bounded by the message)
+//
+// on a SOCK_STREAM unix socketpair; descriptors travel with SCM_RIGHTS
+// attached to the header (at most kMaxFds per message). A reader that sees a
+// length, a field or a descriptor count out of bounds treats the peer as
+// hostile and ends the connection.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tunnel/fd.hpp"
+
+namespace feth::server::privsep {
+
+enum class MsgType : std::uint32_t {
+    // child -> monitor, before authentication
+    KeyAllowed = 1,  // string user, string public key blob
+    AuthDone = 3,    // string user, string public key blob
+    // child -> monitor, after authentication
+    TunOpen = 5,     // uint32 mode, uint32 unit
+    TunClose = 7,    // uint32 tunnel id (no answer)
+    // monitor -> child
+    KeyAllowedAnswer = 2, // uint32 allowed (0/1)
+    AuthDoneAnswer = 4,   // uint32 accepted (0/1)
+    TunOpenAnswer = 6,    // uint32 ok; ok: uint32 id, uint32 mode, string ifname,
+                          //   string io name, with 1 or 2 fds (read, write);
+                          // refused: string debug line for the peer, string reason
+};
+
+inline constexpr std::size_t kMaxPayload = 32 * 1024;
+inline constexpr std::size_t kMaxUserName = 256;
+inline constexpr std::size_t kMaxKeyBlob = 16 * 1024;
+inline constexpr std::size_t kMaxText = 1024;
+inline constexpr std::size_t kMaxFds = 2;
+
+const char* msg_type_name(std::uint32_t type);
+
+class Message {
+public:
+    Message() = default;
+    explicit Message(MsgType type) : type_(static_cast<std::uint32_t>(type)) {}
+
+    std::uint32_t type() const { return type_; }
+    void set_type(std::uint32_t t) { type_ = t; }
+
+    // Writing.
+    void put_u32(std::uint32_t v);
+    void put_string(std::string_view s);
+    void add_fd(int fd) { send_fds_.push_back(fd); } // borrowed: the caller keeps it
+
+    // Reading: each throws InputError("monitor message: ...") on a field out
+    // of bounds; `max` bounds a string.
+    std::uint32_t get_u32();
+    std::string get_string(std::size_t max);
+    // Throws unless every payload byte was consumed.
+    void expect_end() const;
+
+    const std::vector<std::uint8_t>& payload() const { return payload_; }
+    std::vector<std::uint8_t>& payload() { return payload_; }
+    const std::vector<int>& send_fds() const { return send_fds_; }
+    std::vector<UniqueFd>& fds() { return fds_; }
+
+private:
+    std::uint32_t type_ = 0;
+    std::vector<std::uint8_t> payload_;
+    std::size_t pos_ = 0;
+    std::vector<int> send_fds_;
+    std::vector<UniqueFd> fds_; // received
+};
+
+// Sends one message (blocking; the socket may carry SO_SNDTIMEO). Throws
+// SystemError naming `peer` on failure.
+void send_message(int sock, const Message& msg, const char* peer);
+
+// Receives one message; returns false on a clean EOF before any byte.
+// Throws InputError for a malformed message, SystemError on I/O errors.
+bool recv_message(int sock, Message& msg, const char* peer);
+
+} // namespace feth::server::privsep
