@@ -87,7 +87,8 @@ case_wrong_key() {
     -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" >"$TMP/wrong-key.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh with an unknown key exited $status, expected 255"
   grep -q "Permission denied (publickey)" "$TMP/wrong-key.log" || fail "client did not report 'Permission denied'"
-  grep -q "Failed publickey for root from $UNDERLAY_CLI" "$TMP/feth-sshd.log" || fail "no 'Failed publickey' log line"
+  wait_until 30 "feth-sshd's 'Failed publickey for root from $UNDERLAY_CLI' log line" \
+    grep -q "Failed publickey for root from $UNDERLAY_CLI" "$TMP/feth-sshd.log"
   ! grep -q "Accepted publickey" "$TMP/feth-sshd.log" || fail "the unknown key was accepted"
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a device was created for an unauthenticated client"
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
@@ -97,12 +98,14 @@ case_wrong_key() {
 case_permit_tunnel_refusal() {
   E2E_CURRENT="PermitTunnel point-to-point"
   start_feth_sshd -o PermitTunnel=point-to-point
-  local status=0
+  local status=0 t0=$SECONDS
   in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
     >"$TMP/refused.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh -o ExitOnForwardFailure=yes exited $status, expected 255"
-  grep -q "Refused tunnel forwarding for root from $UNDERLAY_CLI.*PermitTunnel does not allow ethernet" \
-    "$TMP/feth-sshd.log" || fail "server log does not name the refusal"
+  [ $((SECONDS - t0)) -le 10 ] || fail "the refusal took $((SECONDS - t0)) s (more than 10)"
+  wait_until 30 "server log naming the refusal ('Refused tunnel forwarding ... PermitTunnel does not allow ethernet')" \
+    grep -q "Refused tunnel forwarding for root from $UNDERLAY_CLI.*PermitTunnel does not allow ethernet" \
+    "$TMP/feth-sshd.log"
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a device was left on the server"
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
   pass "ethernet refused under PermitTunnel point-to-point (ssh exit 255)"

@@ -8,7 +8,7 @@
 
 set -euo pipefail
 
-E2E_ID="$$$RANDOM"
+E2E_ID="$$-$RANDOM" # "u$E2E_ID" (the underlay veth) fits in 15 characters
 NS_SRV="fe-srv-$E2E_ID"
 NS_CLI="fe-cli-$E2E_ID"
 UNDERLAY_SRV=198.18.0.1
@@ -47,20 +47,43 @@ fail() {
 
 pass() { echo "PASS: $*"; }
 
+# A pid we started and have not reaped yet is still our child. Once reaped,
+# the number can be reused by anyone's process (pid_max may be 32768 on a
+# busy build host): never signal a pid that is no longer our child.
+# BASHPID, not $$: iperf_mbit starts its server inside $(...).
+our_child() { [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$BASHPID" ]; }
+
+# Processes still inside the namespaces this run made (descendants of ours:
+# a server's forked connection, an sshd session) once their parents are gone.
+ns_leftovers() {
+  { ip netns pids "$NS_SRV"; ip netns pids "$NS_CLI"; } 2>/dev/null || true
+}
+
 e2e_cleanup() {
-  local pid
+  local status=$? pid left
   for pid in "${E2E_PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
+    our_child "$pid" && kill -TERM "$pid" 2>/dev/null || true
   done
   for pid in "${E2E_PIDS[@]}"; do
+    our_child "$pid" || continue
     # bounded: give each 3 s, then SIGKILL
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 30); do our_child "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
+  # Bounded: 2 s for what is left in our namespaces to go by itself.
+  for _ in $(seq 20); do [ -z "$(ns_leftovers)" ] && break; sleep 0.1; done
+  left=$(ns_leftovers)
+  if [ -n "$left" ]; then
+    echo "WARNING: processes left in the test's namespaces, killed:" >&2
+    for pid in $left; do ps -o pid=,ppid=,args= -p "$pid" >&2 || true; done
+    # shellcheck disable=SC2086
+    kill -KILL $left 2>/dev/null || true
+  fi
   ip netns del "$NS_SRV" 2>/dev/null || true
   ip netns del "$NS_CLI" 2>/dev/null || true
   [ -n "$TMP" ] && rm -rf "$TMP"
+  return "$status"
 }
 
 e2e_init() {
@@ -98,7 +121,11 @@ start_bg() {
   local name=$1 ns=$2; shift 2
   local nsname=$NS_SRV
   [ "$ns" = cli ] && nsname=$NS_CLI
-  ip netns exec "$nsname" "$@" >"$TMP/$name.log" 2>&1 &
+  # Truncate here, not in the background child: a wait that greps the log
+  # right after must not see the previous run's lines (a restarted server's
+  # "Server listening" from before it listens again).
+  : >"$TMP/$name.log"
+  ip netns exec "$nsname" "$@" >>"$TMP/$name.log" 2>&1 &
   BG_PID=$!
   E2E_PIDS+=("$BG_PID")
 }
@@ -120,9 +147,11 @@ wait_until() {
 # killed). Bounded: TENTHS (default 50) after SIGTERM, then SIGKILL.
 stop_pid() {
   local pid=$1 tries=${2:-50} status=0
+  # Exited already (bash reaped it and keeps its status): nothing to signal.
+  if ! our_child "$pid"; then wait "$pid" 2>/dev/null || status=$?; return "$status"; fi
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq "$tries"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; return 124; fi
+  for _ in $(seq "$tries"); do our_child "$pid" || break; sleep 0.1; done
+  if our_child "$pid"; then kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; return 124; fi
   wait "$pid" 2>/dev/null || status=$?
   return "$status"
 }
@@ -130,8 +159,8 @@ stop_pid() {
 # wait_exit PID TENTHS: waits for a pid to exit by itself; prints its status.
 wait_exit() {
   local pid=$1 tries=$2 status=0
-  for _ in $(seq "$tries"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  if kill -0 "$pid" 2>/dev/null; then echo timeout; return 0; fi
+  for _ in $(seq "$tries"); do our_child "$pid" || break; sleep 0.1; done
+  if our_child "$pid"; then echo timeout; return 0; fi
   wait "$pid" 2>/dev/null || status=$?
   echo "$status"
 }
