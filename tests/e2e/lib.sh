@@ -59,8 +59,17 @@ ns_leftovers() {
   { ip netns pids "$NS_SRV"; ip netns pids "$NS_CLI"; } 2>/dev/null || true
 }
 
+# set -e ends a test at any unchecked failing command (a pipeline in $(...)
+# under pipefail, say) without a word: name it, with the logs, instead.
+e2e_on_err() { # STATUS LINE COMMAND
+  echo "FAIL${E2E_CURRENT:+ [$E2E_CURRENT]}: unexpected exit status $1 at ${BASH_SOURCE[1]:-?}:$2: $3" >&2
+  [ "$BASHPID" = "$$" ] && dump_logs >&2
+  return 0
+}
+
 e2e_cleanup() {
   local status=$? pid left
+  trap - ERR
   for pid in "${E2E_PIDS[@]}"; do
     our_child "$pid" && kill -TERM "$pid" 2>/dev/null || true
   done
@@ -93,6 +102,8 @@ e2e_init() {
   chmod 755 "$TMP"
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM
+  set -E
+  trap 'e2e_on_err $? "$LINENO" "$BASH_COMMAND"' ERR
   ip netns add "$NS_SRV"
   ip netns add "$NS_CLI"
   ip link add "u$E2E_ID" netns "$NS_SRV" type veth peer name "u$E2E_ID" netns "$NS_CLI"
