@@ -54,7 +54,26 @@ constexpr std::string_view kOpenSshKeywords[] = {
     "refuseconnection", "warnweakcrypto",
 };
 // Ours, not ssh's.
-constexpr std::string_view kOwnKeywords[] = {"reconnect", "tunnelbackend"};
+constexpr std::string_view kOwnKeywords[] = {"reconnect", "tunnelbackend", "tunnelupcommand", "tunneldowncommand",
+                                             "tunnelcommandtimeout"};
+constexpr unsigned kDefaultTunnelCommandTimeout = 30;
+
+// A command keyword's value is the rest of the line, verbatim (quotes and
+// all, for /bin/sh), as ssh takes LocalCommand: after the keyword and its
+// separator (spaces, or one '=' with spaces around it).
+std::string rest_of_line(std::string_view line)
+{
+    std::size_t i = line.find_first_not_of(" \t");
+    if (i == std::string_view::npos) return {};
+    i = line.find_first_of(" \t=", i);
+    if (i == std::string_view::npos) return {};
+    i = line.find_first_not_of(" \t", i);
+    if (i != std::string_view::npos && line[i] == '=') i = line.find_first_not_of(" \t", i + 1);
+    if (i == std::string_view::npos) return {};
+    std::string_view v = line.substr(i);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+    return std::string(v);
+}
 
 std::string lower(std::string_view s)
 {
@@ -436,6 +455,16 @@ void ClientConfigParser::apply_line(std::string_view line, const std::string& or
         if (std::find(std::begin(names), std::end(names), v) == std::end(names))
             throw bad("auto, tap, tun, pair, feth or utun");
         if (!config_.tunnel_backend) config_.tunnel_backend = v;
+    } else if (kw == "tunnelupcommand" || kw == "tunneldowncommand") {
+        // The rest of the line, verbatim, for /bin/sh (as ssh's LocalCommand).
+        auto& field = kw == "tunnelupcommand" ? config_.tunnel_up_command : config_.tunnel_down_command;
+        std::string cmd = rest_of_line(line);
+        if (lower(cmd) == "none") cmd.clear();
+        if (!field) field = cmd;
+    } else if (kw == "tunnelcommandtimeout") {
+        auto s = parse_seconds(v);
+        if (!s || *s == 0) throw bad("a time of at least 1 s, such as 30 or 2m");
+        if (!config_.tunnel_command_timeout) config_.tunnel_command_timeout = *s;
     } else if (kw == "ciphers") {
         if (!config_.ciphers) config_.ciphers = v;
     } else if (kw == "rekeylimit") {
@@ -466,6 +495,9 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     if (!c.address_family) c.address_family = AddressFamily::Any;
     if (!c.reconnect) c.reconnect = false;
     if (!c.batch_mode) c.batch_mode = false;
+    if (!c.tunnel_up_command) c.tunnel_up_command = std::string();
+    if (!c.tunnel_down_command) c.tunnel_down_command = std::string();
+    if (!c.tunnel_command_timeout) c.tunnel_command_timeout = kDefaultTunnelCommandTimeout;
 }
 
 } // namespace feth::config

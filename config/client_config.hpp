@@ -49,6 +49,12 @@ struct ClientConfig {
     std::optional<AddressFamily> address_family;      // AddressFamily / -4 / -6
     std::optional<bool> reconnect;                    // Reconnect (ours)
     std::optional<std::string> tunnel_backend;        // TunnelBackend (ours)
+    // Interface hooks (ours, after ssh's LocalCommand): the rest of the line,
+    // run with /bin/sh -c when the tunnel comes up / after it went down;
+    // "none" (or empty) disables. TunnelCommandTimeout in seconds (>= 1).
+    std::optional<std::string> tunnel_up_command;     // TunnelUpCommand
+    std::optional<std::string> tunnel_down_command;   // TunnelDownCommand
+    std::optional<unsigned> tunnel_command_timeout;   // TunnelCommandTimeout
     std::optional<std::string> log_level;             // LogLevel
     std::optional<bool> batch_mode;                   // BatchMode: never prompt
     std::optional<std::string> ciphers;               // Ciphers
@@ -87,7 +93,8 @@ private:
 // UserKnownHostsFile ~/.ssh/known_hosts ~/.ssh/known_hosts2,
 // StrictHostKeyChecking ask, ServerAliveCountMax 3, Tunnel ethernet (our
 // default, unlike ssh's point-to-point: said so in --help),
-// TunnelDevice any:any.
+// TunnelDevice any:any, no TunnelUpCommand/TunnelDownCommand (empty),
+// TunnelCommandTimeout 30.
 void resolve_defaults(ClientConfig& config, const std::string& host, const std::string& local_user,
                       const std::string& home);
 
