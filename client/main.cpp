@@ -70,12 +70,14 @@ int main(int argc, char** argv)
     app.add_option("-c", a.cipher, "Cipher specification, as ssh's -c (e.g. chacha20-poly1305@openssh.com)")
         ->type_name("CIPHERS");
     app.add_flag("-v", a.verbose, "Verbose mode; repeat for more (up to 3)");
-    app.add_flag("-f", a.background, "Go to the background once the tunnel is up");
+    app.add_flag("-f", a.background, "Go to the background once the tunnel is up (and TunnelUpCommand succeeded)");
     app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");
     app.add_flag("-q", a.quiet, "Quiet mode: only errors");
     app.add_flag("--reconnect", a.reconnect,
                  "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
+    app.footer("Keywords of its own (ssh_config syntax, or -o): Reconnect, TunnelBackend, TunnelUpCommand,\n"
+               "TunnelDownCommand, TunnelCommandTimeout. SIGUSR1 logs a status line. See feth-ssh(1).");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

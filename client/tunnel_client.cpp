@@ -1,15 +1,21 @@
 #include "tunnel_client.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <optional>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "tunnel/error.hpp"
+#include "tunnel/hook.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
 #include "tunnel/signal_pipe.hpp"
@@ -24,10 +30,38 @@ constexpr milliseconds kBackoffFirst{500};
 constexpr milliseconds kBackoffCap{8000};
 
 enum class Outcome {
-    Signal,         // SIGINT/SIGTERM: exit 0
+    Signal,         // SIGINT/SIGTERM/SIGHUP: exit 0
     ChannelClosed,  // the server closed the tunnel, connection still fine
     ConnectionLost, // network loss, server gone, keepalive timeout
+    HookFailed,     // TunnelUpCommand failed: exit 255, never retried
 };
+
+// SIGUSR1 everywhere, and SIGINFO (^T) where the system has it: one status
+// line in the log.
+bool is_status_signal(int sig)
+{
+#ifdef SIGINFO
+    if (sig == SIGINFO) return true;
+#endif
+    return sig == SIGUSR1;
+}
+
+using HookEnv = std::vector<std::pair<std::string, std::string>>;
+
+// The numeric address and port of the server this session is connected to.
+std::pair<std::string, std::string> peer_endpoint(ssh_session s)
+{
+    struct sockaddr_storage ss {};
+    socklen_t len = sizeof ss;
+    char host[NI_MAXHOST] = "";
+    char serv[NI_MAXSERV] = "";
+    socket_t fd = ssh_get_fd(s);
+    if (fd == SSH_INVALID_SOCKET || ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, serv, sizeof serv,
+                      NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return {"", ""};
+    return {host, serv};
+}
 
 // Reads and counts frames while no tunnel is connected, so the device's
 // queue never holds stale traffic and nothing is buffered without bound.
@@ -63,7 +97,16 @@ void detach_to_background()
 
 class TunnelClient {
 public:
-    explicit TunnelClient(TunnelOptions& o) : opts_(o), signals_({SIGINT, SIGTERM, SIGHUP}) {}
+    explicit TunnelClient(TunnelOptions& o)
+        : opts_(o),
+          signals_({SIGINT, SIGTERM, SIGHUP, SIGUSR1
+#ifdef SIGINFO
+                    ,
+                    SIGINFO
+#endif
+          })
+    {
+    }
 
     int run()
     {
@@ -93,6 +136,7 @@ public:
                 return 255;
             }
             if (out == Outcome::Signal) return 0;
+            if (out == Outcome::HookFailed) return 255;
             if (!reconnect) return out == Outcome::ChannelClosed ? 0 : 255;
             if (!wait_before_retry(backoff)) return 0;
             backoff = std::min(backoff * 2, kBackoffCap);
@@ -124,10 +168,27 @@ private:
         }
         LOG_INFO("Tunnel up: %s <-> %s@%s (%s)", device_->name().c_str(), c.user->c_str(), c.host_name->c_str(),
                  tun_mode_name(*c.tunnel));
-        if (opts_.background && !detached_) {
-            detach_to_background();
-            detached_ = true;
+        ++connections_;
+        up_since_ = Clock::now();
+        const HookEnv env = hook_env(s);
+
+        // TunnelUpCommand runs while the pump runs, so that the session
+        // answers the server's keepalives however long the hook takes (up
+        // to its timeout). With -f, feth-ssh goes to the background once the
+        // hook has succeeded, so that a failure is reported in the
+        // foreground.
+        std::unique_ptr<HookProcess> up_hook;
+        bool up_hook_failed = false;
+        if (!c.tunnel_up_command->empty()) {
+            try {
+                up_hook = std::make_unique<HookProcess>(hook_spec("TunnelUpCommand", *c.tunnel_up_command, env));
+            } catch (const std::exception& e) {
+                LOG_ERROR("TunnelUpCommand could not be started: %s: closing the tunnel %s", e.what(),
+                          device_->name().c_str());
+                up_hook_failed = true;
+            }
         }
+        if (!up_hook && !up_hook_failed) maybe_detach();
 
         ssh_set_blocking(s, 0);
         ssh_counter_struct rx{};
@@ -135,10 +196,10 @@ private:
         EventPtr event(ssh_event_new());
         if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)
             throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
-        bool signalled = false;
-        ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signalled);
+        bool signal_ready = false;
+        ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signal_ready);
 
-        Outcome outcome = Outcome::ConnectionLost;
+        Outcome outcome = up_hook_failed ? Outcome::HookFailed : Outcome::ConnectionLost;
         {
             TunnelPump pump(s, std::move(channel), *device_,
                             device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port));
@@ -147,17 +208,42 @@ private:
             unsigned missed = 0;
             std::uint64_t seen_packets = rx.in_packets;
             auto next_probe = Clock::now() + std::chrono::seconds(interval);
-            for (;;) {
+            while (!up_hook_failed) {
                 int timeout = -1;
                 if (interval > 0) {
                     auto left = std::chrono::duration_cast<milliseconds>(next_probe - Clock::now()).count();
                     timeout = static_cast<int>(std::max<long long>(0, left));
                 }
+                if (up_hook && !up_hook->finished()) {
+                    // The hook's output and exit are looked at every
+                    // wakeup, and at least every 100 ms while it runs.
+                    int h = up_hook->poll_timeout_ms();
+                    timeout = timeout < 0 ? h : std::min(timeout, h);
+                }
                 int rc = ssh_event_dopoll(event.get(), timeout);
                 pump.service();
-                if (signalled) {
-                    outcome = Outcome::Signal;
-                    break;
+                if (signal_ready) {
+                    signal_ready = false;
+                    bool stop = false;
+                    for (int sig = signals_.next(); sig != 0; sig = signals_.next()) {
+                        if (is_status_signal(sig)) log_status(&pump);
+                        else stop = true;
+                    }
+                    if (stop) {
+                        outcome = Outcome::Signal;
+                        break;
+                    }
+                }
+                if (up_hook && !up_hook->finished() && up_hook->service()) {
+                    if (!up_hook->result().ok()) {
+                        LOG_ERROR("TunnelUpCommand %s: closing the tunnel %s",
+                                  up_hook->result().describe(up_hook->spec().timeout).c_str(),
+                                  device_->name().c_str());
+                        outcome = Outcome::HookFailed;
+                        break;
+                    }
+                    LOG_VERBOSE("TunnelUpCommand succeeded");
+                    maybe_detach();
                 }
                 if (rc == SSH_ERROR || !ssh_is_connected(s) ||
                     (ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
@@ -189,12 +275,102 @@ private:
                         static_cast<unsigned long long>(st.frames_from_peer),
                         static_cast<unsigned long long>(st.dropped_from_device + st.dropped_from_peer +
                                                         st.dropped_device_full));
-            if (outcome != Outcome::ConnectionLost) pump.close(outcome == Outcome::Signal ? "signal" : "closed");
+            if (outcome != Outcome::ConnectionLost)
+                pump.close(outcome == Outcome::Signal       ? "signal"
+                           : outcome == Outcome::HookFailed ? "TunnelUpCommand failed"
+                                                            : "closed");
         }
         ssh_event_remove_fd(event.get(), signals_.fd());
         ssh_event_remove_session(event.get(), s);
         if (outcome != Outcome::ConnectionLost && ssh_is_connected(s)) ssh_disconnect(s);
+
+        // An up hook still running when the tunnel ended: on a signal it is
+        // stopped (the user wants out); otherwise it may finish, within its
+        // timeout, before the down hook undoes it.
+        if (up_hook && !up_hook->finished()) {
+            if (outcome == Outcome::Signal) {
+                LOG_INFO("Stopping TunnelUpCommand (pid %ld)", static_cast<long>(up_hook->pid()));
+                up_hook.reset();
+            } else if (!up_hook->wait().ok()) {
+                LOG_ERROR("TunnelUpCommand %s", up_hook->result().describe(up_hook->spec().timeout).c_str());
+                outcome = Outcome::HookFailed;
+            }
+        }
+        // TunnelDownCommand: once per tunnel that came up, after it is down
+        // (also after a failed up hook, to undo what it did). Bounded by its
+        // timeout; its failure is logged and changes nothing else.
+        if (!c.tunnel_down_command->empty()) {
+            try {
+                HookResult r = run_hook(hook_spec("TunnelDownCommand", *c.tunnel_down_command, env));
+                if (!r.ok()) LOG_ERROR("TunnelDownCommand %s", r.describe(hook_timeout()).c_str());
+            } catch (const std::exception& e) {
+                LOG_ERROR("TunnelDownCommand could not be started: %s", e.what());
+            }
+        }
+        up_since_.reset();
         return outcome;
+    }
+
+    milliseconds hook_timeout() const { return std::chrono::seconds(*opts_.dest.config.tunnel_command_timeout); }
+
+    HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const
+    {
+        HookSpec spec;
+        spec.name = name;
+        spec.command = command;
+        spec.env = env;
+        spec.timeout = hook_timeout();
+        spec.inherit_environment = true; // as ssh's LocalCommand
+        return spec;
+    }
+
+    // What a hook learns about its tunnel (docs/hooks.md).
+    HookEnv hook_env(ssh_session s) const
+    {
+        const auto& c = opts_.dest.config;
+        auto [addr, port] = peer_endpoint(s);
+        const std::uint32_t unit = c.tunnel_device->remote;
+        return {
+            {"FETH_INTERFACE", device_->name()},
+            {"FETH_IO_INTERFACE", device_->io_name()},
+            {"FETH_MODE", tun_mode_name(*c.tunnel)},
+            {"FETH_UNIT", unit == kTunUnitAny ? std::string("any") : std::to_string(unit)},
+            {"FETH_USER", *c.user},
+            {"FETH_REMOTE_HOST", *c.host_name},
+            {"FETH_REMOTE_ADDRESS", addr},
+            {"FETH_REMOTE_PORT", port.empty() ? std::to_string(*c.port) : port},
+            {"FETH_RECONNECT", connections_ > 1 ? "1" : "0"},
+        };
+    }
+
+    void maybe_detach()
+    {
+        if (opts_.background && !detached_) {
+            detach_to_background();
+            detached_ = true;
+        }
+    }
+
+    // SIGUSR1/SIGINFO: one line whatever the log level (the user asked).
+    void log_status(const TunnelPump* pump) const
+    {
+        const auto& c = opts_.dest.config;
+        const std::string head = "Status: tunnel " + device_->name() + " <-> " + *c.user + "@" + *c.host_name +
+                                 " port " + std::to_string(*c.port) + " (" + tun_mode_name(*c.tunnel) + ")";
+        auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+        if (pump == nullptr || !up_since_) {
+            log::write(log::Level::Info, false, "%s: not connected; %llu frames dropped while disconnected",
+                       head.c_str(), u(dropped_while_down_));
+            return;
+        }
+        const PumpStats& st = pump->stats();
+        auto up = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *up_since_).count();
+        log::write(log::Level::Info, false,
+                   "%s: up %llu s (connection %llu); to server %llu frames %llu bytes; from server %llu frames "
+                   "%llu bytes; dropped %llu from device, %llu from server, %llu device full; %llu queued",
+                   head.c_str(), static_cast<unsigned long long>(up), u(connections_), u(st.frames_to_peer),
+                   u(st.bytes_to_peer), u(st.frames_from_peer), u(st.bytes_from_peer), u(st.dropped_from_device),
+                   u(st.dropped_from_peer), u(st.dropped_device_full), u(st.queued_to_peer));
     }
 
     // Sleeps for the backoff (with jitter) while draining the device.
@@ -213,8 +389,10 @@ private:
             struct pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0}};
             int n = ::poll(p, 2, static_cast<int>(left));
             if (n > 0 && p[0].revents != 0) {
-                int sig = signals_.next();
-                if (sig == SIGINT || sig == SIGTERM) return false;
+                for (int sig = signals_.next(); sig != 0; sig = signals_.next()) {
+                    if (is_status_signal(sig)) log_status(nullptr);
+                    else return false;
+                }
             }
             if (n > 0 && p[1].revents != 0) {
                 try {
@@ -242,6 +420,8 @@ private:
     std::unique_ptr<Device> device_;
     bool detached_ = false;
     std::uint64_t dropped_while_down_ = 0;
+    std::uint64_t connections_ = 0;             // tunnels that came up
+    std::optional<Clock::time_point> up_since_; // the current tunnel's start
     std::mt19937 rng_{std::random_device{}()};
 };
 
