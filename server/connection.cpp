@@ -12,6 +12,7 @@
 #include "auth.hpp"
 #include "privsep.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
 #include "tunnel/signal_pipe.hpp"
@@ -71,7 +72,6 @@ private:
     void mark_banner(ssh_channel channel);
     void service();
     void service_sessions();
-    void client_alive();
     std::string who() const;
 
     const config::ServerConfig& cfg_;
@@ -87,9 +87,6 @@ private:
     unsigned auth_failures_ = 0;
     // ClientAliveInterval: when the next keepalive is due, whether one is
     // unanswered, and how many intervals passed without an answer.
-    std::chrono::steady_clock::time_point alive_next_{};
-    bool alive_pending_ = false;
-    unsigned alive_missed_ = 0;
     bool terminate_ = false;
     std::string terminate_reason_;
 
@@ -319,34 +316,6 @@ void Connection::service()
     service_sessions();
 }
 
-// sshd's ClientAliveInterval: a keepalive@openssh.com global request with
-// want-reply each interval; ClientAliveCountMax unanswered ones end the
-// connection. Any answer (the stock client sends REQUEST_FAILURE) counts.
-extern "C" int ssh_global_request(ssh_session session, const char* request, ssh_buffer buffer, int reply);
-
-void Connection::client_alive()
-{
-    if (cfg_.client_alive_interval == 0) return;
-    auto now = std::chrono::steady_clock::now();
-    if (now < alive_next_) return;
-    alive_next_ = now + std::chrono::seconds(cfg_.client_alive_interval);
-    if (alive_pending_) {
-        int rc = ssh_global_request(session_.get(), "keepalive@openssh.com", nullptr, 1);
-        if (rc == SSH_AGAIN) {
-            if (++alive_missed_ >= cfg_.client_alive_count_max && cfg_.client_alive_count_max > 0) {
-                LOG_INFO("Timeout, client not responding from %s", who().c_str());
-                terminate_ = true;
-                terminate_reason_ = "Timeout, client not responding";
-            }
-            return;
-        }
-        alive_pending_ = false;
-        alive_missed_ = 0;
-    }
-    int rc = ssh_global_request(session_.get(), "keepalive@openssh.com", nullptr, 1);
-    alive_pending_ = rc == SSH_AGAIN;
-}
-
 int Connection::run()
 {
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
@@ -383,17 +352,18 @@ int Connection::run()
         ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK)
         throw InputError("cannot set up the event loop");
 
-    alive_next_ = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.client_alive_interval);
+    // sshd's ClientAliveInterval/CountMax, from authentication on.
+    std::optional<PeerLiveness> alive;
     while (!terminate_) {
-        int timeout = -1;
-        if (cfg_.client_alive_interval > 0 && user_) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(alive_next_ -
-                                                                              std::chrono::steady_clock::now());
-            timeout = static_cast<int>(std::max<long long>(0, left.count())) + 1;
-        }
-        int rc = ssh_event_dopoll(event_.get(), timeout);
+        if (user_ && !alive) alive.emplace(session_.get(), cfg_.client_alive_interval, cfg_.client_alive_count_max);
+        int timeout = alive ? alive->timeout_ms() : -1;
+        int rc = ssh_event_dopoll(event_.get(), timeout < 0 ? -1 : timeout + 1);
         service();
-        if (user_) client_alive();
+        if (alive && !alive->check()) {
+            LOG_INFO("Timeout, client not responding from %s", who().c_str());
+            terminate_ = true;
+            terminate_reason_ = "Timeout, client not responding";
+        }
         if (rc == SSH_ERROR) break;
         int status = ssh_get_status(session_.get());
         if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || !ssh_is_connected(session_.get())) break;
