@@ -1,30 +1,48 @@
+// ssh_config(5) for feth-ssh, with the rules of OpenSSH's readconf.c: the
+// keyword table, first value wins, Host/Match/Include, the value syntaxes.
+// Config files are hostile input (Include can pull in anything the user can
+// read): lines, files and include depth are bounded and every error names the
+// origin, the line and the keyword, with hostile text escaped.
 #include "config/client_config.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <netdb.h>
+#include <pwd.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
 
 #include "config/server_config.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/log.hpp"
 
 namespace feth::config {
+
 namespace {
 
 constexpr std::size_t kMaxLineLength = 8192;
 constexpr std::size_t kMaxFileSize = 1024 * 1024;
-constexpr int kMaxIncludeDepth = 16; // ssh's READCONF_MAX_DEPTH
-constexpr std::size_t kMaxIdentityFiles = 100;
+constexpr int kMaxIncludeDepth = 16;          // ssh's READCONF_MAX_DEPTH
+constexpr std::size_t kMaxIdentityFiles = 100; // ssh's SSH_MAX_IDENTITY_FILES
+constexpr std::size_t kMaxHostsFiles = 32;     // ssh's SSH_MAX_HOSTS_FILES
+constexpr std::size_t kMaxIncludedFiles = 4096; // per top-level source
+const std::string kCommandLine = "command-line"; // ssh's origin for -o
 
-// Every keyword OpenSSH's readconf.c knows. The ones a tunnel client uses
-// are handled below; the rest are accepted and ignored so that an existing
-// ~/.ssh/config keeps working.
+// Every keyword in OpenSSH's readconf.c keywords[] table (lower case), the
+// deprecated and unsupported ones included: ssh accepts all of them. Those a
+// tunnel client uses are handled below; the rest are accepted and ignored so
+// that an existing ~/.ssh/config keeps working.
 constexpr std::string_view kOpenSshKeywords[] = {
     "protocol", "cipher", "fallbacktorsh", "globalknownhostsfile2", "rhostsauthentication",
     "userknownhostsfile2", "useroaming", "usersh", "useprivilegedport", "afstokenpassing",
@@ -53,7 +71,7 @@ constexpr std::string_view kOpenSshKeywords[] = {
     "enableescapecommandline", "obscurekeystroketiming", "channeltimeout", "versionaddendum",
     "refuseconnection", "warnweakcrypto",
 };
-// Ours, not ssh's.
+// Ours, not ssh's (ssh itself would reject them).
 constexpr std::string_view kOwnKeywords[] = {"reconnect", "tunnelbackend", "tunnelupcommand", "tunneldowncommand",
                                              "tunnelcommandtimeout"};
 constexpr unsigned kDefaultTunnelCommandTimeout = 30;
@@ -75,30 +93,104 @@ std::string rest_of_line(std::string_view line)
     return std::string(v);
 }
 
+// Canonical spellings for messages.
+struct Canonical {
+    std::string_view lower;
+    std::string_view name;
+};
+constexpr Canonical kCanonical[] = {
+    {"hostname", "HostName"},
+    {"user", "User"},
+    {"port", "Port"},
+    {"identityfile", "IdentityFile"},
+    {"identitiesonly", "IdentitiesOnly"},
+    {"identityagent", "IdentityAgent"},
+    {"userknownhostsfile", "UserKnownHostsFile"},
+    {"stricthostkeychecking", "StrictHostKeyChecking"},
+    {"serveraliveinterval", "ServerAliveInterval"},
+    {"serveralivecountmax", "ServerAliveCountMax"},
+    {"exitonforwardfailure", "ExitOnForwardFailure"},
+    {"connecttimeout", "ConnectTimeout"},
+    {"tunnel", "Tunnel"},
+    {"tunneldevice", "TunnelDevice"},
+    {"addressfamily", "AddressFamily"},
+    {"loglevel", "LogLevel"},
+    {"reconnect", "Reconnect"},
+    {"tunnelbackend", "TunnelBackend"},
+    {"tunnelupcommand", "TunnelUpCommand"},
+    {"tunneldowncommand", "TunnelDownCommand"},
+    {"tunnelcommandtimeout", "TunnelCommandTimeout"},
+    {"batchmode", "BatchMode"},
+    {"ciphers", "Ciphers"},
+    {"rekeylimit", "RekeyLimit"},
+    {"ignoreunknown", "IgnoreUnknown"},
+    {"host", "Host"},
+    {"match", "Match"},
+    {"include", "Include"},
+};
+
+char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view s)
 {
     std::string out(s);
-    for (char& c : out) c = static_cast<char>(::tolower(static_cast<unsigned char>(c)));
+    for (char& c : out) c = to_lower(c);
     return out;
 }
 
-bool known_keyword(const std::string& kw)
+bool iequals(std::string_view a, std::string_view b)
 {
-    auto in = [&](auto& list) { return std::find(std::begin(list), std::end(list), kw) != std::end(list); };
-    return in(kOpenSshKeywords) || in(kOwnKeywords);
+    return a.size() == b.size() && (a.empty() || ::strncasecmp(a.data(), b.data(), a.size()) == 0);
 }
 
-// '*' and '?' glob over a whole string.
-bool glob_match(std::string_view s, std::string_view p)
+template <typename List>
+bool contains(const List& list, std::string_view word)
 {
+    return std::find(std::begin(list), std::end(list), word) != std::end(list);
+}
+
+std::string_view canonical_name(std::string_view lower_kw)
+{
+    for (const auto& c : kCanonical)
+        if (c.lower == lower_kw) return c.name;
+    return lower_kw;
+}
+
+// Hostile text in messages: escaped and cut short.
+std::string printable(std::string_view text, std::size_t limit = 80)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (i == limit) {
+            out += "...";
+            break;
+        }
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xf];
+        }
+    }
+    return out;
+}
+
+// ssh's match_pattern: '*' and '?' over the whole string. Iterative with
+// one backtrack point, so hostile patterns cost O(n*m) at worst.
+bool match_one(std::string_view s, std::string_view p, bool fold)
+{
+    auto eq = [fold](char a, char b) { return fold ? to_lower(a) == to_lower(b) : a == b; };
     std::size_t si = 0, pi = 0, star = std::string_view::npos, mark = 0;
     while (si < s.size()) {
-        if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-            ++si;
-            ++pi;
-        } else if (pi < p.size() && p[pi] == '*') {
+        if (pi < p.size() && p[pi] == '*') {
             star = pi++;
             mark = si;
+        } else if (pi < p.size() && (p[pi] == '?' || eq(p[pi], s[si]))) {
+            ++si;
+            ++pi;
         } else if (star != std::string_view::npos) {
             pi = star + 1;
             si = ++mark;
@@ -110,130 +202,289 @@ bool glob_match(std::string_view s, std::string_view p)
     return pi == p.size();
 }
 
-std::optional<bool> parse_yes_no(std::string_view v)
+// ssh's match_pattern_list: 1 on a match, 0 on none, -1 when a negated
+// pattern matched (which overrides every positive match).
+int match_list(std::string_view s, std::string_view list, bool fold, bool spaces_separate)
 {
-    std::string l = lower(v);
-    if (l == "yes" || l == "true") return true;
-    if (l == "no" || l == "false") return false;
+    int result = 0;
+    std::string_view seps = spaces_separate ? std::string_view(", \t") : std::string_view(",");
+    std::size_t pos = 0;
+    for (;;) {
+        std::size_t end = list.find_first_of(seps, pos);
+        std::string_view pat = list.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        bool skip = spaces_separate && pat.empty();
+        if (!skip) {
+            bool negate = !pat.empty() && pat.front() == '!';
+            if (negate) pat.remove_prefix(1);
+            if (match_one(s, pat, fold)) {
+                if (negate) return -1;
+                result = 1;
+            }
+        }
+        if (end == std::string_view::npos) break;
+        pos = end + 1;
+    }
+    return result;
+}
+
+std::optional<bool> parse_flag(std::string_view v)
+{
+    if (iequals(v, "yes") || iequals(v, "true")) return true;
+    if (iequals(v, "no") || iequals(v, "false")) return false;
     return std::nullopt;
 }
 
-std::optional<unsigned> parse_seconds(std::string_view v)
+// ssh's a2port: a number from 1 to 65535 or a TCP service name.
+std::optional<std::uint16_t> parse_port(const std::string& v)
 {
-    // ssh accepts plain seconds and time suffixes (s, m, h); plain and
-    // those three cover what configs use.
-    if (v.empty() || v.size() > 12) return std::nullopt;
-    unsigned long long mult = 1;
-    char last = static_cast<char>(::tolower(static_cast<unsigned char>(v.back())));
-    if (last == 's' || last == 'm' || last == 'h') {
-        mult = last == 's' ? 1 : last == 'm' ? 60 : 3600;
-        v.remove_suffix(1);
+    unsigned long p = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
+    if (ec == std::errc{} && end == v.data() + v.size()) {
+        if (p == 0 || p > 65535) return std::nullopt;
+        return static_cast<std::uint16_t>(p);
     }
-    unsigned long long n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n * mult > 86400ULL * 365) return std::nullopt;
-    return static_cast<unsigned>(n * mult);
+    if (v.empty() || v.size() > 64 || v.find_first_of("/\\ \t") != std::string::npos) return std::nullopt;
+    std::array<char, 1024> buf{};
+    servent se{};
+    servent* found = nullptr;
+    if (::getservbyname_r(v.c_str(), "tcp", &se, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+        return std::nullopt;
+    auto port = ntohs(static_cast<std::uint16_t>(found->s_port));
+    if (port == 0) return std::nullopt;
+    return port;
 }
 
+// ssh's scan_scaled for RekeyLimit: a number with an optional K, M, G or T.
 std::optional<std::uint64_t> parse_bytes(std::string_view v)
 {
-    if (v.empty() || v.size() > 20) return std::nullopt;
-    std::uint64_t mult = 1;
-    char last = static_cast<char>(::toupper(static_cast<unsigned char>(v.back())));
-    if (last == 'K' || last == 'M' || last == 'G') {
-        mult = last == 'K' ? 1024ULL : last == 'M' ? 1024ULL * 1024 : 1024ULL * 1024 * 1024;
-        v.remove_suffix(1);
+    if (v.empty() || v.size() > 24) return std::nullopt;
+    std::uint64_t shift = 0;
+    switch (to_lower(v.back())) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: break;
     }
+    if (shift != 0) v.remove_suffix(1);
     std::uint64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n > (1ULL << 40)) return std::nullopt;
-    return n * mult;
+    if (ec != std::errc{} || end != v.data() + v.size() || n > (std::uint64_t{1} << (62 - shift)))
+        return std::nullopt;
+    return n << shift;
 }
 
-std::string read_limited(const std::string& path, bool& missing)
+// Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS
+// minus %C, the connection hash, which we do not compute).
+constexpr std::string_view kPathTokens = "dhijkLlnpru";
+
+struct TokenValues {
+    std::string home, host, host_arg, port, remote_user, local_user;
+};
+
+std::string local_host_name(bool short_name)
+{
+    std::array<char, 256> buf{};
+    if (::gethostname(buf.data(), buf.size() - 1) != 0) return {};
+    std::string name(buf.data());
+    if (short_name) name = name.substr(0, name.find('.'));
+    return name;
+}
+
+// Checks the %-tokens and ${VAR} references of `text`; returns a problem,
+// empty when fine.
+std::string check_tokens(std::string_view text, std::string_view allowed, bool dollar)
+{
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%') {
+            if (i + 1 >= text.size()) return "a lone '%' at the end";
+            char t = text[++i];
+            if (t != '%' && allowed.find(t) == std::string_view::npos) {
+                std::string known = "%%";
+                for (char a : allowed) known += std::string(" %") + a;
+                return std::string("unknown token %") + printable(std::string_view(&t, 1)) + " (known: " + known +
+                       ")";
+            }
+        } else if (dollar && text[i] == '$' && i + 1 < text.size() && text[i + 1] == '{') {
+            auto close = text.find('}', i);
+            if (close == std::string_view::npos) return "unterminated ${";
+            std::string_view name = text.substr(i + 2, close - i - 2);
+            if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+                    return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+                }))
+                return "bad environment variable name in ${...}";
+            i = close;
+        }
+    }
+    return {};
+}
+
+// ssh's percent_expand (and, with `dollar`, its ${VAR} expansion) over
+// tokens that check_tokens() accepted. Throws InputError for an unset VAR.
+std::string expand_tokens(std::string_view text, const TokenValues& v, bool dollar, std::string_view what)
+{
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '%' && i + 1 < text.size()) {
+            switch (text[++i]) {
+            case '%': out += '%'; break;
+            case 'd': out += v.home; break;
+            case 'h': out += v.host; break;
+            case 'i': out += std::to_string(::getuid()); break;
+            case 'j': break; // ProxyJump: ignored here, so none
+            case 'k': out += v.host_arg; break; // HostKeyAlias: ignored here
+            case 'L': out += local_host_name(true); break;
+            case 'l': out += local_host_name(false); break;
+            case 'n': out += v.host_arg; break;
+            case 'p': out += v.port; break;
+            case 'r': out += v.remote_user; break;
+            case 'u': out += v.local_user; break;
+            default:
+                throw InputError(std::string(what) + " '" + printable(text) + "': unknown token %" +
+                                 printable(text.substr(i, 1)));
+            }
+        } else if (dollar && c == '$' && i + 1 < text.size() && text[i + 1] == '{' &&
+                   text.find('}', i) != std::string_view::npos) {
+            auto close = text.find('}', i);
+            std::string name(text.substr(i + 2, close - i - 2));
+            const char* value = std::getenv(name.c_str());
+            if (value == nullptr)
+                throw InputError(std::string(what) + " '" + printable(text) + "': environment variable " +
+                                 printable(name) + " is not set");
+            out += value;
+            i = close;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+// ssh's tilde_expand_filename: "~" and "~/x" are the user's home, "~user/x"
+// another user's. Unknown users are an error.
+std::string expand_tilde(const std::string& path, const std::string& home, std::string_view what)
+{
+    if (path.empty() || path[0] != '~') return path;
+    std::size_t slash = path.find('/');
+    std::string rest = slash == std::string::npos ? std::string() : path.substr(slash);
+    if (slash == 1 || path.size() == 1) return home + rest;
+    std::string name = path.substr(1, slash == std::string::npos ? std::string::npos : slash - 1);
+    passwd pw{};
+    passwd* found = nullptr;
+    std::array<char, 4096> buf{};
+    if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
+        throw InputError(std::string(what) + " '" + printable(path) + "': no such user " + printable(name));
+    return std::string(found->pw_dir) + rest;
+}
+
+std::string user_from_uid()
+{
+    passwd pw{};
+    passwd* found = nullptr;
+    std::array<char, 4096> buf{};
+    if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return {};
+    return found->pw_name;
+}
+
+// Reads at most kMaxFileSize bytes. `missing` set when the file does not
+// exist; a directory reads as empty (ssh's getline on one just stops).
+std::string read_limited(const std::string& path, bool check_perm, bool& missing)
 {
     missing = false;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    const std::string context = "config file " + printable(path, 4096);
+    // O_NONBLOCK: a FIFO without writer must not hang us.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) {
-        if (errno == ENOENT) {
+        if (errno == ENOENT || errno == ENOTDIR) {
             missing = true;
             return {};
         }
-        throw_errno("config file " + path, "open");
+        throw_errno(context, "open");
     }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno(context, "fstat");
+    // ssh's SSHCONF_CHECKPERM for ~/.ssh/config and included files.
+    if (check_perm && ((st.st_uid != 0 && st.st_uid != ::getuid()) || (st.st_mode & 022) != 0))
+        throw InputError("Bad owner or permissions on " + printable(path, 4096));
+    if (S_ISDIR(st.st_mode)) return {};
     std::string text;
     std::array<char, 8192> buf{};
     for (;;) {
         ssize_t n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("config file " + path, "read");
+        if (n < 0 && errno == EAGAIN) break;
+        if (n < 0) throw_errno(context, "read");
         if (n == 0) break;
         text.append(buf.data(), static_cast<std::size_t>(n));
-        if (text.size() > kMaxFileSize) throw InputError(path + ": larger than 1 MiB");
+        if (text.size() > kMaxFileSize)
+            throw InputError(printable(path, 4096) + ": file larger than " + std::to_string(kMaxFileSize) +
+                             " bytes");
     }
     return text;
 }
 
 } // namespace
 
+struct ClientConfigParser::Context {
+    const std::string& origin;
+    std::size_t lineno;
+    int depth;
+    bool never_match;  // ssh's SSHCONF_NEVERMATCH: an Include read inside an inactive block
+    bool command_line; // -o
+    std::size_t* included; // files included so far from this top-level source
+    std::string where() const { return printable(origin, 4096) + " line " + std::to_string(lineno) + ": "; }
+};
+
 bool match_host_patterns(std::string_view patterns, std::string_view host)
 {
-    bool matched = false;
-    std::size_t pos = 0;
-    const std::string h = lower(host);
-    while (pos <= patterns.size()) {
-        std::size_t end = patterns.find_first_of(", \t", pos);
-        if (end == std::string_view::npos) end = patterns.size();
-        std::string_view pat = patterns.substr(pos, end - pos);
-        pos = end + 1;
-        if (pat.empty()) continue;
-        bool negate = pat.front() == '!';
-        if (negate) pat.remove_prefix(1);
-        if (glob_match(h, lower(pat))) {
-            if (negate) return false; // a negated match wins
-            matched = true;
-        }
-    }
-    return matched;
+    return match_list(host, patterns, true, true) == 1;
 }
 
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text)
 {
+    auto unit = [](std::string_view s) { return iequals(s, "any") ? std::optional(kTunUnitAny) : parse_tun_unit(s); };
     TunnelDevice dev;
-    std::string_view local = text, remote = "any";
+    std::string_view local = text;
+    std::string_view remote = "any";
     if (auto colon = text.find(':'); colon != std::string_view::npos) {
         local = text.substr(0, colon);
         remote = text.substr(colon + 1);
     }
-    auto l = parse_tun_unit(local);
-    auto r = parse_tun_unit(remote);
+    auto l = unit(local);
+    auto r = unit(remote);
     if (!l || !r) return std::nullopt;
     dev.local = *l;
     dev.remote = *r;
     return dev;
 }
 
-ClientConfigParser::ClientConfigParser(ClientConfig& config, std::string host, std::string home)
-    : config_(config), host_(std::move(host)), home_(std::move(home))
+ClientConfigParser::ClientConfigParser(ClientConfig& config, std::string host, std::string home,
+                                       std::string local_user)
+    : config_(config), host_(std::move(host)), home_(std::move(home)), local_user_(std::move(local_user))
 {
+    if (local_user_.empty()) local_user_ = user_from_uid();
 }
 
 void ClientConfigParser::apply_option(std::string_view option)
 {
-    if (option.find('\n') != std::string_view::npos) throw InputError("command-line: newline in option");
+    std::size_t included = 0;
+    Context ctx{kCommandLine, 0, 0, false, true, &included};
+    // One -o is one line: a newline would smuggle in a second one.
+    if (option.find_first_of("\r\n") != std::string_view::npos)
+        throw InputError(ctx.where() + "newline in option '" + printable(option) + "'");
     bool active = true;
-    std::string_view kw = option.substr(0, option.find_first_of("= \t"));
-    if (lower(kw) == "host" || lower(kw) == "match" || lower(kw) == "include")
-        throw InputError("command-line: " + std::string(kw) + " is not allowed in -o");
-    apply_line(option, "command-line", 0, 0, active);
+    apply_line(option, ctx, active);
 }
 
 void ClientConfigParser::apply_file(const std::string& path, bool required)
 {
+    if (required && path == "none") return; // ssh -F none
     bool missing = false;
-    std::string text = read_limited(path, missing);
+    std::string text = read_limited(path, !required, missing);
     if (missing) {
-        if (required) throw InputError("Can't open user config file " + path + ": No such file or directory");
+        if (required)
+            throw InputError("Can't open user config file " + printable(path, 4096) + ": No such file or directory");
         return;
     }
     apply_text(text, path);
@@ -241,238 +492,399 @@ void ClientConfigParser::apply_file(const std::string& path, bool required)
 
 void ClientConfigParser::apply_text(std::string_view text, const std::string& origin)
 {
-    if (text.size() > kMaxFileSize) throw InputError(origin + ": larger than 1 MiB");
     bool active = true; // lines before the first Host/Match apply to every host
+    apply_lines(text, origin, 0, false, active);
+}
+
+void ClientConfigParser::apply_lines(std::string_view text, const std::string& origin, int depth, bool never_match,
+                                     bool& active)
+{
+    if (text.size() > kMaxFileSize)
+        throw InputError(printable(origin, 4096) + ": file larger than " + std::to_string(kMaxFileSize) + " bytes");
+    std::size_t own_count = 0;
     std::size_t lineno = 0;
     while (!text.empty()) {
         ++lineno;
         std::size_t nl = text.find('\n');
         std::string_view line = text.substr(0, nl);
         text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-        apply_line(line, origin, lineno, 0, active);
+        Context ctx{origin, lineno, depth, never_match, false, &own_count};
+        apply_line(line, ctx, active);
     }
 }
 
-void ClientConfigParser::apply_line(std::string_view line, const std::string& origin, std::size_t lineno, int depth,
-                                    bool& active)
+void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, bool& active)
 {
-    const std::string where = lineno == 0 ? origin + ": " : origin + " line " + std::to_string(lineno) + ": ";
-    if (line.size() > kMaxLineLength) throw InputError(where + "line too long");
-    if (line.find('\0') != std::string_view::npos) throw InputError(where + "NUL byte in line");
+    if (line.find('\0') != std::string_view::npos) throw InputError(ctx.where() + "NUL byte in line");
+    if (line.size() > kMaxLineLength)
+        throw InputError(ctx.where() + "line longer than " + std::to_string(kMaxLineLength) + " bytes");
     std::vector<std::string> words;
     try {
         words = split_arguments(line);
     } catch (const InputError& e) {
-        throw InputError(where + e.what());
+        throw InputError(ctx.where() + e.what());
     }
     if (words.empty()) return;
     const std::string kw = lower(words[0]);
+    const std::string name(canonical_name(kw));
     std::vector<std::string> args(words.begin() + 1, words.end());
-    auto need = [&](std::size_t n) {
-        if (args.size() < n) throw InputError(where + "missing argument for " + words[0]);
-    };
-    auto bad = [&](const std::string& allowed) {
-        return InputError(where + "bad value '" + (args.empty() ? "" : args[0]) + "' for " + words[0] +
-                          (allowed.empty() ? "" : " (expected " + allowed + ")"));
-    };
+    if (args.empty())
+        throw InputError(ctx.where() + "no argument after keyword \"" + printable(words[0]) + "\"");
 
-    if (kw == "host") {
-        need(1);
+    // ssh looks the keyword up before anything else, also in blocks that do
+    // not apply, so a typo is reported whatever host is given.
+    if (!contains(kOpenSshKeywords, kw) && !contains(kOwnKeywords, kw)) {
+        if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
+        throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0]));
+    }
+    if (kw == "host" || kw == "match" || kw == "include") {
+        if (ctx.command_line) throw InputError(ctx.where() + name + " directive not supported as a command-line option");
+        if (kw == "match") return apply_match(args, ctx, active);
+        if (kw == "include") return apply_include(args, ctx, active);
+        // Host: each argument is one pattern (ssh's match_pattern, case
+        // sensitive, no comma lists); a negated match makes the line not
+        // apply whatever else matched.
         active = false;
-        for (const auto& a : args) {
-            if (!a.empty() && a[0] == '!' && match_host_patterns(a.substr(1), host_)) {
-                active = false;
-                break;
-            }
-            if (match_host_patterns(a, host_)) active = true;
-        }
-        return;
-    }
-    if (kw == "match") {
-        need(1);
-        // all, host, originalhost, user, localuser are evaluated; criteria
-        // that would run commands or need DNS (exec, canonical, final,
-        // localnetwork, ...) are treated as not matching, never executed.
-        active = true;
-        for (std::size_t i = 0; i < args.size(); ++i) {
-            std::string crit = lower(args[i]);
-            bool negate = !crit.empty() && crit[0] == '!';
-            if (negate) crit.erase(0, 1);
-            bool result;
-            if (crit == "all") {
-                result = true;
-            } else if (i + 1 >= args.size()) {
-                throw InputError(where + "Match " + crit + " needs an argument");
-            } else {
-                const std::string& val = args[++i];
-                if (crit == "host" || crit == "originalhost")
-                    result = match_host_patterns(val, crit == "host" && config_.host_name ? *config_.host_name : host_);
-                else if (crit == "user")
-                    result = config_.user && match_host_patterns(val, *config_.user);
-                else if (crit == "localuser")
-                    result = ::getlogin() != nullptr && match_host_patterns(val, ::getlogin());
-                else
-                    result = false;
-            }
-            if (negate) result = !result;
-            if (!result) active = false;
-        }
-        return;
-    }
-    if (!known_keyword(kw)) {
-        for (const auto& pat : config_.ignore_unknown)
-            if (glob_match(kw, lower(pat))) return;
-        throw InputError(where + "Bad configuration option: " + words[0]);
-    }
-    if (kw == "include") {
-        need(1);
-        if (!active) return;
-        if (depth >= kMaxIncludeDepth) throw InputError(where + "Include nested too deeply");
-        for (const auto& pattern : args) {
-            std::string path = pattern;
-            if (path.rfind("~/", 0) == 0) path = home_ + path.substr(1);
-            else if (path.empty() || path[0] != '/') path = home_ + "/.ssh/" + path;
-            glob_t g{};
-            if (::glob(path.c_str(), 0, nullptr, &g) == 0) {
-                for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-                    bool missing = false;
-                    std::string text = read_limited(g.gl_pathv[i], missing);
-                    std::string_view rest = text;
-                    std::size_t n = 0;
-                    bool inc_active = true; // a Host in the included file ends with it
-                    while (!rest.empty()) {
-                        std::size_t nl = rest.find('\n');
-                        apply_line(rest.substr(0, nl), g.gl_pathv[i], ++n, depth + 1, inc_active);
-                        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
-                    }
+        for (const auto& pat : args) {
+            if (pat.empty()) throw InputError(ctx.where() + "keyword Host empty argument");
+            if (ctx.never_match) break;
+            bool negate = pat[0] == '!';
+            if (match_one(host_, std::string_view(pat).substr(negate ? 1 : 0), false)) {
+                if (negate) {
+                    active = false;
+                    break;
                 }
+                active = true;
             }
-            ::globfree(&g);
         }
         return;
     }
-    if (kw == "ignoreunknown") {
-        need(1);
-        if (config_.ignore_unknown.empty()) config_.ignore_unknown = args;
-        return;
-    }
-    if (!active) return;
-    need(1);
+
     const std::string& v = args[0];
-    auto tilde = [&](const std::string& p) { return p.rfind("~/", 0) == 0 ? home_ + p.substr(1) : p; };
+    auto bad = [&](const std::string& allowed) {
+        return InputError(ctx.where() + "bad value '" + printable(v) + "' for " + name + " (expected " + allowed +
+                          ")");
+    };
+    auto single = [&] {
+        if (v.empty()) throw InputError(ctx.where() + "missing argument for " + name);
+        if (args.size() > 1) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
+    };
+    // Values are checked in every block, as ssh does; stored only where the
+    // block applies and nothing set the keyword before.
+    auto store = [&](auto& field, auto value) {
+        if (active && !field) field = std::move(value);
+    };
+    auto flag = [&](std::optional<bool>& field) {
+        single();
+        auto b = parse_flag(v);
+        if (!b) throw bad("yes or no");
+        store(field, *b);
+    };
+    auto seconds = [&](std::optional<unsigned>& field) {
+        single();
+        if (v == "none") return; // ssh: leaves the option unset
+        auto s = parse_time_interval(v);
+        if (!s) throw bad("seconds or a time such as 30s, 5m, 1h");
+        store(field, *s);
+    };
 
     if (kw == "hostname") {
-        if (!config_.host_name) {
-            std::string out;
-            for (std::size_t i = 0; i < v.size(); ++i) {
-                if (v[i] == '%' && i + 1 < v.size() && v[i + 1] == 'h') out += host_, ++i;
-                else if (v[i] == '%' && i + 1 < v.size() && v[i + 1] == '%') out += '%', ++i;
-                else out += v[i];
+        single();
+        // ssh expands %h (the host as given) and %% in HostName, nothing else.
+        if (auto problem = check_tokens(v, "h", false); !problem.empty()) throw bad("a host name; " + problem);
+        std::string out;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (v[i] == '%') {
+                out += v[++i] == 'h' ? host_ : std::string("%");
+            } else {
+                out += v[i];
             }
-            config_.host_name = out;
         }
+        store(config_.host_name, out);
     } else if (kw == "user") {
-        if (!config_.user) config_.user = v;
+        single();
+        store(config_.user, v);
     } else if (kw == "port") {
-        unsigned long p = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), p);
-        if (ec != std::errc{} || end != v.data() + v.size() || p == 0 || p > 65535) throw bad("1-65535");
-        if (!config_.port) config_.port = static_cast<std::uint16_t>(p);
+        single();
+        auto p = parse_port(v);
+        if (!p) throw bad("a port from 1 to 65535 or a service name");
+        store(config_.port, *p);
     } else if (kw == "identityfile") {
-        if (config_.identity_files.size() >= kMaxIdentityFiles) throw InputError(where + "too many IdentityFile");
-        std::string p = tilde(v);
-        if (std::find(config_.identity_files.begin(), config_.identity_files.end(), p) ==
-            config_.identity_files.end())
-            config_.identity_files.push_back(p);
+        single();
+        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
+        if (!active) return;
+        // ssh: duplicates are dropped, the list is bounded.
+        if (contains(config_.identity_files, v)) return;
+        if (config_.identity_files.size() >= kMaxIdentityFiles)
+            throw InputError(ctx.where() + "Too many identity files specified (max " +
+                             std::to_string(kMaxIdentityFiles) + ")");
+        config_.identity_files.push_back(v);
     } else if (kw == "identitiesonly") {
-        auto b = parse_yes_no(v);
-        if (!b) throw bad("yes or no");
-        if (!config_.identities_only) config_.identities_only = *b;
+        flag(config_.identities_only);
     } else if (kw == "identityagent") {
-        if (!config_.identity_agent) config_.identity_agent = v == "SSH_AUTH_SOCK" || v == "none" ? v : tilde(v);
+        single();
+        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty())
+            throw bad("none, SSH_AUTH_SOCK, $VARIABLE or a path; " + problem);
+        store(config_.identity_agent, v);
     } else if (kw == "userknownhostsfile") {
-        if (!config_.user_known_hosts_files) {
-            std::vector<std::string> files;
-            for (const auto& a : args)
-                if (a != "none") files.push_back(tilde(a));
-            config_.user_known_hosts_files = files;
+        std::vector<std::string> files;
+        for (const auto& a : args) {
+            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
+            if (iequals(a, "none") && args.size() > 1)
+                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
+            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
+                throw InputError(ctx.where() + "bad value '" + printable(a) + "' for " + name + " (expected paths; " +
+                                 problem + ")");
+            if (!iequals(a, "none")) files.push_back(a);
         }
+        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
+        store(config_.user_known_hosts_files, files);
     } else if (kw == "stricthostkeychecking") {
-        std::string l = lower(v);
+        single();
         std::optional<StrictHostKeyChecking> m;
-        if (l == "yes" || l == "true") m = StrictHostKeyChecking::Yes;
-        else if (l == "no" || l == "off" || l == "false") m = StrictHostKeyChecking::No;
-        else if (l == "ask") m = StrictHostKeyChecking::Ask;
-        else if (l == "accept-new") m = StrictHostKeyChecking::AcceptNew;
+        if (iequals(v, "yes") || iequals(v, "true")) m = StrictHostKeyChecking::Yes;
+        else if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off")) m = StrictHostKeyChecking::No;
+        else if (iequals(v, "ask")) m = StrictHostKeyChecking::Ask;
+        else if (iequals(v, "accept-new")) m = StrictHostKeyChecking::AcceptNew;
         else throw bad("yes, accept-new, no, off or ask");
-        if (!config_.strict_host_key_checking) config_.strict_host_key_checking = m;
-    } else if (kw == "serveraliveinterval" || kw == "connecttimeout") {
-        auto s = parse_seconds(v);
-        if (!s) throw bad("seconds");
-        auto& field = kw == "connecttimeout" ? config_.connect_timeout : config_.server_alive_interval;
-        if (!field) field = *s;
+        store(config_.strict_host_key_checking, *m);
+    } else if (kw == "serveraliveinterval") {
+        seconds(config_.server_alive_interval);
+    } else if (kw == "connecttimeout") {
+        seconds(config_.connect_timeout);
     } else if (kw == "serveralivecountmax") {
+        single();
         unsigned long n = 0;
         auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || end != v.data() + v.size() || n > 1000) throw bad("a count");
-        if (!config_.server_alive_count_max) config_.server_alive_count_max = static_cast<unsigned>(n);
-    } else if (kw == "exitonforwardfailure" || kw == "reconnect" || kw == "batchmode") {
-        auto b = parse_yes_no(v);
-        if (!b) throw bad("yes or no");
-        auto& field = kw == "reconnect" ? config_.reconnect
-                      : kw == "batchmode" ? config_.batch_mode
-                                          : config_.exit_on_forward_failure;
-        if (!field) field = *b;
+        if (ec != std::errc{} || end != v.data() + v.size() || n > INT_MAX) throw bad("a count");
+        store(config_.server_alive_count_max, static_cast<unsigned>(n));
+    } else if (kw == "exitonforwardfailure") {
+        flag(config_.exit_on_forward_failure);
+    } else if (kw == "batchmode") {
+        flag(config_.batch_mode);
+    } else if (kw == "reconnect") {
+        flag(config_.reconnect);
     } else if (kw == "tunnel") {
-        std::string l = lower(v);
+        single();
         std::optional<TunMode> mode;
-        bool disabled = false;
-        if (l == "yes" || l == "point-to-point") mode = TunMode::PointToPoint;
-        else if (l == "ethernet") mode = TunMode::Ethernet;
-        else if (l == "no") disabled = true;
-        else throw bad("yes, point-to-point, ethernet or no");
-        if (!config_.tunnel && !config_.tunnel_disabled) {
+        if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "point-to-point")) mode = TunMode::PointToPoint;
+        else if (iequals(v, "ethernet")) mode = TunMode::Ethernet;
+        else if (!iequals(v, "no") && !iequals(v, "false")) throw bad("yes, point-to-point, ethernet or no");
+        // "no" counts as set: a later "Tunnel yes" does not override it.
+        if (active && !config_.tunnel && !config_.tunnel_disabled) {
             config_.tunnel = mode;
-            config_.tunnel_disabled = disabled;
+            config_.tunnel_disabled = !mode;
         }
     } else if (kw == "tunneldevice") {
+        single();
         auto d = parse_tunnel_device(v);
-        if (!d) throw bad("local[:remote], each a unit number or any");
-        if (!config_.tunnel_device) config_.tunnel_device = d;
+        if (!d) throw bad("local[:remote], each a unit number up to " + std::to_string(kTunUnitMax) + " or any");
+        store(config_.tunnel_device, *d);
     } else if (kw == "addressfamily") {
-        std::string l = lower(v);
+        single();
         std::optional<AddressFamily> af;
-        if (l == "any") af = AddressFamily::Any;
-        else if (l == "inet") af = AddressFamily::Inet;
-        else if (l == "inet6") af = AddressFamily::Inet6;
+        if (iequals(v, "any")) af = AddressFamily::Any;
+        else if (iequals(v, "inet")) af = AddressFamily::Inet;
+        else if (iequals(v, "inet6")) af = AddressFamily::Inet6;
         else throw bad("any, inet or inet6");
-        if (!config_.address_family) config_.address_family = af;
+        store(config_.address_family, *af);
     } else if (kw == "loglevel") {
-        if (!log::parse_level(v)) throw bad("QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3");
-        if (!config_.log_level) config_.log_level = v;
+        single();
+        auto level = log::parse_level(v);
+        if (!level) throw bad("QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3");
+        std::string upper(v);
+        for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+        store(config_.log_level, upper);
     } else if (kw == "tunnelbackend") {
-        static constexpr std::string_view names[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
-        if (std::find(std::begin(names), std::end(names), v) == std::end(names))
-            throw bad("auto, tap, tun, pair, feth or utun");
-        if (!config_.tunnel_backend) config_.tunnel_backend = v;
+        single();
+        static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
+        if (!contains(kBackends, v)) throw bad("auto, tap, tun, pair, feth or utun");
+        store(config_.tunnel_backend, v);
     } else if (kw == "tunnelupcommand" || kw == "tunneldowncommand") {
         // The rest of the line, verbatim, for /bin/sh (as ssh's LocalCommand).
-        auto& field = kw == "tunnelupcommand" ? config_.tunnel_up_command : config_.tunnel_down_command;
         std::string cmd = rest_of_line(line);
-        if (lower(cmd) == "none") cmd.clear();
-        if (!field) field = cmd;
+        if (iequals(cmd, "none")) cmd.clear();
+        store(kw == "tunnelupcommand" ? config_.tunnel_up_command : config_.tunnel_down_command, cmd);
     } else if (kw == "tunnelcommandtimeout") {
-        auto s = parse_seconds(v);
+        single();
+        auto s = parse_time_interval(v);
         if (!s || *s == 0) throw bad("a time of at least 1 s, such as 30 or 2m");
-        if (!config_.tunnel_command_timeout) config_.tunnel_command_timeout = *s;
+        store(config_.tunnel_command_timeout, *s);
     } else if (kw == "ciphers") {
-        if (!config_.ciphers) config_.ciphers = v;
+        single();
+        store(config_.ciphers, v);
     } else if (kw == "rekeylimit") {
+        // ssh: "default" or a size of at least 16 bytes, then an optional
+        // time ("none" or a time), which we check and ignore.
+        if (args.size() > 2) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
         std::optional<std::uint64_t> bytes = v == "default" ? std::optional<std::uint64_t>(0) : parse_bytes(v);
-        if (!bytes) throw bad("a size such as 1G, or default");
-        if (!config_.rekey_limit) config_.rekey_limit = *bytes;
+        if (!bytes || (*bytes != 0 && *bytes < 16)) throw bad("default or a size of at least 16, such as 1G");
+        if (args.size() == 2 && args[1] != "none" && !parse_time_interval(args[1]))
+            throw InputError(ctx.where() + "bad value '" + printable(args[1]) + "' for " + name +
+                             " (expected none or a time such as 1h)");
+        store(config_.rekey_limit, *bytes);
+    } else if (kw == "ignoreunknown") {
+        single();
+        store(config_.ignore_unknown, v);
     }
     // Every other ssh keyword: accepted and ignored.
+}
+
+// ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser.
+// Criteria that need what a tunnel client does not have or must not do
+// (exec runs a shell command; canonical and final need ssh's second pass;
+// localnetwork, tagged, command, sessiontype, version refer to ssh's own
+// state) are recognised but treated as not matching, whatever '!' says, and
+// never executed. A criterion ssh does not know (e.g. sshd's address,
+// localaddress, localport, rdomain) is an error, as in ssh.
+void ClientConfigParser::apply_match(const std::vector<std::string>& args, const Context& ctx, bool& active)
+{
+    static constexpr std::string_view kWithArgument[] = {"host",    "originalhost", "user",   "localuser",
+                                                         "localnetwork", "version", "tagged", "command",
+                                                         "exec",    "sessiontype"};
+    static constexpr std::string_view kUnevaluated[] = {"localnetwork", "version", "tagged",
+                                                        "command",      "exec",    "sessiontype"};
+    auto fail = [&](const std::string& what) { throw InputError(ctx.where() + "Bad Match condition: " + what); };
+    // Match host sees HostName once set (with %h expanded), as in ssh.
+    const std::string& host = config_.host_name ? *config_.host_name : host_;
+    const std::string& ruser = config_.user ? *config_.user : local_user_;
+    bool result = true;
+    bool unevaluated = false;
+    std::size_t attributes = 0;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string attrib = args[i];
+        bool negate = !attrib.empty() && attrib[0] == '!';
+        if (negate) attrib.erase(0, 1);
+        std::string lattr = lower(attrib);
+        if (lattr == "all") {
+            // ssh: alone, or after canonical/final ("Match final all").
+            if (attributes > 1 || i + 1 < args.size())
+                fail("'" + printable(args[i]) + "' cannot be combined with other Match attributes");
+            if (negate) result = false;
+            // "Match all" alone counts as an attribute.
+            ++attributes;
+            break;
+        }
+        ++attributes;
+        if (lattr == "canonical" || lattr == "final") {
+            unevaluated = true;
+            continue;
+        }
+        std::string arg;
+        auto eq = lattr.find('=');
+        if (eq != std::string::npos && contains(kWithArgument, std::string_view(lattr).substr(0, eq))) {
+            arg = attrib.substr(eq + 1);
+            lattr.resize(eq);
+        } else if (!contains(kWithArgument, lattr)) {
+            fail("Unsupported Match attribute " + printable(attrib));
+        } else if (i + 1 >= args.size()) {
+            fail("missing argument for Match '" + printable(args[i]) + "'");
+        } else {
+            arg = args[++i];
+        }
+        if (arg.empty() && lattr != "tagged" && lattr != "command")
+            fail("Missing Match criteria for " + printable(attrib));
+        bool r = false;
+        if (lattr == "host") {
+            r = match_list(host, arg, true, false) == 1;
+        } else if (lattr == "originalhost") {
+            r = match_list(host_, arg, true, false) == 1;
+        } else if (lattr == "user") {
+            r = match_list(ruser, arg, false, false) == 1;
+        } else if (lattr == "localuser") {
+            r = match_list(local_user_, arg, false, false) == 1;
+        } else if (contains(kUnevaluated, lattr)) {
+            unevaluated = true; // never executed, never looked up
+            continue;
+        }
+        if (r == negate) result = false;
+    }
+    if (attributes == 0) fail("One or more attributes required for Match");
+    active = !ctx.never_match && result && !unevaluated;
+}
+
+void ClientConfigParser::apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active)
+{
+    if (ctx.depth >= kMaxIncludeDepth)
+        throw InputError(ctx.where() + "Include nested too deeply (more than " + std::to_string(kMaxIncludeDepth) +
+                         " levels)");
+    TokenValues tokens;
+    tokens.home = home_;
+    tokens.host = config_.host_name ? *config_.host_name : host_;
+    tokens.host_arg = host_;
+    tokens.port = std::to_string(config_.port.value_or(22));
+    tokens.remote_user = config_.user ? *config_.user : local_user_;
+    tokens.local_user = local_user_;
+    for (const auto& pattern : args) {
+        if (pattern.empty()) throw InputError(ctx.where() + "keyword Include empty argument");
+        if (auto problem = check_tokens(pattern, kPathTokens, true); !problem.empty())
+            throw InputError(ctx.where() + "bad value '" + printable(pattern) + "' for Include (" + problem + ")");
+        std::string path;
+        try {
+            path = expand_tokens(pattern, tokens, true, "Include");
+        } catch (const InputError& e) {
+            throw InputError(ctx.where() + e.what());
+        }
+        // ssh: relative paths live in ~/.ssh; "~" is the user's home (ssh
+        // lets glob's GLOB_TILDE do it; we expand ~ and ~/ ourselves, with
+        // the home we were given, and ~user through getpwnam).
+        if (path[0] == '~') {
+            try {
+                path = expand_tilde(path, home_, "Include");
+            } catch (const InputError& e) {
+                throw InputError(ctx.where() + e.what());
+            }
+        } else if (path[0] != '/') {
+            path = home_ + "/.ssh/" + path;
+        }
+        glob_t g{};
+        int r = ::glob(path.c_str(), 0, nullptr, &g);
+        struct GlobFree {
+            glob_t& g;
+            ~GlobFree() { ::globfree(&g); }
+        } free_glob{g};
+        if (r == GLOB_NOMATCH) continue; // a missing include is fine
+        if (r != 0) throw InputError(ctx.where() + "glob failed for " + printable(path, 4096));
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) include_file(g.gl_pathv[i], ctx, active);
+    }
+}
+
+void ClientConfigParser::include_file(const std::string& path, const Context& ctx, bool& active)
+{
+    if (confine_includes_) {
+        char* real = ::realpath(path.c_str(), nullptr);
+        char* real_home = ::realpath(home_.c_str(), nullptr);
+        bool inside = real != nullptr && real_home != nullptr &&
+                      std::string_view(real).substr(0, std::strlen(real_home) + 1) == std::string(real_home) + "/";
+        std::free(real);
+        std::free(real_home);
+        if (!inside) return;
+    }
+    if (++*ctx.included > kMaxIncludedFiles)
+        throw InputError(ctx.where() + "more than " + std::to_string(kMaxIncludedFiles) + " included files");
+    bool missing = false;
+    std::string text;
+    try {
+        text = read_limited(path, true, missing);
+    } catch (const InputError& e) {
+        throw InputError(ctx.where() + e.what());
+    }
+    if (missing) return;
+    // As in ssh, the included file shares the includer's active state (a
+    // Host line in it stays in force after it), and a file included from a
+    // block that does not apply is parsed but none of its Host or Match
+    // lines can match.
+    bool never_match = ctx.never_match || !active;
+    std::size_t lineno = 0;
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        ++lineno;
+        std::size_t nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+        Context inner{path, lineno, ctx.depth + 1, never_match, false, ctx.included};
+        apply_line(line, inner, active);
+    }
 }
 
 void resolve_defaults(ClientConfig& c, const std::string& host, const std::string& local_user, const std::string& home)
@@ -480,11 +892,40 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     if (!c.host_name) c.host_name = host;
     if (!c.user) c.user = local_user;
     if (!c.port) c.port = 22;
-    if (c.identity_files.empty())
+
+    TokenValues tokens;
+    tokens.home = home;
+    tokens.host = *c.host_name;
+    tokens.host_arg = host;
+    tokens.port = std::to_string(*c.port);
+    tokens.remote_user = *c.user;
+    tokens.local_user = local_user;
+    auto expand_path = [&](const std::string& p, std::string_view what) {
+        return expand_tokens(expand_tilde(p, home, what), tokens, true, what);
+    };
+
+    // ssh: the defaults only when no IdentityFile was given at all, and
+    // "IdentityFile none" then drops out, leaving possibly no file.
+    if (c.identity_files.empty()) {
         for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) c.identity_files.push_back(home + "/.ssh/" + name);
+    } else {
+        std::vector<std::string> files;
+        for (const auto& f : c.identity_files) {
+            if (iequals(f, "none")) continue;
+            std::string expanded = expand_path(f, "IdentityFile");
+            if (!contains(files, expanded)) files.push_back(std::move(expanded));
+        }
+        c.identity_files = std::move(files);
+    }
     if (!c.identities_only) c.identities_only = false;
-    if (!c.user_known_hosts_files)
+    if (c.identity_agent && !iequals(*c.identity_agent, "none") && *c.identity_agent != "SSH_AUTH_SOCK" &&
+        (*c.identity_agent)[0] != '$')
+        c.identity_agent = expand_path(*c.identity_agent, "IdentityAgent");
+    if (c.user_known_hosts_files) {
+        for (auto& f : *c.user_known_hosts_files) f = expand_path(f, "UserKnownHostsFile");
+    } else {
         c.user_known_hosts_files = std::vector<std::string>{home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"};
+    }
     if (!c.strict_host_key_checking) c.strict_host_key_checking = StrictHostKeyChecking::Ask;
     if (!c.server_alive_interval) c.server_alive_interval = 0;
     if (!c.server_alive_count_max) c.server_alive_count_max = 3;

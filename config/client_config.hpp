@@ -32,15 +32,20 @@ struct ClientConfig {
     std::optional<std::string> host_name;             // HostName (%h expanded)
     std::optional<std::string> user;                  // User
     std::optional<std::uint16_t> port;                // Port
-    std::vector<std::string> identity_files;          // IdentityFile (accumulates)
+    // IdentityFile (accumulates, duplicates dropped). Raw as written until
+    // resolve_defaults() expands ~, %-tokens and ${VAR}, as ssh does when it
+    // loads the keys; "none" entries suppress the defaults and are dropped.
+    std::vector<std::string> identity_files;
     std::optional<bool> identities_only;              // IdentitiesOnly
     std::optional<std::string> identity_agent;        // IdentityAgent (SSH_AUTH_SOCK, none, path)
-    std::optional<std::vector<std::string>> user_known_hosts_files; // UserKnownHostsFile
+    // UserKnownHostsFile (one line, space separated; "none": empty list).
+    // Raw until resolve_defaults() expands them like IdentityFile.
+    std::optional<std::vector<std::string>> user_known_hosts_files;
     std::optional<StrictHostKeyChecking> strict_host_key_checking;
     std::optional<unsigned> server_alive_interval;    // seconds, 0 = off
     std::optional<unsigned> server_alive_count_max;
     std::optional<bool> exit_on_forward_failure;
-    std::optional<unsigned> connect_timeout;          // seconds
+    std::optional<unsigned> connect_timeout;          // seconds ("none" leaves it unset, as in ssh)
     // Tunnel: yes = point-to-point; "no" sets tunnel_disabled (it still
     // counts as set, first value wins).
     std::optional<TunMode> tunnel;
@@ -55,18 +60,25 @@ struct ClientConfig {
     std::optional<std::string> tunnel_up_command;     // TunnelUpCommand
     std::optional<std::string> tunnel_down_command;   // TunnelDownCommand
     std::optional<unsigned> tunnel_command_timeout;   // TunnelCommandTimeout
-    std::optional<std::string> log_level;             // LogLevel
+    std::optional<std::string> log_level;             // LogLevel, canonical upper case
     std::optional<bool> batch_mode;                   // BatchMode: never prompt
     std::optional<std::string> ciphers;               // Ciphers
     std::optional<std::uint64_t> rekey_limit;         // RekeyLimit (bytes; 0 = default)
-    std::vector<std::string> ignore_unknown;          // IgnoreUnknown patterns
+    std::optional<std::string> ignore_unknown;        // IgnoreUnknown pattern list
 };
 
 class ClientConfigParser {
 public:
     // `host` is the destination as given on the command line (after
-    // user@), used to match Host blocks; `home` expands ~ in paths.
-    ClientConfigParser(ClientConfig& config, std::string host, std::string home);
+    // user@), used to match Host blocks; `home` expands ~ in paths and
+    // anchors relative Include paths (~/.ssh). `local_user` is for Match
+    // localuser, Match user before any User is set, and %u; empty: looked
+    // up from getuid().
+    ClientConfigParser(ClientConfig& config, std::string host, std::string home, std::string local_user = {});
+
+    // For fuzzing and tests: Include only reads files whose real path lies
+    // under `home`; others are skipped as if missing.
+    void confine_includes_to_home(bool on) { confine_includes_ = on; }
 
     // One -o option ("Keyword=value" or "Keyword value"). Throws InputError
     // "command-line: ...".
@@ -77,15 +89,26 @@ public:
     void apply_text(std::string_view text, const std::string& origin);
 
     // Reads a file (size-limited); a missing ~/.ssh/config is no error
-    // (`required` false), a missing -F file is.
+    // (`required` false), a missing -F file is; "-F none" (path "none" with
+    // `required`) reads nothing, as in ssh. Like ssh, the ~/.ssh/config case
+    // (`required` false) and every included file must be owned by root or
+    // the user and not writable by group or others: InputError "Bad owner
+    // or permissions on <path>".
     void apply_file(const std::string& path, bool required);
 
 private:
-    void apply_line(std::string_view line, const std::string& origin, std::size_t lineno, int depth,
-                    bool& active);
+    struct Context; // origin, line number, include depth, flags
+    void apply_lines(std::string_view text, const std::string& origin, int depth, bool never_match,
+                     bool& active);
+    void apply_line(std::string_view line, const Context& ctx, bool& active);
+    void apply_match(const std::vector<std::string>& args, const Context& ctx, bool& active);
+    void apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active);
+    void include_file(const std::string& path, const Context& ctx, bool& active);
     ClientConfig& config_;
     std::string host_;
     std::string home_;
+    std::string local_user_;
+    bool confine_includes_ = false;
 };
 
 // Fills ssh's defaults for what no source set: Port 22, HostName = host,
@@ -94,15 +117,19 @@ private:
 // StrictHostKeyChecking ask, ServerAliveCountMax 3, Tunnel ethernet (our
 // default, unlike ssh's point-to-point: said so in --help),
 // TunnelDevice any:any, no TunnelUpCommand/TunnelDownCommand (empty),
-// TunnelCommandTimeout 30.
+// TunnelCommandTimeout 30. Expands ~, ${VAR} and ssh's %-tokens (%% %d %h
+// %i %j %k %L %l %n %p %r %u) in IdentityFile, UserKnownHostsFile and
+// IdentityAgent, as ssh does once the configuration is complete; call it
+// once. Throws InputError for an unset ${VAR}.
 void resolve_defaults(ClientConfig& config, const std::string& host, const std::string& local_user,
                       const std::string& home);
 
 // Parses "local[:remote]" units as ssh's -w: "0", "any", "0:1", "any:any".
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text);
 
-// ssh's host pattern lists: comma separated, '*' and '?', '!' negates; a
-// negated match wins.
+// ssh's host pattern lists (Match host): comma (or space) separated, '*'
+// and '?', case-insensitive, '!' negates; a negated match makes the whole
+// list not match.
 bool match_host_patterns(std::string_view patterns, std::string_view host);
 
 } // namespace feth::config
