@@ -1,13 +1,16 @@
+#include "config/client_config.hpp"
+
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "catch.hpp"
-#include "config/client_config.hpp"
 #include "tunnel/error.hpp"
 
 using namespace feth;
@@ -15,6 +18,7 @@ using namespace feth::config;
 
 namespace {
 
+// The InputError's text, "" when none was thrown.
 std::string error_of(const std::function<void()>& f)
 {
     try {
@@ -25,6 +29,8 @@ std::string error_of(const std::function<void()>& f)
     return "";
 }
 
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 struct TempHome {
     std::filesystem::path dir;
     TempHome()
@@ -33,106 +39,288 @@ struct TempHome {
         dir = ::mkdtemp(tmpl);
         std::filesystem::create_directories(dir / ".ssh");
     }
-    ~TempHome() { std::filesystem::remove_all(dir); }
-    void write(const std::string& rel, const std::string& text) const { std::ofstream(dir / rel) << text; }
+    ~TempHome()
+    {
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+    TempHome(const TempHome&) = delete;
+    TempHome& operator=(const TempHome&) = delete;
+    std::string path(const std::string& rel) const { return (dir / rel).string(); }
+    std::string home() const { return dir.string(); }
+    // ssh refuses group/other-writable files: write them 0600 whatever the umask.
+    void write(const std::string& rel, const std::string& text, mode_t mode = 0600) const
+    {
+        std::filesystem::create_directories((dir / rel).parent_path());
+        std::ofstream(dir / rel) << text;
+        ::chmod(path(rel).c_str(), mode);
+    }
 };
+
+ClientConfig parse(const std::string& text, const std::string& host = "box", const std::string& home = "/home/u",
+                   const std::string& local_user = "me")
+{
+    ClientConfig c;
+    ClientConfigParser(c, host, home, local_user).apply_text(text, "cfg");
+    return c;
+}
 
 } // namespace
 
 TEST_CASE("command line first, then the file: first value wins", "[client_config]")
 {
     ClientConfig c;
-    ClientConfigParser p(c, "box", "/home/u");
+    ClientConfigParser p(c, "box", "/home/u", "me");
     p.apply_option("Port=2200");
     p.apply_option("User alice");
-    p.apply_text("Port 22\nUser bob\nHostName box.example\nHostName other\n", "cfg");
+    p.apply_option("Tunnel = ethernet");
+    p.apply_text("Port 22\nUser bob\nHostName box.example\nHostName other\nTunnel point-to-point\n", "cfg");
     resolve_defaults(c, "box", "me", "/home/u");
     CHECK(*c.port == 2200);
     CHECK(*c.user == "alice");
     CHECK(*c.host_name == "box.example");
+    CHECK(c.tunnel == TunMode::Ethernet);
+
+    SECTION("keywords are case-insensitive; = and quotes and comments work")
+    {
+        ClientConfig d = parse("# comment\n  hOsTnAmE=\"quoted name\"  # trailing\n\tPORT\t= 2022\r\n");
+        CHECK(*d.host_name == "quoted name");
+        CHECK(*d.port == 2022);
+    }
 }
 
-TEST_CASE("Host blocks match the command-line name, with wildcards and negation", "[client_config]")
+TEST_CASE("Host blocks: wildcards, negation, case, first block wins", "[client_config]")
 {
-    const std::string text = "Host *.lab !bad.lab\n  User lab\nHost box\n  Port 2022\nHost *\n  User fallback\n";
-    for (auto [host, user] : {std::pair{"a.lab", "lab"}, {"bad.lab", "fallback"}, {"box", "fallback"}}) {
-        ClientConfig c;
-        ClientConfigParser(c, host, "/h").apply_text(text, "cfg");
-        CHECK(c.user.value_or("") == user);
-        if (std::string(host) == "box") CHECK(c.port.value_or(0) == 2022);
-    }
+    const std::string text = "Host *.lab !bad.lab\n  User lab\n"
+                             "Host box b?x\n  Port 2022\n"
+                             "Host *\n  User fallback\n  Port 22\n";
+    CHECK(parse(text, "a.lab").user.value_or("") == "lab");
+    CHECK(parse(text, "bad.lab").user.value_or("") == "fallback"); // negated match wins
+    CHECK(parse(text, "box").user.value_or("") == "fallback");
+    CHECK(parse(text, "box").port.value_or(0) == 2022);
+    CHECK(parse(text, "bix").port.value_or(0) == 2022);
+    CHECK(parse(text, "boox").port.value_or(0) == 22);
+    // As in ssh, Host patterns are case-sensitive and one per argument.
+    CHECK_FALSE(parse("Host BOX\n  Port 7\n").port.has_value());
+    CHECK_FALSE(parse("Host a,box\n  Port 7\n").port.has_value());
+    // Only negated patterns never match.
+    CHECK_FALSE(parse("Host !other\n  Port 7\n").port.has_value());
+
     CHECK(match_host_patterns("a,b*,!bx", "bz"));
     CHECK_FALSE(match_host_patterns("a,b*,!bx", "bx"));
     CHECK(match_host_patterns("BOX", "box"));
+    CHECK(match_host_patterns("x y  box", "box"));
     CHECK_FALSE(match_host_patterns("", "box"));
+    CHECK_FALSE(match_host_patterns("!box", "box"));
+    CHECK(match_host_patterns("*", "anything"));
+    CHECK(match_host_patterns("*a*b*c*", "xxaxxbxxcxx"));
+    CHECK_FALSE(match_host_patterns("*a*b*c*d", "xxaxxbxxcxx"));
 }
 
-TEST_CASE("Match host/user/all, and exec is never run", "[client_config]")
+TEST_CASE("Match host/originalhost/user/localuser/all, negation", "[client_config]")
+{
+    // Match host sees HostName once set; originalhost the name as given.
+    auto c = parse("HostName real.example\nMatch host real.example\n  Port 1\nMatch originalhost box\n  User o\n");
+    CHECK(c.port.value_or(0) == 1);
+    CHECK(c.user.value_or("") == "o");
+
+    // Match user: the User set so far, else the local user.
+    CHECK(parse("Match user me\n  Port 2\n").port.value_or(0) == 2);
+    CHECK(parse("User alice\nMatch user al*\n  Port 2\n").port.value_or(0) == 2);
+    CHECK_FALSE(parse("User alice\nMatch user me\n  Port 2\n").port.has_value());
+    CHECK(parse("User alice\nMatch localuser me\n  Port 3\n").port.value_or(0) == 3);
+    // All criteria must match; '!' negates one; Match all; key=value form.
+    CHECK_FALSE(parse("Match host box user nobody\n  Port 4\n").port.has_value());
+    CHECK(parse("Match host box !user nobody\n  Port 4\n").port.value_or(0) == 4);
+    CHECK(parse("Match host=b*\n  Port 5\n").port.value_or(0) == 5);
+    CHECK(parse("Match host nothere\n  Port 6\nMatch all\n  Port 7\n").port.value_or(0) == 7);
+    CHECK_FALSE(parse("Match !all\n  Port 7\n").port.has_value());
+    CHECK(parse("Match host BOX\n  Port 8\n").port.value_or(0) == 8); // host names fold case here
+
+    ClientConfig d;
+    ClientConfigParser p(d, "box", "/h", "me");
+    CHECK(has(error_of([&] { p.apply_text("Match address 10.0.0.0/8\n", "f"); }), "f line 1: Bad Match condition"));
+    CHECK(has(error_of([&] { p.apply_text("Match host\n", "f"); }), "missing argument"));
+    CHECK(has(error_of([&] { p.apply_text("Match all host box\n", "f"); }), "cannot be combined"));
+    CHECK(has(error_of([&] { p.apply_option("Match all"); }), "not supported as a command-line option"));
+}
+
+TEST_CASE("Match exec is never run, and other unevaluated criteria do not match", "[client_config]")
 {
     TempHome home;
-    const auto marker = home.dir / "ran";
+    const std::string marker = home.path("ran");
     ClientConfig c;
-    ClientConfigParser p(c, "box", home.dir.string());
-    p.apply_option("User=alice");
-    p.apply_text("Match exec \"touch " + marker.string() + "\"\n  Port 1\n"
-                 "Match user alice host box\n  Port 2\n"
-                 "Match all\n  Port 3\n",
+    ClientConfigParser p(c, "box", home.home(), "me");
+    p.apply_text("Match exec \"touch " + marker + "\"\n  Port 1\n"
+                 "Match !exec \"touch " + marker + "\"\n  Port 2\n"
+                 "Match host box exec=\"touch " + marker + "\"\n  Port 3\n"
+                 "Match canonical all\n  Port 4\n"
+                 "Match final\n  Port 5\n"
+                 "Match localnetwork 10.0.0.0/8\n  Port 6\n"
+                 "Match tagged x\n  Port 7\n"
+                 "Match all\n  Port 8\n",
                  "cfg");
     CHECK_FALSE(std::filesystem::exists(marker));
-    CHECK(c.port.value_or(0) == 2);
+    CHECK(c.port.value_or(0) == 8);
 }
 
-TEST_CASE("Include: relative to ~/.ssh, globbed, bounded", "[client_config]")
+TEST_CASE("Include: relative to ~/.ssh, ~, globs, shared Host state, bounded", "[client_config]")
 {
     TempHome home;
-    home.write(".ssh/one.conf", "Port 4444\n");
-    home.write(".ssh/two.conf", "User included\n");
+    home.write(".ssh/conf.d/one.conf", "Port 4444\n");
+    home.write(".ssh/conf.d/two.conf", "User included\n");
+    home.write("abs.conf", "HostName from-tilde\n");
+
     ClientConfig c;
-    ClientConfigParser(c, "box", home.dir.string()).apply_text("Include *.conf\n", "cfg");
+    ClientConfigParser(c, "box", home.home(), "me").apply_text("Include conf.d/*.conf ~/abs.conf\n", "cfg");
     CHECK(c.port.value_or(0) == 4444);
     CHECK(c.user.value_or("") == "included");
+    CHECK(c.host_name.value_or("") == "from-tilde");
 
-    home.write(".ssh/loop.conf", "Include loop.conf\n");
-    ClientConfig d;
-    CHECK(error_of([&] { ClientConfigParser(d, "box", home.dir.string()).apply_text("Include loop.conf\n", "cfg"); })
-              .find("nested too deeply") != std::string::npos);
+    SECTION("inside a Host block that does not apply, nothing in the file applies")
+    {
+        home.write(".ssh/inner.conf", "Port 1\nHost *\nUser inner\n");
+        auto d = parse("Host other\nInclude inner.conf\nHost *\nPort 2\n", "box", home.home());
+        CHECK(d.port.value_or(0) == 2);
+        CHECK_FALSE(d.user.has_value());
+    }
+    SECTION("a Host line in an included file stays in force after it, as in ssh")
+    {
+        home.write(".ssh/hosts.conf", "Host nomatch\n");
+        auto d = parse("Include hosts.conf\nPort 3\n", "box", home.home());
+        CHECK_FALSE(d.port.has_value());
+    }
+    SECTION("recursion ends at ssh's depth of 16")
+    {
+        home.write(".ssh/loop.conf", "Include loop.conf\n");
+        ClientConfig d;
+        auto err = error_of([&] { ClientConfigParser(d, "box", home.home()).apply_text("Include loop.conf\n", "cfg"); });
+        CHECK(has(err, "nested too deeply"));
+        CHECK(has(err, "loop.conf line 1"));
+    }
+    SECTION("a missing include is fine")
+    {
+        auto e = parse("Include nothing-here /nonexistent/*.conf\nPort 5\n", "box", home.home());
+        CHECK(e.port.value_or(0) == 5);
+    }
+    SECTION("errors in an included file name that file and its line")
+    {
+        home.write(".ssh/bad.conf", "\nPortt 1\n");
+        CHECK(error_of([&] { parse("Include bad.conf\n", "box", home.home()); }) ==
+              home.path(".ssh/bad.conf") + " line 2: Bad configuration option: Portt");
+    }
+    SECTION("group-writable included files are refused, like ssh")
+    {
+        home.write(".ssh/loose.conf", "Port 6\n", 0664);
+        CHECK(has(error_of([&] { parse("Include loose.conf\n", "box", home.home()); }), "Bad owner or permissions"));
+    }
+    SECTION("confined includes do not leave the home")
+    {
+        ClientConfig d;
+        ClientConfigParser p(d, "box", home.home());
+        p.confine_includes_to_home(true);
+        p.apply_text("Include /etc/ssh/ssh_config conf.d/one.conf\n", "cfg");
+        CHECK(d.port.value_or(0) == 4444);
+    }
+}
 
-    ClientConfig e; // a missing include is fine, as in ssh
-    ClientConfigParser(e, "box", home.dir.string()).apply_text("Include nothing-here\nPort 5\n", "cfg");
-    CHECK(e.port.value_or(0) == 5);
+TEST_CASE("apply_file: missing, -F none, permissions", "[client_config]")
+{
+    TempHome home;
+    ClientConfig c;
+    ClientConfigParser p(c, "box", home.home());
+    p.apply_file(home.path(".ssh/config"), false); // missing ~/.ssh/config: fine
+    p.apply_file("none", true);                    // -F none
+    CHECK(has(error_of([&] { p.apply_file(home.path("nope"), true); }), "Can't open user config file"));
+    home.write(".ssh/config", "Port 9\n", 0666);
+    CHECK(has(error_of([&] { p.apply_file(home.path(".ssh/config"), false); }), "Bad owner or permissions"));
+    p.apply_file(home.path(".ssh/config"), true); // -F: no permission check, as in ssh
+    CHECK(c.port.value_or(0) == 9);
 }
 
 TEST_CASE("ssh's other keywords are accepted and ignored; unknown ones are errors", "[client_config]")
 {
     ClientConfig c;
-    ClientConfigParser p(c, "box", "/h");
-    p.apply_text("ForwardAgent yes\nControlMaster auto\nCompression yes\nProxyJump x\n", "cfg");
+    ClientConfigParser p(c, "box", "/h", "me");
+    p.apply_text("ForwardAgent yes\nControlMaster auto\nControlPath ~/.ssh/cm-%C\nCompression yes\n"
+                 "ProxyJump x\nLocalForward 8080 localhost:80\nSendEnv LANG LC_*\nRSAAuthentication no\n"
+                 "UseRoaming no\nGSSAPIAuthentication yes\nPKCS11Provider none\nWarnWeakCrypto no\n",
+                 "cfg");
     CHECK(error_of([&] { p.apply_text("\n\nPortt 22\n", "/home/u/.ssh/config"); }) ==
           "/home/u/.ssh/config line 3: Bad configuration option: Portt");
-    CHECK(error_of([&] { p.apply_option("Nonsense=1"); }) == "command-line: Bad configuration option: Nonsense");
-    p.apply_text("IgnoreUnknown Use*\nUseKeychain yes\n", "cfg");
+    CHECK(error_of([&] { p.apply_option("Nonsense=1"); }) == "command-line line 0: Bad configuration option: Nonsense");
+    // Also in a block that does not apply, as in ssh.
+    CHECK(has(error_of([&] { p.apply_text("Host other\nBogus 1\n", "f"); }), "f line 2: Bad configuration option"));
+    // IgnoreUnknown: first value wins, patterns, case-insensitive.
+    p.apply_text("IgnoreUnknown UseKeychain,Add*\nUseKeychain yes\nAddThing 1\n", "cfg");
+    CHECK(has(error_of([&] { p.apply_text("Other 1\n", "f"); }), "Bad configuration option: Other"));
+    // Our own keywords.
+    p.apply_text("Reconnect yes\nTunnelBackend tap\n", "cfg");
+    CHECK(c.reconnect == true);
+    CHECK(c.tunnel_backend == std::string("tap"));
 }
 
 TEST_CASE("values are checked and named", "[client_config]")
 {
     ClientConfig c;
-    ClientConfigParser p(c, "box", "/h");
-    CHECK(error_of([&] { p.apply_option("Port=0"); }).find("bad value '0' for Port") != std::string::npos);
-    CHECK(error_of([&] { p.apply_option("Port=70000"); }).find("Port") != std::string::npos);
-    CHECK(error_of([&] { p.apply_option("Tunnel=maybe"); }).find("Tunnel") != std::string::npos);
-    CHECK(error_of([&] { p.apply_option("TunnelDevice=x:1"); }).find("TunnelDevice") != std::string::npos);
-    CHECK(error_of([&] { p.apply_option("StrictHostKeyChecking=perhaps"); }).find("accept-new") != std::string::npos);
-    CHECK(error_of([&] { p.apply_option("ServerAliveInterval=-1"); }).find("ServerAliveInterval") !=
-          std::string::npos);
-    CHECK(error_of([&] { p.apply_option("Host=x"); }).find("not allowed") != std::string::npos);
-    CHECK(error_of([&] { p.apply_text(std::string("Port 22\0", 8), "cfg"); }).find("NUL") != std::string::npos);
-    CHECK(error_of([&] { p.apply_text(std::string(9000, 'x'), "cfg"); }).find("too long") != std::string::npos);
+    ClientConfigParser p(c, "box", "/h", "me");
+    auto err = [&](const std::string& opt) { return error_of([&] { p.apply_option(opt); }); };
+    CHECK(err("Port=0") == "command-line line 0: bad value '0' for Port (expected a port from 1 to 65535 or a "
+                           "service name)");
+    CHECK(has(err("Port=70000"), "for Port"));
+    CHECK(has(err("Port 22 23"), "extra arguments"));
+    CHECK(has(err("Port"), "no argument after keyword"));
+    CHECK(has(err("User \"\""), "missing argument for User"));
+    CHECK(has(err("Tunnel=maybe"), "bad value 'maybe' for Tunnel (expected yes, point-to-point, ethernet or no)"));
+    CHECK(has(err("TunnelDevice=x:1"), "for TunnelDevice"));
+    CHECK(has(err("StrictHostKeyChecking=perhaps"), "accept-new"));
+    CHECK(has(err("ServerAliveInterval=-1"), "for ServerAliveInterval"));
+    CHECK(has(err("ServerAliveCountMax=x"), "for ServerAliveCountMax"));
+    CHECK(has(err("ConnectTimeout=soon"), "for ConnectTimeout"));
+    CHECK(has(err("IdentitiesOnly=maybe"), "for IdentitiesOnly (expected yes or no)"));
+    CHECK(has(err("AddressFamily=ipx"), "for AddressFamily"));
+    CHECK(has(err("LogLevel=LOUD"), "DEBUG3"));
+    CHECK(has(err("TunnelBackend=magic"), "for TunnelBackend"));
+    CHECK(has(err("HostName=%z.example"), "unknown token %z"));
+    CHECK(has(err("IdentityFile=~/.ssh/%C"), "unknown token %C"));
+    CHECK(has(err("UserKnownHostsFile=none ~/.ssh/kh"), "must appear alone"));
+    CHECK(has(err("RekeyLimit=8"), "for RekeyLimit"));
+    CHECK(has(err("Host=x"), "Host directive not supported as a command-line option"));
+    CHECK(has(err("Include=x"), "not supported as a command-line option"));
+    CHECK(has(err("Port=22\nPort=23"), "newline"));
+    CHECK(has(err("User \"unterminated"), "unterminated quote"));
+    // Hostile bytes are escaped in messages.
+    CHECK(has(err("Port=\x1b[2J"), "'\\x1b[2J'"));
+    // Values are checked in blocks that do not apply too, as in ssh.
+    CHECK(has(error_of([&] { p.apply_text("Host other\n  Port x\n", "f"); }), "f line 2: bad value 'x' for Port"));
+    CHECK(has(error_of([&] { p.apply_text(std::string("Port 22\0", 8), "f"); }), "NUL"));
+    CHECK(has(error_of([&] { p.apply_text("User " + std::string(9000, 'x'), "f"); }), "line longer than 8192"));
+    CHECK(has(error_of([&] { p.apply_text(std::string(1024 * 1024 + 1, '#'), "f"); }), "larger than"));
+    CHECK_FALSE(c.port.has_value()); // nothing above was stored
+}
+
+TEST_CASE("value syntaxes as ssh takes them", "[client_config]")
+{
+    auto c = parse("ServerAliveInterval 1m30s\nConnectTimeout none\nConnectTimeout 10\nServerAliveCountMax 0\n"
+                   "IdentitiesOnly TRUE\nExitOnForwardFailure no\nBatchMode yes\nAddressFamily INET6\n"
+                   "LogLevel debug2\nRekeyLimit 1G 1h\nCiphers aes128-ctr\nPort ssh\n");
+    CHECK(c.server_alive_interval == 90u);
+    CHECK(c.connect_timeout == 10u); // "none" left it unset
+    CHECK(c.server_alive_count_max == 0u);
+    CHECK(c.identities_only == true);
+    CHECK(c.exit_on_forward_failure == false);
+    CHECK(c.batch_mode == true);
+    CHECK(c.address_family == AddressFamily::Inet6);
+    CHECK(c.log_level == std::string("DEBUG2"));
+    CHECK(c.rekey_limit == (std::uint64_t{1} << 30));
+    CHECK(c.ciphers == std::string("aes128-ctr"));
+    CHECK(c.port.value_or(0) == 22); // service name, if /etc/services knows it; else an error above
 }
 
 TEST_CASE("Tunnel, TunnelDevice and StrictHostKeyChecking values", "[client_config]")
 {
     ClientConfig c;
-    ClientConfigParser p(c, "box", "/h");
+    ClientConfigParser p(c, "box", "/h", "me");
     p.apply_option("Tunnel=yes");
     p.apply_option("Tunnel=ethernet"); // first wins
     p.apply_option("TunnelDevice=3:any");
@@ -142,35 +330,109 @@ TEST_CASE("Tunnel, TunnelDevice and StrictHostKeyChecking values", "[client_conf
     CHECK(c.tunnel_device->remote == kTunUnitAny);
     CHECK(c.strict_host_key_checking == StrictHostKeyChecking::No);
 
-    ClientConfig d;
-    ClientConfigParser(d, "box", "/h").apply_option("Tunnel=no");
-    resolve_defaults(d, "box", "me", "/h");
-    CHECK(d.tunnel_disabled);
-    CHECK_FALSE(d.tunnel.has_value());
+    CHECK(parse("Tunnel true\n").tunnel == TunMode::PointToPoint);
+    CHECK(parse("Tunnel Point-To-Point\n").tunnel == TunMode::PointToPoint);
+    CHECK(parse("Tunnel ETHERNET\n").tunnel == TunMode::Ethernet);
+    for (auto [text, want] : {std::pair{"yes", StrictHostKeyChecking::Yes}, {"true", StrictHostKeyChecking::Yes},
+                              {"accept-new", StrictHostKeyChecking::AcceptNew}, {"no", StrictHostKeyChecking::No},
+                              {"false", StrictHostKeyChecking::No}, {"ask", StrictHostKeyChecking::Ask}})
+        CHECK(parse(std::string("StrictHostKeyChecking ") + text + "\n").strict_host_key_checking == want);
 
+    SECTION("Tunnel no counts as set and means no tunnel")
+    {
+        ClientConfig d;
+        ClientConfigParser q(d, "box", "/h", "me");
+        q.apply_option("Tunnel=no");
+        q.apply_text("Tunnel ethernet\n", "cfg");
+        resolve_defaults(d, "box", "me", "/h");
+        CHECK(d.tunnel_disabled);
+        CHECK_FALSE(d.tunnel.has_value());
+    }
+
+    CHECK(parse_tunnel_device("any")->local == kTunUnitAny);
     CHECK(parse_tunnel_device("any")->remote == kTunUnitAny);
+    CHECK(parse_tunnel_device("ANY:7")->remote == 7u);
     CHECK(parse_tunnel_device("0:1")->remote == 1u);
+    CHECK(parse_tunnel_device("5")->local == 5u);
+    CHECK(parse_tunnel_device("2147483645")->local == 2147483645u);
     CHECK_FALSE(parse_tunnel_device("2147483646").has_value());
     CHECK_FALSE(parse_tunnel_device(":").has_value());
+    CHECK_FALSE(parse_tunnel_device("1:").has_value());
+    CHECK_FALSE(parse_tunnel_device("-1").has_value());
+    CHECK_FALSE(parse_tunnel_device("1:2:3").has_value());
 }
 
-TEST_CASE("IdentityFile accumulates; ~ and %h expand; defaults fill the rest", "[client_config]")
+TEST_CASE("IdentityFile accumulates; tokens expand once resolved; HostName %h", "[client_config]")
 {
     ClientConfig c;
-    ClientConfigParser p(c, "box", "/home/u");
+    ClientConfigParser p(c, "box", "/home/u", "me");
     p.apply_option("IdentityFile=~/.ssh/first");
-    p.apply_text("IdentityFile /keys/second\nIdentityFile ~/.ssh/first\nHostName %h.example\n", "cfg");
-    CHECK(c.identity_files == std::vector<std::string>{"/home/u/.ssh/first", "/keys/second"});
+    p.apply_text("IdentityFile /keys/second\nIdentityFile ~/.ssh/first\nHostName %h.example\n"
+                 "User remote\nIdentityFile %d/%u/%r/%h/%n/%p/%%\nPort 2222\n"
+                 "UserKnownHostsFile ~/kh %d/kh2\nIdentityAgent ~/agent.sock\n",
+                 "cfg");
+    CHECK(c.identity_files.size() == 3); // the duplicate was dropped
     CHECK(*c.host_name == "box.example");
+    resolve_defaults(c, "box", "me", "/home/u");
+    CHECK(c.identity_files ==
+          std::vector<std::string>{"/home/u/.ssh/first", "/keys/second", "/home/u/me/remote/box.example/box/2222/%"});
+    CHECK(*c.user_known_hosts_files == std::vector<std::string>{"/home/u/kh", "/home/u/kh2"});
+    CHECK(*c.identity_agent == "/home/u/agent.sock");
 
+    SECTION("HostName %% and environment variables")
+    {
+        auto d = parse("HostName a%%b-%h\n");
+        CHECK(*d.host_name == "a%b-box");
+        ::setenv("FETH_CC_TEST_DIR", "/env/dir", 1);
+        auto e = parse("IdentityFile ${FETH_CC_TEST_DIR}/key\n");
+        resolve_defaults(e, "box", "me", "/home/u");
+        CHECK(e.identity_files == std::vector<std::string>{"/env/dir/key"});
+        ::unsetenv("FETH_CC_TEST_DIR");
+        auto f = parse("IdentityFile ${FETH_CC_TEST_DIR}/key\n");
+        CHECK(has(error_of([&] { resolve_defaults(f, "box", "me", "/home/u"); }), "FETH_CC_TEST_DIR is not set"));
+    }
+    SECTION("IdentityFile none: no default keys")
+    {
+        auto d = parse("IdentityFile none\n");
+        resolve_defaults(d, "box", "me", "/home/u");
+        CHECK(d.identity_files.empty());
+    }
+    SECTION("UserKnownHostsFile none: no file; SSH_AUTH_SOCK stays as it is")
+    {
+        auto d = parse("UserKnownHostsFile none\nIdentityAgent SSH_AUTH_SOCK\n");
+        resolve_defaults(d, "box", "me", "/home/u");
+        CHECK(d.user_known_hosts_files->empty());
+        CHECK(*d.identity_agent == "SSH_AUTH_SOCK");
+    }
+    SECTION("IdentityFile only in blocks that apply")
+    {
+        auto d = parse("Host other\nIdentityFile /k/other\nHost box\nIdentityFile /k/box\n");
+        CHECK(d.identity_files == std::vector<std::string>{"/k/box"});
+    }
+}
+
+TEST_CASE("defaults", "[client_config]")
+{
     ClientConfig d;
     resolve_defaults(d, "box", "me", "/home/me");
     CHECK(*d.host_name == "box");
     CHECK(*d.user == "me");
     CHECK(*d.port == 22);
     CHECK(d.tunnel == TunMode::Ethernet); // our default, said in --help
-    CHECK(d.identity_files.front() == "/home/me/.ssh/id_ed25519");
-    CHECK(d.user_known_hosts_files->front() == "/home/me/.ssh/known_hosts");
+    CHECK_FALSE(d.tunnel_disabled);
+    CHECK(d.tunnel_device->local == kTunUnitAny);
+    CHECK(d.tunnel_device->remote == kTunUnitAny);
+    CHECK(d.identity_files == std::vector<std::string>{"/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa",
+                                                       "/home/me/.ssh/id_rsa"});
+    CHECK(*d.user_known_hosts_files ==
+          std::vector<std::string>{"/home/me/.ssh/known_hosts", "/home/me/.ssh/known_hosts2"});
     CHECK(d.strict_host_key_checking == StrictHostKeyChecking::Ask);
+    CHECK(*d.server_alive_interval == 0u);
     CHECK(*d.server_alive_count_max == 3u);
+    CHECK(*d.connect_timeout == 0u);
+    CHECK(d.address_family == AddressFamily::Any);
+    CHECK(d.identities_only == false);
+    CHECK(d.exit_on_forward_failure == false);
+    CHECK(d.reconnect == false);
+    CHECK(d.batch_mode == false);
 }
