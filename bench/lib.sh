@@ -20,6 +20,7 @@ TUN4_CLI=198.19.70.2
 PORT=2222
 TMP=""
 declare -a B_PIDS=()
+declare -a CLIENT_EXTRA=() # more client options (bench/idle.sh: ServerAliveInterval)
 CLK_TCK=$(getconf CLK_TCK)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -196,6 +197,7 @@ start_client() {
   local -a common=(-F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
     -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p "$PORT" -o Tunnel="$mode" -w 0:0)
   [ -n "$cipher" ] && common+=(-c "$cipher")
+  common+=("${CLIENT_EXTRA[@]}")
   FETH_SSH_NOTES=""
   if [ "$kind" = stock ]; then
     [ -n "$rekey" ] && common+=(-o RekeyLimit="$rekey" -o LogLevel=DEBUG1) # DEBUG1: count re-keys
