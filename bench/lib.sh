@@ -234,7 +234,7 @@ device_holder() {
 
 ticks_of() { # PID: utime+stime of all its threads, in clock ticks (0 if gone)
   local s a
-  read -r s <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }
+  read -r s 2>/dev/null <"/proc/$1/stat" || { echo 0; return; }
   s=${s##*) }
   # shellcheck disable=SC2206
   a=($s)

@@ -232,7 +232,43 @@ def pairing_result(pdir, clk):
     res["rekeys_seen_by_stock_ssh"] = (n - 1) if n else None
     n = count_in(os.path.join(pdir, "stock-sshd.log"), "SSH2_MSG_NEWKEYS received") if name.endswith("stock-sshd") else None
     res["rekeys_seen_by_stock_sshd"] = (n - 1) if n else None
+    res["profile"] = profile_of(pdir)
     return res
+
+
+def strace_counts(path):
+    """strace -c: {syscall: calls}; {} when nothing completed; None without a file."""
+    if not os.path.exists(path):
+        return None
+    calls = {}
+    for line in open(path, errors="replace"):
+        f = line.split()
+        if len(f) >= 5 and f[0][0].isdigit() and f[-1] != "total":
+            calls[f[-1]] = int(f[3])
+    return calls
+
+
+def profile_of(pdir):
+    prof = {}
+    for d in ("c2s", "s2c"):
+        x = {}
+        path = os.path.join(pdir, f"{d}.perf.txt")
+        if os.path.exists(path):
+            x["perf_top"] = [l.rstrip() for l in open(path) if l.strip()]
+        try:
+            frames = int(open(os.path.join(pdir, f"{d}.strace.frames")).read().strip())
+        except (OSError, ValueError):
+            frames = None
+        for side in ("server", "client"):
+            c = strace_counts(os.path.join(pdir, f"{d}.strace.{side}.txt"))
+            if c is not None and frames:
+                x[f"{side}_syscalls_per_frame"] = {k: round(v / frames, 3) for k, v in sorted(c.items(), key=lambda kv: -kv[1])}
+                x[f"{side}_syscalls_per_frame_total"] = round(sum(c.values()) / frames, 3)
+        if frames is not None:
+            x["strace_frames"] = frames
+        if x:
+            prof[d] = x
+    return prof or None
 
 
 # ---------- presentation ----------
@@ -346,6 +382,14 @@ def final(rdir, clk, json_path):
     for r in results:
         if r.get("notes"):
             print(f"note {r['pairing']}: {r['notes'].rstrip('; ')}", file=out)
+    for r in results:
+        for d, x in (r.get("profile") or {}).items():
+            for side in ("server", "client"):
+                if f"{side}_syscalls_per_frame" in x:
+                    top = ", ".join(f"{k} {v}" for k, v in list(x[f"{side}_syscalls_per_frame"].items())[:6])
+                    print(f"profile {r['pairing']} {d} {side}: {x[f'{side}_syscalls_per_frame_total']} syscalls/frame ({top})", file=out)
+            for l in (x.get("perf_top") or [])[:24]:
+                print(f"profile {r['pairing']} {d} perf: {l.strip()}", file=out)
     if doc["goals"]:
         print("goals:", file=out)
         for x in doc["goals"]:

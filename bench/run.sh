@@ -25,6 +25,9 @@ usage: bench/run.sh [options]
   --force                          report even if the machine was busy (marked DISTURBED)
   --max-other F                    the busy threshold: fraction of one core used by other
                                    processes (default 0.10)
+  --profile                        after the measured runs of each direction, one more run under
+                                   perf record (server data path + client) and one under strace -c:
+                                   top symbols and system calls per frame (not in the medians)
   --keep                           keep the temporary directory (logs, raw samples)
 Environment: FETH_SSHD, FETH_SSH (default build/server/feth-sshd, build/client/feth-ssh).
 Exit status: 0 done, 1 DISTURBED (without --force), 2 usage or setup error.
@@ -32,7 +35,7 @@ EOF
 }
 
 MODE=ethernet BACKEND=tap CIPHER=chacha20-poly1305@openssh.com MTU=1500 TIME=10 REPS=3 PINGS=200
-PAIRINGS=all REKEY="" BENCH_KEEP="" JSON_OUT="" LABEL="" FORCE="" MAX_OTHER=0.10
+PAIRINGS=all REKEY="" BENCH_KEEP="" PROFILE="" JSON_OUT="" LABEL="" FORCE="" MAX_OTHER=0.10
 while [ $# -gt 0 ]; do
   case $1 in
     --mode) MODE=$2; shift 2 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --force) FORCE=1; shift ;;
     --max-other) MAX_OTHER=$2; shift 2 ;;
     --keep) BENCH_KEEP=1; shift ;;
+    --profile) PROFILE=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -76,6 +80,10 @@ else
 fi
 
 bench_init iperf3
+if [ -n "$PROFILE" ]; then
+  command -v perf >/dev/null || log "--profile: perf not installed (apt-get install linux-perf): no CPU profile"
+  command -v strace >/dev/null || log "--profile: strace not installed (apt-get install strace): no syscall counts"
+fi
 RESULTS=$TMP/results
 mkdir -p "$RESULTS"
 DISTURBED=""
@@ -142,6 +150,39 @@ run_window() { # PDIR DIR REP [-R]: one iperf3 run with CPU samples inside it
     log "DISTURBED: other processes used $other of a core during $dir rep $rep"
   fi
   python3 "$BENCH_DIR/report.py" mbit "$base.iperf.json" 2>/dev/null | sed "s/^/  $dir rep $rep: /" >&2 || true
+}
+
+# profile_dir PDIR DIR SERVER_PID CLIENT_PID [-R]: one unmeasured run under
+# perf, one under strace -c; the frames the tunnel carried meanwhile give
+# system calls per frame.
+profile_dir() {
+  local pdir=$1 dir=$2 spid=$3 cpid=$4; shift 4
+  local ipid
+  if command -v perf >/dev/null; then
+    in_cli timeout $((TIME + 30)) iperf3 -c "$TUN4_SRV" -p 5201 -t "$TIME" -O 1 -J "$@" >"$pdir/$dir.perf.iperf.json" 2>&1 &
+    ipid=$!
+    sleep 1.3
+    perf record -q -F 499 -g -p "$spid,$cpid" -o "$TMP/perf.data" -- sleep "$(python3 -c "print($TIME - 0.7)")" >/dev/null 2>&1
+    wait "$ipid"
+    { perf report -i "$TMP/perf.data" --stdio --no-children --sort comm,dso --percent-limit 2 -g none 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -12
+      perf report -i "$TMP/perf.data" --stdio --no-children --sort comm,dso,sym --percent-limit 1 -g none 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -30; } >"$pdir/$dir.perf.txt"
+    rm -f "$TMP/perf.data"
+  fi
+  if command -v strace >/dev/null; then
+    in_cli timeout $((TIME + 30)) iperf3 -c "$TUN4_SRV" -p 5201 -t "$TIME" -O 1 -J "$@" >"$pdir/$dir.strace.iperf.json" 2>&1 &
+    ipid=$!
+    sleep 1.3
+    local f0 f1 st=$((TIME > 3 ? 3 : TIME - 1))
+    f0=$(awk -v d="$(cat "$pdir/.sif"):" '$1 == d { print $3 + $11 }' "/proc/$spid/net/dev")
+    timeout -s INT "$st" strace -c -f -p "$spid" -o "$pdir/$dir.strace.server.txt" >/dev/null 2>&1 &
+    timeout -s INT "$st" strace -c -f -p "$cpid" -o "$pdir/$dir.strace.client.txt" >/dev/null 2>&1
+    wait $! 2>/dev/null
+    f1=$(awk -v d="$(cat "$pdir/.sif"):" '$1 == d { print $3 + $11 }' "/proc/$spid/net/dev")
+    echo "$(( f1 - f0 ))" >"$pdir/$dir.strace.frames"
+    wait "$ipid"
+  fi
 }
 
 run_pairing() { # CLIENT/SERVER
@@ -219,8 +260,12 @@ run_pairing() { # CLIENT/SERVER
   local ipsrv=$BG_PID
   wait_for 50 sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':5201'" || { pairing_fail "$pdir" "failed: iperf3 server"; stop_all; return; }
   local rep
+  echo "$sif" >"$pdir/.sif"
+  local dp=${holder:-${conn%% *}}
   for rep in $(seq "$REPS"); do run_window "$pdir" c2s "$rep"; done
+  [ -n "$PROFILE" ] && profile_dir "$pdir" c2s "$dp" "$client_pid"
   for rep in $(seq "$REPS"); do run_window "$pdir" s2c "$rep" -R; done
+  [ -n "$PROFILE" ] && profile_dir "$pdir" s2c "$dp" "$client_pid" -R
   # shellcheck disable=SC2086
   snapshot "$pdir/end" $spids $cpids
   for p in $conn $cpids; do echo "hwm.$p=$(status_field "$p" VmHWM)"; done >>"$pdir/meta"
