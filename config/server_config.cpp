@@ -839,3 +839,50 @@ std::optional<unsigned> parse_time_interval(std::string_view s)
 }
 
 } // namespace feth::config
+
+namespace feth::config {
+
+std::string dump_config(const ServerConfig& c)
+{
+    std::string out;
+    auto line = [&out](const char* kw, const std::string& value) { out += std::string(kw) + " " + value + "\n"; };
+    auto permit = [](unsigned p) -> std::string {
+        switch (p) {
+        case kPermitNo: return "no";
+        case kPermitPointToPoint: return "point-to-point";
+        case kPermitEthernet: return "ethernet";
+        default: return "yes";
+        }
+    };
+    for (auto p : c.ports) line("port", std::to_string(p));
+    for (const auto& l : c.listen) {
+        const bool v6 = l.host.find(':') != std::string::npos;
+        line("listenaddress", (v6 ? "[" + l.host + "]" : l.host) + ":" + std::to_string(l.port));
+    }
+    for (const auto& k : c.host_keys) line("hostkey", k);
+    std::string akf;
+    for (const auto& f : c.authorized_keys_files) akf += (akf.empty() ? "" : " ") + f;
+    line("authorizedkeysfile", akf.empty() ? "none" : akf);
+    line("permittunnel", permit(c.permit_tunnel));
+    line("pidfile", c.pid_file.empty() ? "none" : c.pid_file);
+    line("loglevel", log::level_name(c.log_level));
+    for (const auto& u : c.allow_users) line("allowusers", u);
+    for (const auto& u : c.deny_users) line("denyusers", u);
+    line("tunnelbackend", c.tunnel_backend);
+    line("maxstartups", std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
+                            std::to_string(c.max_startups.full));
+    line("logingracetime", std::to_string(c.login_grace_time));
+    line("maxauthtries", std::to_string(c.max_auth_tries));
+    line("maxsessions", std::to_string(c.max_sessions));
+    line("clientaliveinterval", std::to_string(c.client_alive_interval));
+    line("clientalivecountmax", std::to_string(c.client_alive_count_max));
+    line("privilegeseparationuser", c.privsep_user.empty() ? "(default)" : c.privsep_user);
+    for (const auto& m : c.matches) {
+        std::string crit;
+        for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
+        line("match", crit + (m.permit_tunnel ? " permittunnel " + permit(*m.permit_tunnel) : ""));
+    }
+    return out;
+}
+
+} // namespace feth::config

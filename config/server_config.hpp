@@ -119,6 +119,10 @@ private:
     std::optional<std::size_t> match_; // the Match block lines go to, if any
 };
 
+// The effective configuration as sshd -T prints it: one "keyword value"
+// line per setting, keywords in lower case, lists one line per entry.
+std::string dump_config(const ServerConfig& config);
+
 // Expands %u, %h and %% in an AuthorizedKeysFile entry; a relative result is
 // taken relative to `home`. Throws InputError on an unknown % sequence.
 std::string expand_authorized_keys_path(std::string_view pattern, std::string_view user,
