@@ -164,11 +164,40 @@ bool drop_connection(const config::MaxStartups& m, std::size_t startups, std::mt
 
 } // namespace
 
-int run_listener(const config::ServerConfig& cfg, ssh_bind bind, const PrivsepIdentity& identity)
+namespace {
+
+bool same_endpoints(const config::ServerConfig& a, const config::ServerConfig& b)
 {
-    std::vector<Listener> listeners = open_listeners(cfg);
+    if (a.listen.size() != b.listen.size()) return false;
+    for (std::size_t i = 0; i < a.listen.size(); ++i)
+        if (a.listen[i].host != b.listen[i].host || a.listen[i].port != b.listen[i].port) return false;
+    return true;
+}
+
+// SIGHUP: new settings for new connections, or the old ones kept with a
+// log line saying why. Connections already running keep their own.
+void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, const ReloadSettings& reload)
+{
+    try {
+        ServerSettings next = reload();
+        if (!same_endpoints(current.config, next.config)) listeners = open_listeners(next.config);
+        if (next.config.pid_file != current.config.pid_file)
+            LOG_INFO("PidFile changes take effect at the next start");
+        current = std::move(next);
+        LOG_INFO("Received SIGHUP; configuration reloaded for new connections.");
+    } catch (const std::exception& e) {
+        LOG_ERROR("Received SIGHUP; keeping the running configuration: %s", e.what());
+    }
+}
+
+} // namespace
+
+int run_listener(ServerSettings settings, const ReloadSettings& reload, const PrivsepIdentity& identity)
+{
+    std::vector<Listener> listeners = open_listeners(settings.config);
+    const std::string pid_path = settings.config.pid_file;
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
-    PidFile pid_file(cfg.pid_file);
+    PidFile pid_file(pid_path);
     std::set<pid_t> children;
     Startups startups;
     std::mt19937 rng(std::random_device{}());
@@ -189,7 +218,7 @@ int run_listener(const config::ServerConfig& cfg, ssh_bind bind, const PrivsepId
             bool stop = false;
             for (int sig = signals.next(); sig != 0; sig = signals.next()) {
                 if (sig == SIGCHLD) reap(children, startups);
-                else if (sig == SIGHUP) LOG_INFO("Received SIGHUP; configuration reload is not supported yet, ignoring.");
+                else if (sig == SIGHUP) reload_settings(settings, listeners, reload);
                 else stop = true;
             }
             if (stop) {
@@ -221,6 +250,7 @@ int run_listener(const config::ServerConfig& cfg, ssh_bind bind, const PrivsepId
             Peer peer;
             peer.address = numeric_host(reinterpret_cast<sockaddr*>(&ss), slen, &peer.port);
             ++connection_count;
+            const config::ServerConfig& cfg = settings.config;
             if (drop_connection(cfg.max_startups, startups.size(), rng)) {
                 LOG_INFO("drop connection #%llu from [%s]:%u on %s past MaxStartups", connection_count,
                          peer.address.c_str(), peer.port, listeners[i - 1].where.c_str());
@@ -243,7 +273,7 @@ int run_listener(const config::ServerConfig& cfg, ssh_bind bind, const PrivsepId
             }
             if (pid == 0) {
                 startup_read.reset();
-                child_main(cfg, bind, listeners, signals, startups, std::move(conn), peer, identity,
+                child_main(cfg, settings.bind.get(), listeners, signals, startups, std::move(conn), peer, identity,
                            std::move(startup_write));
             }
             children.insert(pid);

@@ -5,15 +5,30 @@
 
 #include <libssh/server.h>
 
+#include <functional>
+
 #include "config/server_config.hpp"
 #include "privsep.hpp"
+#include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {
 
+// What new connections are served with: the configuration and the ssh_bind
+// holding the host keys.
+struct ServerSettings {
+    config::ServerConfig config;
+    BindPtr bind;
+};
+
+// Reads the configuration and host keys again (SIGHUP); throws on error,
+// and then the listener keeps what it had.
+using ReloadSettings = std::function<ServerSettings()>;
+
 // Runs until SIGTERM or SIGINT. Each connection gets a monitor process
 // (root) which forks the unprivileged child that speaks SSH. MaxStartups
-// drops new connections while too many are unauthenticated. Returns the
+// drops new connections while too many are unauthenticated. SIGHUP reloads
+// the settings for new connections; live tunnels keep theirs. Returns the
 // exit status.
-int run_listener(const config::ServerConfig& config, ssh_bind bind, const PrivsepIdentity& identity);
+int run_listener(ServerSettings settings, const ReloadSettings& reload, const PrivsepIdentity& identity);
 
 } // namespace feth::server

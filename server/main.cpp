@@ -36,6 +36,7 @@ struct Args {
     std::vector<std::string> host_keys;
     std::vector<std::string> options;
     bool test_only = false;
+    bool dump = false;
     std::string state_dir = kDefaultStateDir;
 };
 
@@ -120,6 +121,7 @@ int main(int argc, char** argv)
     app.add_option("-o", args.options, "Configuration option, as in the file: -o Keyword=value (repeatable)")
         ->type_name("OPTION");
     app.add_flag("-t", args.test_only, "Test mode: check the configuration and host keys, then exit");
+    app.add_flag("-T", args.dump, "Extended test mode: check, then print the effective configuration and exit");
     app.add_option("--state-dir", args.state_dir, "Where the generated host key is kept")
         ->type_name("DIR")
         ->capture_default_str();
@@ -133,7 +135,7 @@ int main(int argc, char** argv)
 
     feth::log::Options log_opts;
     log_opts.ident = "feth-sshd";
-    log_opts.to_stderr = args.log_stderr || args.debug > 0 || args.test_only;
+    log_opts.to_stderr = args.log_stderr || args.debug > 0 || args.test_only || args.dump;
     feth::log::configure(log_opts);
 
     try {
@@ -147,9 +149,10 @@ int main(int argc, char** argv)
         }
         feth::log::configure(log_opts);
 
-        if (args.test_only) {
+        if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
             if (!cfg.host_keys.empty()) make_bind(cfg.host_keys);
+            if (args.dump) std::fputs(feth::config::dump_config(cfg).c_str(), stdout);
             return 0;
         }
 
@@ -163,12 +166,21 @@ int main(int argc, char** argv)
         if (::geteuid() != 0)
             LOG_INFO("Not running as root: creating tunnel devices will probably fail (EPERM).");
 
-        auto keys = feth::server::resolve_host_keys(cfg.host_keys, args.state_dir);
-        auto bind = make_bind(keys);
         auto identity = feth::server::prepare_privsep(cfg);
+        auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {
+            auto keys = feth::server::resolve_host_keys(c.host_keys, args.state_dir);
+            feth::server::ServerSettings s{std::move(c), make_bind(keys)};
+            if (args.debug == 0) {
+                log_opts.level = s.config.log_level;
+                feth::log::configure(log_opts);
+            }
+            return s;
+        };
+        feth::server::ServerSettings settings = settings_from(std::move(cfg));
+        // SIGHUP: the same sources again (command line, then the file).
+        auto reload = [&] { return settings_from(load_config(args)); };
         if (!args.foreground) daemonize();
-        int status = feth::server::run_listener(cfg, bind.get(), identity);
-        bind.reset();
+        int status = feth::server::run_listener(std::move(settings), reload, identity);
         ssh_finalize();
         return status;
     } catch (const std::exception& e) {
