@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Running feth-sshd for real: -t and -T on good and bad configurations, and
+# SIGHUP reloading the configuration for new connections while a live
+# tunnel keeps carrying traffic.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+SSH=$(stock_ssh_cmd)
+
+E2E_CURRENT="-t and -T"
+cat >"$TMP/good_config" <<CFG
+Port $PORT
+ListenAddress $UNDERLAY_SRV
+HostKey $TMP/host_ed25519
+AuthorizedKeysFile $TMP/authorized_keys
+PermitTunnel ethernet
+CFG
+"$FETH_SSHD" -t -f "$TMP/good_config" >"$TMP/t-good.log" 2>&1 || fail "-t rejected a good configuration: $(cat "$TMP/t-good.log")"
+dump=$("$FETH_SSHD" -T -f "$TMP/good_config" -o LogLevel=VERBOSE) || fail "-T failed"
+for want in "port $PORT" "listenaddress $UNDERLAY_SRV:$PORT" "permittunnel ethernet" "loglevel VERBOSE" \
+  "authorizedkeysfile $TMP/authorized_keys" "hostkey $TMP/host_ed25519"; do
+  grep -qx "$want" <<<"$dump" || fail "-T output lacks '$want'"
+done
+printf 'Port %s\nPermitTunel yes\n' "$PORT" >"$TMP/bad_config"
+status=0
+"$FETH_SSHD" -t -f "$TMP/bad_config" >"$TMP/t-bad.log" 2>&1 || status=$?
+[ "$status" = 255 ] || fail "-t on a bad configuration exited $status, expected 255"
+grep -q "$TMP/bad_config line 2: unknown keyword 'PermitTunel'" "$TMP/t-bad.log" ||
+  fail "-t does not name file, line and keyword: $(cat "$TMP/t-bad.log")"
+pass "-t accepts good and names the bad line; -T prints the effective configuration"
+
+E2E_CURRENT="SIGHUP"
+cp "$TMP/good_config" "$TMP/live_config"
+start_bg feth-sshd srv "$FETH_SSHD" -D -e -f "$TMP/live_config" --state-dir "$TMP/state"
+SSHD_PID=$BG_PID
+wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
+start_bg ssh cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+ssh_pid=$BG_PID
+wait_until 100 "tap0 on both sides" sh -c "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_CLI ip link show tap0"
+configure_tunnel tap0 tap0
+ping_both
+# A ping runs across the reload and must lose nothing.
+start_bg ping-across cli ping -c 30 -i 0.1 -W 1 "$TUN4_SRV"
+ping_pid=$BG_PID
+sleep 0.5
+sed -i 's/^PermitTunnel ethernet/PermitTunnel point-to-point/' "$TMP/live_config"
+kill -HUP "$SSHD_PID"
+wait_until 50 "reload logged" grep -q "configuration reloaded for new connections" "$TMP/feth-sshd.log"
+status=0
+wait "$ping_pid" || status=$?
+[ "$status" = 0 ] || fail "the live tunnel lost pings across SIGHUP: $(tail -3 "$TMP/ping-across.log")"
+grep -q " 0% packet loss" "$TMP/ping-across.log" || fail "pings lost across SIGHUP: $(tail -3 "$TMP/ping-across.log")"
+kill -0 "$ssh_pid" 2>/dev/null || fail "the live tunnel's ssh died on SIGHUP"
+status=0
+in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 1:1 -N root@"$UNDERLAY_SRV" \
+  >"$TMP/after-reload.log" 2>&1 || status=$?
+[ "$status" = 255 ] || fail "a new ethernet tunnel after the reload got exit $status; the new PermitTunnel was not applied"
+pass "SIGHUP: the live tunnel kept all 30 pings; new connections get the new PermitTunnel"
+
+printf 'Bogus yes\n' >>"$TMP/live_config"
+kill -HUP "$SSHD_PID"
+wait_until 50 "bad reload logged" grep -q "keeping the running configuration" "$TMP/feth-sshd.log"
+kill -0 "$SSHD_PID" 2>/dev/null || fail "feth-sshd died on a bad reload"
+in_cli ping -c 3 -i 0.1 -W 1 "$TUN4_SRV" >/dev/null || fail "the tunnel stopped after a bad reload"
+pass "SIGHUP with a broken file: old configuration kept, tunnel alive"
+stop_pid "$ssh_pid" || true
+stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+assert_no_sanitizer_reports
+echo "feth_sshd_ops: all cases passed"
