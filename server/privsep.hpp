@@ -82,9 +82,11 @@ private:
     UniqueFd sock_;
 };
 
-// A device whose descriptors came from the monitor (SCM_RIGHTS): frames in
-// and out only; the monitor keeps the interface and removes it.
-std::unique_ptr<Device> make_received_device(std::string name, std::string io_name, TunMode mode,
+// A device whose descriptors came from the monitor (SCM_RIGHTS), wrapped by
+// `backend` (the one the monitor opened it with): frames in and out only;
+// the monitor keeps the interface and removes it. Throws InputError for an
+// unknown backend or a wrong descriptor count.
+std::unique_ptr<Device> make_received_device(std::string backend, std::string name, std::string io_name, TunMode mode,
                                              std::vector<UniqueFd> fds);
 
 } // namespace feth::server

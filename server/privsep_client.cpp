@@ -72,10 +72,12 @@ MonitorClient::Tunnel MonitorClient::open_tunnel(std::uint32_t mode, std::uint32
     std::uint32_t dev_mode = a.get_u32();
     std::string name = a.get_string(privsep::kMaxText);
     std::string io_name = a.get_string(privsep::kMaxText);
+    std::string backend = a.get_string(privsep::kMaxBackendName);
     a.expect_end();
     auto tm = tun_mode_from_wire(dev_mode);
     if (!tm) throw InputError("monitor sent a bad tunnel mode");
-    t.device = make_received_device(std::move(name), std::move(io_name), *tm, std::move(a.fds()));
+    t.device = make_received_device(std::move(backend), std::move(name), std::move(io_name), *tm,
+                                     std::move(a.fds()));
     return t;
 }
 

@@ -217,6 +217,7 @@ void Monitor::tun_open(Message& m)
     a.put_u32(mode);
     a.put_string(device->name());
     a.put_string(device->io_name());
+    a.put_string(device->backend());
     a.add_fd(device->read_fd());
     if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
     LOG_VERBOSE("monitor: opened %s for %s from %s", device->name().c_str(), user_.c_str(), peer_str().c_str());

@@ -33,7 +33,8 @@ enum class MsgType : std::uint32_t {
     KeyAllowedAnswer = 2, // uint32 allowed (0/1)
     AuthDoneAnswer = 4,   // uint32 accepted (0/1)
     TunOpenAnswer = 6,    // uint32 ok; ok: uint32 id, uint32 mode, string ifname,
-                          //   string io name, with 1 or 2 fds (read, write);
+                          //   string io name, string backend ("tap", "pair",
+                          //   "feth", ...), with 1 or 2 fds (read, write);
                           // refused: string debug line for the peer, string reason
 };
 
@@ -41,6 +42,7 @@ inline constexpr std::size_t kMaxPayload = 32 * 1024;
 inline constexpr std::size_t kMaxUserName = 256;
 inline constexpr std::size_t kMaxKeyBlob = 16 * 1024;
 inline constexpr std::size_t kMaxText = 1024;
+inline constexpr std::size_t kMaxBackendName = 16;
 inline constexpr std::size_t kMaxFds = 2;
 
 const char* msg_type_name(std::uint32_t type);

@@ -1,5 +1,11 @@
 // The backends each platform offers. Only device_factory.cpp includes this:
 // callers ask open_device() for a mode and never see a backend type.
+//
+// Each backend has two entry points: open_* makes (or attaches to) the
+// interface and owns it; adopt_* wraps descriptors another process opened
+// with the same backend (privilege separation) in that backend's I/O only.
+// adopt_* may assume the factory checked the mode and the descriptor count
+// (one for tap, tun and utun; two, read then write, for pair and feth).
 #pragma once
 
 #include <memory>
@@ -11,17 +17,21 @@ namespace feth::backends {
 #if defined(__linux__)
 // /dev/net/tun: tap for ethernet, tun for point-to-point.
 std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request);
+std::unique_ptr<Device> adopt_linux_tuntap(AdoptRequest& request);
 // A veth pair (feth<N> for the user, feth<N+5000> for I/O), the Linux twin
 // of macOS's feth pairs.
 std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request);
+std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request);
 #endif
 
 #if defined(__APPLE__)
 // A feth pair: fethN for the user; its peer read through bpf, written
 // through AF_NDRV.
 std::unique_ptr<Device> open_darwin_feth(const DeviceRequest& request);
+std::unique_ptr<Device> adopt_darwin_feth(AdoptRequest& request);
 // utun through the com.apple.net.utun_control kernel control.
 std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request);
+std::unique_ptr<Device> adopt_darwin_utun(AdoptRequest& request);
 #endif
 
 } // namespace feth::backends

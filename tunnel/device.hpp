@@ -11,7 +11,9 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
+#include "fd.hpp"
 #include "wire.hpp"
 
 namespace feth {
@@ -42,6 +44,9 @@ public:
     // name() (the feth or veth peer); empty otherwise.
     virtual const std::string& io_name() const = 0;
     virtual TunMode mode() const = 0;
+    // The backend that made this device ("tap", "tun", "pair", "feth",
+    // "utun"): what adopt_device() needs to wrap its descriptors again.
+    virtual const char* backend() const = 0;
     // True when this tunnel made the interface and will remove it.
     virtual bool created() const = 0;
 
@@ -71,5 +76,24 @@ struct DeviceRequest {
 // Picks the backend for the request on this platform and opens it. Throws
 // SystemError or InputError naming the device and the cause.
 std::unique_ptr<Device> open_device(const DeviceRequest& request);
+
+// Descriptors of a device someone else opened (the privilege-separation
+// monitor, which passes them over SCM_RIGHTS), with what that opener's
+// Device reported: backend(), mode(), name(), io_name(), and read_fd()
+// followed by write_fd() when it differs.
+struct AdoptRequest {
+    std::string backend;
+    TunMode mode = TunMode::Ethernet;
+    std::string name;
+    std::string io_name;
+    std::vector<UniqueFd> fds;
+};
+
+// Wraps adopted descriptors in the named backend's I/O, and nothing else:
+// the device never configures or removes the interface (created() is
+// false); the opener keeps it. Takes the descriptors out of `request`.
+// Throws InputError for a backend unknown on this platform or a wrong
+// descriptor count, SystemError when the kernel refuses a descriptor.
+std::unique_ptr<Device> adopt_device(AdoptRequest request);
 
 } // namespace feth

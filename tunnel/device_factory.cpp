@@ -1,3 +1,5 @@
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 #include "backends.hpp"
@@ -7,26 +9,29 @@ namespace feth {
 namespace {
 
 using Opener = std::unique_ptr<Device> (*)(const DeviceRequest&);
+using Adopter = std::unique_ptr<Device> (*)(AdoptRequest&);
 
 struct Backend {
     std::string_view name;
     TunMode mode;
     bool is_default; // the platform's choice for "auto"
     Opener open;
+    Adopter adopt;
+    std::size_t fds; // descriptors adopt takes: read, then write if 2
 };
 
 // One table per platform: which backend carries which mode.
 constexpr Backend kBackends[] = {
 #if defined(__linux__)
-    {"tap", TunMode::Ethernet, true, backends::open_linux_tuntap},
-    {"tun", TunMode::PointToPoint, true, backends::open_linux_tuntap},
-    {"pair", TunMode::Ethernet, false, backends::open_linux_pair},
+    {"tap", TunMode::Ethernet, true, backends::open_linux_tuntap, backends::adopt_linux_tuntap, 1},
+    {"tun", TunMode::PointToPoint, true, backends::open_linux_tuntap, backends::adopt_linux_tuntap, 1},
+    {"pair", TunMode::Ethernet, false, backends::open_linux_pair, backends::adopt_linux_pair, 2},
 #endif
 #if defined(__APPLE__)
-    {"feth", TunMode::Ethernet, true, backends::open_darwin_feth},
-    {"utun", TunMode::PointToPoint, true, backends::open_darwin_utun},
+    {"feth", TunMode::Ethernet, true, backends::open_darwin_feth, backends::adopt_darwin_feth, 2},
+    {"utun", TunMode::PointToPoint, true, backends::open_darwin_utun, backends::adopt_darwin_utun, 1},
 #endif
-    {"", TunMode::Ethernet, false, nullptr},
+    {"", TunMode::Ethernet, false, nullptr, nullptr, 0},
 };
 
 std::string known_backends(TunMode mode)
@@ -50,6 +55,23 @@ std::unique_ptr<Device> open_device(const DeviceRequest& request)
     }
     throw InputError(std::string("no ") + tun_mode_name(request.mode) + " tunnel backend named '" +
                      request.backend + "' on this system (available: " + known_backends(request.mode) +
+                     ")");
+}
+
+std::unique_ptr<Device> adopt_device(AdoptRequest request)
+{
+    // `auto` never travels: the opener reports the backend it picked.
+    for (const auto& b : kBackends) {
+        if (b.adopt == nullptr || b.mode != request.mode || request.backend != b.name) continue;
+        if (request.fds.size() != b.fds)
+            throw InputError("device " + request.name + ": the " + std::string(b.name) + " backend takes " +
+                             std::to_string(b.fds) + " descriptors, not " + std::to_string(request.fds.size()));
+        for (const auto& fd : request.fds)
+            if (!fd) throw InputError("device " + request.name + ": an adopted descriptor is not open");
+        return b.adopt(request);
+    }
+    throw InputError("device " + request.name + ": no " + tun_mode_name(request.mode) + " tunnel backend named '" +
+                     request.backend + "' to adopt on this system (available: " + known_backends(request.mode) +
                      ")");
 }
 

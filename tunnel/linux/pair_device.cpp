@@ -29,7 +29,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tunnel/backends.hpp"
@@ -282,16 +284,21 @@ std::string machine_seed()
     return host;
 }
 
-// ---- the device ----
+// ---- the pair's lifecycle ----
 
-class PairDevice final : public Device {
+// A veth pair this process may own: deletes it on destruction when it made
+// it, leaves it as found otherwise. Knows nothing about frames.
+class VethPair {
 public:
-    PairDevice(naming::PairNames names, bool created) : names_(std::move(names)), created_(created) {}
-
-    ~PairDevice() override
+    VethPair(naming::PairNames names, bool created) : names_(std::move(names)), created_(created) {}
+    VethPair(VethPair&& other) noexcept : names_(std::move(other.names_)), created_(std::exchange(other.created_, false))
     {
-        read_fd_.reset();
-        write_fd_.reset();
+    }
+    VethPair& operator=(VethPair&&) = delete;
+    VethPair(const VethPair&) = delete;
+
+    ~VethPair()
+    {
         if (!created_) return;
         int index = static_cast<int>(::if_nametoindex(names_.visible.c_str()));
         if (index == 0) return; // already gone
@@ -299,58 +306,80 @@ public:
             LOG_ERROR("device %s: RTM_DELLINK: %s", names_.visible.c_str(), errno_text(err).c_str());
     }
 
-    void open_sockets()
+    const naming::PairNames& names() const { return names_; }
+    bool created() const { return created_; }
+
+private:
+    naming::PairNames names_;
+    bool created_;
+};
+
+// ---- the pair's I/O ----
+
+struct PacketSockets {
+    UniqueFd read;
+    UniqueFd write;
+};
+
+// The two AF_PACKET sockets on the I/O end `peer`.
+PacketSockets open_packet_sockets(const std::string& visible, const std::string& peer)
+{
+    const std::string what = "device " + visible + " (peer " + peer + ")";
+    int index = static_cast<int>(::if_nametoindex(peer.c_str()));
+    if (index == 0) throw_errno(what, "if_nametoindex");
+
+    PacketSockets s;
+    // Protocol 0 at creation: nothing is queued before bind() picks the
+    // interface.
+    s.read.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s.read) throw_errno(what, "socket(AF_PACKET)");
+    int one = 1;
+    // Our own writes leave through the peer and would be read back.
+    // Linux 4.20+; older kernels are covered by the pkttype filter.
+    if (::setsockopt(s.read.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0 &&
+        errno != ENOPROTOOPT)
+        throw_errno(what, "setsockopt(PACKET_IGNORE_OUTGOING)");
+    int rcvbuf = 4 << 20;
+    if (::setsockopt(s.read.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+        (void)::setsockopt(s.read.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    addr.sll_ifindex = index;
+    if (::bind(s.read.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        throw_errno(what, "bind(AF_PACKET, read)");
+
+    // Protocol 0 for the writer: it is never hooked for receive.
+    s.write.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s.write) throw_errno(what, "socket(AF_PACKET)");
+    addr.sll_protocol = 0;
+    if (::bind(s.write.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+        throw_errno(what, "bind(AF_PACKET, write)");
+    return s;
+}
+
+// Frames in and out of the I/O end through two AF_PACKET sockets, reads
+// batched with recvmmsg. Owns the sockets, not the interfaces: this is all
+// a privilege-separated child gets.
+class PacketIo {
+public:
+    PacketIo(std::string peer, PacketSockets sockets)
+        : peer_(std::move(peer)), read_fd_(std::move(sockets.read)), write_fd_(std::move(sockets.write)),
+          buffers_(kBatch * kSlot)
     {
-        const std::string what = "device " + names_.visible + " (peer " + names_.peer + ")";
-        int index = static_cast<int>(::if_nametoindex(names_.peer.c_str()));
-        if (index == 0) throw_errno(what, "if_nametoindex");
-
-        // Protocol 0 at creation: nothing is queued before bind() picks the
-        // interface.
-        read_fd_.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!read_fd_) throw_errno(what, "socket(AF_PACKET)");
-        int one = 1;
-        // Our own writes leave through the peer and would be read back.
-        // Linux 4.20+; older kernels are covered by the pkttype filter.
-        if (::setsockopt(read_fd_.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0 &&
-            errno != ENOPROTOOPT)
-            throw_errno(what, "setsockopt(PACKET_IGNORE_OUTGOING)");
-        int rcvbuf = 4 << 20;
-        if (::setsockopt(read_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
-            (void)::setsockopt(read_fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-        sockaddr_ll addr{};
-        addr.sll_family = AF_PACKET;
-        addr.sll_protocol = htons(ETH_P_ALL);
-        addr.sll_ifindex = index;
-        if (::bind(read_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-            throw_errno(what, "bind(AF_PACKET, read)");
-
-        // Protocol 0 for the writer: it is never hooked for receive.
-        write_fd_.reset(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!write_fd_) throw_errno(what, "socket(AF_PACKET)");
-        addr.sll_protocol = 0;
-        if (::bind(write_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
-            throw_errno(what, "bind(AF_PACKET, write)");
-
-        buffers_.resize(kBatch * kSlot);
-        for (std::size_t i = 0; i < kBatch; ++i) {
-            iov_[i] = {buffers_.data() + i * kSlot, kSlot};
-            msgs_[i] = {};
-            msgs_[i].msg_hdr.msg_iov = &iov_[i];
-            msgs_[i].msg_hdr.msg_iovlen = 1;
-            msgs_[i].msg_hdr.msg_name = &from_[i];
-            msgs_[i].msg_hdr.msg_namelen = sizeof from_[i];
-        }
     }
 
-    const std::string& name() const override { return names_.visible; }
-    const std::string& io_name() const override { return names_.peer; }
-    TunMode mode() const override { return TunMode::Ethernet; }
-    bool created() const override { return created_; }
-    int read_fd() const override { return read_fd_.get(); }
-    int write_fd() const override { return write_fd_.get(); }
+    ~PacketIo()
+    {
+        if (oversized_ != 0)
+            LOG_VERBOSE("device %s: dropped %llu frames larger than a tunnel frame", peer_.c_str(),
+                        static_cast<unsigned long long>(oversized_));
+    }
 
-    std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
+    int read_fd() const { return read_fd_.get(); }
+    int write_fd() const { return write_fd_.get(); }
+
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames)
     {
         std::size_t count = 0;
         while (count < max_frames) {
@@ -359,14 +388,19 @@ public:
                 // held back between calls except when the sink stops early.
                 const auto want = static_cast<unsigned>(std::min(kBatch, max_frames - count));
                 for (unsigned i = 0; i < want; ++i) {
+                    // Pointers set here, not once: the object may have moved.
+                    iov_[i] = {buffers_.data() + i * kSlot, kSlot};
+                    msgs_[i] = {};
+                    msgs_[i].msg_hdr.msg_iov = &iov_[i];
+                    msgs_[i].msg_hdr.msg_iovlen = 1;
+                    msgs_[i].msg_hdr.msg_name = &from_[i];
                     msgs_[i].msg_hdr.msg_namelen = sizeof from_[i];
-                    msgs_[i].msg_hdr.msg_flags = 0;
                 }
                 int n = ::recvmmsg(read_fd_.get(), msgs_.data(), want, MSG_DONTWAIT, nullptr);
                 if (n < 0) {
                     if (errno == EINTR) continue;
                     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                    throw_errno("device " + names_.peer, "recvmmsg");
+                    throw_errno("device " + peer_, "recvmmsg");
                 }
                 if (n == 0) break;
                 received_ = static_cast<std::size_t>(n);
@@ -384,7 +418,7 @@ public:
         return count;
     }
 
-    WriteResult write_frame(std::span<const std::uint8_t> frame) override
+    WriteResult write_frame(std::span<const std::uint8_t> frame)
     {
         for (;;) {
             if (::send(write_fd_.get(), frame.data(), frame.size(), MSG_DONTWAIT) >= 0) return WriteResult::Written;
@@ -397,7 +431,7 @@ public:
             case ENOBUFS: return WriteResult::WouldBlock;
             case EMSGSIZE:
             case EINVAL: return WriteResult::Rejected;
-            default: throw_errno("device " + names_.peer, "send");
+            default: throw_errno("device " + peer_, "send");
             }
         }
     }
@@ -406,8 +440,7 @@ private:
     static constexpr std::size_t kBatch = 32;
     static constexpr std::size_t kSlot = wire::kMaxFrame;
 
-    naming::PairNames names_;
-    bool created_;
+    std::string peer_;
     UniqueFd read_fd_;
     UniqueFd write_fd_;
     std::vector<std::uint8_t> buffers_;
@@ -419,13 +452,54 @@ private:
     std::uint64_t oversized_ = 0;
 };
 
-std::unique_ptr<PairDevice> create_pair(const naming::PairNames& names, unsigned mtu)
+// ---- the device ----
+
+// The I/O, plus the pair itself when this process owns it (absent in an
+// adopted device: the opener keeps and removes the pair).
+class PairDevice final : public Device {
+public:
+    PairDevice(naming::PairNames names, std::optional<VethPair> pair, PacketSockets sockets)
+        : pair_(std::move(pair)), names_(std::move(names)), io_(names_.peer, std::move(sockets))
+    {
+    }
+
+    const std::string& name() const override { return names_.visible; }
+    const std::string& io_name() const override { return names_.peer; }
+    TunMode mode() const override { return TunMode::Ethernet; }
+    const char* backend() const override { return "pair"; }
+    bool created() const override { return pair_ && pair_->created(); }
+    int read_fd() const override { return io_.read_fd(); }
+    int write_fd() const override { return io_.write_fd(); }
+
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
+    {
+        return io_.read_frames(sink, max_frames);
+    }
+    WriteResult write_frame(std::span<const std::uint8_t> frame) override { return io_.write_frame(frame); }
+
+private:
+    std::optional<VethPair> pair_; // first: destroyed last, after the sockets close
+    naming::PairNames names_;
+    PacketIo io_;
+};
+
+// Opens the sockets on a pair and hands both to a device; if the sockets
+// fail, `pair` removes what it created.
+std::unique_ptr<Device> open_on(VethPair pair)
+{
+    naming::PairNames names = pair.names();
+    PacketSockets sockets = open_packet_sockets(names.visible, names.peer);
+    return std::make_unique<PairDevice>(std::move(names), std::optional<VethPair>(std::move(pair)),
+                                        std::move(sockets));
+}
+
+VethPair create_pair(const naming::PairNames& names, unsigned mtu)
 {
     const std::string seed = machine_seed();
     create_veth(names, naming::stable_mac(seed, names.unit, naming::Role::Visible),
                 naming::stable_mac(seed, names.unit, naming::Role::Peer), mtu);
-    // From here on the device owns the pair and deletes it if anything fails.
-    auto device = std::make_unique<PairDevice>(names, true);
+    // From here on `pair` owns the interfaces and deletes them if anything fails.
+    VethPair pair(names, true);
     int peer_index = static_cast<int>(::if_nametoindex(names.peer.c_str()));
     int visible_index = static_cast<int>(::if_nametoindex(names.visible.c_str()));
     if (peer_index == 0 || visible_index == 0) throw_errno("device " + names.visible, "if_nametoindex");
@@ -435,7 +509,16 @@ std::unique_ptr<PairDevice> create_pair(const naming::PairNames& names, unsigned
     // Up like a fresh feth would be once configured; addresses are the
     // user's business.
     set_up(names.visible, visible_index);
-    return device;
+    return pair;
+}
+
+void expect_packet_socket(int fd, const std::string& what)
+{
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) throw_errno(what, "getsockopt(SO_DOMAIN)");
+    if (domain != AF_PACKET) throw InputError(what + ": an adopted descriptor is not an AF_PACKET socket");
+    set_nonblocking_cloexec(fd, what.c_str());
 }
 
 } // namespace
@@ -454,20 +537,17 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
                              std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
         const unsigned visible_index = ::if_nametoindex(names->visible.c_str());
         const unsigned peer_index = ::if_nametoindex(names->peer.c_str());
-        std::unique_ptr<PairDevice> device;
         if (visible_index != 0 && peer_index != 0 &&
             veth_link_of(static_cast<int>(peer_index)) == static_cast<int>(visible_index)) {
-            device = std::make_unique<PairDevice>(*names, false); // as found
-        } else if (visible_index != 0 || peer_index != 0) {
+            return open_on(VethPair(*names, false)); // as found
+        }
+        if (visible_index != 0 || peer_index != 0) {
             const std::string& there = visible_index != 0 ? names->visible : names->peer;
             throw SystemError("device " + there + " exists but is not half of the veth pair " + names->visible +
                                   "/" + names->peer,
                               "RTM_NEWLINK(veth)", EEXIST);
-        } else {
-            device = create_pair(*names, request.mtu);
         }
-        device->open_sockets();
-        return device;
+        return open_on(create_pair(*names, request.mtu));
     }
 
     // "any": pick the lowest free pair; another process may take it first,
@@ -476,13 +556,24 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
         auto names = naming::pick_free_pair(interface_names());
         if (!names) throw SystemError("device pair: no free feth unit", "RTM_NEWLINK(veth)", ENOSPC);
         try {
-            auto device = create_pair(*names, request.mtu);
-            device->open_sockets();
-            return device;
+            return open_on(create_pair(*names, request.mtu));
         } catch (const SystemError& e) {
             if (e.code() != EEXIST || attempt >= 4) throw;
         }
     }
+}
+
+std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request)
+{
+    if (request.io_name.empty()) throw InputError("device " + request.name + ": an adopted pair needs its I/O end's name");
+    const std::string what = "device " + request.name + " (peer " + request.io_name + ", adopted)";
+    PacketSockets sockets{std::move(request.fds.at(0)), std::move(request.fds.at(1))};
+    expect_packet_socket(sockets.read.get(), what);
+    expect_packet_socket(sockets.write.get(), what);
+    naming::PairNames names;
+    names.visible = request.name;
+    names.peer = request.io_name;
+    return std::make_unique<PairDevice>(std::move(names), std::nullopt, std::move(sockets));
 }
 
 } // namespace feth::backends

@@ -4,6 +4,8 @@
 // write. A device that did not exist before is created without TUNSETPERSIST,
 // so the kernel removes it when our descriptor closes, however the process
 // ends. A persistent device the admin made is attached to and left as found.
+// An adopted descriptor (privilege separation: the monitor opened it) is
+// read and written only; the last close of the monitor's copy removes it.
 #include <fcntl.h>
 #include <net/if.h> // before linux/if_tun.h, which would pull in linux/if.h
 #include <linux/if_tun.h>
@@ -42,6 +44,7 @@ public:
     const std::string& name() const override { return name_; }
     const std::string& io_name() const override { return no_io_name_; }
     TunMode mode() const override { return mode_; }
+    const char* backend() const override { return mode_ == TunMode::Ethernet ? "tap" : "tun"; }
     bool created() const override { return created_; }
     int read_fd() const override { return fd_.get(); }
     int write_fd() const override { return fd_.get(); }
@@ -149,6 +152,25 @@ std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request)
         if (::ioctl(sock.get(), SIOCSIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCSIFMTU)");
     }
     return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, !existed);
+}
+
+std::unique_ptr<Device> adopt_linux_tuntap(AdoptRequest& request)
+{
+    UniqueFd fd = std::move(request.fds.at(0));
+    const std::string what = "device " + request.name + " (adopted)";
+    // The kernel knows what the descriptor is attached to: a descriptor that
+    // is no tun/tap, or one of the other kind, would only move garbage.
+    struct ifreq ifr {};
+    if (::ioctl(fd.get(), TUNGETIFF, &ifr) < 0) throw_errno(what, "ioctl(TUNGETIFF)");
+    const bool is_tap = (ifr.ifr_flags & IFF_TAP) != 0;
+    if (is_tap != (request.mode == TunMode::Ethernet) || (ifr.ifr_flags & IFF_NO_PI) == 0)
+        throw InputError(what + ": the descriptor is not a " + (request.mode == TunMode::Ethernet ? "tap" : "tun") +
+                         " device without packet information");
+    std::string name(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
+    if (!request.name.empty() && name != request.name)
+        throw InputError(what + ": the descriptor is attached to " + name);
+    set_nonblocking_cloexec(fd.get(), what.c_str());
+    return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, false);
 }
 
 } // namespace feth::backends
