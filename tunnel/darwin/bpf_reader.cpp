@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/error.hpp"
@@ -73,6 +74,24 @@ BpfReader::BpfReader(const std::string& ifname, unsigned buffer_size) : ifname_(
     if (::ioctl(fd_.get(), BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
     if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
 
+    set_nonblocking_cloexec(fd_.get(), what.c_str());
+    buf_.resize(size);
+}
+
+BpfReader::BpfReader(UniqueFd fd, std::string ifname) : ifname_(std::move(ifname)), fd_(std::move(fd))
+{
+    const std::string what = "device " + ifname_ + " (bpf, adopted)";
+    // The opener chose the size before attaching; read() must ask for
+    // exactly what the kernel has.
+    u_int size = 0;
+    if (::ioctl(fd_.get(), BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
+    if (size < kSmallestUsefulBuffer)
+        throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCGBLEN)",
+                          ENOBUFS);
+    // Attached (else EINVAL) to an Ethernet interface.
+    u_int dlt = 0;
+    if (::ioctl(fd_.get(), BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
+    if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
     set_nonblocking_cloexec(fd_.get(), what.c_str());
     buf_.resize(size);
 }

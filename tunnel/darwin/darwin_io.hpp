@@ -7,12 +7,15 @@
 //  - BpfReader: reads the peer's frames from /dev/bpfN.
 //  - NdrvWriter: writes frames out of the peer through an AF_NDRV socket;
 //    the kernel hands them to fethN as received frames.
+//  - FethIo: a BpfReader and an NdrvWriter, the I/O of a pair without the
+//    pair itself (what a privilege-separated child gets).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tunnel/bpf_records.hpp"
@@ -51,6 +54,9 @@ class BpfReader {
 public:
     // Opens the first free /dev/bpfN and attaches it to `ifname`.
     BpfReader(const std::string& ifname, unsigned buffer_size);
+    // Adopts a bpf descriptor someone else opened and attached to `ifname`;
+    // its buffer size is asked of the kernel (BIOCGBLEN).
+    BpfReader(UniqueFd fd, std::string ifname);
 
     int fd() const { return fd_.get(); }
     unsigned buffer_size() const { return static_cast<unsigned>(buf_.size()); }
@@ -79,6 +85,8 @@ public:
     // Binds and connects an AF_NDRV socket to `ifname`; frames up to
     // `max_frame` bytes can be sent.
     NdrvWriter(const std::string& ifname, std::size_t max_frame);
+    // Adopts an AF_NDRV socket someone else bound and connected to `ifname`.
+    NdrvWriter(UniqueFd fd, std::string ifname);
 
     int fd() const { return fd_.get(); }
     // Sends one whole Ethernet frame. Throws SystemError naming the
@@ -88,6 +96,23 @@ public:
 private:
     std::string ifname_;
     UniqueFd fd_;
+};
+
+class FethIo {
+public:
+    FethIo(BpfReader reader, NdrvWriter writer) : reader_(std::move(reader)), writer_(std::move(writer)) {}
+
+    int read_fd() const { return reader_.fd(); }
+    int write_fd() const { return writer_.fd(); }
+    unsigned buffer_size() const { return reader_.buffer_size(); }
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames);
+    WriteResult write_frame(std::span<const std::uint8_t> frame) { return writer_.write(frame); }
+    std::uint64_t truncated() const { return reader_.truncated(); }
+    std::uint64_t malformed() const { return reader_.malformed(); }
+
+private:
+    BpfReader reader_;
+    NdrvWriter writer_;
 };
 
 // A stable identity of this Mac for the MAC addresses (the host UUID).

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/darwin_structs.hpp"
@@ -38,6 +39,13 @@ NdrvWriter::NdrvWriter(const std::string& ifname, std::size_t max_frame) : ifnam
     if (::setsockopt(fd_.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0)
         throw_errno(what, "setsockopt(SO_NOSIGPIPE)");
     set_nonblocking_cloexec(fd_.get(), what.c_str());
+}
+
+NdrvWriter::NdrvWriter(UniqueFd fd, std::string ifname) : ifname_(std::move(ifname)), fd_(std::move(fd))
+{
+    // Bound, connected and sized by the opener; the options live on the
+    // socket, shared with this descriptor.
+    set_nonblocking_cloexec(fd_.get(), ("device " + ifname_ + " (ndrv, adopted)").c_str());
 }
 
 WriteResult NdrvWriter::write(std::span<const std::uint8_t> frame)

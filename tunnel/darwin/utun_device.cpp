@@ -4,6 +4,8 @@
 // Each packet carries a 4-byte address family in network byte order, in
 // Darwin's numbering (IPv6 = 30); the wire uses OpenBSD's (IPv6 = 24), so
 // the header is rewritten in place with the portable helpers.
+// An adopted socket (privilege separation) is read and written only; the
+// interface goes when the last descriptor to it (the opener's) closes.
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/kern_control.h>
@@ -29,12 +31,16 @@ namespace {
 
 class UtunDevice final : public Device {
 public:
-    UtunDevice(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+    UtunDevice(UniqueFd fd, std::string name, bool created)
+        : fd_(std::move(fd)), name_(std::move(name)), created_(created)
+    {
+    }
 
     const std::string& name() const override { return name_; }
     const std::string& io_name() const override { return no_io_name_; }
     TunMode mode() const override { return TunMode::PointToPoint; }
-    bool created() const override { return true; } // gone when the socket closes
+    const char* backend() const override { return "utun"; }
+    bool created() const override { return created_; } // opened: gone when the socket closes
     int read_fd() const override { return fd_.get(); }
     int write_fd() const override { return fd_.get(); }
 
@@ -92,8 +98,19 @@ private:
     UniqueFd fd_;
     std::string name_;
     std::string no_io_name_;
+    bool created_;
     std::array<std::uint8_t, wire::kMaxFrame + wire::kAfHeaderLen> buf_{};
 };
+
+// The interface a utun control socket is (UTUN_OPT_IFNAME).
+std::string utun_ifname(int fd, const std::string& what)
+{
+    char ifname[IFNAMSIZ] = {};
+    socklen_t len = sizeof ifname;
+    if (::getsockopt(fd, SYSPROTO_CONTROL, darwin::kUtunOptIfname, ifname, &len) < 0)
+        throw_errno(what, "getsockopt(UTUN_OPT_IFNAME)");
+    return std::string(ifname, ::strnlen(ifname, sizeof ifname));
+}
 
 } // namespace
 
@@ -125,11 +142,7 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
         throw SystemError(what, "connect(utun_control)", err); // EPERM unless root
     }
 
-    char ifname[IFNAMSIZ] = {};
-    socklen_t len = sizeof ifname;
-    if (::getsockopt(fd.get(), SYSPROTO_CONTROL, darwin::kUtunOptIfname, ifname, &len) < 0)
-        throw_errno(what, "getsockopt(UTUN_OPT_IFNAME)");
-    std::string name(ifname, ::strnlen(ifname, sizeof ifname));
+    std::string name = utun_ifname(fd.get(), what);
     set_nonblocking_cloexec(fd.get(), ("device " + name).c_str());
 
     if (request.mtu != 0) {
@@ -142,7 +155,20 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
         if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
             throw_errno("device " + name + " (MTU " + std::to_string(request.mtu) + ")", "ioctl(SIOCSIFMTU)");
     }
-    return std::make_unique<UtunDevice>(std::move(fd), std::move(name));
+    return std::make_unique<UtunDevice>(std::move(fd), std::move(name), true);
+}
+
+std::unique_ptr<Device> adopt_darwin_utun(AdoptRequest& request)
+{
+    UniqueFd fd = std::move(request.fds.at(0));
+    const std::string what = "device " + request.name + " (adopted)";
+    // Only a connected utun control socket answers this: it is the check
+    // that the descriptor is what it claims to be, and names the interface.
+    std::string name = utun_ifname(fd.get(), what);
+    if (!request.name.empty() && name != request.name)
+        throw InputError(what + ": the descriptor is " + name);
+    set_nonblocking_cloexec(fd.get(), what.c_str());
+    return std::make_unique<UtunDevice>(std::move(fd), std::move(name), false);
 }
 
 } // namespace feth::backends
