@@ -323,9 +323,11 @@ def goals(results, params):
             b, f = base[d]["mbit"], ff[d]["mbit"]
             if b and f:
                 add(f"feth<->feth {d} throughput >= 2x stock<->stock", f >= 2 * b, f"{f:.0f} vs {b:.0f} Mbit/s = {f / b:.2f}x")
-        bp, fp = (base.get("ping") or {}).get("avg_ms"), (ff.get("ping") or {}).get("avg_ms")
+        bpg, fpg = base.get("ping") or {}, ff.get("ping") or {}
+        bp, fp = bpg.get("avg_ms"), fpg.get("avg_ms")
         if bp and fp:
-            add("feth<->feth RTT no worse than stock<->stock", fp <= bp, f"avg {fp:.3f} vs {bp:.3f} ms")
+            add("feth<->feth RTT no worse than stock<->stock", fp <= bp,
+                f"avg {fp:.3f} vs {bp:.3f} ms (min {fpg['min_ms']:.3f} vs {bpg['min_ms']:.3f}, p99 {fpg['p99_ms']:.3f} vs {bpg['p99_ms']:.3f})")
         for d in ("c2s", "s2c"):
             b, f = total_cpu(base, d), total_cpu(ff, d)
             if b and f:
