@@ -197,4 +197,62 @@ TEST_CASE("adopt_device: an adopted tap moves frames both ways and removes nothi
     CHECK(::if_nametoindex(name.c_str()) == 0);
 }
 
+TEST_CASE("adopt_device: an adopted pair gets the I/O only", "[root][adopt][pair]")
+{
+    if (::geteuid() != 0) return;
+    ThrowawayNetns netns;
+    if (!netns.entered()) return;
+
+    auto opener = feth::open_device(feth::DeviceRequest{feth::TunMode::Ethernet, feth::kTunUnitAny, "pair", 0});
+    REQUIRE(std::string(opener->backend()) == "pair");
+    REQUIRE(opener->created());
+    const std::string name = opener->name();
+
+    feth::AdoptRequest request;
+    request.backend = opener->backend();
+    request.mode = opener->mode();
+    request.name = name;
+    request.io_name = opener->io_name();
+    request.fds.push_back(dup_of(opener->read_fd()));
+    request.fds.push_back(dup_of(opener->write_fd()));
+    auto adopted = feth::adopt_device(std::move(request));
+    CHECK(adopted->name() == name);
+    CHECK(adopted->io_name() == opener->io_name());
+    CHECK_FALSE(adopted->created());
+
+    // The user's side: a packet socket on the visible end.
+    feth::UniqueFd user(::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, htons(kTestEthertype)));
+    REQUIRE(user);
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(kTestEthertype);
+    addr.sll_ifindex = static_cast<int>(::if_nametoindex(name.c_str()));
+    REQUIRE(addr.sll_ifindex != 0);
+    REQUIRE(::bind(user.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+
+    const Bytes in = test_frame(0x11);
+    REQUIRE(adopted->write_frame(in) == feth::WriteResult::Written);
+    REQUIRE(wait_readable(user.get(), 2000));
+    Bytes got(2048);
+    ssize_t n = ::recv(user.get(), got.data(), got.size(), 0);
+    REQUIRE(n == static_cast<ssize_t>(in.size()));
+    got.resize(static_cast<std::size_t>(n));
+    CHECK(got == in);
+
+    const Bytes out = test_frame(0x22);
+    REQUIRE(::sendto(user.get(), out.data(), out.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
+            static_cast<ssize_t>(out.size()));
+    Collect sink;
+    for (int i = 0; i < 20 && sink.frames.empty(); ++i) {
+        if (wait_readable(adopted->read_fd(), 100)) adopted->read_frames(sink, 16);
+    }
+    REQUIRE(sink.frames.size() == 1);
+    CHECK(sink.frames[0] == out);
+
+    adopted.reset();
+    CHECK(::if_nametoindex(name.c_str()) != 0);
+    opener.reset();
+    CHECK(::if_nametoindex(name.c_str()) == 0);
+}
+
 #endif
