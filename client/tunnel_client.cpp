@@ -16,6 +16,7 @@
 
 #include "tunnel/error.hpp"
 #include "tunnel/hook.hpp"
+#include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
 #include "tunnel/signal_pipe.hpp"
@@ -191,8 +192,7 @@ private:
         if (!up_hook && !up_hook_failed) maybe_detach();
 
         ssh_set_blocking(s, 0);
-        ssh_counter_struct rx{};
-        ssh_set_counters(s, nullptr, &rx);
+        PeerLiveness alive(s, *c.server_alive_interval, *c.server_alive_count_max);
         EventPtr event(ssh_event_new());
         if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)
             throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
@@ -204,16 +204,8 @@ private:
             TunnelPump pump(s, std::move(channel), *device_,
                             device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port));
             pump.attach(event.get());
-            const unsigned interval = *c.server_alive_interval;
-            unsigned missed = 0;
-            std::uint64_t seen_packets = rx.in_packets;
-            auto next_probe = Clock::now() + std::chrono::seconds(interval);
             while (!up_hook_failed) {
-                int timeout = -1;
-                if (interval > 0) {
-                    auto left = std::chrono::duration_cast<milliseconds>(next_probe - Clock::now()).count();
-                    timeout = static_cast<int>(std::max<long long>(0, left));
-                }
+                int timeout = alive.timeout_ms();
                 if (up_hook && !up_hook->finished()) {
                     // The hook's output and exit are looked at every
                     // wakeup, and at least every 100 ms while it runs.
@@ -255,18 +247,9 @@ private:
                     outcome = Outcome::ChannelClosed;
                     break;
                 }
-                if (interval > 0 && Clock::now() >= next_probe) {
-                    // Liveness is any packet from the server since the last
-                    // probe: replies to our keepalives or tunnel traffic.
-                    if (rx.in_packets != seen_packets) {
-                        missed = 0;
-                        seen_packets = rx.in_packets;
-                    } else if (++missed > *c.server_alive_count_max) {
-                        LOG_ERROR("Timeout, server %s not responding.", c.host_name->c_str());
-                        break;
-                    }
-                    ssh_send_keepalive(s);
-                    next_probe = Clock::now() + std::chrono::seconds(interval);
+                if (!alive.check()) {
+                    LOG_ERROR("Timeout, server %s not responding.", c.host_name->c_str());
+                    break;
                 }
             }
             const PumpStats& st = pump.stats();
