@@ -45,6 +45,9 @@ enum class Keyword {
     ClientAliveInterval,
     ClientAliveCountMax,
     PrivilegeSeparationUser,
+    TunnelUpCommand,
+    TunnelDownCommand,
+    TunnelCommandTimeout,
 };
 
 struct KeywordInfo {
@@ -71,6 +74,9 @@ constexpr KeywordInfo kKeywords[] = {
     {"ClientAliveInterval", Keyword::ClientAliveInterval, false},
     {"ClientAliveCountMax", Keyword::ClientAliveCountMax, false},
     {"PrivilegeSeparationUser", Keyword::PrivilegeSeparationUser, false},
+    {"TunnelUpCommand", Keyword::TunnelUpCommand, false},
+    {"TunnelDownCommand", Keyword::TunnelDownCommand, false},
+    {"TunnelCommandTimeout", Keyword::TunnelCommandTimeout, false},
 };
 
 bool iequals(std::string_view a, std::string_view b)
@@ -331,6 +337,14 @@ public:
         case Keyword::ClientAliveInterval: return time_value(config_.client_alive_interval);
         case Keyword::ClientAliveCountMax: return number(config_.client_alive_count_max, 0, 1000);
         case Keyword::PrivilegeSeparationUser: return privsep_user();
+        case Keyword::TunnelUpCommand: return command(config_.tunnel_up_command);
+        case Keyword::TunnelDownCommand: return command(config_.tunnel_down_command);
+        case Keyword::TunnelCommandTimeout: {
+            const std::string& arg = single_arg();
+            auto v = parse_time_interval(arg);
+            if (!v || *v == 0) bad_value(arg, "a time of at least 1 second, such as 30 or 1m");
+            return store_single(config_.tunnel_command_timeout, *v);
+        }
         }
     }
 
@@ -546,6 +560,17 @@ private:
             bad_value(arg, "start:rate:full, e.g. 10:30:100");
         }
         store_single(config_.max_startups, m);
+    }
+
+    // A shell command: the arguments joined by single spaces ("none" for
+    // no command). Quoting is not kept: complex commands belong in a script.
+    void command(std::string& field)
+    {
+        if (args_.empty()) bad_value("", "a command, or none");
+        std::string cmd;
+        for (const auto& a : args_) cmd += (cmd.empty() ? "" : " ") + a;
+        if (cmd.size() > 4096) bad_value(cmd.substr(0, 32), "a command of at most 4096 bytes");
+        store_single(field, cmd == "none" ? std::string() : cmd);
     }
 
     void privsep_user()
@@ -877,6 +902,9 @@ std::string dump_config(const ServerConfig& c)
     line("clientaliveinterval", std::to_string(c.client_alive_interval));
     line("clientalivecountmax", std::to_string(c.client_alive_count_max));
     line("privilegeseparationuser", c.privsep_user.empty() ? "(default)" : c.privsep_user);
+    line("tunnelupcommand", c.tunnel_up_command.empty() ? "none" : c.tunnel_up_command);
+    line("tunneldowncommand", c.tunnel_down_command.empty() ? "none" : c.tunnel_down_command);
+    line("tunnelcommandtimeout", std::to_string(c.tunnel_command_timeout));
     for (const auto& m : c.matches) {
         std::string crit;
         for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);

@@ -75,6 +75,9 @@ struct ServerConfig {
     unsigned client_alive_interval = 0;            // ClientAliveInterval, seconds; 0: off
     unsigned client_alive_count_max = 3;           // ClientAliveCountMax
     std::string privsep_user;                      // PrivilegeSeparationUser ("": default)
+    std::string tunnel_up_command;                 // TunnelUpCommand ("": none)
+    std::string tunnel_down_command;               // TunnelDownCommand ("": none)
+    unsigned tunnel_command_timeout = 30;          // TunnelCommandTimeout, seconds
     std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;
