@@ -24,6 +24,7 @@
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/hook.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/signal_pipe.hpp"
 #include "tunnel/ssh_handles.hpp"
@@ -38,9 +39,13 @@ constexpr std::size_t kMaxTunnels = 10;
 constexpr auto kChildExitGrace = std::chrono::seconds(3);
 constexpr int kSendTimeoutSeconds = 10;
 
-// A monitor-side tunnel: the device object that removes the interface.
+using HookEnv = std::vector<std::pair<std::string, std::string>>;
+
+// A monitor-side tunnel: the device object that removes the interface, and
+// the environment its TunnelDownCommand runs with.
 struct MonitorTunnel {
     std::unique_ptr<Device> device;
+    HookEnv hook_env;
     ~MonitorTunnel()
     {
 #if defined(__linux__)
@@ -74,6 +79,9 @@ private:
     void auth_done(Message& m);
     void tun_open(Message& m);
     void tun_close(Message& m);
+    HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
+    bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
+    void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it);
     void reply(const Message& m) { privsep::send_message(sock_.get(), m, who_child().c_str()); }
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
@@ -204,6 +212,19 @@ void Monitor::tun_open(Message& m)
             d.reason = e.what();
         }
     }
+    HookEnv env;
+    if (d.allowed) {
+        env = hook_env(*device, mode, unit);
+        // The up hook runs as root, before the client hears of the tunnel;
+        // if it fails the tunnel is refused and the device goes.
+        if (!run_tunnel_hook("TunnelUpCommand", cfg_.tunnel_up_command, env)) {
+            d.allowed = false;
+            d.debug_line = "Failed to open the tunnel device.";
+            d.reason = "TunnelUpCommand failed for " + device->name();
+            device.reset();
+            run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+        }
+    }
     Message a(MsgType::TunOpenAnswer);
     if (!d.allowed) {
         a.put_u32(0);
@@ -221,7 +242,9 @@ void Monitor::tun_open(Message& m)
     a.add_fd(device->read_fd());
     if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
     LOG_VERBOSE("monitor: opened %s for %s from %s", device->name().c_str(), user_.c_str(), peer_str().c_str());
-    tunnels_[id].device = std::move(device);
+    MonitorTunnel& t = tunnels_[id];
+    t.device = std::move(device);
+    t.hook_env = std::move(env);
     reply(a);
 }
 
@@ -231,9 +254,50 @@ void Monitor::tun_close(Message& m)
     m.expect_end();
     auto it = tunnels_.find(id);
     if (it == tunnels_.end()) throw ProtocolViolation("closes tunnel " + std::to_string(id) + ", which it does not have");
+    remove_tunnel(it);
+}
+
+HookEnv Monitor::hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const
+{
+    return {
+        {"FETH_INTERFACE", device.name()},
+        {"FETH_IO_INTERFACE", device.io_name()},
+        {"FETH_MODE", mode == static_cast<std::uint32_t>(TunMode::Ethernet) ? "ethernet" : "point-to-point"},
+        {"FETH_UNIT", unit == kTunUnitAny ? std::string("any") : std::to_string(unit)},
+        {"FETH_USER", user_},
+        {"FETH_REMOTE_ADDRESS", peer_.address},
+        {"FETH_REMOTE_PORT", std::to_string(peer_.port)},
+    };
+}
+
+bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+{
+    if (command.empty()) return true;
+    HookSpec spec;
+    spec.name = name;
+    spec.command = command;
+    spec.env = env;
+    spec.inherit_environment = false; // a server passes nothing of its own on
+    spec.timeout = std::chrono::seconds(cfg_.tunnel_command_timeout);
+    try {
+        HookResult r = run_hook(spec);
+        if (r.ok()) return true;
+        LOG_ERROR("%s for %s of %s from %s %s", name, env.front().second.c_str(), user_.c_str(), peer_str().c_str(),
+                  r.describe(spec.timeout).c_str());
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s for %s: %s", name, env.front().second.c_str(), e.what());
+    }
+    return false;
+}
+
+// The device goes first, then its TunnelDownCommand runs.
+void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it)
+{
     LOG_VERBOSE("monitor: removing %s for %s from %s", it->second.device->name().c_str(), user_.c_str(),
                 peer_str().c_str());
+    HookEnv env = std::move(it->second.hook_env);
     tunnels_.erase(it);
+    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
 }
 
 void Monitor::end_child()
@@ -313,9 +377,7 @@ int Monitor::run()
         }
     }
     end_child();
-    for (auto& [id, t] : tunnels_)
-        LOG_VERBOSE("monitor: removing %s for %s from %s", t.device->name().c_str(), user_.c_str(), peer_str().c_str());
-    tunnels_.clear();
+    while (!tunnels_.empty()) remove_tunnel(tunnels_.begin());
     return 0;
 }
 
