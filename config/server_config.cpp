@@ -48,6 +48,7 @@ enum class Keyword {
     TunnelUpCommand,
     TunnelDownCommand,
     TunnelCommandTimeout,
+    StatusSocket,
 };
 
 struct KeywordInfo {
@@ -77,6 +78,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"TunnelUpCommand", Keyword::TunnelUpCommand, false},
     {"TunnelDownCommand", Keyword::TunnelDownCommand, false},
     {"TunnelCommandTimeout", Keyword::TunnelCommandTimeout, false},
+    {"StatusSocket", Keyword::StatusSocket, false},
 };
 
 bool iequals(std::string_view a, std::string_view b)
@@ -339,6 +341,12 @@ public:
         case Keyword::PrivilegeSeparationUser: return privsep_user();
         case Keyword::TunnelUpCommand: return command(config_.tunnel_up_command);
         case Keyword::TunnelDownCommand: return command(config_.tunnel_down_command);
+        case Keyword::StatusSocket: {
+            const std::string& arg = single_arg();
+            if (arg != "none" && (arg.empty() || arg[0] != '/' || arg.size() > 100))
+                bad_value(arg, "an absolute path of at most 100 bytes, or none");
+            return store_single(config_.status_socket, arg == "none" ? std::string() : arg);
+        }
         case Keyword::TunnelCommandTimeout: {
             const std::string& arg = single_arg();
             auto v = parse_time_interval(arg);
@@ -905,6 +913,7 @@ std::string dump_config(const ServerConfig& c)
     line("tunnelupcommand", c.tunnel_up_command.empty() ? "none" : c.tunnel_up_command);
     line("tunneldowncommand", c.tunnel_down_command.empty() ? "none" : c.tunnel_down_command);
     line("tunnelcommandtimeout", std::to_string(c.tunnel_command_timeout));
+    line("statussocket", c.status_socket.empty() ? "none" : c.status_socket);
     for (const auto& m : c.matches) {
         std::string crit;
         for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);

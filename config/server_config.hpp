@@ -78,6 +78,7 @@ struct ServerConfig {
     std::string tunnel_up_command;                 // TunnelUpCommand ("": none)
     std::string tunnel_down_command;               // TunnelDownCommand ("": none)
     unsigned tunnel_command_timeout = 30;          // TunnelCommandTimeout, seconds
+    std::string status_socket = "/run/feth-sshd/status.sock"; // StatusSocket ("": none)
     std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;

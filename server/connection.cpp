@@ -12,6 +12,7 @@
 #include "auth.hpp"
 #include "privsep.hpp"
 #include "tunnel/error.hpp"
+#include "status.hpp"
 #include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
@@ -32,6 +33,7 @@ struct ServerTunnel {
     std::uint32_t id = 0;
     std::unique_ptr<Device> device;
     std::unique_ptr<TunnelPump> pump;
+    std::unique_ptr<StatusSlot> status; // this tunnel's line in feth-sshd -S
 };
 
 struct SessionChannel {
@@ -196,7 +198,7 @@ void Connection::handle_tun_open(ssh_message msg)
     std::string label = device.name() + " for " + who();
     LOG_INFO("Tunnel %s (%s) opened for %s", device.name().c_str(), tun_mode_name(device.mode()), who().c_str());
     auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label));
-    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump)});
+    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), nullptr});
     ever_had_tunnel_ = true;
 }
 
@@ -293,12 +295,15 @@ void Connection::service()
 {
     for (auto& t : new_tunnels_) {
         t.pump->attach(event_.get());
+        t.status = std::make_unique<StatusSlot>(user_ ? user_->name : std::string(), peer_.address, peer_.port,
+                                                *t.device);
         tunnels_.push_back(std::move(t));
     }
     new_tunnels_.clear();
     for (auto it = tunnels_.begin(); it != tunnels_.end();) {
         TunnelPump& t = *it->pump;
         t.service();
+        it->status->update(t.stats());
         if (!t.finished()) {
             ++it;
             continue;

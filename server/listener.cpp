@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "status.hpp"
 #include "privsep.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -138,10 +140,11 @@ void stop_children(std::set<pid_t>& children, Startups& startups)
 }
 
 [[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, std::vector<Listener>& listeners,
-                             SignalPipe& signals, Startups& startups, UniqueFd conn_fd, const Peer& peer,
-                             const PrivsepIdentity& identity, UniqueFd startup_write)
+                             UniqueFd& status_socket, SignalPipe& signals, Startups& startups, UniqueFd conn_fd,
+                             const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_write)
 {
     for (auto& l : listeners) l.fd.reset();
+    status_socket.reset();
     startups.clear();
     signals.release_in_child();
     int status = run_monitor(cfg, bind, std::move(conn_fd), peer, identity, std::move(startup_write));
@@ -192,10 +195,27 @@ void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, 
 
 } // namespace
 
+// The status socket's directory is made if missing; a socket that cannot be
+// made is logged and the server runs without one.
+static UniqueFd open_status(const std::string& path)
+{
+    if (path.empty()) return {};
+    try {
+        std::string dir = path.substr(0, path.rfind('/'));
+        if (!dir.empty() && ::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("StatusSocket " + dir, "mkdir");
+        return open_status_socket(path);
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s; feth-sshd -S will not work", e.what());
+        return {};
+    }
+}
+
 int run_listener(ServerSettings settings, const ReloadSettings& reload, const PrivsepIdentity& identity)
 {
     std::vector<Listener> listeners = open_listeners(settings.config);
     const std::string pid_path = settings.config.pid_file;
+    create_status_table();
+    UniqueFd status_socket = open_status(settings.config.status_socket);
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP, SIGCHLD});
     PidFile pid_file(pid_path);
     std::set<pid_t> children;
@@ -207,6 +227,7 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
     for (;;) {
         pfds.clear();
         pfds.push_back({signals.fd(), POLLIN, 0});
+        pfds.push_back({status_socket.get(), POLLIN, 0}); // -1 (none) is ignored by poll
         for (auto& l : listeners) pfds.push_back({l.fd.get(), POLLIN, 0});
         for (auto& [pid, fd] : startups) pfds.push_back({fd.get(), POLLIN, 0});
         int n = ::poll(pfds.data(), pfds.size(), -1);
@@ -223,13 +244,15 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             }
             if (stop) {
                 LOG_INFO("Received signal; terminating.");
+                if (status_socket) ::unlink(settings.config.status_socket.c_str());
                 listeners.clear();
                 stop_children(children, startups);
                 return 0;
             }
         }
+        if (pfds[1].revents != 0) answer_status_request(status_socket.get());
         // An authenticated connection (or one that ended) no longer counts.
-        for (std::size_t i = 1 + listeners.size(); i < pfds.size(); ++i) {
+        for (std::size_t i = 2 + listeners.size(); i < pfds.size(); ++i) {
             if (pfds[i].revents == 0) continue;
             for (auto it = startups.begin(); it != startups.end(); ++it)
                 if (it->second.get() == pfds[i].fd) {
@@ -237,14 +260,14 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
                     break;
                 }
         }
-        for (std::size_t i = 1; i < 1 + listeners.size(); ++i) {
+        for (std::size_t i = 2; i < 2 + listeners.size(); ++i) {
             if ((pfds[i].revents & POLLIN) == 0) continue;
             sockaddr_storage ss{};
             socklen_t slen = sizeof ss;
             UniqueFd conn(::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &slen, SOCK_CLOEXEC));
             if (!conn) {
                 if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                    LOG_ERROR("accept on %s: %s", listeners[i - 1].where.c_str(), errno_text(errno).c_str());
+                    LOG_ERROR("accept on %s: %s", listeners[i - 2].where.c_str(), errno_text(errno).c_str());
                 continue;
             }
             Peer peer;
@@ -253,7 +276,7 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             const config::ServerConfig& cfg = settings.config;
             if (drop_connection(cfg.max_startups, startups.size(), rng)) {
                 LOG_INFO("drop connection #%llu from [%s]:%u on %s past MaxStartups", connection_count,
-                         peer.address.c_str(), peer.port, listeners[i - 1].where.c_str());
+                         peer.address.c_str(), peer.port, listeners[i - 2].where.c_str());
                 continue; // `conn` closes
             }
             LOG_VERBOSE("Connection from %s port %u", peer.address.c_str(), peer.port);
@@ -273,8 +296,8 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             }
             if (pid == 0) {
                 startup_read.reset();
-                child_main(cfg, settings.bind.get(), listeners, signals, startups, std::move(conn), peer, identity,
-                           std::move(startup_write));
+                child_main(cfg, settings.bind.get(), listeners, status_socket, signals, startups, std::move(conn),
+                           peer, identity, std::move(startup_write));
             }
             children.insert(pid);
             startups[pid] = std::move(startup_read);

@@ -14,6 +14,7 @@
 #include "config/server_config.hpp"
 #include "host_keys.hpp"
 #include "listener.hpp"
+#include "status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_handles.hpp"
@@ -37,6 +38,8 @@ struct Args {
     std::vector<std::string> options;
     bool test_only = false;
     bool dump = false;
+    bool status = false;
+    bool json = false;
     std::string state_dir = kDefaultStateDir;
 };
 
@@ -121,6 +124,8 @@ int main(int argc, char** argv)
     app.add_option("-o", args.options, "Configuration option, as in the file: -o Keyword=value (repeatable)")
         ->type_name("OPTION");
     app.add_flag("-t", args.test_only, "Test mode: check the configuration and host keys, then exit");
+    app.add_flag("-S", args.status, "Status: ask the running server for one line per tunnel, then exit");
+    app.add_flag("--json", args.json, "With -S: print JSON");
     app.add_flag("-T", args.dump, "Extended test mode: check, then print the effective configuration and exit");
     app.add_option("--state-dir", args.state_dir, "Where the generated host key is kept")
         ->type_name("DIR")
@@ -149,6 +154,7 @@ int main(int argc, char** argv)
         }
         feth::log::configure(log_opts);
 
+        if (args.status) return feth::server::print_status(cfg.status_socket, args.json);
         if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
             if (!cfg.host_keys.empty()) make_bind(cfg.host_keys);

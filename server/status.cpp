@@ -1,0 +1,239 @@
+#include "status.hpp"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <vector>
+
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+
+namespace feth::server {
+namespace {
+
+constexpr int kSlots = 1024;
+
+struct Slot {
+    std::atomic<std::int32_t> owner; // pid of the connection process, 0: free
+    char user[64];
+    char remote_address[64];
+    char interface[16];
+    char io_interface[16];
+    char mode[16];
+    std::uint32_t remote_port;
+    std::int64_t started;
+    std::uint64_t frames_out, bytes_out, frames_in, bytes_in, dropped;
+};
+static_assert(std::atomic<std::int32_t>::is_always_lock_free);
+
+Slot* g_table = nullptr;
+
+void copy_text(char* dst, std::size_t size, const std::string& src)
+{
+    std::size_t n = std::min(size - 1, src.size());
+    std::memcpy(dst, src.data(), n);
+    dst[n] = '\0';
+}
+
+// Slot text came from a less trusted process: bounded and printable only.
+std::string read_text(const char* src, std::size_t size)
+{
+    std::string out;
+    for (std::size_t i = 0; i < size && src[i] != '\0'; ++i) {
+        unsigned char c = static_cast<unsigned char>(src[i]);
+        out += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '?';
+    }
+    return out;
+}
+
+std::vector<TunnelStatus> snapshot()
+{
+    std::vector<TunnelStatus> out;
+    if (g_table == nullptr) return out;
+    for (int i = 0; i < kSlots; ++i) {
+        const Slot& s = g_table[i];
+        if (s.owner.load(std::memory_order_acquire) == 0) continue;
+        TunnelStatus t;
+        t.user = read_text(s.user, sizeof s.user);
+        t.remote_address = read_text(s.remote_address, sizeof s.remote_address);
+        t.interface = read_text(s.interface, sizeof s.interface);
+        t.io_interface = read_text(s.io_interface, sizeof s.io_interface);
+        t.mode = read_text(s.mode, sizeof s.mode);
+        t.remote_port = s.remote_port;
+        t.started = s.started;
+        t.stats.frames_to_peer = s.frames_out;
+        t.stats.bytes_to_peer = s.bytes_out;
+        t.stats.frames_from_peer = s.frames_in;
+        t.stats.bytes_from_peer = s.bytes_in;
+        t.stats.dropped_from_device = s.dropped;
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+} // namespace
+
+void create_status_table()
+{
+    if (g_table != nullptr) return;
+    void* p = ::mmap(nullptr, sizeof(Slot) * kSlots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw_errno("status table", "mmap");
+    g_table = static_cast<Slot*>(p); // zero-filled: every slot free
+}
+
+StatusSlot::StatusSlot(const std::string& user, const std::string& remote_address, unsigned remote_port,
+                       const Device& device)
+{
+    if (g_table == nullptr) return;
+    const std::int32_t me = static_cast<std::int32_t>(::getpid());
+    for (int i = 0; i < kSlots; ++i) {
+        std::int32_t expected = 0;
+        if (!g_table[i].owner.compare_exchange_strong(expected, -me)) continue;
+        Slot& s = g_table[i];
+        copy_text(s.user, sizeof s.user, user);
+        copy_text(s.remote_address, sizeof s.remote_address, remote_address);
+        copy_text(s.interface, sizeof s.interface, device.name());
+        copy_text(s.io_interface, sizeof s.io_interface, device.io_name());
+        copy_text(s.mode, sizeof s.mode, tun_mode_name(device.mode()));
+        s.remote_port = remote_port;
+        s.started = static_cast<std::int64_t>(std::time(nullptr));
+        s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = 0;
+        s.owner.store(me, std::memory_order_release); // now visible to the listener
+        index_ = i;
+        return;
+    }
+    LOG_VERBOSE("status table full: %s will not show in feth-sshd -S", device.name().c_str());
+}
+
+StatusSlot::~StatusSlot()
+{
+    if (index_ >= 0) g_table[index_].owner.store(0, std::memory_order_release);
+}
+
+void StatusSlot::update(const PumpStats& st)
+{
+    if (index_ < 0) return;
+    Slot& s = g_table[index_];
+    s.frames_out = st.frames_to_peer;
+    s.bytes_out = st.bytes_to_peer;
+    s.frames_in = st.frames_from_peer;
+    s.bytes_in = st.bytes_from_peer;
+    s.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full;
+}
+
+std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, std::int64_t now)
+{
+    std::string out;
+    char line[1024];
+    if (json) out += "[";
+    bool first = true;
+    for (const auto& t : tunnels) {
+        const long long up = now > t.started ? now - t.started : 0;
+        const auto& s = t.stats;
+        if (json) {
+            std::snprintf(line, sizeof line,
+                          "%s\n {\"user\":\"%s\",\"remote_address\":\"%s\",\"remote_port\":%u,\"interface\":\"%s\","
+                          "\"io_interface\":\"%s\",\"mode\":\"%s\",\"uptime_s\":%lld,\"frames_out\":%llu,"
+                          "\"bytes_out\":%llu,\"frames_in\":%llu,\"bytes_in\":%llu,\"dropped\":%llu}",
+                          first ? "" : ",", t.user.c_str(), t.remote_address.c_str(), t.remote_port,
+                          t.interface.c_str(), t.io_interface.c_str(), t.mode.c_str(), up,
+                          static_cast<unsigned long long>(s.frames_to_peer),
+                          static_cast<unsigned long long>(s.bytes_to_peer),
+                          static_cast<unsigned long long>(s.frames_from_peer),
+                          static_cast<unsigned long long>(s.bytes_from_peer),
+                          static_cast<unsigned long long>(s.dropped_from_device));
+        } else {
+            std::snprintf(line, sizeof line,
+                          "%s from %s port %u: %s%s%s %s up %llds out %llu frames %llu bytes in %llu frames %llu "
+                          "bytes dropped %llu\n",
+                          t.user.c_str(), t.remote_address.c_str(), t.remote_port, t.interface.c_str(),
+                          t.io_interface.empty() ? "" : "/", t.io_interface.c_str(), t.mode.c_str(), up,
+                          static_cast<unsigned long long>(s.frames_to_peer),
+                          static_cast<unsigned long long>(s.bytes_to_peer),
+                          static_cast<unsigned long long>(s.frames_from_peer),
+                          static_cast<unsigned long long>(s.bytes_from_peer),
+                          static_cast<unsigned long long>(s.dropped_from_device));
+        }
+        out += line;
+        first = false;
+    }
+    if (json) out += tunnels.empty() ? "]\n" : "\n]\n";
+    else if (tunnels.empty()) out += "no tunnels\n";
+    return out;
+}
+
+UniqueFd open_status_socket(const std::string& path)
+{
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof addr.sun_path) throw InputError("StatusSocket " + path + ": bad path");
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) throw_errno("StatusSocket " + path, "socket");
+    ::unlink(path.c_str()); // a stale socket from a previous run
+    mode_t old = ::umask(077); // root only: it shows who is connected from where
+    int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::umask(old);
+    if (rc != 0) throw_errno("StatusSocket " + path, "bind");
+    if (::listen(fd.get(), 8) != 0) throw_errno("StatusSocket " + path, "listen");
+    set_nonblocking_cloexec(fd.get(), "StatusSocket");
+    return fd;
+}
+
+void answer_status_request(int listen_fd)
+{
+    UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) return;
+    // The request is one byte: 'j' for JSON, anything else for text. Never
+    // wait long on a client that says nothing.
+    timeval tv{1, 0};
+    ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char req = 't';
+    if (::read(c.get(), &req, 1) != 1) return;
+    std::string text = render_status(snapshot(), req == 'j', static_cast<std::int64_t>(std::time(nullptr)));
+    const char* p = text.data();
+    std::size_t left = text.size();
+    while (left > 0) {
+        ssize_t n = ::send(c.get(), p, left, MSG_NOSIGNAL);
+        if (n <= 0) return;
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+}
+
+int print_status(const std::string& path, bool json)
+{
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof addr.sun_path) {
+        std::fprintf(stderr, "feth-sshd: no StatusSocket configured\n");
+        return 255;
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        std::fprintf(stderr, "feth-sshd: cannot reach the running server at %s: %s\n", path.c_str(),
+                     errno_text(errno).c_str());
+        return 255;
+    }
+    char req = json ? 'j' : 't';
+    if (::write(fd.get(), &req, 1) != 1) return 255;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n <= 0) break;
+        std::fwrite(buf, 1, static_cast<std::size_t>(n), stdout);
+    }
+    return 0;
+}
+
+} // namespace feth::server
