@@ -13,6 +13,7 @@ ListenAddress $UNDERLAY_SRV
 HostKey $TMP/host_ed25519
 AuthorizedKeysFile $TMP/authorized_keys
 PermitTunnel ethernet
+StatusSocket $TMP/status.sock
 CFG
 "$FETH_SSHD" -t -f "$TMP/good_config" >"$TMP/t-good.log" 2>&1 || fail "-t rejected a good configuration: $(cat "$TMP/t-good.log")"
 dump=$("$FETH_SSHD" -T -f "$TMP/good_config" -o LogLevel=VERBOSE) || fail "-T failed"
@@ -38,6 +39,27 @@ ssh_pid=$BG_PID
 wait_until 100 "tap0 on both sides" sh -c "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_CLI ip link show tap0"
 configure_tunnel tap0 tap0
 ping_both
+
+E2E_CURRENT="status socket"
+mode=$(stat -c %a "$TMP/status.sock")
+[ $((8#$mode & 8#077)) = 0 ] && [ "$(stat -c %U "$TMP/status.sock")" = root ] ||
+  fail "the status socket is not root-only: mode $mode"
+st1=$("$FETH_SSHD" -S -f "$TMP/live_config") || fail "feth-sshd -S failed"
+grep -Eq "^root from $UNDERLAY_CLI port [0-9]+: tap0 ethernet up [0-9]+s out [0-9]+ frames" <<<"$st1" ||
+  fail "unexpected status line: $st1"
+in_cli ping -c 5 -i 0.05 -W 1 "$TUN4_SRV" >/dev/null
+st2=$("$FETH_SSHD" -S --json -f "$TMP/live_config") || fail "feth-sshd -S --json failed"
+python3 - "$st1" "$st2" <<'PY' || fail "status counters did not move or JSON is wrong: $st2"
+import json, re, sys
+before = int(re.search(r" in (\d+) frames", sys.argv[1]).group(1))
+tunnels = json.loads(sys.argv[2])
+assert len(tunnels) == 1, tunnels
+t = tunnels[0]
+assert t["interface"] == "tap0" and t["mode"] == "ethernet" and t["user"] == "root", t
+assert t["frames_in"] >= before + 5, (before, t)
+PY
+pass "feth-sshd -S lists the live tunnel, root-only socket, counters move, --json parses"
+E2E_CURRENT="SIGHUP"
 # A ping runs across the reload and must lose nothing.
 start_bg ping-across cli ping -c 30 -i 0.1 -W 1 "$TUN4_SRV"
 ping_pid=$BG_PID

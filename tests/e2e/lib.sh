@@ -194,7 +194,8 @@ stock_ssh_cmd() {
 # start_feth_sshd [extra feth-sshd args...]: pid in $SSHD_PID.
 start_feth_sshd() {
   start_bg feth-sshd srv "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
-    -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" "$@"
+    -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" \
+    -o StatusSocket="$TMP/status.sock" "$@"
   SSHD_PID=$BG_PID
   wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
 }
