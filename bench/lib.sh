@@ -200,7 +200,11 @@ start_client() {
   common+=("${CLIENT_EXTRA[@]}")
   FETH_SSH_NOTES=""
   if [ "$kind" = stock ]; then
-    [ -n "$rekey" ] && common+=(-o RekeyLimit="$rekey" -o LogLevel=DEBUG1) # DEBUG1: count re-keys
+    # DEBUG1 logs nothing per packet, only key exchanges (re-keys counted)
+    # and "datagram too big": a tunnel frame OpenSSH dropped because the
+    # peer's channel window or maximum packet could not take it.
+    [ -n "$rekey" ] && common+=(-o RekeyLimit="$rekey")
+    common+=(-o LogLevel=DEBUG1)
     start_bg client cli "$STOCK_SSH" "${common[@]}" -o BatchMode=yes -N root@"$UNDERLAY_SRV"
   else
     if [ -n "$rekey" ]; then

@@ -197,8 +197,7 @@ run_pairing() { # CLIENT/SERVER
   if [ "$ckind" = feth ] && [ -z "$FETH_SSH_OK" ]; then pairing_fail "$pdir" "n/a (feth-ssh unavailable)"; return; fi
   if [ "$skind" = feth ] && [ -z "$FETH_SSHD_BIN" ]; then pairing_fail "$pdir" "n/a (feth-sshd unavailable)"; return; fi
 
-  local notes="" stock_level=INFO
-  [ -n "$REKEY" ] && stock_level=DEBUG1
+  local notes="" stock_level=DEBUG1 # see start_client in lib.sh: re-keys and datagram drops
   if [ "$skind" = stock ]; then
     [ "$BACKEND" = pair ] && notes+="stock sshd has no pair backend: it uses a tap device; "
     start_stock_sshd "$MODE" "$CIPHER" "$REKEY" "$stock_level" || { pairing_fail "$pdir" "failed: stock sshd did not start"; stop_all; return; }
