@@ -1,4 +1,5 @@
 #include "config/authorized_keys.hpp"
+#include "config/printable.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -71,27 +72,6 @@ std::string_view take_token(std::string_view& s)
     return token;
 }
 
-// Hostile text in error messages: escaped and cut short.
-std::string printable(std::string_view text, std::size_t limit = 40)
-{
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (i == limit) {
-            out += "...";
-            break;
-        }
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xf];
-        }
-    }
-    return out;
-}
 
 int base64_value(char c)
 {
@@ -142,7 +122,7 @@ std::string blob_problem(std::string_view type, std::string_view base64)
     if (len > blob.size() - 4) return "key blob too short";
     std::string_view inner = std::string_view(blob).substr(4, len);
     if (inner != type)
-        return "key blob is of type '" + printable(inner) + "', not '" + std::string(type) + "'";
+        return "key blob is of type '" + printable(inner, 40) + "', not '" + std::string(type) + "'";
     if (blob.size() == 4 + len) return "key blob has no key data";
     return {};
 }
@@ -231,7 +211,7 @@ std::string parse_line(std::string_view line, AuthorizedKey& key)
             bool one_word = key.options.size() == 1 && !key.options[0].value && type.starts_with("AAAA");
             std::string_view shown = one_word ? first : type;
             if (shown.empty()) return "missing key type after options";
-            return "unknown key type '" + printable(shown) + "'";
+            return "unknown key type '" + printable(shown, 40) + "'";
         }
     }
     key.type = std::string(type);

@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "config/server_config.hpp"
+#include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -156,27 +157,6 @@ std::string_view canonical_name(std::string_view lower_kw)
     return lower_kw;
 }
 
-// Hostile text in messages: escaped and cut short.
-std::string printable(std::string_view text, std::size_t limit = 80)
-{
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (i == limit) {
-            out += "...";
-            break;
-        }
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xf];
-        }
-    }
-    return out;
-}
 
 // ssh's match_pattern: '*' and '?' over the whole string. Iterative with
 // one backtrack point, so hostile patterns cost O(n*m) at worst.
@@ -341,7 +321,7 @@ std::string expand_tokens(std::string_view text, const TokenValues& v, bool doll
             case 'r': out += v.remote_user; break;
             case 'u': out += v.local_user; break;
             default:
-                throw InputError(std::string(what) + " '" + printable(text) + "': unknown token %" +
+                throw InputError(std::string(what) + " '" + printable(text, 80) + "': unknown token %" +
                                  printable(text.substr(i, 1)));
             }
         } else if (dollar && c == '$' && i + 1 < text.size() && text[i + 1] == '{' &&
@@ -350,8 +330,8 @@ std::string expand_tokens(std::string_view text, const TokenValues& v, bool doll
             std::string name(text.substr(i + 2, close - i - 2));
             const char* value = std::getenv(name.c_str());
             if (value == nullptr)
-                throw InputError(std::string(what) + " '" + printable(text) + "': environment variable " +
-                                 printable(name) + " is not set");
+                throw InputError(std::string(what) + " '" + printable(text, 80) + "': environment variable " +
+                                 printable(name, 80) + " is not set");
             out += value;
             i = close;
         } else {
@@ -374,7 +354,7 @@ std::string expand_tilde(const std::string& path, const std::string& home, std::
     passwd* found = nullptr;
     std::array<char, 4096> buf{};
     if (::getpwnam_r(name.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr)
-        throw InputError(std::string(what) + " '" + printable(path) + "': no such user " + printable(name));
+        throw InputError(std::string(what) + " '" + printable(path, 80) + "': no such user " + printable(name, 80));
     return std::string(found->pw_dir) + rest;
 }
 
@@ -472,7 +452,7 @@ void ClientConfigParser::apply_option(std::string_view option)
     Context ctx{kCommandLine, 0, 0, false, true, &included};
     // One -o is one line: a newline would smuggle in a second one.
     if (option.find_first_of("\r\n") != std::string_view::npos)
-        throw InputError(ctx.where() + "newline in option '" + printable(option) + "'");
+        throw InputError(ctx.where() + "newline in option '" + printable(option, 80) + "'");
     bool active = true;
     apply_line(option, ctx, active);
 }
@@ -529,13 +509,13 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
     const std::string name(canonical_name(kw));
     std::vector<std::string> args(words.begin() + 1, words.end());
     if (args.empty())
-        throw InputError(ctx.where() + "no argument after keyword \"" + printable(words[0]) + "\"");
+        throw InputError(ctx.where() + "no argument after keyword \"" + printable(words[0], 80) + "\"");
 
     // ssh looks the keyword up before anything else, also in blocks that do
     // not apply, so a typo is reported whatever host is given.
     if (!contains(kOpenSshKeywords, kw) && !contains(kOwnKeywords, kw)) {
         if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
-        throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0]));
+        throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0], 80));
     }
     if (kw == "host" || kw == "match" || kw == "include") {
         if (ctx.command_line) throw InputError(ctx.where() + name + " directive not supported as a command-line option");
@@ -562,7 +542,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
 
     const std::string& v = args[0];
     auto bad = [&](const std::string& allowed) {
-        return InputError(ctx.where() + "bad value '" + printable(v) + "' for " + name + " (expected " + allowed +
+        return InputError(ctx.where() + "bad value '" + printable(v, 80) + "' for " + name + " (expected " + allowed +
                           ")");
     };
     auto single = [&] {
@@ -633,7 +613,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
             if (iequals(a, "none") && args.size() > 1)
                 throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
             if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
-                throw InputError(ctx.where() + "bad value '" + printable(a) + "' for " + name + " (expected paths; " +
+                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
                                  problem + ")");
             if (!iequals(a, "none")) files.push_back(a);
         }
@@ -720,7 +700,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         std::optional<std::uint64_t> bytes = v == "default" ? std::optional<std::uint64_t>(0) : parse_bytes(v);
         if (!bytes || (*bytes != 0 && *bytes < 16)) throw bad("default or a size of at least 16, such as 1G");
         if (args.size() == 2 && args[1] != "none" && !parse_time_interval(args[1]))
-            throw InputError(ctx.where() + "bad value '" + printable(args[1]) + "' for " + name +
+            throw InputError(ctx.where() + "bad value '" + printable(args[1], 80) + "' for " + name +
                              " (expected none or a time such as 1h)");
         store(config_.rekey_limit, *bytes);
     } else if (kw == "ignoreunknown") {
@@ -759,7 +739,7 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         if (lattr == "all") {
             // ssh: alone, or after canonical/final ("Match final all").
             if (attributes > 1 || i + 1 < args.size())
-                fail("'" + printable(args[i]) + "' cannot be combined with other Match attributes");
+                fail("'" + printable(args[i], 80) + "' cannot be combined with other Match attributes");
             if (negate) result = false;
             // "Match all" alone counts as an attribute.
             ++attributes;
@@ -776,14 +756,14 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
             arg = attrib.substr(eq + 1);
             lattr.resize(eq);
         } else if (!contains(kWithArgument, lattr)) {
-            fail("Unsupported Match attribute " + printable(attrib));
+            fail("Unsupported Match attribute " + printable(attrib, 80));
         } else if (i + 1 >= args.size()) {
-            fail("missing argument for Match '" + printable(args[i]) + "'");
+            fail("missing argument for Match '" + printable(args[i], 80) + "'");
         } else {
             arg = args[++i];
         }
         if (arg.empty() && lattr != "tagged" && lattr != "command")
-            fail("Missing Match criteria for " + printable(attrib));
+            fail("Missing Match criteria for " + printable(attrib, 80));
         bool r = false;
         if (lattr == "host") {
             r = match_list(host, arg, true, false) == 1;
@@ -818,7 +798,7 @@ void ClientConfigParser::apply_include(const std::vector<std::string>& args, con
     for (const auto& pattern : args) {
         if (pattern.empty()) throw InputError(ctx.where() + "keyword Include empty argument");
         if (auto problem = check_tokens(pattern, kPathTokens, true); !problem.empty())
-            throw InputError(ctx.where() + "bad value '" + printable(pattern) + "' for Include (" + problem + ")");
+            throw InputError(ctx.where() + "bad value '" + printable(pattern, 80) + "' for Include (" + problem + ")");
         std::string path;
         try {
             path = expand_tokens(pattern, tokens, true, "Include");

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <span>
 
+#include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "config/key_options.hpp"
@@ -93,28 +94,6 @@ const KeywordInfo* find_keyword(std::string_view name)
     return nullptr;
 }
 
-// Error messages end up in logs and on terminals: show hostile text escaped
-// and cut short.
-std::string printable(std::string_view text, std::size_t limit = 64)
-{
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (i == limit) {
-            out += "...";
-            break;
-        }
-        auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            out += kHex[c >> 4];
-            out += kHex[c & 0xf];
-        }
-    }
-    return out;
-}
 
 constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
 // sshd's WHITESPACE plus the form feed it also strips from line ends.
@@ -361,7 +340,7 @@ private:
 
     [[noreturn]] void bad_value(std::string_view value, std::string_view expected) const
     {
-        error("bad value '" + printable(value) + "' for " + std::string(kw_.name) + " (expected " +
+        error("bad value '" + printable(value, 64) + "' for " + std::string(kw_.name) + " (expected " +
               std::string(expected) + ")");
     }
 
@@ -378,7 +357,7 @@ private:
     {
         require_args();
         if (args_.size() > 1)
-            error("too many arguments for " + std::string(kw_.name) + " (unexpected '" + printable(args_[1]) +
+            error("too many arguments for " + std::string(kw_.name) + " (unexpected '" + printable(args_[1], 64) +
                   "')");
         return args_[0];
     }
@@ -425,7 +404,7 @@ private:
         const std::string& arg = single_arg();
         std::string problem = parse_endpoint(arg, endpoint);
         if (!problem.empty())
-            error("bad address '" + printable(arg) + "' for ListenAddress: " + problem);
+            error("bad address '" + printable(arg, 64) + "' for ListenAddress: " + problem);
         store_list(config_.listen, {std::move(endpoint)}, kMaxListEntries);
     }
 
@@ -433,7 +412,7 @@ private:
     {
         const std::string& arg = single_arg();
         auto value = parse_port(arg);
-        if (!value) error("bad port '" + printable(arg) + "' for Port (expected 1 to 65535)");
+        if (!value) error("bad port '" + printable(arg, 64) + "' for Port (expected 1 to 65535)");
         store_list(config_.ports, {*value}, kMaxPorts);
     }
 
@@ -452,7 +431,7 @@ private:
             if (iequals(a, "none")) continue;
             std::string problem = expand_percent(a, "user", "/home", scratch);
             if (!problem.empty())
-                error("bad value '" + printable(a) + "' for AuthorizedKeysFile: " + problem +
+                error("bad value '" + printable(a, 64) + "' for AuthorizedKeysFile: " + problem +
                       " (known: %u, %h, %%)");
             files.push_back(a);
         }
@@ -495,7 +474,7 @@ private:
         require_args();
         for (const auto& a : args_) {
             std::string problem = validate_user_pattern(a);
-            if (!problem.empty()) error("bad pattern '" + printable(a) + "' for AllowUsers: " + problem);
+            if (!problem.empty()) error("bad pattern '" + printable(a, 64) + "' for AllowUsers: " + problem);
         }
         store_list(config_.allow_users, std::vector<std::string>(args_.begin(), args_.end()),
                    kMaxListEntries);
@@ -506,7 +485,7 @@ private:
         require_args();
         for (const auto& a : args_) {
             std::string problem = validate_user_pattern(a);
-            if (!problem.empty()) error("bad pattern '" + printable(a) + "' for DenyUsers: " + problem);
+            if (!problem.empty()) error("bad pattern '" + printable(a, 64) + "' for DenyUsers: " + problem);
         }
         store_list(config_.deny_users, std::vector<std::string>(args_.begin(), args_.end()), kMaxListEntries);
     }
@@ -613,7 +592,7 @@ std::string keyword_hint(std::string_view line)
     std::string_view word = take_keyword(line.substr(0, std::min<std::size_t>(line.size(), 256))).keyword;
     word = word.substr(0, word.find('\0'));
     if (word.empty()) return {};
-    return " (keyword '" + printable(word) + "')";
+    return " (keyword '" + printable(word, 64) + "')";
 }
 
 } // namespace
@@ -662,14 +641,14 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
                 continue;
             }
             if (name != "user" && name != "address")
-                fail(source.prefix, "unsupported Match criterion '" + printable(words[i]) +
+                fail(source.prefix, "unsupported Match criterion '" + printable(words[i], 64) +
                                         "' (supported: All, User, Address)");
             if (i + 1 >= words.size() || words[i + 1].empty())
                 fail(source.prefix, "Match " + words[i] + " needs a pattern list");
             const std::string& list = words[++i];
             if (list.size() > kMaxPatternLength * 16) fail(source.prefix, "Match pattern list too long");
             if (name == "address" && addr_match_list("127.0.0.1", list) == -2)
-                fail(source.prefix, "bad address list '" + printable(list) + "' in Match Address");
+                fail(source.prefix, "bad address list '" + printable(list, 64) + "' in Match Address");
             block.criteria.push_back({name, list});
         }
         if (config_.matches.size() >= kMaxListEntries) fail(source.prefix, "too many Match blocks");
@@ -678,7 +657,7 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
         return;
     }
     const KeywordInfo* info = find_keyword(parts.keyword);
-    if (!info) fail(source.prefix, "unknown keyword '" + printable(parts.keyword) + "'");
+    if (!info) fail(source.prefix, "unknown keyword '" + printable(parts.keyword, 64) + "'");
 
     std::vector<std::string> args;
     if (!split_words(parts.rest, args))
@@ -698,7 +677,7 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
 
 void ConfigParser::apply_option(std::string_view option)
 {
-    Source source{"command line: -o '" + printable(option) + "'", std::string(kCommandLine), 0};
+    Source source{"command line: -o '" + printable(option, 64) + "'", std::string(kCommandLine), 0};
     // One -o is one line: a newline would smuggle in a second one.
     if (option.find_first_of("\r\n") != std::string_view::npos) fail(source.prefix, "newline in option");
     LineParts parts = take_keyword(option);
@@ -784,7 +763,7 @@ std::string expand_authorized_keys_path(std::string_view pattern, std::string_vi
     std::string out;
     std::string problem = expand_percent(pattern, user, home, out);
     if (!problem.empty())
-        throw InputError("AuthorizedKeysFile '" + printable(pattern) + "': " + problem + " (known: %u, %h, %%)");
+        throw InputError("AuthorizedKeysFile '" + printable(pattern, 64) + "': " + problem + " (known: %u, %h, %%)");
     if (!out.empty() && out.front() == '/') return out;
     // sshd: a relative path is taken relative to the user's home directory.
     std::string joined(home);
