@@ -17,6 +17,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/ssh_keys.hpp"
 
 namespace feth::client {
 namespace {
@@ -81,29 +82,7 @@ UniqueFd tcp_connect(const Destination& d)
     throw ConnectError(Kind::Network, "connect to " + endpoint(d) + ": " + last);
 }
 
-std::string fingerprint(ssh_key key)
-{
-    unsigned char* hash = nullptr;
-    size_t len = 0;
-    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) return "?";
-    char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
-    ssh_clean_pubkey_hash(&hash);
-    std::string out = fp != nullptr ? fp : "?";
-    ssh_string_free_char(fp);
-    return out;
-}
 
-std::string key_type_label(ssh_key key)
-{
-    switch (ssh_key_type(key)) {
-    case SSH_KEYTYPE_ED25519: return "ED25519";
-    case SSH_KEYTYPE_RSA: return "RSA";
-    case SSH_KEYTYPE_ECDSA_P256:
-    case SSH_KEYTYPE_ECDSA_P384:
-    case SSH_KEYTYPE_ECDSA_P521: return "ECDSA";
-    default: return ssh_key_type_to_char(ssh_key_type(key));
-    }
-}
 
 // "[host]:port" or "host", as known_hosts names a host.
 std::string known_hosts_name(const Destination& d)
@@ -149,7 +128,7 @@ void verify_host_key(const Destination& d, ssh_session session)
     if (ssh_get_server_publickey(session, &raw) != SSH_OK)
         throw ConnectError(Kind::HostKey, std::string("cannot read the server's host key: ") + ssh_get_error(session));
     KeyPtr key(raw);
-    const std::string fp = fingerprint(key.get());
+    const std::string fp = key_fingerprint(key.get());
     const std::string type = key_type_label(key.get());
     const std::string host = known_hosts_name(d);
     const auto mode = *d.config.strict_host_key_checking;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/hook.hpp"
 #include "tunnel/liveness.hpp"
@@ -78,17 +79,7 @@ public:
 
 void detach_to_background()
 {
-    pid_t pid = ::fork();
-    if (pid < 0) throw_errno("-f", "fork");
-    if (pid > 0) ::_exit(0);
-    ::setsid();
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        if (null > 2) ::close(null);
-    }
+    detach_from_terminal("-f");
     log::Options o;
     o.level = log::level();
     o.to_stderr = false;

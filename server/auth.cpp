@@ -16,6 +16,7 @@
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_handles.hpp"
+#include "tunnel/ssh_keys.hpp"
 
 namespace feth::server {
 namespace {
@@ -125,17 +126,6 @@ std::optional<std::string> read_keys_file(const std::string& path, unsigned uid)
     return text;
 }
 
-const char* sshd_key_label(ssh_key key)
-{
-    switch (ssh_key_type(key)) {
-    case SSH_KEYTYPE_ED25519: return "ED25519";
-    case SSH_KEYTYPE_RSA: return "RSA";
-    case SSH_KEYTYPE_ECDSA_P256:
-    case SSH_KEYTYPE_ECDSA_P384:
-    case SSH_KEYTYPE_ECDSA_P521: return "ECDSA";
-    default: return "UNKNOWN";
-    }
-}
 
 } // namespace
 
@@ -152,19 +142,7 @@ std::optional<UserInfo> lookup_user(const std::string& name)
 
 std::string describe_key(ssh_key key)
 {
-    unsigned char* hash = nullptr;
-    size_t hlen = 0;
-    std::string out = sshd_key_label(key);
-    if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &hlen) == SSH_OK) {
-        char* fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-        if (fp != nullptr) {
-            out += ' ';
-            out += fp;
-            ssh_string_free_char(fp);
-        }
-        ssh_clean_pubkey_hash(&hash);
-    }
-    return out;
+    return key_type_label(key) + " " + key_fingerprint(key);
 }
 
 std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, const UserInfo& user, ssh_key key,

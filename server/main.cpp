@@ -15,6 +15,7 @@
 #include "host_keys.hpp"
 #include "listener.hpp"
 #include "status.hpp"
+#include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_handles.hpp"
@@ -87,21 +88,6 @@ feth::BindPtr make_bind(const std::vector<std::string>& host_keys)
     return bind;
 }
 
-void daemonize()
-{
-    pid_t pid = ::fork();
-    if (pid < 0) feth::throw_errno("daemonize", "fork");
-    if (pid > 0) ::_exit(0);
-    if (::setsid() < 0) feth::throw_errno("daemonize", "setsid");
-    if (::chdir("/") != 0) feth::throw_errno("daemonize", "chdir");
-    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null >= 0) {
-        ::dup2(null, 0);
-        ::dup2(null, 1);
-        ::dup2(null, 2);
-        if (null > 2) ::close(null);
-    }
-}
 
 } // namespace
 
@@ -185,7 +171,7 @@ int main(int argc, char** argv)
         feth::server::ServerSettings settings = settings_from(std::move(cfg));
         // SIGHUP: the same sources again (command line, then the file).
         auto reload = [&] { return settings_from(load_config(args)); };
-        if (!args.foreground) daemonize();
+        if (!args.foreground) feth::detach_from_terminal("daemonize");
         int status = feth::server::run_listener(std::move(settings), reload, identity);
         ssh_finalize();
         return status;
