@@ -78,7 +78,11 @@ struct ServerConfig {
     std::string tunnel_up_command;                 // TunnelUpCommand ("": none)
     std::string tunnel_down_command;               // TunnelDownCommand ("": none)
     unsigned tunnel_command_timeout = 30;          // TunnelCommandTimeout, seconds
+#if defined(__APPLE__)
+    std::string status_socket = "/var/run/feth-sshd/status.sock"; // StatusSocket ("": none)
+#else
     std::string status_socket = "/run/feth-sshd/status.sock"; // StatusSocket ("": none)
+#endif
     std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;

@@ -31,8 +31,15 @@ struct PrivsepIdentity {
     std::string chroot_dir;
 };
 
+#if defined(__APPLE__)
+// macOS has no /run and a read-only root volume; sshd there chroots into
+// /var/empty, which the system provides root-owned and empty.
+inline constexpr const char* kPrivsepDir = "/var/run/feth-sshd";
+inline constexpr const char* kPrivsepEmptyDir = "/var/empty";
+#else
 inline constexpr const char* kPrivsepDir = "/run/feth-sshd";
 inline constexpr const char* kPrivsepEmptyDir = "/run/feth-sshd/empty";
+#endif
 
 // At startup, as root: resolves PrivilegeSeparationUser (default: the user
 // "feth-sshd" if it exists, else "nobody"; never uid 0) and makes sure the
