@@ -6,6 +6,7 @@
 # their system calls with strace -c. Keepalives are off on both sides unless
 # --keepalive N (then ServerAliveInterval N on the client, which the server
 # answers: expect about 1/N wake-ups per second). See docs/performance.md.
+# shellcheck source=bench/lib.sh disable=SC2034
 source "$(dirname "$0")/lib.sh"
 
 usage() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by bench/run.sh and bench/idle.sh: two hosts in network namespaces
 # made for the run ("srv" and "cli") joined by a veth underlay, stock OpenSSH
 # and our binaries inside them, and cheap /proc sampling for CPU, memory and
@@ -230,9 +231,11 @@ descendants() {
 # The process holding a /dev/net/tun fd among the given pids (the data path
 # of a tap/tun tunnel); empty if none does (the pair backend uses sockets).
 device_holder() {
-  local p
+  local p fd
   for p in "$@"; do
-    if ls -l "/proc/$p/fd" 2>/dev/null | grep -q '/dev/net/tun'; then echo "$p"; return; fi
+    for fd in /proc/"$p"/fd/*; do
+      [ "$(readlink "$fd" 2>/dev/null)" = /dev/net/tun ] && { echo "$p"; return; }
+    done
   done
 }
 
@@ -271,9 +274,11 @@ snapshot() {
 # busy_other_frac SECONDS: fraction of one core used by anything but our
 # namespaces' processes over SECONDS (the quiet check before a run).
 quiet_sample() {
-  local secs=$1 a b
+  local secs=$1
+  # shellcheck disable=SC2046 # pid lists
   snapshot "$TMP/quiet.a" $$ $(ns_pids "$NS_SRV") $(ns_pids "$NS_CLI")
   sleep "$secs"
+  # shellcheck disable=SC2046
   snapshot "$TMP/quiet.b" $$ $(ns_pids "$NS_SRV") $(ns_pids "$NS_CLI")
   python3 "$BENCH_DIR/report.py" other "$TMP/quiet.a" "$TMP/quiet.b" "$CLK_TCK"
 }

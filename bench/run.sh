@@ -5,6 +5,7 @@
 # RTT through the tunnel, CPU seconds per GB of the client and server
 # processes, the server's peak RSS per tunnel, and dropped frames.
 # See docs/performance.md. Needs root.
+# shellcheck source=bench/lib.sh disable=SC2034
 source "$(dirname "$0")/lib.sh"
 
 usage() {
