@@ -244,6 +244,9 @@ int Connection::on_exec(ssh_session, ssh_channel channel, const char*, void* use
 
 void Connection::service_sessions()
 {
+    // Called after every wake-up; with ssh -N there is no session at all,
+    // so build nothing on the data path.
+    if (sessions_.empty()) return;
     std::string devices;
     for (const auto& t : tunnels_) {
         if (t.pump->finished()) continue;
