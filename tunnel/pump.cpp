@@ -105,6 +105,24 @@ void TunnelPump::flush_device_queue()
 
 // ---- device -> peer -------------------------------------------------------
 
+namespace {
+
+// Frames sent within one wake-up leave in one socket write instead of one
+// send() (and a poll()) each: the per-frame system calls, not the cipher,
+// are what a tunnel spends its CPU on (docs/performance.md).
+class SessionCork {
+public:
+    explicit SessionCork(ssh_session session) : session_(session) { ssh_session_set_cork(session_, 1); }
+    ~SessionCork() { ssh_session_set_cork(session_, 0); } // a failed flush surfaces on the next poll
+    SessionCork(const SessionCork&) = delete;
+    SessionCork& operator=(const SessionCork&) = delete;
+
+private:
+    ssh_session session_;
+};
+
+} // namespace
+
 int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
 {
     auto* self = static_cast<TunnelPump*>(userdata);
@@ -120,6 +138,7 @@ int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
 void TunnelPump::read_device()
 {
     if (state_ != State::Running || !to_peer_.empty()) return;
+    SessionCork cork(session_);
     try {
         device_.read_frames(*this, limits_.frames_per_wakeup);
     } catch (const std::exception& e) {
@@ -169,6 +188,8 @@ TunnelPump::SendResult TunnelPump::send_to_peer(std::span<const std::uint8_t> fr
 
 void TunnelPump::flush_peer_queue()
 {
+    if (to_peer_.empty()) return;
+    SessionCork cork(session_);
     while (!to_peer_.empty() && state_ == State::Running) {
         if (send_to_peer(to_peer_.front()) != SendResult::Sent) return;
         to_peer_.pop_front();
