@@ -234,26 +234,6 @@ std::optional<std::uint16_t> parse_port(const std::string& v)
     return port;
 }
 
-// ssh's scan_scaled for RekeyLimit: a number with an optional K, M, G or T.
-std::optional<std::uint64_t> parse_bytes(std::string_view v)
-{
-    if (v.empty() || v.size() > 24) return std::nullopt;
-    std::uint64_t shift = 0;
-    switch (to_lower(v.back())) {
-    case 'k': shift = 10; break;
-    case 'm': shift = 20; break;
-    case 'g': shift = 30; break;
-    case 't': shift = 40; break;
-    default: break;
-    }
-    if (shift != 0) v.remove_suffix(1);
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n > (std::uint64_t{1} << (62 - shift)))
-        return std::nullopt;
-    return n << shift;
-}
-
 // Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS
 // minus %C, the connection hash, which we do not compute).
 constexpr std::string_view kPathTokens = "dhijkLlnpru";
@@ -697,7 +677,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         // ssh: "default" or a size of at least 16 bytes, then an optional
         // time ("none" or a time), which we check and ignore.
         if (args.size() > 2) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
-        std::optional<std::uint64_t> bytes = v == "default" ? std::optional<std::uint64_t>(0) : parse_bytes(v);
+        std::optional<std::uint64_t> bytes = v == "default" ? std::optional<std::uint64_t>(0) : parse_byte_size(v);
         if (!bytes || (*bytes != 0 && *bytes < 16)) throw bad("default or a size of at least 16, such as 1G");
         if (args.size() == 2 && args[1] != "none" && !parse_time_interval(args[1]))
             throw InputError(ctx.where() + "bad value '" + printable(args[1], 80) + "' for " + name +

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <span>
 
 #include "config/printable.hpp"
@@ -50,6 +52,8 @@ enum class Keyword {
     TunnelDownCommand,
     TunnelCommandTimeout,
     StatusSocket,
+    Ciphers,
+    RekeyLimit,
 };
 
 struct KeywordInfo {
@@ -80,6 +84,8 @@ constexpr KeywordInfo kKeywords[] = {
     {"TunnelDownCommand", Keyword::TunnelDownCommand, false},
     {"TunnelCommandTimeout", Keyword::TunnelCommandTimeout, false},
     {"StatusSocket", Keyword::StatusSocket, false},
+    {"Ciphers", Keyword::Ciphers, false},
+    {"RekeyLimit", Keyword::RekeyLimit, false},
 };
 
 bool iequals(std::string_view a, std::string_view b)
@@ -326,6 +332,8 @@ public:
                 bad_value(arg, "an absolute path of at most 100 bytes, or none");
             return store_single(config_.status_socket, arg == "none" ? std::string() : arg);
         }
+        case Keyword::Ciphers: return ciphers();
+        case Keyword::RekeyLimit: return rekey_limit();
         case Keyword::TunnelCommandTimeout: {
             const std::string& arg = single_arg();
             auto v = parse_time_interval(arg);
@@ -396,6 +404,46 @@ private:
     template <typename T> void store_single(T& field, T value)
     {
         if (claim() == Store::Replace) field = std::move(value);
+    }
+
+    // The names are checked against libssh when the server starts (-t
+    // too); here only their shape: sshd's optional +, - or ^ prefix, then
+    // a comma-separated list of names.
+    void ciphers()
+    {
+        const std::string& arg = single_arg();
+        std::string_view list = arg;
+        if (!list.empty() && (list[0] == '+' || list[0] == '-' || list[0] == '^')) list.remove_prefix(1);
+        const bool shape_ok = !list.empty() && list.size() <= 1024 && list.front() != ',' && list.back() != ',' &&
+                              list.find(",,") == std::string_view::npos &&
+                              std::all_of(list.begin(), list.end(), [](char c) {
+                                  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
+                                         c == '@' || c == ',' || c == '_';
+                              });
+        if (!shape_ok) bad_value(arg, "a comma-separated list of cipher names, optionally after +, - or ^");
+        store_single(config_.ciphers, arg);
+    }
+
+    // sshd: "default" or a size of at least 16 bytes, then optionally
+    // "none" or a time.
+    void rekey_limit()
+    {
+        require_args();
+        if (args_.size() > 2)
+            error("too many arguments for RekeyLimit (unexpected '" + printable(args_[2], 64) + "')");
+        std::optional<std::uint64_t> bytes =
+            args_[0] == "default" ? std::optional<std::uint64_t>(0) : parse_byte_size(args_[0]);
+        if (!bytes || (*bytes != 0 && *bytes < 16))
+            bad_value(args_[0], "default or a size of at least 16 bytes, such as 1G");
+        unsigned seconds = 0;
+        if (args_.size() == 2 && args_[1] != "none") {
+            auto t = parse_time_interval(args_[1]);
+            if (!t) bad_value(args_[1], "none or a time, such as 1h");
+            seconds = *t;
+        }
+        if (claim() != Store::Replace) return;
+        config_.rekey_limit_bytes = *bytes;
+        config_.rekey_limit_seconds = seconds;
     }
 
     void listen_address()
@@ -819,6 +867,25 @@ unsigned effective_permit_tunnel(const ServerConfig& cfg, std::string_view user,
     return cfg.permit_tunnel;
 }
 
+std::optional<std::uint64_t> parse_byte_size(std::string_view v)
+{
+    if (v.empty() || v.size() > 24) return std::nullopt;
+    std::uint64_t shift = 0;
+    switch (std::tolower(static_cast<unsigned char>(v.back()))) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: break;
+    }
+    if (shift != 0) v.remove_suffix(1);
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n > (std::uint64_t{1} << (62 - shift)))
+        return std::nullopt;
+    return n << shift;
+}
+
 std::optional<unsigned> parse_time_interval(std::string_view s)
 {
     if (s.empty() || s.size() > 32) return std::nullopt;
@@ -893,6 +960,9 @@ std::string dump_config(const ServerConfig& c)
     line("tunneldowncommand", c.tunnel_down_command.empty() ? "none" : c.tunnel_down_command);
     line("tunnelcommandtimeout", std::to_string(c.tunnel_command_timeout));
     line("statussocket", c.status_socket.empty() ? "none" : c.status_socket);
+    line("ciphers", c.ciphers.empty() ? "(default)" : c.ciphers);
+    line("rekeylimit", (c.rekey_limit_bytes == 0 ? std::string("default") : std::to_string(c.rekey_limit_bytes)) + " " +
+                           (c.rekey_limit_seconds == 0 ? std::string("none") : std::to_string(c.rekey_limit_seconds)));
     for (const auto& m : c.matches) {
         std::string crit;
         for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);

@@ -78,6 +78,9 @@ struct ServerConfig {
     std::string tunnel_up_command;                 // TunnelUpCommand ("": none)
     std::string tunnel_down_command;               // TunnelDownCommand ("": none)
     unsigned tunnel_command_timeout = 30;          // TunnelCommandTimeout, seconds
+    std::string ciphers;                           // Ciphers ("": libssh's defaults; +,-,^ as sshd)
+    std::uint64_t rekey_limit_bytes = 0;           // RekeyLimit data part (0: the cipher's default)
+    unsigned rekey_limit_seconds = 0;              // RekeyLimit time part (0: none)
 #if defined(__APPLE__)
     std::string status_socket = "/var/run/feth-sshd/status.sock"; // StatusSocket ("": none)
 #else
@@ -153,6 +156,10 @@ unsigned effective_permit_tunnel(const ServerConfig& config, std::string_view us
 
 // sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
 std::optional<unsigned> parse_time_interval(std::string_view text);
+
+// ssh's scan_scaled, as RekeyLimit takes it: a number of bytes with an
+// optional K, M, G or T suffix (powers of 1024).
+std::optional<std::uint64_t> parse_byte_size(std::string_view text);
 
 // Splits a config line as sshd does (strdelim for the keyword, argv_split for
 // the arguments): the result is the keyword then its arguments; empty for a

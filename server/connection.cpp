@@ -340,6 +340,16 @@ int Connection::run()
                   ssh_get_error(bind_));
         return 1;
     }
+    // RekeyLimit: libssh re-keys on its own once either limit is reached,
+    // as sshd does; unset, it keeps the cipher's safe default.
+    if (cfg_.rekey_limit_bytes != 0) {
+        std::uint64_t bytes = cfg_.rekey_limit_bytes;
+        ssh_options_set(session_.get(), SSH_OPTIONS_REKEY_DATA, &bytes);
+    }
+    if (cfg_.rekey_limit_seconds != 0) {
+        std::uint32_t seconds = cfg_.rekey_limit_seconds;
+        ssh_options_set(session_.get(), SSH_OPTIONS_REKEY_TIME, &seconds);
+    }
     ssh_callbacks_init(&server_cb_);
     server_cb_.userdata = this;
     server_cb_.auth_pubkey_function = &Connection::on_auth_pubkey;

@@ -64,7 +64,17 @@ feth::config::ServerConfig load_config(const Args& args)
     return cfg;
 }
 
-feth::BindPtr make_bind(const std::vector<std::string>& host_keys)
+// sshd_config's Ciphers, checked by libssh itself: it knows which names it
+// implements and handles sshd's +, - and ^ prefixes.
+void set_ciphers(ssh_bind bind, const std::string& ciphers)
+{
+    if (ciphers.empty()) return;
+    if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, ciphers.c_str()) != SSH_OK ||
+        ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, ciphers.c_str()) != SSH_OK)
+        throw feth::InputError("Bad SSH2 cipher spec '" + ciphers + "' for Ciphers: " + ssh_get_error(bind));
+}
+
+feth::BindPtr make_bind(const std::vector<std::string>& host_keys, const std::string& ciphers)
 {
     feth::BindPtr bind(ssh_bind_new());
     if (!bind) throw feth::InputError("ssh_bind_new failed");
@@ -85,6 +95,7 @@ feth::BindPtr make_bind(const std::vector<std::string>& host_keys)
     }
     if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyAlgorithms) != SSH_OK)
         throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
+    set_ciphers(bind.get(), ciphers);
     return bind;
 }
 
@@ -143,7 +154,10 @@ int main(int argc, char** argv)
         if (args.status) return feth::server::print_status(cfg.status_socket, args.json);
         if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
-            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys);
+            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys, cfg.ciphers);
+            feth::BindPtr check(ssh_bind_new());
+            if (!check) throw feth::InputError("ssh_bind_new failed");
+            set_ciphers(check.get(), cfg.ciphers);
             if (args.dump) std::fputs(feth::config::dump_config(cfg).c_str(), stdout);
             return 0;
         }
@@ -161,7 +175,8 @@ int main(int argc, char** argv)
         auto identity = feth::server::prepare_privsep(cfg);
         auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {
             auto keys = feth::server::resolve_host_keys(c.host_keys, args.state_dir);
-            feth::server::ServerSettings s{std::move(c), make_bind(keys)};
+            auto bind = make_bind(keys, c.ciphers);
+            feth::server::ServerSettings s{std::move(c), std::move(bind)};
             if (args.debug == 0) {
                 log_opts.level = s.config.log_level;
                 feth::log::configure(log_opts);

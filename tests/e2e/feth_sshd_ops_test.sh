@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Running feth-sshd for real: -t and -T on good and bad configurations, and
+# Running feth-sshd for real: -t and -T on good and bad configurations,
 # SIGHUP reloading the configuration for new connections while a live
-# tunnel keeps carrying traffic.
+# tunnel keeps carrying traffic, and Ciphers / RekeyLimit with stock ssh.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 SSH=$(stock_ssh_cmd)
@@ -84,6 +84,36 @@ wait_until 50 "bad reload logged" grep -q "keeping the running configuration" "$
 kill -0 "$SSHD_PID" 2>/dev/null || fail "feth-sshd died on a bad reload"
 in_cli ping -c 3 -i 0.1 -W 1 "$TUN4_SRV" >/dev/null || fail "the tunnel stopped after a bad reload"
 pass "SIGHUP with a broken file: old configuration kept, tunnel alive"
+stop_pid "$ssh_pid" || true
+stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+
+E2E_CURRENT="Ciphers and RekeyLimit"
+status=0
+"$FETH_SSHD" -t -f "$TMP/good_config" -o Ciphers=no-such-cipher >"$TMP/t-cipher.log" 2>&1 || status=$?
+[ "$status" = 255 ] || fail "-t with an unknown cipher exited $status, expected 255"
+grep -q "Bad SSH2 cipher spec 'no-such-cipher'" "$TMP/t-cipher.log" ||
+  fail "-t does not name the bad cipher: $(cat "$TMP/t-cipher.log")"
+# 64 KiB: the server itself must start a key exchange every few dozen
+# frames (stock ssh's default limit for AES-GCM is far above that).
+start_feth_sshd -o Ciphers=aes256-gcm@openssh.com -o "RekeyLimit=64K"
+status=0
+in_cli timeout 20 $SSH -v -c chacha20-poly1305@openssh.com -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
+  >"$TMP/cipher-refused.log" 2>&1 || status=$?
+[ "$status" = 255 ] && grep -q "no matching cipher found" "$TMP/cipher-refused.log" ||
+  fail "a client offering only chacha20 was not refused (exit $status): $(tail -3 "$TMP/cipher-refused.log")"
+start_bg ssh-rekey cli $SSH -v -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+ssh_pid=$BG_PID
+wait_until 100 "tap0 on both sides" sh -c "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_CLI ip link show tap0"
+configure_tunnel tap0 tap0
+ping_both
+grep -q "server->client cipher: aes256-gcm@openssh.com" "$TMP/ssh-rekey.log" || fail "the server's Ciphers was not used"
+kex_before=$(grep -c "SSH2_MSG_KEXINIT received" "$TMP/ssh-rekey.log")
+out=$(in_cli ping -c 300 -i 0.01 -s 1400 -W 2 "$TUN4_SRV") || fail "pings lost across re-keys: $(tail -2 <<<"$out")"
+grep -q " 0% packet loss" <<<"$out" || fail "pings lost across re-keys: $(tail -2 <<<"$out")"
+kex_after=$(grep -c "SSH2_MSG_KEXINIT received" "$TMP/ssh-rekey.log")
+[ $((kex_after - kex_before)) -ge 3 ] ||
+  fail "feth-sshd started $((kex_after - kex_before)) key exchanges over ~850 KB with RekeyLimit 64K"
+pass "Ciphers chooses the cipher and refuses others; RekeyLimit 64K: $((kex_after - kex_before)) server-initiated re-keys, 300 pings of 1400 bytes, none lost"
 stop_pid "$ssh_pid" || true
 stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
 assert_no_sanitizer_reports

@@ -662,3 +662,36 @@ TEST_CASE("time and number keywords", "[config]")
     CHECK(contains(text_error("MaxAuthTries 0\n"), "bad value"));
     CHECK(contains(text_error("PrivilegeSeparationUser a*\n"), "bad value"));
 }
+
+TEST_CASE("Ciphers and RekeyLimit", "[config]")
+{
+    ServerConfig d = parse("Port 22\n");
+    CHECK(d.ciphers.empty());
+    CHECK(d.rekey_limit_bytes == 0);
+    CHECK(d.rekey_limit_seconds == 0);
+
+    ServerConfig c = parse("Ciphers chacha20-poly1305@openssh.com,aes128-gcm@openssh.com\nRekeyLimit 16M 1h\n");
+    CHECK(c.ciphers == "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com");
+    CHECK(c.rekey_limit_bytes == 16u * 1024 * 1024);
+    CHECK(c.rekey_limit_seconds == 3600);
+    CHECK(parse("Ciphers -aes128-ctr\n").ciphers == "-aes128-ctr");
+    CHECK(parse("Ciphers ^aes256-gcm@openssh.com\n").ciphers == "^aes256-gcm@openssh.com");
+    ServerConfig e = parse("RekeyLimit default none\n");
+    CHECK(e.rekey_limit_bytes == 0);
+    CHECK(e.rekey_limit_seconds == 0);
+    CHECK(parse("RekeyLimit 2G\n").rekey_limit_bytes == 2ull << 30);
+
+    CHECK(parse_byte_size("1k") == 1024u);
+    CHECK(parse_byte_size("3T") == 3ull << 40);
+    CHECK_FALSE(parse_byte_size("M"));
+    CHECK_FALSE(parse_byte_size("1.5G"));
+    CHECK_FALSE(parse_byte_size("99999999999999999999"));
+
+    CHECK(contains(text_error("RekeyLimit 15\n"), "bad value '15' for RekeyLimit"));
+    CHECK(contains(text_error("RekeyLimit 1G soon\n"), "bad value 'soon' for RekeyLimit"));
+    CHECK(contains(text_error("RekeyLimit 1G 1h extra\n"), "too many arguments"));
+    CHECK(contains(text_error("Ciphers aes128-ctr,,aes256-ctr\n"), "bad value"));
+    CHECK(contains(text_error("Ciphers +\n"), "bad value"));
+    CHECK(contains(text_error("Ciphers aes128-ctr;rm\n"), "bad value"));
+    CHECK(contains(text_error("Ciphers a b\n"), "too many arguments"));
+}
