@@ -117,6 +117,7 @@ measure() { # SERVER
       echo "rss.$p=$(status_field "$p" VmRSS)"
       echo "hwm.$p=$(status_field "$p" VmHWM)"
       echo "pss.$p=$(awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)"
+      echo "private.$p=$(awk '$1 == "Private_Clean:" || $1 == "Private_Dirty:" {t += $2} END {print t}' "/proc/$p/smaps_rollup" 2>/dev/null)"
       echo "threads.$p=$(status_field "$p" Threads)"
     done
   } >>"$out"
@@ -158,10 +159,11 @@ for path in sys.argv[8:]:
         conn = kv["conn"].split()
         n = lambda k: int(kv[k]) if kv.get(k, "").lstrip("-").isdigit() else None
         procs = [{"pid": p, "comm": kv.get("comm." + p), "ctx": n("ctx." + p), "cpu_ms": (n("cpu." + p) or 0) * 1000 // int(os.sysconf("SC_CLK_TCK")),
-                  "rss_kb": n("rss." + p), "vmhwm_kb": n("hwm." + p), "pss_kb": n("pss." + p), "threads": n("threads." + p),
+                  "rss_kb": n("rss." + p), "vmhwm_kb": n("hwm." + p), "pss_kb": n("pss." + p), "private_kb": n("private." + p), "threads": n("threads." + p),
                   "syscalls": n("syscalls." + p), "syscall_summary": kv.get("syscall_summary." + p)} for p in conn]
         lst = kv["listener"]
         s.update({"processes": procs, "rss_kb": sum(p["rss_kb"] or 0 for p in procs), "pss_kb": sum(p["pss_kb"] or 0 for p in procs),
+                  "private_kb": sum(p["private_kb"] or 0 for p in procs),
                   "wakeups_per_s": sum(p["ctx"] or 0 for p in procs) / int(secs), "cpu_ms": sum(p["cpu_ms"] for p in procs),
                   "syscalls": sum(p["syscalls"] or 0 for p in procs) if any(p["syscalls"] is not None for p in procs) else None,
                   "strace_seconds": n("strace_seconds"), "frames_while_idle": n("frames"),

@@ -454,14 +454,14 @@ def idle(rdir, clk, json_path):
         print("DISTURBED: other processes were busy during this run (--force)", file=out)
     print(f"idle tunnel for {doc['params']['seconds']} s, mode {doc['params']['mode']}, backend {doc['params']['backend']}; "
           f"other load {doc['quietness']:.2f} core", file=out)
-    hdr = ["server (per-connection processes)", "RSS MB", "PSS MB", "wake-ups/s (vol+invol ctx sw)", "CPU ms", "syscalls", "keepalives"]
+    hdr = ["server (per-connection processes)", "RSS MB", "PSS MB", "private MB", "wake-ups/s (vol+invol ctx sw)", "CPU ms", "syscalls", "keepalives"]
     rows = []
     for s in doc["servers"]:
         if s.get("status") != "ok":
             rows.append([s["server"], s.get("status", "")] + [""] * (len(hdr) - 2))
             continue
         rows.append([s["server"], fmt(s["rss_kb"] / 1024, 2), fmt((s.get("pss_kb") or 0) / 1024, 2),
-                     fmt(s["wakeups_per_s"], 2), fmt(s["cpu_ms"]), "-" if s.get("syscalls") is None else str(s["syscalls"]),
+                     fmt((s.get("private_kb") or 0) / 1024, 2), fmt(s["wakeups_per_s"], 2), fmt(s["cpu_ms"]), "-" if s.get("syscalls") is None else str(s["syscalls"]),
                      str(s.get("keepalive_interval") or "off")])
     w = [max(len(str(row[i])) for row in rows + [hdr]) for i in range(len(hdr))]
     line = lambda row: "| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(row)) + " |"
@@ -471,7 +471,7 @@ def idle(rdir, clk, json_path):
         print(line(row), file=out)
     for s in doc["servers"]:
         for p in s.get("processes", []):
-            print(f"  {s['server']}: pid {p['pid']} {p['comm']}: RSS {p['rss_kb']} kB, ctx sw +{p['ctx']}, "
+            print(f"  {s['server']}: pid {p['pid']} {p['comm']}: RSS {p['rss_kb']} kB, private {p.get('private_kb')} kB, ctx sw +{p['ctx']}, "
                   f"CPU {p['cpu_ms']} ms{', syscalls ' + p['syscall_summary'] if p.get('syscall_summary') else ''}", file=out)
     if json_path:
         text = json.dumps(doc, indent=2)
