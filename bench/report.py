@@ -217,15 +217,20 @@ def pairing_result(pdir, clk):
                                "conn_procs_idle_vmrss_sum": sum(idle.values()) if idle else None,
                                "per_process_vmhwm": hwm}
     drops = {}
+    drops_detail = {}  # which side of which device: tells a full read queue (tx) from a refused write (rx)
     try:
         a, b = read_snapshot(os.path.join(pdir, "begin")), read_snapshot(os.path.join(pdir, "end"))
         for ns, dev in (("srv", sif), ("cli", cif), ("srv", io_peer)):
             k = (ns, dev)
             if dev and k in a["ifs"] and k in b["ifs"]:
-                drops[f"{ns}:{dev}"] = (b["ifs"][k]["rx_drop"] - a["ifs"][k]["rx_drop"]) + (b["ifs"][k]["tx_drop"] - a["ifs"][k]["tx_drop"])
+                rx = b["ifs"][k]["rx_drop"] - a["ifs"][k]["rx_drop"]
+                tx = b["ifs"][k]["tx_drop"] - a["ifs"][k]["tx_drop"]
+                drops[f"{ns}:{dev}"] = rx + tx
+                drops_detail[f"{ns}:{dev}"] = {"rx_drop": rx, "tx_drop": tx}
     except (OSError, ValueError):
         pass
     res["interface_drops"] = drops
+    res["interface_drops_detail"] = drops_detail
     res["feth_sshd_pump_drops"] = feth_pump_drops(os.path.join(pdir, "feth-sshd.log")) if name.endswith("feth-sshd") else None
     # OpenSSH at LogLevel DEBUG1 logs "datagram too big" for each tunnel frame it
     # drops because the peer's window (or max packet) cannot take it now
