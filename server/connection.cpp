@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth.hpp"
+#include "config/printable.hpp"
 #include "privsep.hpp"
 #include "tunnel/error.hpp"
 #include "status.hpp"
@@ -390,6 +391,15 @@ int Connection::run()
 
     const bool by_us = terminate_;
     const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;
+    // A peer that broke the protocol (a channel open before authentication,
+    // a malformed packet) is not a peer that closed: say what libssh saw.
+    std::string violation;
+    if (ssh_get_error_code(session_.get()) == SSH_FATAL) {
+        const std::string err = ssh_get_error(session_.get());
+        if (!err.empty() && err.find("Socket error: disconnected") == std::string::npos &&
+            err.rfind("Received SSH_MSG_DISCONNECT", 0) != 0)
+            violation = config::printable(err, 200);
+    }
     for (auto& t : tunnels_) t.pump->close(why);
     for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now
@@ -400,9 +410,14 @@ int Connection::run()
             ssh_disconnect(session_.get());
     }
     ssh_event_remove_session(event_.get(), session_.get());
-    if (user_)
+    if (user_ && !violation.empty())
+        LOG_INFO("Disconnected from user %s %s port %u (protocol error: %s)", user_->name.c_str(),
+                 peer_.address.c_str(), peer_.port, violation.c_str());
+    else if (user_)
         LOG_INFO("Disconnected from user %s %s port %u%s", user_->name.c_str(), peer_.address.c_str(), peer_.port,
                  by_us ? (" (" + terminate_reason_ + ")").c_str() : "");
+    else if (!violation.empty())
+        LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
     else
         LOG_INFO("Connection closed by %s port %u [preauth]", peer_.address.c_str(), peer_.port);
     return 0;

@@ -1,0 +1,45 @@
+/*
+ * Messages the public libssh API will not send: malformed or early channel
+ * opens and oversized data, for bad_client. Implemented in C against
+ * libssh's private headers, which only this test tool may use.
+ */
+#ifndef FETH_TESTS_RAW_PACKETS_H
+#define FETH_TESTS_RAW_PACKETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libssh/libssh.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum raw_open_state { RAW_OPENING = 0, RAW_OPEN = 1, RAW_DENIED = 2, RAW_OTHER = 3 };
+
+/* A channel object in "opening" state whose open the caller sends with
+ * raw_send_channel_open() (needs an authenticated session). */
+ssh_channel raw_channel_opening(ssh_session session);
+uint32_t raw_channel_local_id(ssh_channel channel);
+uint32_t raw_channel_remote_id(ssh_channel channel);
+uint32_t raw_channel_remote_maxpacket(ssh_channel channel);
+enum raw_open_state raw_channel_state(ssh_channel channel);
+
+/* SSH_MSG_CHANNEL_OPEN "type" with our id, window and max packet, followed
+ * by `extra` as the type-specific part, byte for byte. */
+int raw_send_channel_open(ssh_session session, const char *type, uint32_t local_id,
+                          const void *extra, size_t extra_len);
+
+/* SSH_MSG_CHANNEL_DATA to the peer's channel, bypassing every check. */
+int raw_send_channel_data(ssh_session session, uint32_t remote_id, const void *data, size_t len);
+
+/* Reads and dispatches what arrived within timeout_ms; SSH_ERROR once the
+ * session is broken or closed. */
+int raw_process(ssh_session session, int timeout_ms);
+int raw_session_in_error(ssh_session session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
