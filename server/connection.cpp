@@ -19,6 +19,7 @@
 #include "tunnel/pump.hpp"
 #include "tunnel/signal_pipe.hpp"
 #include "tunnel/ssh_handles.hpp"
+#include "tunnel/tun_open.hpp"
 
 namespace feth::server {
 namespace {
@@ -179,14 +180,19 @@ void Connection::handle_tun_open(ssh_message msg)
     const int raw_mode = ssh_message_channel_request_open_tun_mode(msg);
     const std::uint32_t unit = ssh_message_channel_request_open_tun_unit(msg);
     if (!user_) return refuse_tun(msg, "Server has rejected tunnel device forwarding", "not authenticated");
-    if (raw_mode <= 0)
-        return refuse_tun(msg, "Unsupported tunnel device mode.", "unsupported tunnel mode " + std::to_string(raw_mode));
+    // Mode and unit as sshd reads them (tunnel/tun_open.hpp). An unknown mode
+    // is refused here; a unit out of range is left to the monitor, which
+    // checks PermitTunnel first, as sshd does (a forbidden mode is answered
+    // "Server has rejected ..." whatever the unit).
+    const TunOpenRequest req = check_tun_open(raw_mode > 0 ? static_cast<std::uint32_t>(raw_mode) : 0, unit);
+    if (req.error == TunOpenError::UnsupportedMode)
+        return refuse_tun(msg, tun_open_debug_line(req.error), "unsupported tunnel mode " + std::to_string(raw_mode));
     if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnels)
         return refuse_tun(msg, "Failed to open the tunnel device.", "too many tunnels on one connection");
 
     // The monitor applies PermitTunnel (with Match) and the key's options
     // itself, opens the device and hands us its descriptors.
-    auto t = monitor_.open_tunnel(static_cast<std::uint32_t>(raw_mode), unit);
+    auto t = monitor_.open_tunnel(static_cast<std::uint32_t>(req.mode), unit);
     if (!t.ok) return refuse_tun(msg, t.debug_line.c_str(), t.reason);
     ssh_channel raw = ssh_message_channel_request_open_reply_accept(msg);
     if (raw == nullptr) {
