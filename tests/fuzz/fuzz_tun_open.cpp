@@ -8,16 +8,23 @@
 // and key options taken from the input's first bytes. Besides not crashing,
 // the decision must keep its promises: nothing but ethernet/point-to-point
 // within PermitTunnel, never with "restrict", and tunnel="n" pins the unit.
+//
+// Every input is also read as the peer's own type-specific bytes (mode,
+// unit, trailing bytes) by tunnel/tun_open.hpp, the check the child makes:
+// its result must match the bytes, and the monitor's decision with
+// everything permitted must agree with it (same verdict, same debug line).
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <span>
 #include <string>
 
 #include "config/key_options.hpp"
 #include "server/privsep_wire.hpp"
+#include "tunnel/tun_open.hpp"
 #include "tunnel/wire.hpp"
 
 namespace {
@@ -52,10 +59,32 @@ void decide(unsigned permit, const KeyOptions& key, privsep::Message& m)
     }
 }
 
+void parse(const std::uint8_t* data, std::size_t size)
+{
+    const auto r = feth::parse_tun_open(std::span<const std::uint8_t>(data, size));
+    check(feth::tun_open_error_name(r.error) != nullptr);
+    if (size < 8) {
+        check(r.error == feth::TunOpenError::Truncated);
+        return;
+    }
+    const std::uint32_t mode = feth::wire::load_be32(data);
+    const std::uint32_t unit = feth::wire::load_be32(data + 4);
+    const auto d = feth::config::decide_tunnel(3, nullptr, mode, unit);
+    if (r.ok()) {
+        check(static_cast<std::uint32_t>(r.mode) == mode && r.unit == unit);
+        check(unit == feth::kTunUnitAny || unit <= feth::kTunUnitMax);
+        check(d.allowed && d.unit == unit);
+    } else {
+        check(r.error == feth::TunOpenError::UnsupportedMode || r.error == feth::TunOpenError::UnitOutOfRange);
+        check(!d.allowed && d.debug_line == feth::tun_open_debug_line(r.error));
+    }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
+    parse(data, size);
     // Policy bytes: PermitTunnel (0-3), "restrict", tunnel= (none, any or a
     // unit, possibly out of range as a file could not say but a bug could).
     if (size < 6) return 0;
