@@ -399,11 +399,12 @@ int Connection::run()
     const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;
     // A peer that broke the protocol (a channel open before authentication,
     // a malformed packet) is not a peer that closed: say what libssh saw.
+    // A peer that closed or reset the TCP connection ("Socket error: ...",
+    // from libssh's socket layer) or said goodbye is not a violation.
     std::string violation;
     if (ssh_get_error_code(session_.get()) == SSH_FATAL) {
         const std::string err = ssh_get_error(session_.get());
-        if (!err.empty() && err.find("Socket error: disconnected") == std::string::npos &&
-            err.rfind("Received SSH_MSG_DISCONNECT", 0) != 0)
+        if (!err.empty() && err.rfind("Socket error:", 0) != 0 && err.rfind("Received SSH_MSG_DISCONNECT", 0) != 0)
             violation = config::printable(err, 200);
     }
     for (auto& t : tunnels_) t.pump->close(why);
