@@ -1,16 +1,28 @@
 // bad_client: a hostile SSH client for feth-sshd's end-to-end tests, on the
-// patched libssh. Each scenario sends one kind of bad input and checks that
-// the server gives its documented answer (docs/security.md, "Bad input from
-// a peer"). Prints "RESULT <scenario> ok ..." and exits 0 when it did,
-// "RESULT <scenario> FAILED: ..." and exits 1 otherwise; 2 when it could not
-// even connect.
+// patched libssh. Each scenario (one subcommand) sends one kind of bad input
+// and checks that the server gives its documented answer (docs/security.md,
+// "Bad input from a peer"): the OPEN_FAILURE reason code and text, the
+// SSH_MSG_DEBUG line sshd sends before it, or the end of the connection.
+//
+// What the public API will not send (truncated or oversized opens, an open
+// before authentication, data above the peer's maximum packet) goes out
+// through raw_packets.c, which uses libssh's private headers. Only this test
+// tool may do that; nothing in the server or client links raw_packets.c.
+//
+// Output: one line "RESULT <scenario> ok: <answers>" and exit 0 when every
+// answer was the documented one; "RESULT <scenario> FAILED: <what differed>"
+// and exit 1 otherwise; "RESULT <scenario> NO-CONNECTION: ..." and exit 2
+// when it could not connect or log in at all.
 #include <CLI/CLI.hpp>
+#include <libssh/callbacks.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "raw_packets.h"
@@ -22,6 +34,10 @@ namespace {
 using feth::ChannelPtr;
 using feth::SessionPtr;
 using Clock = std::chrono::steady_clock;
+
+// RFC 4254 5.1 reason codes.
+constexpr std::uint32_t kAdministrativelyProhibited = 1;
+constexpr std::uint32_t kConnectFailed = 2;
 
 struct Target {
     std::string host;
@@ -37,6 +53,103 @@ struct NoConnection : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// ---- what the server said -------------------------------------------------
+
+// libssh only logs a received SSH_MSG_DEBUG (at SSH_LOG_DEBUG); a log
+// callback collects the text of each.
+std::vector<std::string> g_debug_lines;
+
+void on_log(int, const char*, const char* buffer, void*)
+{
+    constexpr std::string_view kMark = "Received SSH_MSG_DEBUG packet with message ";
+    constexpr std::string_view kAlways = " (always display)";
+    const std::string_view line(buffer);
+    const auto at = line.find(kMark);
+    if (at == std::string_view::npos) return;
+    std::string_view text = line.substr(at + kMark.size());
+    if (text.ends_with(kAlways)) text.remove_suffix(kAlways.size());
+    g_debug_lines.emplace_back(text);
+}
+
+struct Answer {
+    raw_open_state state = RAW_OPENING;
+    std::uint32_t code = 0;           // OPEN_FAILURE reason code
+    std::string reason;               // OPEN_FAILURE description
+    std::vector<std::string> debug;   // SSH_MSG_DEBUG lines that came with it
+    bool session_alive = true;
+};
+
+struct Expect {
+    raw_open_state state = RAW_OPEN;
+    std::uint32_t code = 0;
+    std::string reason;
+    std::string debug; // the one SSH_MSG_DEBUG line expected, "" for none
+};
+
+const Expect kConfirmed{RAW_OPEN, 0, "", ""};
+// libssh patch 0001: a truncated type-specific part.
+const Expect kMalformed{RAW_DENIED, kConnectFailed, "Malformed channel open request", ""};
+// feth-sshd's refusals, with sshd's debug lines (ssh_message_reply_default
+// sends "administratively prohibited" and no text).
+const Expect kUnsupportedMode{RAW_DENIED, kAdministrativelyProhibited, "", "Unsupported tunnel device mode."};
+const Expect kFailedToOpen{RAW_DENIED, kAdministrativelyProhibited, "", "Failed to open the tunnel device."};
+// A channel type the server does not carry.
+const Expect kUnknownType{RAW_DENIED, kAdministrativelyProhibited, "", ""};
+
+std::string quote(const std::string& s)
+{
+    return "\"" + s + "\"";
+}
+
+std::string describe(const Answer& a)
+{
+    std::string out;
+    switch (a.state) {
+    case RAW_OPEN: out = "confirmed"; break;
+    case RAW_DENIED: out = "open-failure code=" + std::to_string(a.code) + " reason=" + quote(a.reason); break;
+    case RAW_OPENING: out = "no answer"; break;
+    default: out = "channel closed"; break;
+    }
+    for (const auto& d : a.debug) out += " debug=" + quote(d);
+    if (!a.session_alive) out += " (session ended)";
+    return out;
+}
+
+std::string describe(const Expect& e)
+{
+    Answer a;
+    a.state = e.state;
+    a.code = e.code;
+    a.reason = e.reason;
+    if (!e.debug.empty()) a.debug.push_back(e.debug);
+    return describe(a);
+}
+
+bool matches(const Answer& a, const Expect& e)
+{
+    if (!a.session_alive || a.state != e.state) return false;
+    if (e.state == RAW_DENIED && (a.code != e.code || a.reason != e.reason)) return false;
+    if (e.debug.empty()) return a.debug.empty();
+    return a.debug.size() == 1 && a.debug.front() == e.debug;
+}
+
+// libssh keeps an OPEN_FAILURE's code and text only in the session's error:
+// "Channel opening failure: channel N error (CODE) TEXT".
+void read_open_failure(ssh_session s, Answer& a)
+{
+    const std::string err = ssh_get_error(s);
+    const auto at = err.find(" error (");
+    const auto close = err.find(") ", at == std::string::npos ? 0 : at);
+    if (err.rfind("Channel opening failure:", 0) != 0 || at == std::string::npos || close == std::string::npos) {
+        a.reason = "<unparsed: " + err + ">";
+        return;
+    }
+    a.code = static_cast<std::uint32_t>(std::stoul(err.substr(at + 8, close - at - 8)));
+    a.reason = err.substr(close + 2);
+}
+
+// ---- connections and opens --------------------------------------------------
+
 SessionPtr connect_to(const Target& t, bool authenticate)
 {
     SessionPtr s(ssh_new());
@@ -44,12 +157,14 @@ SessionPtr connect_to(const Target& t, bool authenticate)
     int port = t.port;
     long timeout = 10;
     int no = 0;
+    int verbosity = SSH_LOG_DEBUG; // for SSH_MSG_DEBUG, see on_log
     ssh_options_set(s.get(), SSH_OPTIONS_HOST, t.host.c_str());
     ssh_options_set(s.get(), SSH_OPTIONS_PORT, &port);
     ssh_options_set(s.get(), SSH_OPTIONS_USER, t.user.c_str());
     ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout);
     ssh_options_set(s.get(), SSH_OPTIONS_STRICTHOSTKEYCHECK, &no);
     ssh_options_set(s.get(), SSH_OPTIONS_PROCESS_CONFIG, &no);
+    ssh_options_set(s.get(), SSH_OPTIONS_LOG_VERBOSITY, &verbosity);
     if (ssh_connect(s.get()) != SSH_OK)
         throw NoConnection(t.host + " port " + std::to_string(t.port) + ": " + ssh_get_error(s.get()));
     if (!authenticate) return s;
@@ -62,179 +177,283 @@ SessionPtr connect_to(const Target& t, bool authenticate)
     return s;
 }
 
-std::vector<std::uint8_t> mode_unit(std::uint32_t mode, std::uint32_t unit)
+std::vector<std::uint8_t> be32(std::uint32_t v)
 {
-    std::vector<std::uint8_t> b(8);
-    feth::wire::store_be32(b.data(), mode);
-    feth::wire::store_be32(b.data() + 4, unit);
+    std::vector<std::uint8_t> b(4);
+    feth::wire::store_be32(b.data(), v);
     return b;
 }
 
-// Sends a tun@openssh.com open with `payload` as its type-specific part and
-// waits (bounded) for the answer.
-raw_open_state open_raw(ssh_session s, const std::vector<std::uint8_t>& payload, ChannelPtr& out)
+std::vector<std::uint8_t> mode_unit(std::uint32_t mode, std::uint32_t unit)
+{
+    auto b = be32(mode);
+    auto u = be32(unit);
+    b.insert(b.end(), u.begin(), u.end());
+    return b;
+}
+
+// Dispatches incoming packets for `seconds`; false if the session ended.
+bool pump_for(ssh_session s, double seconds)
+{
+    const auto until = Clock::now() + std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+    while (Clock::now() < until)
+        if (raw_process(s, 100) != SSH_OK) return false;
+    return true;
+}
+
+// Sends a channel open of `type` with `payload` as its type-specific part
+// and waits (at most `wait_s`) for the answer.
+Answer open_raw(ssh_session s, const std::vector<std::uint8_t>& payload, const char* type = "tun@openssh.com",
+                double wait_s = 10)
 {
     ChannelPtr c(raw_channel_opening(s));
     if (!c) throw Failure("cannot make a channel object: " + std::string(ssh_get_error(s)));
-    if (raw_send_channel_open(s, "tun@openssh.com", raw_channel_local_id(c.get()), payload.data(), payload.size()) !=
-        SSH_OK)
-        throw Failure("sending the channel open failed: " + std::string(ssh_get_error(s)));
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (raw_channel_state(c.get()) == RAW_OPENING && Clock::now() < deadline) {
-        if (raw_process(s, 200) != SSH_OK) break;
+    g_debug_lines.clear();
+    Answer a;
+    if (raw_send_channel_open(s, type, raw_channel_local_id(c.get()), payload.data(), payload.size()) != SSH_OK) {
+        a.session_alive = false;
+        return a;
     }
-    raw_open_state st = raw_channel_state(c.get());
-    out = std::move(c);
-    return st;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(wait_s * 1000));
+    while (raw_channel_state(c.get()) == RAW_OPENING && Clock::now() < deadline)
+        if (raw_process(s, 100) != SSH_OK) break;
+    a.state = raw_channel_state(c.get());
+    if (a.state == RAW_DENIED) read_open_failure(s, a);
+    a.debug = g_debug_lines;
+    a.session_alive = !raw_session_in_error(s);
+    return a;
 }
 
-const char* state_name(raw_open_state st)
+// One open with its expected answer; returns the answer's description.
+std::string expect(ssh_session s, const std::string& what, const std::vector<std::uint8_t>& payload,
+                   const Expect& e, const char* type = "tun@openssh.com")
 {
-    switch (st) {
-    case RAW_OPENING: return "no answer";
-    case RAW_OPEN: return "confirmed";
-    case RAW_DENIED: return "open failure";
-    default: return "closed";
-    }
+    const Answer a = open_raw(s, payload, type);
+    if (!matches(a, e)) throw Failure(what + ": expected " + describe(e) + ", got " + describe(a));
+    return describe(a);
 }
 
-void expect_denied(ssh_session s, const std::vector<std::uint8_t>& payload, const std::string& what)
+// Ends every scenario that must leave the session usable: a well-formed
+// open is still confirmed (the server picks the unit).
+std::string still_works(ssh_session s)
 {
-    ChannelPtr c;
-    raw_open_state st = open_raw(s, payload, c);
-    if (st != RAW_DENIED) throw Failure(what + ": expected an open failure, got " + state_name(st));
-    if (raw_session_in_error(s)) throw Failure(what + ": the session broke: " + ssh_get_error(s));
+    expect(s, "a good open afterwards", mode_unit(2, feth::kTunUnitAny), kConfirmed);
+    return "; then mode 2 unit any: confirmed";
 }
 
-// Truncated type-specific parts: 0 to 7 bytes instead of mode + unit.
+std::string hex(std::uint32_t v)
+{
+    char b[16];
+    std::snprintf(b, sizeof b, "0x%x", v);
+    return b;
+}
+
+// ---- scenarios --------------------------------------------------------------
+
+// 0 to 7 bytes instead of mode + unit. OpenSSH's sshd ends the connection
+// here (sshpkt_fatal); the patched libssh refuses just this channel.
 std::string truncated(const Target& t)
 {
     auto s = connect_to(t, true);
-    auto full = mode_unit(2, feth::kTunUnitAny);
+    const auto full = mode_unit(2, feth::kTunUnitAny);
+    std::string answer;
     for (std::size_t n = 0; n < 8; ++n)
-        expect_denied(s.get(), std::vector<std::uint8_t>(full.begin(), full.begin() + static_cast<long>(n)),
-                      std::to_string(n) + "-byte payload");
-    return "8 truncated opens, 8 open failures, session alive";
+        answer = expect(s.get(), std::to_string(n) + "-byte type-specific part",
+                        std::vector<std::uint8_t>(full.begin(), full.begin() + static_cast<long>(n)), kMalformed);
+    return "0..7 bytes: 8 x " + answer + still_works(s.get());
 }
 
 std::string bad_mode(const Target& t)
 {
     auto s = connect_to(t, true);
-    for (std::uint32_t mode : {0u, 3u, 0xffffffffu})
-        expect_denied(s.get(), mode_unit(mode, feth::kTunUnitAny), "mode " + std::to_string(mode));
-    return "modes 0, 3, 0xffffffff: open failures, session alive";
+    std::string answer;
+    for (std::uint32_t mode : {0u, 3u, 0x7fffffffu, 0x80000000u, 0xffffffffu})
+        answer = expect(s.get(), "mode " + hex(mode), mode_unit(mode, feth::kTunUnitAny), kUnsupportedMode);
+    return "modes 0, 3, 0x7fffffff, 0x80000000, 0xffffffff: 5 x " + answer + still_works(s.get());
 }
 
+// The highest unit is OpenSSH's SSH_TUNID_MAX (0x7ffffffd); 0x7fffffff is
+// SSH_TUNID_ANY ("any": the server picks); everything else above the
+// maximum is refused, by sshd ("invalid tun" above INT_MAX, "invalid tunnel
+// id" in its Linux tun_open) and by us.
 std::string bad_unit(const Target& t)
 {
+    static_assert(feth::kTunUnitMax == 0x7ffffffdu && feth::kTunUnitAny == 0x7fffffffu);
     auto s = connect_to(t, true);
+    std::string refused;
     for (std::uint32_t unit : {feth::kTunUnitMax + 1, 0x80000000u, 0xfffffffeu, 0xffffffffu})
-        expect_denied(s.get(), mode_unit(2, unit), "unit " + std::to_string(unit));
-    return "units above " + std::to_string(feth::kTunUnitMax) + " (other than any): open failures, session alive";
+        refused = expect(s.get(), "unit " + hex(unit), mode_unit(2, unit), kFailedToOpen);
+    const std::string max = expect(s.get(), "the highest unit", mode_unit(2, feth::kTunUnitMax), kConfirmed);
+    const std::string any = expect(s.get(), "unit any", mode_unit(2, feth::kTunUnitAny), kConfirmed);
+    return "units 0x7ffffffe, 0x80000000, 0xfffffffe, 0xffffffff: 4 x " + refused + "; unit 0x7ffffffd: " + max +
+           "; unit 0x7fffffff (any): " + any;
 }
 
-// mode + unit followed by 30 KiB of trailing bytes: libssh reads the two
-// fields and ignores the rest, as OpenSSH does; the open must be answered
-// either way and the session survive.
-std::string oversized(const Target& t)
+// mode + unit followed by 64 KiB of other bytes: sshd reads mode and unit
+// and never looks further (server_request_tun has no sshpkt_get_end), and
+// so does libssh.
+std::string trailing(const Target& t)
 {
     auto s = connect_to(t, true);
     auto payload = mode_unit(2, feth::kTunUnitAny);
-    payload.resize(payload.size() + 30 * 1024, 0xa5);
-    ChannelPtr c;
-    raw_open_state st = open_raw(s.get(), payload, c);
-    if (st != RAW_OPEN && st != RAW_DENIED) throw Failure(std::string("expected an answer, got ") + state_name(st));
-    if (raw_session_in_error(s.get())) throw Failure("the session broke");
-    return std::string("open with 30 KiB of trailing bytes: ") + state_name(st) + ", session alive";
+    payload.resize(payload.size() + 64 * 1024, 0xa5);
+    const std::string answer = expect(s.get(), "64 KiB after mode and unit", payload, kConfirmed);
+    return "mode 2 unit any + 65536 bytes: " + answer + still_works(s.get());
 }
 
-// A channel open before authentication: libssh's packet filter rejects it
-// and the server drops the connection, as sshd does ("protocol error").
+// A channel type of 64 KiB: well formed, just unknown. The server refuses
+// channels it does not carry, whatever their type.
+std::string long_type(const Target& t)
+{
+    auto s = connect_to(t, true);
+    const std::string type(64 * 1024, 't');
+    const std::string answer =
+        expect(s.get(), "a 64 KiB channel type", mode_unit(2, feth::kTunUnitAny), kUnknownType, type.c_str());
+    return "65536-byte channel type: " + answer + still_works(s.get());
+}
+
+// A channel type whose length field claims more bytes than the packet has.
+// libssh cannot read the type (nor the sender's channel number behind it)
+// and drops the message without a word; sshd ends the connection on it
+// (sshpkt_fatal: "parse packet"). No answer can name the channel, so the
+// documented answer is none, and the session must go on.
+std::string type_length(const Target& t)
+{
+    auto s = connect_to(t, true);
+    std::vector<std::uint8_t> msg{90}; // SSH_MSG_CHANNEL_OPEN
+    const auto length = be32(0xfffffff0u);
+    msg.insert(msg.end(), length.begin(), length.end());
+    const std::string type = "tun@openssh.com";
+    msg.insert(msg.end(), type.begin(), type.end());
+    // sender channel, window, max packet, mode, unit
+    for (std::uint32_t v : {7u, 64u * 32768u, 32768u, 2u, feth::kTunUnitAny}) {
+        auto b = be32(v);
+        msg.insert(msg.end(), b.begin(), b.end());
+    }
+    g_debug_lines.clear();
+    if (raw_send_message(s.get(), msg.data(), msg.size()) != SSH_OK)
+        throw Failure("the session ended while sending: " + std::string(ssh_get_error(s.get())));
+    if (!pump_for(s.get(), 2)) throw Failure("the session ended: " + std::string(ssh_get_error(s.get())));
+    if (!g_debug_lines.empty()) throw Failure("unexpected debug line " + quote(g_debug_lines.front()));
+    return "type length 0xfffffff0 in a " + std::to_string(msg.size()) + "-byte open: no answer in 2 s, session alive" +
+           still_works(s.get());
+}
+
+// A channel open after key exchange, before user authentication: libssh's
+// packet filter rejects it, and feth-sshd ends the session with
+// SSH_MSG_DISCONNECT (sshd instead answers SSH_MSG_UNIMPLEMENTED and goes
+// on; neither opens anything).
 std::string preauth(const Target& t)
 {
     auto s = connect_to(t, false);
     auto payload = mode_unit(2, feth::kTunUnitAny);
     if (raw_send_channel_open(s.get(), "tun@openssh.com", 7, payload.data(), payload.size()) != SSH_OK)
-        return "the session ended while sending (server closed it)";
+        throw Failure("the session ended while sending: " + std::string(ssh_get_error(s.get())));
     const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline)
-        if (raw_process(s.get(), 200) != SSH_OK) return "tun open before authentication: connection closed";
+    while (Clock::now() < deadline) {
+        if (raw_process(s.get(), 100) == SSH_OK) continue;
+        const std::string err = ssh_get_error(s.get());
+        if (err.rfind("Received SSH_MSG_DISCONNECT:", 0) != 0)
+            throw Failure("the session ended without SSH_MSG_DISCONNECT: " + err);
+        return "tun open before authentication: disconnected (" + err + ")";
+    }
     throw Failure("the server neither answered nor closed the connection within 10 s");
 }
 
-// 500 opens back to back, then every answer: the first ones up to the
-// per-connection tunnel limit are confirmed, the rest refused.
+// `count` opens back to back, then every answer: the first `limit` (the
+// per-connection tunnel limit) are confirmed, every other one refused with
+// sshd's "Failed to open the tunnel device.".
 std::string flood(const Target& t, int count, int limit)
 {
     auto s = connect_to(t, true);
     std::vector<ChannelPtr> channels;
-    auto payload = mode_unit(2, feth::kTunUnitAny);
+    const auto payload = mode_unit(2, feth::kTunUnitAny);
+    g_debug_lines.clear();
     for (int i = 0; i < count; ++i) {
         ChannelPtr c(raw_channel_opening(s.get()));
         if (!c) throw Failure("cannot make channel object " + std::to_string(i));
         if (raw_send_channel_open(s.get(), "tun@openssh.com", raw_channel_local_id(c.get()), payload.data(),
                                   payload.size()) != SSH_OK)
-            throw Failure("the session broke after " + std::to_string(i) + " opens");
+            throw Failure("the session ended after " + std::to_string(i) + " opens: " + ssh_get_error(s.get()));
         channels.push_back(std::move(c));
     }
-    const auto deadline = Clock::now() + std::chrono::seconds(60);
-    auto pending = [&] {
+    auto count_in = [&](raw_open_state st) {
         int n = 0;
-        for (auto& c : channels) n += raw_channel_state(c.get()) == RAW_OPENING ? 1 : 0;
+        for (auto& c : channels) n += raw_channel_state(c.get()) == st ? 1 : 0;
         return n;
     };
-    while (pending() > 0 && Clock::now() < deadline)
-        if (raw_process(s.get(), 200) != SSH_OK) throw Failure("the session broke while answers came in");
-    int open = 0, denied = 0;
-    for (auto& c : channels) {
-        open += raw_channel_state(c.get()) == RAW_OPEN ? 1 : 0;
-        denied += raw_channel_state(c.get()) == RAW_DENIED ? 1 : 0;
-    }
-    if (pending() > 0) throw Failure(std::to_string(pending()) + " of " + std::to_string(count) + " opens unanswered");
-    if (open != limit || denied != count - limit)
-        throw Failure(std::to_string(open) + " confirmed, " + std::to_string(denied) + " refused; expected " +
-                      std::to_string(limit) + " confirmed");
-    return std::to_string(count) + " opens: " + std::to_string(open) + " confirmed, " + std::to_string(denied) +
-           " refused, session alive";
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    while (count_in(RAW_OPENING) > 0 && Clock::now() < deadline)
+        if (raw_process(s.get(), 100) != SSH_OK)
+            throw Failure("the session ended while answers came in: " + std::string(ssh_get_error(s.get())));
+    const int open = count_in(RAW_OPEN), denied = count_in(RAW_DENIED), pending = count_in(RAW_OPENING);
+    int debug_ok = 0;
+    for (const auto& d : g_debug_lines) debug_ok += d == kFailedToOpen.debug ? 1 : 0;
+    const std::string got = std::to_string(open) + " confirmed, " + std::to_string(denied) + " refused, " +
+                            std::to_string(pending) + " unanswered, " + std::to_string(debug_ok) + " of " +
+                            std::to_string(g_debug_lines.size()) + " debug lines " + quote(kFailedToOpen.debug);
+    if (open != limit || denied != count - limit || pending != 0 || debug_ok != denied ||
+        g_debug_lines.size() != static_cast<std::size_t>(denied))
+        throw Failure(std::to_string(count) + " opens: " + got + "; expected " + std::to_string(limit) +
+                      " confirmed and the rest refused, each with its debug line");
+    return std::to_string(count) + " opens: " + got;
 }
 
-// After a good open: runt frames and frames above the tunnel's limit (but
-// within the channel's max packet) are dropped by the server's pump and the
-// tunnel stays open; then a message above the advertised max packet, which
-// the server must not pass on (libssh ends the session or drops it).
-std::string frames(const Target& t)
+// After a good open: runt frames and frames above the tunnel's frame limit
+// (but within the channel's max packet) are dropped by the server's pump
+// and the tunnel stays open; then one good frame, which the pump must still
+// write to the device; then a message above the max packet the server
+// advertised, which it must not pass on. With `go_file`, the frames go
+// only once that file exists: the test brings the server's device up
+// first, so that the good frame's write can succeed (a tap that is down
+// refuses writes with EIO) and the server's close line counts 8 frames in,
+// 7 dropped.
+std::string frames(const Target& t, const std::string& go_file)
 {
     auto s = connect_to(t, true);
     ChannelPtr c(ssh_channel_new(s.get()));
     if (!c || ssh_channel_open_tun(c.get(), SSH_TUN_MODE_ETHERNET, feth::kTunUnitAny) != SSH_OK)
         throw Failure("the tunnel did not open: " + std::string(ssh_get_error(s.get())));
+    const std::uint32_t remote = raw_channel_remote_id(c.get());
     const std::uint32_t maxpacket = raw_channel_remote_maxpacket(c.get());
-    std::vector<std::uint8_t> runt(5, 0x11);
-    std::vector<std::uint8_t> big(feth::wire::kMaxFrame + 1, 0x22);
+    if (maxpacket <= feth::wire::kMaxFrame + 1 || maxpacket > 256 * 1024)
+        throw Failure("the server advertised max packet " + std::to_string(maxpacket) +
+                      ": cannot send a frame above the frame limit within it");
+    const auto go_deadline = Clock::now() + std::chrono::seconds(30);
+    while (!go_file.empty() && ::access(go_file.c_str(), F_OK) != 0) {
+        if (Clock::now() >= go_deadline) throw Failure(go_file + " did not appear within 30 s");
+        if (raw_process(s.get(), 100) != SSH_OK) throw Failure("the session ended right after the open");
+    }
+
+    auto tunnel_up = [&] { return ssh_channel_is_open(c.get()) && !ssh_channel_is_eof(c.get()); };
+    const std::vector<std::uint8_t> runt(feth::wire::kEthernetHeaderLen - 1, 0x11);
+    const std::vector<std::uint8_t> big(feth::wire::kMaxFrame + 1, 0x22);
     for (int i = 0; i < 3; ++i) {
-        if (raw_send_channel_data(s.get(), raw_channel_remote_id(c.get()), runt.data(), runt.size()) != SSH_OK ||
-            raw_send_channel_data(s.get(), raw_channel_remote_id(c.get()), big.data(), big.size()) != SSH_OK)
-            throw Failure("the session broke sending bad frames");
+        if (raw_send_channel_data(s.get(), remote, runt.data(), runt.size()) != SSH_OK ||
+            raw_send_channel_data(s.get(), remote, big.data(), big.size()) != SSH_OK)
+            throw Failure("the session ended sending bad frames: " + std::string(ssh_get_error(s.get())));
     }
-    const auto until = Clock::now() + std::chrono::seconds(2);
-    while (Clock::now() < until)
-        if (raw_process(s.get(), 200) != SSH_OK) throw Failure("the session broke after runt/oversized frames");
-    if (!ssh_channel_is_open(c.get()) || ssh_channel_is_eof(c.get()))
-        throw Failure("the tunnel was closed over runt/oversized frames");
-    std::string result = "3 runt + 3 oversized (" + std::to_string(big.size()) + " bytes) frames dropped, tunnel open";
-    if (maxpacket == 0 || maxpacket > 256 * 1024) return result + "; max packet " + std::to_string(maxpacket) + " not tested";
-    std::vector<std::uint8_t> huge(maxpacket + 1024, 0x33);
-    if (raw_send_channel_data(s.get(), raw_channel_remote_id(c.get()), huge.data(), huge.size()) != SSH_OK)
-        return result + "; " + std::to_string(huge.size()) + " bytes above max packet: connection closed";
-    const auto deadline = Clock::now() + std::chrono::seconds(10);
-    while (Clock::now() < deadline) {
-        if (raw_process(s.get(), 200) != SSH_OK)
-            return result + "; " + std::to_string(huge.size()) + " bytes above max packet " +
-                   std::to_string(maxpacket) + ": connection closed";
-    }
-    if (!ssh_channel_is_open(c.get())) return result + "; above max packet: tunnel closed";
-    return result + "; " + std::to_string(huge.size()) + " bytes above max packet " + std::to_string(maxpacket) +
-           ": dropped, tunnel open";
+    if (!pump_for(s.get(), 1) || !tunnel_up()) throw Failure("the tunnel ended over runt/oversized frames");
+
+    // A good frame: Ethernet broadcast, IEEE local experimental ethertype.
+    std::vector<std::uint8_t> good(60, 0);
+    for (std::size_t i = 0; i < 6; ++i) good[i] = 0xff;
+    good[6] = 0x02; // locally administered source
+    good[12] = 0x88;
+    good[13] = 0xb5;
+    if (raw_send_channel_data(s.get(), remote, good.data(), good.size()) != SSH_OK)
+        throw Failure("the session ended sending a good frame");
+    if (!pump_for(s.get(), 0.5) || !tunnel_up()) throw Failure("the tunnel ended after a good frame");
+
+    const std::vector<std::uint8_t> huge(maxpacket + 1024, 0x33);
+    if (raw_send_channel_data(s.get(), remote, huge.data(), huge.size()) != SSH_OK)
+        throw Failure("the session ended sending above max packet: " + std::string(ssh_get_error(s.get())));
+    if (!pump_for(s.get(), 1) || !tunnel_up())
+        throw Failure(std::to_string(huge.size()) + " bytes above max packet " + std::to_string(maxpacket) +
+                      " ended the tunnel or session; documented: dropped, tunnel open");
+    return "3 runt (" + std::to_string(runt.size()) + " bytes) + 3 above the frame limit (" +
+           std::to_string(big.size()) + " bytes) + 1 good + 1 above max packet " + std::to_string(maxpacket) + " (" +
+           std::to_string(huge.size()) + " bytes): no answer, tunnel open";
 }
 
 } // namespace
@@ -244,6 +463,7 @@ int main(int argc, char** argv)
     Target t;
     int count = 500;
     int limit = 10;
+    std::string go_file;
     CLI::App app{"bad_client: hostile inputs for feth-sshd's tests", "bad_client"};
     app.add_option("--host", t.host, "server address")->required();
     app.add_option("--port", t.port, "server port");
@@ -252,16 +472,20 @@ int main(int argc, char** argv)
     app.require_subcommand(1);
     auto* sc_trunc = app.add_subcommand("truncated", "tun opens with 0-7 bytes of mode and unit");
     auto* sc_mode = app.add_subcommand("bad-mode", "tun opens with unknown modes");
-    auto* sc_unit = app.add_subcommand("bad-unit", "tun opens with units beyond the maximum");
-    auto* sc_big = app.add_subcommand("oversized", "a tun open with 30 KiB of trailing bytes");
+    auto* sc_unit = app.add_subcommand("bad-unit", "tun opens with units beyond the maximum, the maximum, any");
+    auto* sc_trail = app.add_subcommand("trailing", "a tun open with 64 KiB after mode and unit");
+    auto* sc_ltype = app.add_subcommand("long-type", "a channel open whose type is 64 KiB long");
+    auto* sc_tlen = app.add_subcommand("type-length", "a channel open whose type length exceeds the packet");
     auto* sc_pre = app.add_subcommand("preauth", "a tun open before authentication");
     auto* sc_flood = app.add_subcommand("flood", "many tun opens without waiting");
     sc_flood->add_option("--count", count, "opens to send");
     sc_flood->add_option("--limit", limit, "tunnels the server allows per connection");
     auto* sc_frames = app.add_subcommand("frames", "runt, oversized and above-max-packet frames");
+    sc_frames->add_option("--go-file", go_file, "after the open, wait (up to 30 s) for this file to exist");
     CLI11_PARSE(app, argc, argv);
 
     ssh_init();
+    ssh_set_log_callback(&on_log);
     const std::string name = app.get_subcommands().front()->get_name();
     int status = 0;
     try {
@@ -269,10 +493,12 @@ int main(int argc, char** argv)
         if (*sc_trunc) what = truncated(t);
         else if (*sc_mode) what = bad_mode(t);
         else if (*sc_unit) what = bad_unit(t);
-        else if (*sc_big) what = oversized(t);
+        else if (*sc_trail) what = trailing(t);
+        else if (*sc_ltype) what = long_type(t);
+        else if (*sc_tlen) what = type_length(t);
         else if (*sc_pre) what = preauth(t);
         else if (*sc_flood) what = flood(t, count, limit);
-        else if (*sc_frames) what = frames(t);
+        else if (*sc_frames) what = frames(t, go_file);
         std::printf("RESULT %s ok: %s\n", name.c_str(), what.c_str());
     } catch (const Failure& e) {
         std::printf("RESULT %s FAILED: %s\n", name.c_str(), e.what());

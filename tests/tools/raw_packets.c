@@ -50,6 +50,14 @@ int raw_send_channel_open(ssh_session session, const char *type, uint32_t local_
     return ssh_packet_send(session);
 }
 
+int raw_send_message(ssh_session session, const void *payload, size_t len)
+{
+    if (len == 0 || ssh_buffer_add_data(session->out_buffer, payload, (uint32_t)len) < 0) {
+        return SSH_ERROR;
+    }
+    return ssh_packet_send(session);
+}
+
 int raw_send_channel_data(ssh_session session, uint32_t remote_id, const void *data, size_t len)
 {
     int rc = ssh_buffer_pack(session->out_buffer, "bdd", SSH2_MSG_CHANNEL_DATA, remote_id, (uint32_t)len);

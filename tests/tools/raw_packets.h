@@ -30,6 +30,10 @@ enum raw_open_state raw_channel_state(ssh_channel channel);
 int raw_send_channel_open(ssh_session session, const char *type, uint32_t local_id,
                           const void *extra, size_t extra_len);
 
+/* Any message: `payload` byte for byte (its first byte is the message
+ * type), encrypted and sent as one packet. */
+int raw_send_message(ssh_session session, const void *payload, size_t len);
+
 /* SSH_MSG_CHANNEL_DATA to the peer's channel, bypassing every check. */
 int raw_send_channel_data(ssh_session session, uint32_t remote_id, const void *data, size_t len);
 
