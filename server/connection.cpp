@@ -331,6 +331,18 @@ void Connection::service()
     service_sessions();
 }
 
+// What libssh saw when a peer broke the protocol during the key exchange
+// (empty when the peer closed, reset or said goodbye; the same rule as the
+// end of run()).
+std::string kex_violation(ssh_session session)
+{
+    if (ssh_get_error_code(session) != SSH_FATAL) return {};
+    const std::string err = ssh_get_error(session);
+    if (err.empty() || err.rfind("Socket error:", 0) == 0 || err.rfind("Received SSH_MSG_DISCONNECT", 0) == 0)
+        return {};
+    return config::printable(err, 200);
+}
+
 int Connection::run()
 {
     SignalPipe signals({SIGTERM, SIGINT, SIGHUP});
@@ -366,8 +378,18 @@ int Connection::run()
     ssh_set_message_callback(session_.get(), &Connection::on_message, this);
 
     if (ssh_handle_key_exchange(session_.get()) != SSH_OK) {
-        LOG_INFO("Connection closed by %s port %u during key exchange: %s [preauth]", peer_.address.c_str(),
-                 peer_.port, ssh_get_error(session_.get()));
+        // A packet the filter rejects can arrive in the same read as the
+        // client's NEWKEYS (an early channel open does, now and then) and so
+        // end the key exchange: answer and log it as the same packet after
+        // the exchange (SSH_MSG_DISCONNECT, "Protocol error").
+        const std::string violation = kex_violation(session_.get());
+        if (violation.empty()) {
+            LOG_INFO("Connection closed by %s port %u during key exchange: %s [preauth]", peer_.address.c_str(),
+                     peer_.port, ssh_get_error(session_.get()));
+            return 1;
+        }
+        if (ssh_is_connected(session_.get())) ssh_disconnect(session_.get());
+        LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
         return 1;
     }
     ssh_set_blocking(session_.get(), 0);
