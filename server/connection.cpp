@@ -331,6 +331,24 @@ void Connection::service()
     service_sessions();
 }
 
+// libssh 0.11's ssh_disconnect() queues SSH_MSG_DISCONNECT and closes the
+// socket at once. After each send the socket waits for POLLOUT before it
+// writes again, so right after another packet (the EXT_INFO that ends the
+// key exchange, say) the message never leaves and the peer sees only the
+// end of the stream. One poll first (the socket is writable at once) lets
+// it out. Without our message callback, a tun open the peer sends
+// meanwhile gets libssh's default refusal, not a device. The session must
+// not be in another event.
+void disconnect_flushed(ssh_session session)
+{
+    ssh_set_message_callback(session, nullptr, nullptr);
+    EventPtr event(ssh_event_new());
+    const bool polled = event && ssh_event_add_session(event.get(), session) == SSH_OK;
+    if (polled) ssh_event_dopoll(event.get(), 100);
+    if (ssh_is_connected(session)) ssh_disconnect(session);
+    if (polled) ssh_event_remove_session(event.get(), session);
+}
+
 // What libssh saw when a peer broke the protocol during the key exchange
 // (empty when the peer closed, reset or said goodbye; the same rule as the
 // end of run()).
@@ -388,7 +406,7 @@ int Connection::run()
                      peer_.port, ssh_get_error(session_.get()));
             return 1;
         }
-        if (ssh_is_connected(session_.get())) ssh_disconnect(session_.get());
+        if (ssh_is_connected(session_.get())) disconnect_flushed(session_.get());
         LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
         return 1;
     }
@@ -432,13 +450,13 @@ int Connection::run()
     for (auto& t : tunnels_) t.pump->close(why);
     for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now
+    ssh_event_remove_session(event_.get(), session_.get());
     if (ssh_is_connected(session_.get())) {
         if (terminate_reason_ == "Timeout, client not responding")
             ssh_silent_disconnect(session_.get()); // the peer is not listening
         else
-            ssh_disconnect(session_.get());
+            disconnect_flushed(session_.get());
     }
-    ssh_event_remove_session(event_.get(), session_.get());
     if (user_ && !violation.empty())
         LOG_INFO("Disconnected from user %s %s port %u (protocol error: %s)", user_->name.c_str(),
                  peer_.address.c_str(), peer_.port, violation.c_str());
