@@ -353,9 +353,15 @@ std::string preauth(const Target& t)
     while (Clock::now() < deadline) {
         if (raw_process(s.get(), 100) == SSH_OK) continue;
         const std::string err = ssh_get_error(s.get());
-        if (err.rfind("Received SSH_MSG_DISCONNECT:", 0) != 0)
-            throw Failure("the session ended without SSH_MSG_DISCONNECT: " + err);
-        return "tun open before authentication: disconnected (" + err + ")";
+        if (err.rfind("Received SSH_MSG_DISCONNECT:", 0) == 0)
+            return "tun open before authentication: disconnected (" + err + ")";
+        // The server closes right after its DISCONNECT; when both arrive in
+        // one poll, libssh's error says "Socket error: disconnected" but the
+        // message was read.
+        if (const char* msg = raw_peer_disconnect_message(s.get()))
+            return "tun open before authentication: disconnected (SSH_MSG_DISCONNECT \"" + std::string(msg) +
+                   "\", then the end of the stream)";
+        throw Failure("the session ended without SSH_MSG_DISCONNECT: " + err);
     }
     throw Failure("the server neither answered nor closed the connection within 10 s");
 }

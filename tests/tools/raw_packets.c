@@ -85,3 +85,8 @@ int raw_process(ssh_session session, int timeout_ms)
     }
     return SSH_OK;
 }
+
+const char *raw_peer_disconnect_message(ssh_session session)
+{
+    return session->peer_discon_msg;
+}

@@ -40,6 +40,11 @@ int raw_send_channel_data(ssh_session session, uint32_t remote_id, const void *d
 /* Reads and dispatches what arrived within timeout_ms; SSH_ERROR once the
  * session is broken or closed. */
 int raw_process(ssh_session session, int timeout_ms);
+
+/* The text of the SSH_MSG_DISCONNECT the peer sent, or NULL if none came.
+ * Kept even when the end of the TCP stream, read in the same poll,
+ * replaced the session's error with "Socket error: disconnected". */
+const char *raw_peer_disconnect_message(ssh_session session);
 int raw_session_in_error(ssh_session session);
 
 #ifdef __cplusplus
