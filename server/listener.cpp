@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -280,6 +281,11 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
                 continue; // `conn` closes
             }
             LOG_VERBOSE("Connection from %s port %u", peer.address.c_str(), peer.port);
+            // Every frame must leave at once (a ping waiting for Nagle costs
+            // milliseconds); batching is the pump's job, which corks libssh
+            // around a wake-up's frames. feth-ssh does the same on its side.
+            int one = 1;
+            ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             int sp[2];
             if (::pipe(sp) != 0) {
                 LOG_ERROR("pipe for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
