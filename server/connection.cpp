@@ -349,10 +349,11 @@ void disconnect_flushed(ssh_session session)
     if (polled) ssh_event_remove_session(event.get(), session);
 }
 
-// What libssh saw when a peer broke the protocol during the key exchange
-// (empty when the peer closed, reset or said goodbye; the same rule as the
-// end of run()).
-std::string kex_violation(ssh_session session)
+// What libssh saw when a peer broke the protocol (a channel open before
+// authentication, a malformed packet); empty when the peer closed or reset
+// the TCP connection ("Socket error: ..." from libssh's socket layer) or
+// said goodbye.
+std::string protocol_violation(ssh_session session)
 {
     if (ssh_get_error_code(session) != SSH_FATAL) return {};
     const std::string err = ssh_get_error(session);
@@ -400,7 +401,7 @@ int Connection::run()
         // client's NEWKEYS (an early channel open does, now and then) and so
         // end the key exchange: answer and log it as the same packet after
         // the exchange (SSH_MSG_DISCONNECT, "Protocol error").
-        const std::string violation = kex_violation(session_.get());
+        const std::string violation = protocol_violation(session_.get());
         if (violation.empty()) {
             LOG_INFO("Connection closed by %s port %u during key exchange: %s [preauth]", peer_.address.c_str(),
                      peer_.port, ssh_get_error(session_.get()));
@@ -437,16 +438,9 @@ int Connection::run()
 
     const bool by_us = terminate_;
     const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;
-    // A peer that broke the protocol (a channel open before authentication,
-    // a malformed packet) is not a peer that closed: say what libssh saw.
-    // A peer that closed or reset the TCP connection ("Socket error: ...",
-    // from libssh's socket layer) or said goodbye is not a violation.
-    std::string violation;
-    if (ssh_get_error_code(session_.get()) == SSH_FATAL) {
-        const std::string err = ssh_get_error(session_.get());
-        if (!err.empty() && err.rfind("Socket error:", 0) != 0 && err.rfind("Received SSH_MSG_DISCONNECT", 0) != 0)
-            violation = config::printable(err, 200);
-    }
+    // A peer that broke the protocol is not a peer that closed: say what
+    // libssh saw.
+    const std::string violation = protocol_violation(session_.get());
     for (auto& t : tunnels_) t.pump->close(why);
     for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now
