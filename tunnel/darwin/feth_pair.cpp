@@ -117,16 +117,20 @@ void set_mtu(int s, const std::string& name, unsigned mtu)
 // met and is refused with what to do about it.
 void adjust_existing_mtu(int s, const naming::PairNames& names, unsigned mtu)
 {
-    for (const std::string* name : {&names.peer, &names.visible}) {
-        const DeviceMtu found = device_mtu(s, *name);
-        if (mtu != 0) {
-            std::string problem = mtu::feth_existing_problem(names.visible, names.peer, mtu, found.max);
-            if (!problem.empty()) throw InputError(problem);
-        }
-        auto want = mtu::to_set(mtu, found.current, kFethLargestMaxMtu);
+    const std::string* halves[] = {&names.peer, &names.visible};
+    DeviceMtu found[2];
+    // Both halves are checked before either changes.
+    for (int i = 0; i < 2; ++i) {
+        found[i] = device_mtu(s, *halves[i]);
+        if (mtu == 0) continue;
+        std::string problem = mtu::feth_existing_problem(names.visible, names.peer, mtu, found[i].max);
+        if (!problem.empty()) throw InputError(problem);
+    }
+    for (int i = 0; i < 2; ++i) {
+        auto want = mtu::to_set(mtu, found[i].current, kFethLargestMaxMtu);
         if (!want) continue;
-        set_mtu(s, *name, *want);
-        LOG_INFO("device %s: MTU %u -> %u (existing pair %s/%s)", name->c_str(), found.current, *want,
+        set_mtu(s, *halves[i], *want);
+        LOG_INFO("device %s: MTU %u -> %u (existing pair %s/%s)", halves[i]->c_str(), found[i].current, *want,
                  names.visible.c_str(), names.peer.c_str());
     }
 }
