@@ -76,8 +76,9 @@ int main(int argc, char** argv)
     app.add_flag("--reconnect", a.reconnect,
                  "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
-    app.footer("Keywords of its own (ssh_config syntax, or -o): Reconnect, TunnelBackend, TunnelUpCommand,\n"
-               "TunnelDownCommand, TunnelCommandTimeout. SIGUSR1 logs a status line. See feth-ssh(1).");
+    app.footer("Keywords of its own (ssh_config syntax, or -o): Reconnect, TunnelBackend, TunnelMTU,\n"
+               "TunnelUpCommand, TunnelDownCommand, TunnelCommandTimeout. SIGUSR1 logs a status line.\n"
+               "See feth-ssh(1).");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -103,7 +103,8 @@ public:
     int run()
     {
         const auto& c = opts_.dest.config;
-        DeviceRequest req{*c.tunnel, c.tunnel_device->local, c.tunnel_backend.value_or("auto"), 0};
+        DeviceRequest req{*c.tunnel, c.tunnel_device->local, c.tunnel_backend.value_or("auto"),
+                          c.tunnel_mtu.value_or(0)};
         try {
             device_ = open_device(req);
         } catch (const std::exception& e) {

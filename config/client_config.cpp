@@ -27,6 +27,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/mtu.hpp"
 
 namespace feth::config {
 
@@ -74,7 +75,7 @@ constexpr std::string_view kOpenSshKeywords[] = {
 };
 // Ours, not ssh's (ssh itself would reject them).
 constexpr std::string_view kOwnKeywords[] = {"reconnect", "tunnelbackend", "tunnelupcommand", "tunneldowncommand",
-                                             "tunnelcommandtimeout"};
+                                             "tunnelcommandtimeout", "tunnelmtu"};
 constexpr unsigned kDefaultTunnelCommandTimeout = 30;
 
 // A command keyword's value is the rest of the line, verbatim (quotes and
@@ -118,6 +119,7 @@ constexpr Canonical kCanonical[] = {
     {"loglevel", "LogLevel"},
     {"reconnect", "Reconnect"},
     {"tunnelbackend", "TunnelBackend"},
+    {"tunnelmtu", "TunnelMTU"},
     {"tunnelupcommand", "TunnelUpCommand"},
     {"tunneldowncommand", "TunnelDownCommand"},
     {"tunnelcommandtimeout", "TunnelCommandTimeout"},
@@ -660,6 +662,11 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
         if (!contains(kBackends, v)) throw bad("auto, tap, tun, pair, feth or utun");
         store(config_.tunnel_backend, v);
+    } else if (kw == "tunnelmtu") {
+        single();
+        auto m = mtu::parse(v);
+        if (!m) throw bad(mtu::expected());
+        store(config_.tunnel_mtu, *m);
     } else if (kw == "tunnelupcommand" || kw == "tunneldowncommand") {
         // The rest of the line, verbatim, for /bin/sh (as ssh's LocalCommand).
         std::string cmd = rest_of_line(line);

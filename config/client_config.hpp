@@ -54,6 +54,7 @@ struct ClientConfig {
     std::optional<AddressFamily> address_family;      // AddressFamily / -4 / -6
     std::optional<bool> reconnect;                    // Reconnect (ours)
     std::optional<std::string> tunnel_backend;        // TunnelBackend (ours)
+    std::optional<unsigned> tunnel_mtu;               // TunnelMTU (ours; 0 = "default")
     // Interface hooks (ours, after ssh's LocalCommand): the rest of the line,
     // run with /bin/sh -c when the tunnel comes up / after it went down;
     // "none" (or empty) disables. TunnelCommandTimeout in seconds (>= 1).

@@ -14,6 +14,7 @@
 #include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/mtu.hpp"
 #include "config/key_options.hpp"
 
 namespace feth::config {
@@ -40,6 +41,7 @@ enum class Keyword {
     LogLevel,
     AllowUsers,
     TunnelBackend,
+    TunnelMTU,
     DenyUsers,
     MaxStartups,
     LoginGraceTime,
@@ -72,6 +74,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"LogLevel", Keyword::LogLevel, false},
     {"AllowUsers", Keyword::AllowUsers, true},
     {"TunnelBackend", Keyword::TunnelBackend, false},
+    {"TunnelMTU", Keyword::TunnelMTU, false},
     {"DenyUsers", Keyword::DenyUsers, true},
     {"MaxStartups", Keyword::MaxStartups, false},
     {"LoginGraceTime", Keyword::LoginGraceTime, false},
@@ -316,6 +319,12 @@ public:
         case Keyword::LogLevel: return log_level();
         case Keyword::AllowUsers: return allow_users();
         case Keyword::TunnelBackend: return tunnel_backend();
+        case Keyword::TunnelMTU: {
+            const std::string& arg = single_arg();
+            auto v = mtu::parse(arg);
+            if (!v) bad_value(arg, mtu::expected());
+            return store_single(config_.tunnel_mtu, *v);
+        }
         case Keyword::DenyUsers: return deny_users();
         case Keyword::MaxStartups: return max_startups();
         case Keyword::LoginGraceTime: return time_value(config_.login_grace_time);
@@ -711,13 +720,15 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
     if (!split_words(parts.rest, args))
         fail(source.prefix, "unterminated quote in arguments for " + std::string(info->name));
     if (match_ && source.number != 0) {
-        if (info->id != Keyword::PermitTunnel)
-            fail(source.prefix, std::string(info->name) + " is not allowed in a Match block (only PermitTunnel)");
+        if (info->id != Keyword::PermitTunnel && info->id != Keyword::TunnelMTU)
+            fail(source.prefix,
+                 std::string(info->name) + " is not allowed in a Match block (only PermitTunnel and TunnelMTU)");
         // Parse the value with a scratch config, then keep the block's first.
         ServerConfig scratch;
         LineApplier(scratch, *info, source.prefix, source.origin, source.number, args).apply();
         auto& block = config_.matches[*match_];
-        if (!block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
+        if (info->id == Keyword::PermitTunnel && !block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
+        if (info->id == Keyword::TunnelMTU && !block.tunnel_mtu) block.tunnel_mtu = scratch.tunnel_mtu;
         return;
     }
     LineApplier(config_, *info, source.prefix, source.origin, source.number, args).apply();
@@ -851,20 +862,33 @@ std::string user_access_problem(const ServerConfig& cfg, std::string_view user, 
     return {};
 }
 
+namespace {
+
+bool block_matches(const MatchBlock& block, std::string_view user, std::string_view address)
+{
+    for (const auto& c : block.criteria) {
+        if (c.name == "all") continue;
+        if (c.name == "user" && match_pattern_list(user, c.patterns, false) == 1) continue;
+        if (c.name == "address" && addr_match_list(address, c.patterns) == 1) continue;
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 unsigned effective_permit_tunnel(const ServerConfig& cfg, std::string_view user, std::string_view address)
 {
-    for (const auto& block : cfg.matches) {
-        bool all = true;
-        for (const auto& c : block.criteria) {
-            if (c.name == "all") continue;
-            if (c.name == "user" && match_pattern_list(user, c.patterns, false) == 1) continue;
-            if (c.name == "address" && addr_match_list(address, c.patterns) == 1) continue;
-            all = false;
-            break;
-        }
-        if (all && block.permit_tunnel) return *block.permit_tunnel;
-    }
+    for (const auto& block : cfg.matches)
+        if (block.permit_tunnel && block_matches(block, user, address)) return *block.permit_tunnel;
     return cfg.permit_tunnel;
+}
+
+unsigned effective_tunnel_mtu(const ServerConfig& cfg, std::string_view user, std::string_view address)
+{
+    for (const auto& block : cfg.matches)
+        if (block.tunnel_mtu && block_matches(block, user, address)) return *block.tunnel_mtu;
+    return cfg.tunnel_mtu;
 }
 
 std::optional<std::uint64_t> parse_byte_size(std::string_view v)
@@ -933,6 +957,7 @@ std::string dump_config(const ServerConfig& c)
         default: return "yes";
         }
     };
+    auto mtu_value = [](unsigned m) { return m == 0 ? std::string("default") : std::to_string(m); };
     for (auto p : c.ports) line("port", std::to_string(p));
     for (const auto& l : c.listen) {
         const bool v6 = l.host.find(':') != std::string::npos;
@@ -948,6 +973,7 @@ std::string dump_config(const ServerConfig& c)
     for (const auto& u : c.allow_users) line("allowusers", u);
     for (const auto& u : c.deny_users) line("denyusers", u);
     line("tunnelbackend", c.tunnel_backend);
+    line("tunnelmtu", mtu_value(c.tunnel_mtu));
     line("maxstartups", std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
                             std::to_string(c.max_startups.full));
     line("logingracetime", std::to_string(c.login_grace_time));
@@ -966,7 +992,8 @@ std::string dump_config(const ServerConfig& c)
     for (const auto& m : c.matches) {
         std::string crit;
         for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
-        line("match", crit + (m.permit_tunnel ? " permittunnel " + permit(*m.permit_tunnel) : ""));
+        line("match", crit + (m.permit_tunnel ? " permittunnel " + permit(*m.permit_tunnel) : "") +
+                          (m.tunnel_mtu ? " tunnelmtu " + mtu_value(*m.tunnel_mtu) : ""));
     }
     return out;
 }

@@ -46,7 +46,7 @@ struct MaxStartups {
 };
 
 // A Match block: criteria (all must match) and the keywords it overrides.
-// Only PermitTunnel may appear inside one.
+// Only PermitTunnel and TunnelMTU may appear inside one.
 struct MatchCriterion {
     std::string name;     // "all", "user" or "address" (lower case)
     std::string patterns; // comma-separated pattern list ("" for all)
@@ -54,6 +54,7 @@ struct MatchCriterion {
 struct MatchBlock {
     std::vector<MatchCriterion> criteria;
     std::optional<unsigned> permit_tunnel;
+    std::optional<unsigned> tunnel_mtu; // 0: the device's default
     std::string where; // "<file> line <n>", for logs
 };
 
@@ -67,6 +68,7 @@ struct ServerConfig {
     log::Level log_level = log::Level::Info;       // LogLevel
     std::vector<std::string> allow_users;          // AllowUsers patterns
     std::string tunnel_backend = "auto";           // TunnelBackend
+    unsigned tunnel_mtu = 0;                       // TunnelMTU (0: "default", the device's own)
     std::vector<std::string> deny_users;           // DenyUsers patterns
     MaxStartups max_startups;                      // MaxStartups
     unsigned login_grace_time = 120;               // LoginGraceTime, seconds; 0: none
@@ -153,6 +155,9 @@ std::string user_access_problem(const ServerConfig& config, std::string_view use
 // PermitTunnel for this user and peer: the first matching Match block that
 // sets it, else the global value.
 unsigned effective_permit_tunnel(const ServerConfig& config, std::string_view user, std::string_view address);
+
+// TunnelMTU for this user and peer, the same way (0: leave the default).
+unsigned effective_tunnel_mtu(const ServerConfig& config, std::string_view user, std::string_view address);
 
 // sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
 std::optional<unsigned> parse_time_interval(std::string_view text);

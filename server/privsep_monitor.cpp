@@ -205,7 +205,8 @@ void Monitor::tun_open(Message& m)
     std::unique_ptr<Device> device;
     if (d.allowed) {
         try {
-            device = open_device(DeviceRequest{static_cast<TunMode>(mode), d.unit, cfg_.tunnel_backend, 0});
+            device = open_device(DeviceRequest{static_cast<TunMode>(mode), d.unit, cfg_.tunnel_backend,
+                                               config::effective_tunnel_mtu(cfg_, user_, peer_.address)});
         } catch (const std::exception& e) {
             d.allowed = false;
             d.debug_line = "Failed to open the tunnel device.";

@@ -6,6 +6,7 @@
 
 #include "darwin_structs.hpp"
 #include "error.hpp"
+#include "mtu.hpp"
 #include "wire.hpp"
 
 namespace feth::naming {
@@ -123,15 +124,16 @@ const char* step_name(StepKind kind)
 std::vector<PlanStep> plan_pair(const PlanRequest& request)
 {
     const auto& n = request.names;
-    if (request.mtu != 0 && (request.mtu < darwin::kIfMinMtu || request.mtu > darwin::kFethLargestMaxMtu))
+    if (request.mtu != 0 && (request.mtu < mtu::kDarwin.min || request.mtu > mtu::kDarwin.max))
         throw InputError("device " + n.visible + ": MTU " + std::to_string(request.mtu) +
-                         " is out of range for feth (" + std::to_string(darwin::kIfMinMtu) + " to " +
-                         std::to_string(darwin::kFethLargestMaxMtu) + ")");
+                         " is out of range for feth (" + std::to_string(mtu::kDarwin.min) + " to " +
+                         std::to_string(mtu::kDarwin.max) + ")");
 
     std::vector<PlanStep> steps;
     // feth fixes its largest MTU when it is created, from the sysctl: raise
     // it first (never lower it: other pairs may rely on it).
-    if (request.mtu > request.current_max_mtu) steps.push_back({StepKind::RaiseMaxMtu, {}, {}, {}, request.mtu});
+    if (auto raise = mtu::feth_max_mtu_to_raise(request.mtu, request.current_max_mtu))
+        steps.push_back({StepKind::RaiseMaxMtu, {}, {}, {}, *raise});
     steps.push_back({StepKind::Create, n.visible, {}, {}, 0});
     steps.push_back({StepKind::Create, n.peer, {}, {}, 0});
     steps.push_back({StepKind::SetMac, n.visible, {}, stable_mac(request.mac_seed, n.unit, Role::Visible), 0});

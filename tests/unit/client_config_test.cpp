@@ -12,6 +12,7 @@
 
 #include "catch.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/mtu.hpp"
 
 using namespace feth;
 using namespace feth::config;
@@ -297,6 +298,31 @@ TEST_CASE("values are checked and named", "[client_config]")
     CHECK(has(error_of([&] { p.apply_text("User " + std::string(9000, 'x'), "f"); }), "line longer than 8192"));
     CHECK(has(error_of([&] { p.apply_text(std::string(1024 * 1024 + 1, '#'), "f"); }), "larger than"));
     CHECK_FALSE(c.port.has_value()); // nothing above was stored
+}
+
+TEST_CASE("TunnelMTU: ours, a number or default", "[client_config]")
+{
+    ClientConfig c;
+    ClientConfigParser p(c, "box", "/h", "me");
+    p.apply_option("TunnelMTU=9000");
+    p.apply_text("TunnelMTU 1400\n", "cfg"); // first value wins: -o came first
+    CHECK(c.tunnel_mtu == 9000u);
+    CHECK(parse("Host other\n  TunnelMTU 1400\nHost box\n  TunnelMTU 1300\n").tunnel_mtu == 1300u);
+    CHECK(parse("tunnelmtu = default\n").tunnel_mtu == 0u);
+    const unsigned smallest = mtu::kThisPlatform.min; // 68 on Linux, 72 on macOS
+    CHECK(parse("TunnelMTU " + std::to_string(smallest) + "\n").tunnel_mtu == smallest);
+    CHECK(has(error_of([&] { parse("TunnelMTU " + std::to_string(smallest - 1) + "\n"); }), "bad value"));
+    CHECK(parse("TunnelMTU 16370\n").tunnel_mtu == 16370u);
+    CHECK_FALSE(parse("Port 22\n").tunnel_mtu.has_value()); // unset: the device's default
+    const std::string expected = " (expected " + mtu::expected() + ")";
+    for (const char* bad : {"0", "67", "16371", "65536", "-1", "9k", "none", "1500 "})
+        CHECK(error_of([&] { parse(std::string("Port 22\nTunnelMTU \"") + bad + "\"\n"); }) ==
+              std::string("cfg line 2: bad value '") + bad + "' for TunnelMTU" + expected);
+    CHECK(error_of([&] { p.apply_option("TunnelMTU=20000"); }) ==
+          "command-line line 0: bad value '20000' for TunnelMTU" + expected);
+    CHECK(has(error_of([&] { p.apply_option("TunnelMTU 1500 9000"); }), "extra arguments"));
+    // Checked in blocks that do not apply too, as ssh checks values.
+    CHECK(has(error_of([&] { parse("Host other\n  TunnelMTU 99999\n"); }), "cfg line 2: bad value '99999'"));
 }
 
 TEST_CASE("value syntaxes as ssh takes them", "[client_config]")

@@ -9,6 +9,7 @@
 
 #include "catch.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/mtu.hpp"
 
 using namespace feth::config;
 
@@ -173,7 +174,7 @@ TEST_CASE("unknown keywords, Match and Include", "[config]")
     CHECK(text_error("Match Host bob\n") ==
           std::string(kOrigin) + " line 1: unsupported Match criterion 'Host' (supported: All, User, Address)");
     CHECK(text_error("Match User bob\nPort 22\n") ==
-          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel)");
+          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel and TunnelMTU)");
     CHECK(contains(text_error("Include /etc/x/*.conf\n"), " line 1: Include is not supported"));
     CHECK(text_error("=22\n") == std::string(kOrigin) + " line 1: missing keyword before '='");
     // Hostile bytes are escaped in messages.
@@ -378,6 +379,59 @@ TEST_CASE("TunnelBackend", "[config]")
           std::string(kOrigin) +
               " line 1: bad value 'wireguard' for TunnelBackend (expected auto, tap, tun, pair, feth or utun)");
     CHECK(contains(text_error("TunnelBackend\n"), "missing argument for TunnelBackend"));
+}
+
+TEST_CASE("TunnelMTU", "[config]")
+{
+    CHECK(parse("Port 22\n").tunnel_mtu == 0); // unset: the device's default
+    CHECK(parse("TunnelMTU 9000\n").tunnel_mtu == 9000);
+    CHECK(parse("tunnelmtu=1400\n").tunnel_mtu == 1400);
+    CHECK(parse("TunnelMTU default\n").tunnel_mtu == 0);
+    CHECK(parse("TunnelMTU 16370\n").tunnel_mtu == 16370);
+    CHECK(parse("TunnelMTU 9000\nTunnelMTU 1500\n").tunnel_mtu == 9000); // first value wins
+    const std::string at = std::string(kOrigin) + " line 2: ";
+    const std::string range = feth::mtu::expected();
+    CHECK(text_error("Port 22\nTunnelMTU 16371\n") == at + "bad value '16371' for TunnelMTU (expected " + range + ")");
+    for (const char* bad : {"0", "67", "-9000", "+9000", "9k", "0x2328", "65536", "4294967296", "none", "9000.0"})
+        CHECK(text_error(std::string("Port 22\nTunnelMTU ") + bad + "\n") ==
+              at + "bad value '" + bad + "' for TunnelMTU (expected " + range + ")");
+    CHECK(contains(text_error("TunnelMTU\n"), "missing argument for TunnelMTU"));
+    CHECK(contains(text_error("TunnelMTU 1500 9000\n"), "too many arguments for TunnelMTU"));
+    // -T prints it in lower case, "default" when unset.
+    CHECK(contains(dump_config(parse("TunnelMTU 9000\n")), "\ntunnelmtu 9000\n"));
+    CHECK(contains(dump_config(parse("Port 22\n")), "\ntunnelmtu default\n"));
+    // -o outranks the file.
+    ServerConfig c;
+    ConfigParser parser(c);
+    parser.apply_text("TunnelMTU 1400\n", kOrigin);
+    parser.apply_option("TunnelMTU=9000");
+    CHECK(c.tunnel_mtu == 9000);
+    CHECK(option_error("TunnelMTU=70000") ==
+          "command line: -o 'TunnelMTU=70000': bad value '70000' for TunnelMTU (expected " + range + ")");
+}
+
+TEST_CASE("Match TunnelMTU", "[config]")
+{
+    ServerConfig c = parse("TunnelMTU 9000\n"
+                           "Match User alice\n  TunnelMTU 1400\n  TunnelMTU 1300\n  PermitTunnel yes\n"
+                           "Match Address 198.18.0.0/15\n  PermitTunnel no\n"
+                           "Match Address 198.18.0.0/15\n  TunnelMTU default\n");
+    CHECK(c.tunnel_mtu == 9000);
+    REQUIRE(c.matches.size() == 3);
+    CHECK(c.matches[0].tunnel_mtu == 1400u); // the block's first value
+    CHECK(c.matches[0].permit_tunnel == kPermitYes);
+    CHECK(!c.matches[1].tunnel_mtu);
+    CHECK(effective_tunnel_mtu(c, "alice", "192.0.2.1") == 1400);
+    CHECK(effective_tunnel_mtu(c, "alice", "198.18.0.2") == 1400); // first matching block that sets it
+    CHECK(effective_tunnel_mtu(c, "bob", "192.0.2.1") == 9000);    // no block: the global value
+    CHECK(effective_tunnel_mtu(c, "bob", "198.18.0.2") == 0);      // skips the block without TunnelMTU
+    CHECK(effective_permit_tunnel(c, "alice", "192.0.2.1") == kPermitYes);
+    CHECK(effective_permit_tunnel(c, "bob", "198.18.0.2") == kPermitNo);
+    const std::string dump = dump_config(c);
+    CHECK(contains(dump, "\nmatch user alice permittunnel yes tunnelmtu 1400\n"));
+    CHECK(contains(dump, "\nmatch address 198.18.0.0/15 tunnelmtu default\n"));
+    CHECK(text_error("Match User bob\n  TunnelMTU 20000\n") ==
+          std::string(kOrigin) + " line 2: bad value '20000' for TunnelMTU (expected " + feth::mtu::expected() + ")");
 }
 
 TEST_CASE("AllowUsers parsing", "[config]")

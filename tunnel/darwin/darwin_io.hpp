@@ -29,7 +29,8 @@ class FethPair {
 public:
     // `unit` is a unit number or kTunUnitAny; `mtu` 0 keeps the default.
     // An existing fethN already peered with feth(N+5000) is used as found
-    // (and left as found); anything else in the way is an error naming it.
+    // (and left as found, but for a requested MTU, set on both halves);
+    // anything else in the way is an error naming it.
     static FethPair open(std::uint32_t unit, unsigned mtu);
 
     FethPair(FethPair&& other) noexcept;

@@ -19,6 +19,7 @@
 #include "tunnel/darwin_structs.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/mtu.hpp"
 
 namespace feth::darwin {
 namespace {
@@ -91,6 +92,49 @@ bool is_up(int s, const std::string& name)
     return (ifr.ifr_flags & IFF_UP) != 0;
 }
 
+struct DeviceMtu {
+    unsigned current = 0;
+    unsigned max = 0; // fixed when the interface was created
+};
+
+DeviceMtu device_mtu(int s, const std::string& name)
+{
+    ifreq ifr = make_ifreq(name);
+    if (::ioctl(s, SIOCGIFDEVMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFDEVMTU)");
+    return {static_cast<unsigned>(ifr.ifr_devmtu.ifdm_current), static_cast<unsigned>(ifr.ifr_devmtu.ifdm_max)};
+}
+
+void set_mtu(int s, const std::string& name, unsigned mtu)
+{
+    ifreq ifr = make_ifreq(name);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    if (::ioctl(s, SIOCSIFMTU, &ifr) < 0)
+        throw_errno("device " + name + " (MTU " + std::to_string(mtu) + ")", "ioctl(SIOCSIFMTU)");
+}
+
+// The user's own pair keeps its MTU unless TunnelMTU asks for another
+// (mtu::to_set); a request above what the pair was created for cannot be
+// met and is refused with what to do about it.
+void adjust_existing_mtu(int s, const naming::PairNames& names, unsigned mtu)
+{
+    const std::string* halves[] = {&names.peer, &names.visible};
+    DeviceMtu found[2];
+    // Both halves are checked before either changes.
+    for (int i = 0; i < 2; ++i) {
+        found[i] = device_mtu(s, *halves[i]);
+        if (mtu == 0) continue;
+        std::string problem = mtu::feth_existing_problem(names.visible, names.peer, mtu, found[i].max);
+        if (!problem.empty()) throw InputError(problem);
+    }
+    for (int i = 0; i < 2; ++i) {
+        auto want = mtu::to_set(mtu, found[i].current, kFethLargestMaxMtu);
+        if (!want) continue;
+        set_mtu(s, *halves[i], *want);
+        LOG_INFO("device %s: MTU %u -> %u (existing pair %s/%s)", halves[i]->c_str(), found[i].current, *want,
+                 names.visible.c_str(), names.peer.c_str());
+    }
+}
+
 void run_step(int s, const naming::PlanStep& step)
 {
     const std::string what = step.ifname.empty() ? std::string("feth") : "device " + step.ifname;
@@ -100,6 +144,8 @@ void run_step(int s, const naming::PlanStep& step)
         unsigned value = step.value;
         if (::sysctlbyname(kMaxMtuSysctl, nullptr, nullptr, &value, sizeof value) != 0)
             throw_errno(what + " (max MTU " + std::to_string(value) + ")", call);
+        // System-wide and kept: pairs created later may use it too.
+        LOG_INFO("feth: raised %s to %u", kMaxMtuSysctl, value);
         return;
     }
     case naming::StepKind::Create: {
@@ -131,12 +177,7 @@ void run_step(int s, const naming::PlanStep& step)
         if (::ioctl(s, SIOCSDRVSPEC, &drv) < 0) throw_errno(what + " (peer " + step.other + ")", call);
         return;
     }
-    case naming::StepKind::SetMtu: {
-        ifreq ifr = make_ifreq(step.ifname);
-        ifr.ifr_mtu = static_cast<int>(step.value);
-        if (::ioctl(s, SIOCSIFMTU, &ifr) < 0) throw_errno(what + " (MTU " + std::to_string(step.value) + ")", call);
-        return;
-    }
+    case naming::StepKind::SetMtu: return set_mtu(s, step.ifname, step.value);
     case naming::StepKind::Up: {
         ifreq ifr = make_ifreq(step.ifname);
         if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno(what, "ioctl(SIOCGIFFLAGS)");
@@ -235,6 +276,7 @@ FethPair FethPair::open(std::uint32_t unit, unsigned mtu)
                 if (!is_up(s.get(), names->peer))
                     throw InputError("device " + names->peer + " (peer of " + names->visible +
                                      ") is down: run 'ifconfig " + names->peer + " up'");
+                adjust_existing_mtu(s.get(), *names, mtu);
                 return FethPair(*names);
             }
             const std::string& there = visible_exists ? names->visible : names->peer;

@@ -24,6 +24,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/feth_naming.hpp"
+#include "tunnel/mtu.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::backends {
@@ -120,6 +121,10 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
     auto sc_unit = naming::utun_sc_unit(request.unit);
     if (!sc_unit) throw InputError("device utun" + std::to_string(request.unit) + ": unit out of range");
     const std::string what = request.unit == kTunUnitAny ? std::string("device utun") : "device " + *naming::utun_name(*sc_unit);
+
+    if (request.mtu != 0 && (request.mtu < mtu::kDarwin.min || request.mtu > mtu::kDarwin.max))
+        throw InputError(what + ": MTU " + std::to_string(request.mtu) + " is out of range for utun (" +
+                         std::to_string(mtu::kDarwin.min) + " to " + std::to_string(mtu::kDarwin.max) + ")");
 
     UniqueFd fd(::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
     if (!fd) throw_errno(what, "socket(PF_SYSTEM)");

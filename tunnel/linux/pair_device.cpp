@@ -10,7 +10,7 @@
 //
 // A pair this tunnel created is deleted when the device closes; a pair that
 // already existed (both names present and linked to each other) is used as
-// found and left as found.
+// found and left as found, except that a TunnelMTU is set on both ends.
 #include <arpa/inet.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
@@ -39,6 +39,7 @@
 #include "tunnel/fd.hpp"
 #include "tunnel/feth_naming.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/mtu.hpp"
 
 namespace feth::backends {
 namespace {
@@ -216,6 +217,35 @@ void finish_frames_in_software(const std::string& name)
         ifr.ifr_data = reinterpret_cast<char*>(&value);
         if (::ioctl(sock.get(), SIOCETHTOOL, &ifr) < 0)
             LOG_VERBOSE("device %s: ioctl(SIOCETHTOOL %#x): %s", name.c_str(), cmd, errno_text(errno).c_str());
+    }
+}
+
+unsigned interface_mtu(int sock, const std::string& name)
+{
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(sock, SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+    return static_cast<unsigned>(ifr.ifr_mtu);
+}
+
+// A pair found as the admin left it gets the requested MTU on both ends (a
+// veth end drops frames larger than its MTU on either side); see
+// mtu::to_set. The change outlives the tunnel, like the pair itself.
+void adjust_existing_mtu(const naming::PairNames& names, unsigned requested)
+{
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("device " + names.visible, "socket(AF_INET)");
+    for (const std::string* name : {&names.peer, &names.visible}) {
+        const unsigned current = interface_mtu(sock.get(), *name);
+        auto want = mtu::to_set(requested, current, wire::kMaxEthernetMtu);
+        if (!want) continue;
+        struct ifreq ifr {};
+        std::strncpy(ifr.ifr_name, name->c_str(), IFNAMSIZ - 1);
+        ifr.ifr_mtu = static_cast<int>(*want);
+        if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
+            throw_errno("device " + *name + " (MTU " + std::to_string(*want) + ")", "ioctl(SIOCSIFMTU)");
+        LOG_INFO("device %s: MTU %u -> %u (existing pair %s/%s)", name->c_str(), current, *want,
+                 names.visible.c_str(), names.peer.c_str());
     }
 }
 
@@ -526,9 +556,9 @@ void expect_packet_socket(int fd, const std::string& what)
 std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
 {
     if (request.mode != TunMode::Ethernet) throw InputError("the pair backend carries ethernet tunnels only");
-    if (request.mtu != 0 && (request.mtu < 68 || request.mtu > wire::kMaxEthernetMtu))
-        throw InputError("device pair: MTU " + std::to_string(request.mtu) + " is out of range (68 to " +
-                         std::to_string(wire::kMaxEthernetMtu) + ")");
+    if (request.mtu != 0 && (request.mtu < mtu::kLinux.min || request.mtu > mtu::kLinux.max))
+        throw InputError("device pair: MTU " + std::to_string(request.mtu) + " is out of range (" +
+                         std::to_string(mtu::kLinux.min) + " to " + std::to_string(mtu::kLinux.max) + ")");
 
     if (request.unit != kTunUnitAny) {
         auto names = naming::pair_names(request.unit);
@@ -539,7 +569,8 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
         const unsigned peer_index = ::if_nametoindex(names->peer.c_str());
         if (visible_index != 0 && peer_index != 0 &&
             veth_link_of(static_cast<int>(peer_index)) == static_cast<int>(visible_index)) {
-            return open_on(VethPair(*names, false)); // as found
+            adjust_existing_mtu(*names, request.mtu);
+            return open_on(VethPair(*names, false)); // as found, but for the MTU asked for
         }
         if (visible_index != 0 || peer_index != 0) {
             const std::string& there = visible_index != 0 ? names->visible : names->peer;

@@ -21,11 +21,37 @@
 #include "tunnel/backends.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/mtu.hpp"
 
 namespace feth::backends {
 namespace {
 
 constexpr const char* kCloneDevice = "/dev/net/tun";
+
+UniqueFd inet_socket(const std::string& name)
+{
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) throw_errno("device " + name, "socket(AF_INET)");
+    return sock;
+}
+
+unsigned interface_mtu(const std::string& name)
+{
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(inet_socket(name).get(), SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+    return static_cast<unsigned>(ifr.ifr_mtu);
+}
+
+void set_interface_mtu(const std::string& name, unsigned mtu)
+{
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_mtu = static_cast<int>(mtu);
+    if (::ioctl(inet_socket(name).get(), SIOCSIFMTU, &ifr) < 0)
+        throw_errno("device " + name + " (MTU " + std::to_string(mtu) + ")", "ioctl(SIOCSIFMTU)");
+}
 
 std::string requested_name(const DeviceRequest& request)
 {
@@ -141,15 +167,11 @@ std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request)
     if (request.mtu > max_mtu)
         throw InputError("device " + name + ": MTU " + std::to_string(request.mtu) + " is above " +
                          std::to_string(max_mtu) + ", the largest a tunnel frame carries");
-    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock) throw_errno("device " + name, "socket(AF_INET)");
-    struct ifreq mtu {};
-    std::strncpy(mtu.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    if (::ioctl(sock.get(), SIOCGIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
-    unsigned want = request.mtu != 0 ? request.mtu : std::min(static_cast<unsigned>(mtu.ifr_mtu), max_mtu);
-    if (want != static_cast<unsigned>(mtu.ifr_mtu)) {
-        mtu.ifr_mtu = static_cast<int>(want);
-        if (::ioctl(sock.get(), SIOCSIFMTU, &mtu) < 0) throw_errno("device " + name, "ioctl(SIOCSIFMTU)");
+    const unsigned current = interface_mtu(name);
+    if (auto want = mtu::to_set(request.mtu, current, max_mtu)) {
+        set_interface_mtu(name, *want);
+        // The admin's persistent device keeps the new MTU after we leave.
+        if (existed) LOG_INFO("device %s: MTU %u -> %u (existing device)", name.c_str(), current, *want);
     }
     return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, !existed);
 }
