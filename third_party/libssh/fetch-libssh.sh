@@ -187,7 +187,8 @@ check_signature() {
     awk '/^-----BEGIN PGP PUBLIC KEY BLOCK-----/ { body = 1; next }
          /^-----END PGP PUBLIC KEY BLOCK-----/   { body = 0 }
          body && /^[A-Za-z0-9+\/]+=?=?$/' \
-        "$dir/debian/upstream/signing-key.asc" | base64 -d > "$dir/release-key.gpg" 2>/dev/null
+        "$dir/debian/upstream/signing-key.asc" |
+        base64 -d > "$dir/release-key.gpg" 2>/dev/null || true
     status="$(gpgv --status-fd 1 --keyring "$dir/release-key.gpg" \
                   "$dir/$DEBIAN_ORIG.asc" "$dir/$DEBIAN_ORIG" 2>/dev/null)" || true
     if grep -q "^\[GNUPG:\] VALIDSIG $RELEASE_KEY_FPR " <<<"$status"; then
