@@ -331,14 +331,14 @@ void Connection::service()
     service_sessions();
 }
 
-// libssh 0.11's ssh_disconnect() queues SSH_MSG_DISCONNECT and closes the
-// socket at once. After each send the socket waits for POLLOUT before it
-// writes again, so right after another packet (the EXT_INFO that ends the
-// key exchange, say) the message never leaves and the peer sees only the
-// end of the stream. One poll first (the socket is writable at once) lets
-// it out. Without our message callback, a tun open the peer sends
-// meanwhile gets libssh's default refusal, not a device. The session must
-// not be in another event.
+// libssh's ssh_disconnect() (0.11, and still 0.12.2) queues
+// SSH_MSG_DISCONNECT and closes the socket at once. After each send the
+// socket waits for POLLOUT before it writes again, so right after another
+// packet (the EXT_INFO that ends the key exchange, say) the message never
+// leaves and the peer sees only the end of the stream. One poll first (the
+// socket is writable at once) lets it out. Without our message callback, a
+// tun open the peer sends meanwhile gets libssh's default refusal, not a
+// device. The session must not be in another event.
 void disconnect_flushed(ssh_session session)
 {
     ssh_set_message_callback(session, nullptr, nullptr);

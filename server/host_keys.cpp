@@ -28,7 +28,9 @@ void make_private_dir(const std::string& dir)
 void generate_ed25519(const std::string& path)
 {
     ssh_key raw = nullptr;
-    if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &raw) != SSH_OK)
+    // No PKI context: ed25519 has no parameters to choose (libssh 0.12
+    // deprecates ssh_pki_generate() for this call).
+    if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &raw) != SSH_OK)
         throw InputError("host key " + path + ": generating an ed25519 key failed");
     KeyPtr key(raw);
     std::string tmp = path + ".new";

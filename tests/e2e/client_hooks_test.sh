@@ -32,6 +32,10 @@ status_frames() {
   grep "Status: tunnel" "$1" | tail -n 1 | sed -n "s/.*; $2 server \([0-9]*\) frames.*/\1/p"
 }
 
+# status_lines_above LOG N: LOG has more than N status lines (a command for
+# wait_until, which must count anew at every poll).
+status_lines_above() { [ "$(grep -c "Status: tunnel" "$1")" -gt "$2" ]; }
+
 case_up_down_env_and_status() {
   E2E_CURRENT="up/down hooks, environment, SIGUSR1"
   start_strict_stock_sshd
@@ -83,7 +87,7 @@ EOF
   local lines
   lines=$(grep -c "Status: tunnel" "$log")
   kill -USR1 "$cpid"
-  wait_until 50 "a second status line" test "$(grep -c 'Status: tunnel' "$log")" -gt "$lines"
+  wait_until 50 "a second status line" status_lines_above "$log" "$lines"
   out2=$(status_frames "$log" to)
   in2=$(status_frames "$log" from)
   [ "$out2" -ge $((out1 + 5)) ] && [ "$in2" -ge $((in1 + 5)) ] ||
