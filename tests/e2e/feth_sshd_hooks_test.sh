@@ -47,9 +47,10 @@ printf '#!/bin/sh\necho refusing >&2\nexit 3\n' >"$TMP/fail.sh"
 printf '#!/bin/sh\nsleep 60\n' >"$TMP/hang.sh"
 chmod +x "$TMP/fail.sh" "$TMP/hang.sh"
 for hook in fail hang; do
-  start_feth_sshd -o "TunnelUpCommand=$TMP/$hook.sh" -o TunnelCommandTimeout=1
+  # The failing hook must fail, not time out, on a slow machine too.
+  start_feth_sshd -o "TunnelUpCommand=$TMP/$hook.sh" -o TunnelCommandTimeout="$(scaled 1)"
   status=0
-  in_cli timeout 30 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 30)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
     >"$TMP/$hook-client.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "$hook hook: ssh exited $status, expected 255"
   if [ $hook = fail ]; then

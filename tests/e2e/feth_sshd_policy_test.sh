@@ -14,7 +14,7 @@ set_key_options() { # OPTIONS (empty: none)
 
 expect_refused() { # NAME W LOGPATTERN
   local status=0
-  in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w "$2" -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 20)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w "$2" -N root@"$UNDERLAY_SRV" \
     >"$TMP/$1.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "$1: ssh exited $status, expected 255"
   grep -q -- "$3" "$TMP/feth-sshd.log" || fail "$1: no log line matching '$3'"
