@@ -80,13 +80,21 @@ case_host_keys() {
   pass "accept-new recorded the new host key"
 }
 
+agent_answers() {
+  local rc=0
+  SSH_AUTH_SOCK="$TMP/agent.sock" ssh-add -l >/dev/null 2>&1 || rc=$?
+  [ "$rc" -le 1 ]
+}
+
 case_agent() {
   E2E_CURRENT="agent"
   ssh-keygen -q -t ed25519 -N '' -C agent-only -f "$TMP/agent_key"
   cat "$TMP/agent_key.pub" >"$TMP/authorized_keys"
   start_bg ssh-agent cli ssh-agent -D -a "$TMP/agent.sock"
   local apid=$BG_PID
-  wait_until 50 "agent socket" test -S "$TMP/agent.sock"
+  # The socket exists from bind(); the agent answers once it listens
+  # (ssh-add -l: 1 for no keys, 2 for no agent).
+  wait_until 50 "the agent answering" agent_answers
   SSH_AUTH_SOCK="$TMP/agent.sock" ssh-add -q "$TMP/agent_key" 2>/dev/null || fail "ssh-add failed"
   rm -f "$TMP/agent_key" # only the agent holds it now
   start_stock_sshd ethernet

@@ -48,8 +48,11 @@ st1=$("$FETH_SSHD" -S -f "$TMP/live_config") || fail "feth-sshd -S failed"
 grep -Eq "^root from $UNDERLAY_CLI port [0-9]+: tap0 ethernet up [0-9]+s out [0-9]+ frames" <<<"$st1" ||
   fail "unexpected status line: $st1"
 in_cli ping -c 5 -i 0.05 -w "$(ping_w)" "$TUN4_SRV" >/dev/null
-st2=$("$FETH_SSHD" -S --json -f "$TMP/live_config") || fail "feth-sshd -S --json failed"
-python3 - "$st1" "$st2" <<'PY' || fail "status counters did not move or JSON is wrong: $st2"
+# The connection publishes its counters after it handled a wake-up, which
+# may be just after the last reply left: asked until they moved.
+status_moved() {
+  st2=$("$FETH_SSHD" -S --json -f "$TMP/live_config") || return 1
+  python3 - "$st1" "$st2" <<'PY'
 import json, re, sys
 before = int(re.search(r" in (\d+) frames", sys.argv[1]).group(1))
 tunnels = json.loads(sys.argv[2])
@@ -58,6 +61,9 @@ t = tunnels[0]
 assert t["interface"] == "tap0" and t["mode"] == "ethernet" and t["user"] == "root", t
 assert t["frames_in"] >= before + 5, (before, t)
 PY
+}
+st2=""
+wait_until 50 "feth-sshd -S --json: valid, counters up by 5 frames" status_moved
 pass "feth-sshd -S lists the live tunnel, root-only socket, counters move, --json parses"
 E2E_CURRENT="SIGHUP"
 # A ping runs across the reload and must lose nothing: the reload once
