@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 
 FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
-  -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p "$PORT")
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT")
 
 # Stock sshd that cuts off a client which stops answering its keepalives
 # within 3 s: an up hook that takes longer proves the session is still
@@ -31,10 +31,6 @@ env_is() {
 status_frames() {
   grep "Status: tunnel" "$1" | tail -n 1 | sed -n "s/.*; $2 server \([0-9]*\) frames.*/\1/p"
 }
-
-# status_lines_above LOG N: LOG has more than N status lines (a command for
-# wait_until, which must count anew at every poll).
-status_lines_above() { [ "$(grep -c "Status: tunnel" "$1")" -gt "$2" ]; }
 
 case_up_down_env_and_status() {
   E2E_CURRENT="up/down hooks, environment, SIGUSR1"
@@ -77,17 +73,20 @@ EOF
   pass "a 4 s up hook: the session stayed served, its output logged, its address carried ping"
   [ ! -e "$TMP/down.env" ] || fail "the down hook ran while the tunnel was up"
 
+  # The whole line (it ends with the queue): its counters are read next.
+  local status_line='Status: tunnel tap0 .* queued'
   kill -USR1 "$cpid"
-  wait_until 50 "a status line after SIGUSR1" grep -q "Status: tunnel tap0" "$log"
+  wait_until 50 "a status line after SIGUSR1" grep -q -E "$status_line" "$log"
   local out1 in1 out2 in2
   out1=$(status_frames "$log" to)
   in1=$(status_frames "$log" from)
   [ -n "$out1" ] && [ -n "$in1" ] || fail "status line without counters: $(grep 'Status:' "$log" | tail -n 1)"
-  in_cli ping -c 5 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "ping failed"
+  in_cli ping -c 5 -i 0.1 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "ping failed"
   local lines
-  lines=$(grep -c "Status: tunnel" "$log")
+  lines=$(count_of "$log" "$status_line")
   kill -USR1 "$cpid"
-  wait_until 50 "a second status line" status_lines_above "$log" "$lines"
+  # Counted afresh on every try (count_above), not once before the wait.
+  wait_until 50 "a second status line" count_above "$log" "$status_line" "$lines"
   out2=$(status_frames "$log" to)
   in2=$(status_frames "$log" from)
   [ "$out2" -ge $((out1 + 5)) ] && [ "$in2" -ge $((in1 + 5)) ] ||
@@ -115,10 +114,10 @@ case_failing_up_hook() {
   start_stock_sshd ethernet
   rm -f "$TMP/down.env"
   local status=0 t0=$SECONDS
-  in_cli timeout 30 "${FSSH[@]}" -o "TunnelUpCommand=echo up-hook-says-no; exit 3" \
+  in_cli timeout "$(scaled 30)" "${FSSH[@]}" -o "TunnelUpCommand=echo up-hook-says-no; exit 3" \
     -o "TunnelDownCommand=$TMP/down.sh" --reconnect -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/failing.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "a failing up hook gave exit $status, expected 255"
-  [ $((SECONDS - t0)) -le 15 ] || fail "feth-ssh took $((SECONDS - t0)) s to give up"
+  [ $((SECONDS - t0)) -le "$(scaled 15)" ] || fail "feth-ssh took $((SECONDS - t0)) s to give up"
   grep -q "TunnelUpCommand: up-hook-says-no" "$TMP/failing.log" || fail "the hook's output is not in the log"
   grep -q "TunnelUpCommand exited with status 3: closing the tunnel tap0" "$TMP/failing.log" ||
     fail "no clear message: $(tail -n 5 "$TMP/failing.log")"
@@ -134,17 +133,19 @@ case_hanging_up_hook() {
   E2E_CURRENT="hanging up hook"
   start_stock_sshd ethernet
   local status=0 t0=$SECONDS
-  in_cli timeout 30 "${FSSH[@]}" -o TunnelCommandTimeout=2 \
+  in_cli timeout "$(scaled 30)" "${FSSH[@]}" -o TunnelCommandTimeout=2 \
     -o "TunnelUpCommand=echo \$\$ >$TMP/hang.pid; exec sleep 300" -w 0:0 root@"$UNDERLAY_SRV" \
     >"$TMP/hanging.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "a hanging up hook gave exit $status, expected 255"
-  [ $((SECONDS - t0)) -le 12 ] || fail "the hanging hook was stopped only after $((SECONDS - t0)) s"
+  [ $((SECONDS - t0)) -le "$(scaled 12)" ] || fail "the hanging hook was stopped only after $((SECONDS - t0)) s"
   grep -q "TunnelUpCommand timed out after 2 s: closing the tunnel tap0" "$TMP/hanging.log" ||
     fail "no timeout message: $(tail -n 5 "$TMP/hanging.log")"
   local hpid
   hpid=$(cat "$TMP/hang.pid")
   [ -n "$hpid" ] || fail "the hook never started"
-  ! kill -0 "$hpid" 2>/dev/null || fail "the hanging hook (pid $hpid) is still running"
+  # In the client's namespace, not by kill -0: once the hook is gone its
+  # pid may be anyone's on a busy machine.
+  ! in_ns "$NS_CLI" "$hpid" || fail "the hanging hook (pid $hpid) is still running"
   wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
   stop_pid "$SSHD_PID" || true
   pass "hanging up hook killed at TunnelCommandTimeout 2: exit 255 in $((SECONDS - t0)) s"

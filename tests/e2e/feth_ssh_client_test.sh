@@ -6,24 +6,26 @@ e2e_init
 
 # feth-ssh with the test's key and known_hosts; extra options follow.
 FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
-  -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p "$PORT")
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT")
 
 case_stock_sshd_tunnel() {
   E2E_CURRENT="feth-ssh -> stock sshd"
-  start_stock_sshd ethernet
+  # DEBUG1: sshd logs each answer to its keepalives ("Got 100/7 for keepalive").
+  start_stock_sshd ethernet -o LogLevel=DEBUG1
   start_bg feth-ssh cli "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV"
   local cpid=$BG_PID
   wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
   wait_until 100 "tap0 on the server (stock sshd)" link_in "$NS_SRV" tap0
   configure_tunnel tap0 tap0
   ping_both
-  # Idle for 4 s while sshd probes with keepalive@openssh.com every second
-  # and cuts off a client that misses two answers.
-  sleep 4
+  # Idle while sshd probes with keepalive@openssh.com every second and cuts
+  # off a client that misses two answers: until sshd got four answers.
+  wait_until 150 "sshd logging 4 answered keepalives" \
+    count_above "$TMP/stock-sshd.log" "Got [0-9]+/[0-9]+ for keepalive" 3
   kill -0 "$cpid" 2>/dev/null || fail "feth-ssh died while idle (did it answer sshd's keepalives?)"
   ! grep -q "closed by remote host" "$TMP/feth-ssh.log" || fail "sshd cut the idle client off"
-  in_cli ping -c 2 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "the idle tunnel stopped carrying traffic"
-  pass "idle 4 s under sshd's ClientAliveInterval 1: still connected"
+  in_cli ping -c 2 -i 0.1 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "the idle tunnel stopped carrying traffic"
+  pass "idle under sshd's ClientAliveInterval 1, 4 keepalives answered: still connected"
   local up down
   up=$(iperf_mbit "$TUN4_SRV")
   down=$(iperf_mbit "$TUN4_SRV" -R)
@@ -42,7 +44,7 @@ case_permit_tunnel_no() {
   E2E_CURRENT="PermitTunnel no"
   start_stock_sshd no
   local status=0
-  in_cli timeout 20 "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/refused.log" 2>&1 || status=$?
+  in_cli timeout "$(scaled 20)" "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/refused.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "feth-ssh exited $status against PermitTunnel no, expected 255"
   grep -q "Tunnel forwarding failed" "$TMP/refused.log" || fail "no message naming the refusal"
   [ -z "$(tunnel_links "$NS_CLI")" ] || fail "a local device was left behind"
@@ -58,7 +60,7 @@ case_host_keys() {
   other=$(cut -d' ' -f1,2 "$TMP/other_host.pub")
   echo "[$UNDERLAY_SRV]:$PORT $other" >"$TMP/changed_known_hosts"
   local status=0
-  in_cli timeout 20 "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/changed_known_hosts" \
+  in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/changed_known_hosts" \
     -o StrictHostKeyChecking=yes -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/changed.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "a changed host key gave exit $status, expected 255"
   grep -q "REMOTE HOST IDENTIFICATION HAS CHANGED" "$TMP/changed.log" || fail "no changed-key warning"
@@ -78,13 +80,21 @@ case_host_keys() {
   pass "accept-new recorded the new host key"
 }
 
+agent_answers() {
+  local rc=0
+  SSH_AUTH_SOCK="$TMP/agent.sock" ssh-add -l >/dev/null 2>&1 || rc=$?
+  [ "$rc" -le 1 ]
+}
+
 case_agent() {
   E2E_CURRENT="agent"
   ssh-keygen -q -t ed25519 -N '' -C agent-only -f "$TMP/agent_key"
   cat "$TMP/agent_key.pub" >"$TMP/authorized_keys"
   start_bg ssh-agent cli ssh-agent -D -a "$TMP/agent.sock"
   local apid=$BG_PID
-  wait_until 50 "agent socket" test -S "$TMP/agent.sock"
+  # The socket exists from bind(); the agent answers once it listens
+  # (ssh-add -l: 1 for no keys, 2 for no agent).
+  wait_until 50 "the agent answering" agent_answers
   SSH_AUTH_SOCK="$TMP/agent.sock" ssh-add -q "$TMP/agent_key" 2>/dev/null || fail "ssh-add failed"
   rm -f "$TMP/agent_key" # only the agent holds it now
   start_stock_sshd ethernet
@@ -140,27 +150,35 @@ case_reconnect() {
   local cindex
   cindex=$(in_cli cat /sys/class/net/tap0/ifindex)
 
-  # 1. sshd killed and restarted.
+  # 1. sshd killed and restarted once feth-ssh saw it go.
+  local log=$TMP/feth-ssh-rc.log reconnects
+  reconnects=$(count_of "$log" "Reconnecting to")
   kill_stock_sshd_tree
-  sleep 1
+  wait_until 100 "feth-ssh noticing sshd gone" count_above "$log" "Reconnecting to" "$reconnects"
   start_bg stock-sshd-2 srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
   SSHD_PID=$BG_PID
   local back=$SECONDS
   wait_until 100 "ping within 10 s of sshd coming back" server_tap_pings
-  [ $((SECONDS - back)) -le 10 ] || fail "ping resumed only after $((SECONDS - back)) s"
+  [ $((SECONDS - back)) -le "$(scaled 10)" ] || fail "ping resumed only after $((SECONDS - back)) s"
   [ "$(in_cli cat /sys/class/net/tap0/ifindex)" = "$cindex" ] || fail "the client's device was replaced"
   pass "sshd restart: same client tap0 carried ping again after $((SECONDS - back)) s"
 
-  # 2. the underlay down for 5 s.
+  # 2. the underlay down until feth-ssh saw the server stop answering
+  # (ServerAliveInterval 1, ServerAliveCountMax 2: about 3 s) and began to
+  # reconnect.
+  reconnects=$(count_of "$log" "Reconnecting to")
+  local down=$SECONDS
   in_cli ip link set "$(underlay)" down
-  sleep 5
+  wait_until 150 "feth-ssh noticing the dead link" count_above "$log" "Reconnecting to" "$reconnects"
+  grep -q "Timeout, server $UNDERLAY_SRV not responding" "$log" || fail "no ServerAlive timeout logged"
+  down=$((SECONDS - down))
   in_cli ip link set "$(underlay)" up
   back=$SECONDS
   wait_until 100 "ping within 10 s of the link coming back" server_tap_pings
-  [ $((SECONDS - back)) -le 10 ] || fail "ping resumed only after $((SECONDS - back)) s"
+  [ $((SECONDS - back)) -le "$(scaled 10)" ] || fail "ping resumed only after $((SECONDS - back)) s"
   [ "$(in_cli cat /sys/class/net/tap0/ifindex)" = "$cindex" ] || fail "the client's device was replaced"
   kill -0 "$cpid" 2>/dev/null || fail "feth-ssh exited"
-  pass "underlay down 5 s: same client tap0 carried ping again after $((SECONDS - back)) s"
+  pass "underlay down $down s (until feth-ssh timed the server out): same client tap0 carried ping again after $((SECONDS - back)) s"
   stop_pid "$cpid" || true
   kill_stock_sshd_tree
 }

@@ -12,32 +12,52 @@ SSH=$(stock_ssh_cmd)
 fd_count() { ls "/proc/$1/fd" | wc -l; }
 monitor_of() { pgrep -P "$SSHD_PID" | head -1; }
 child_of_monitor() { pgrep -P "$1" | head -1; }
+# Connection processes (monitors) of the listener: how many, whether one is.
+monitors_are() { [ "$(pgrep -P "$SSHD_PID" | wc -l)" = "$1" ]; }
+# Not kill -0: a pid that is gone may be anyone's on a busy machine.
+not_a_monitor() { ! pgrep -P "$SSHD_PID" | grep -qx "$1"; }
+both_gone() { ! our_child "$1" && ! our_child "$2"; }
+# Connections the kernel completed that the listener has not accepted yet
+# (a listening socket's Recv-Q).
+accept_queue_empty() { [ "$(in_srv ss -Hltn "sport = :$PORT" | awk '{print $2}')" = 0 ]; }
+# Frames the server's side of a tunnel received.
+rx_packets_above() { [ "$(in_srv cat "/sys/class/net/$1/statistics/rx_packets")" -gt "$2" ]; }
 # CPU ticks (user+system) a pid used.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # raw_conn SECONDS [BYTES]: a TCP connection from the client namespace that
-# sends BYTES (or nothing) and stays SECONDS.
+# sends BYTES (or nothing) and stays SECONDS (times the factor); its pid in
+# RAW_PID.
 raw_conn() {
-  in_cli timeout "$1" bash -c "exec 3<>/dev/tcp/$UNDERLAY_SRV/$PORT; ${2:+printf '$2' >&3;} sleep $1" \
+  local s
+  s=$(scaled "$1")
+  in_cli timeout "$s" bash -c "exec 3<>/dev/tcp/$UNDERLAY_SRV/$PORT; ${2:+printf '$2' >&3;} sleep $s" \
     >/dev/null 2>&1 &
-  E2E_PIDS+=("$!")
+  RAW_PID=$!
+  E2E_PIDS+=("$RAW_PID")
 }
 
 case_preauth_and_garbage() {
   E2E_CURRENT="pre-auth: grace, garbage, MaxStartups"
-  start_feth_sshd -o LoginGraceTime=2 -o MaxStartups=3:100:3
-  sleep 0.3
+  # LoginGraceTime scaled with the holders' 6 s: they must outlive it, and
+  # the fourth connection must come while the three hold their slots.
+  start_feth_sshd -o LoginGraceTime="$(scaled 2)" -o MaxStartups=3:100:3
   local fds_before
   fds_before=$(fd_count "$SSHD_PID")
   for _ in 1 2 3; do raw_conn 6; done
-  sleep 0.5
+  wait_until 50 "3 unauthenticated connections held" monitors_are 3
   raw_conn 2
   wait_until 30 "MaxStartups drop" grep -q "past MaxStartups" "$TMP/feth-sshd.log"
   wait_until 60 "LoginGraceTime" grep -q "Timeout before authentication for $UNDERLAY_CLI" "$TMP/feth-sshd.log"
   # Garbage instead of a version line, and a version line then garbage.
   raw_conn 2 '\x00\x01\x02\xff\xfe GET / HTTP/1.0\r\n\r\n'
+  local garbage1=$RAW_PID
   raw_conn 2 'SSH-2.0-bad\r\n\x00\x00\xff\xff\xff\xff\x00\x00\x00'
-  sleep 3
+  local garbage2=$RAW_PID
+  # Both said their piece and closed (after their 2 s); once the listener
+  # accepted every connection, the processes it forked must go.
+  wait_until 50 "the garbage connections closed" both_gone "$garbage1" "$garbage2"
+  wait_until 50 "the listener accepting every connection" accept_queue_empty
   kill -0 "$SSHD_PID" || fail "feth-sshd died"
   wait_until 50 "connection processes gone" sh -c "[ -z \"\$(pgrep -P $SSHD_PID)\" ]"
   local fds_after
@@ -60,7 +80,7 @@ case_device_deleted() {
   local ssh_pid=$BG_PID
   wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
   configure_tunnel tap0 tap0
-  in_cli ping -c 3 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "no ping before the delete"
+  in_cli ping -c 3 -i 0.1 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "no ping before the delete"
   local monitor child
   monitor=$(monitor_of)
   child=$(child_of_monitor "$monitor")
@@ -87,7 +107,7 @@ case_child_killed() {
   child=$(child_of_monitor "$monitor")
   kill -KILL "$child"
   wait_until 30 "tap0 removed after the child was killed" no_link_in "$NS_SRV" tap0
-  wait_until 30 "monitor exits" sh -c "! kill -0 $monitor 2>/dev/null"
+  wait_until 30 "monitor exits" not_a_monitor "$monitor"
   kill -0 "$SSHD_PID" || fail "the listener died"
   stop_pid "$ssh_pid" || true
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
@@ -97,11 +117,15 @@ case_child_killed() {
 case_client_not_responding() {
   E2E_CURRENT="ClientAliveInterval"
   start_feth_sshd -o ClientAliveInterval=1 -o ClientAliveCountMax=2
-  start_bg ssh cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  # -v: ssh logs each keepalive it gets ("client_input_global_request:
+  # rtype keepalive@openssh.com want_reply 1").
+  start_bg ssh cli $SSH -v -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
   local ssh_pid=$BG_PID
   wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
-  sleep 3
-  link_in "$NS_SRV" tap0 || fail "an answering client was disconnected"
+  # Four keepalives, one a second: one that went unanswered past CountMax
+  # would have ended the connection before the fourth.
+  wait_until 150 "4 keepalives to the client" count_above "$TMP/ssh.log" "rtype keepalive@openssh.com" 3
+  link_in "$NS_SRV" tap0 && our_child "$ssh_pid" || fail "an answering client was disconnected"
   kill -STOP "$ssh_pid"
   wait_until 100 "Timeout, client not responding" grep -q "Timeout, client not responding from root" \
     "$TMP/feth-sshd.log"
@@ -121,9 +145,11 @@ case_kill_under_load() {
   local b=$BG_PID
   wait_until 100 "tap0 and tap1" sh -c "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_SRV ip link show tap1"
   configure_tunnel tap0 tap0
-  start_bg flood cli ping -f -s 1400 -w 20 "$TUN4_SRV"
+  start_bg flood cli ping -f -s 1400 -w "$(scaled 20)" "$TUN4_SRV"
   local flood=$BG_PID
-  sleep 1
+  local rx
+  rx=$(in_srv cat /sys/class/net/tap0/statistics/rx_packets)
+  wait_until 100 "the flood reaching the server's tap0" rx_packets_above tap0 $((rx + 200))
   kill -KILL "$a"
   wait_until 30 "tap0 removed after client SIGKILL under load" no_link_in "$NS_SRV" tap0
   link_in "$NS_SRV" tap1 || fail "the other client's tunnel went too"

@@ -34,7 +34,7 @@ logged() { grep -c -F -- "$1" "$TMP/feth-sshd.log" || true; }
 bad() {
   local scenario=$1 out status=0; shift
   E2E_CURRENT="bad input: $scenario"
-  out=$(in_cli timeout 60 "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
+  out=$(in_cli timeout "$(scaled 60)" "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
     --identity "$TMP/id_ed25519" "$scenario" "$@" 2>&1) || status=$?
   echo "$out" >>"$TMP/bad_client.log"
   [ "$status" = 0 ] || fail "bad_client $scenario exited $status: $(tail -3 <<<"$out")"
@@ -44,7 +44,6 @@ bad() {
 }
 
 start_feth_sshd
-sleep 0.3
 fds_before=$(fd_count "$SSHD_PID")
 procs_before=$(sshd_procs)
 devices_before=$(device_count)
@@ -66,7 +65,7 @@ bad flood --count 500 --limit 10
 # send its frames once tap0 is up.
 E2E_CURRENT="bad input: frames"
 wait_until 100 "the earlier connections and devices gone" back_to_baseline
-in_cli timeout 60 "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
+in_cli timeout "$(scaled 60)" "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
   --identity "$TMP/id_ed25519" frames --go-file "$TMP/frames.go" >"$TMP/frames.out" 2>&1 &
 frames_pid=$!
 E2E_PIDS+=("$frames_pid")

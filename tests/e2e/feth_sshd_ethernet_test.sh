@@ -30,7 +30,7 @@ case_fixed_units_ping_iperf() {
   kill -KILL "$ssh_pid"
   wait "$ssh_pid" 2>/dev/null || true
   wait_until 20 "tap0 removed on the server after client SIGKILL" no_link_in "$NS_SRV" tap0
-  pass "client SIGKILL: server's tap0 gone within 2 s"
+  pass "client SIGKILL: server's tap0 gone within $(scaled 2) s"
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly on SIGTERM"
 }
 
@@ -71,7 +71,7 @@ case_two_clients_isolated() {
   wait "$b" 2>/dev/null || true
   wait_until 20 "tap1 removed after its client died" no_link_in "$NS_SRV" tap1
   link_in "$NS_SRV" tap0 || fail "the other client's tap0 went too"
-  in_cli ping -c 3 -i 0.1 -W 2 "$TUN4_SRV" >/dev/null || fail "the other tunnel stopped carrying traffic"
+  in_cli ping -c 3 -i 0.1 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "the other tunnel stopped carrying traffic"
   stop_pid "$a" || true
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
   pass "two clients at once: one killed, the other's tunnel unaffected"
@@ -82,7 +82,7 @@ case_wrong_key() {
   start_feth_sshd
   ssh-keygen -q -t ed25519 -N '' -f "$TMP/stranger"
   local status=0
-  in_cli timeout 20 $STOCK_SSH -F /dev/null -i "$TMP/stranger" -o IdentitiesOnly=yes \
+  in_cli timeout "$(scaled 20)" $STOCK_SSH -F /dev/null -i "$TMP/stranger" -o IdentitiesOnly=yes \
     -o UserKnownHostsFile="$TMP/known_hosts" -o StrictHostKeyChecking=no -o BatchMode=yes -p "$PORT" \
     -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" >"$TMP/wrong-key.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh with an unknown key exited $status, expected 255"
@@ -99,10 +99,10 @@ case_permit_tunnel_refusal() {
   E2E_CURRENT="PermitTunnel point-to-point"
   start_feth_sshd -o PermitTunnel=point-to-point
   local status=0 t0=$SECONDS
-  in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 20)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
     >"$TMP/refused.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh -o ExitOnForwardFailure=yes exited $status, expected 255"
-  [ $((SECONDS - t0)) -le 10 ] || fail "the refusal took $((SECONDS - t0)) s (more than 10)"
+  [ $((SECONDS - t0)) -le "$(scaled 10)" ] || fail "the refusal took $((SECONDS - t0)) s (more than 10)"
   wait_until 30 "server log naming the refusal ('Refused tunnel forwarding ... PermitTunnel does not allow ethernet')" \
     grep -q "Refused tunnel forwarding for root from $UNDERLAY_CLI.*PermitTunnel does not allow ethernet" \
     "$TMP/feth-sshd.log"
@@ -135,7 +135,10 @@ case_server_sigterm() {
   stop_pid "$SSHD_PID" 50 || status=$?
   [ "$status" = 0 ] || fail "feth-sshd exited $status on SIGTERM, expected 0"
   no_link_in "$NS_SRV" tap0 || fail "tap0 still on the server after SIGTERM"
-  [ "$(wait_exit "$ssh_pid" 50)" != timeout ] || fail "the client stayed connected after the server stopped"
+  # Not in $(...): wait_exit must run in this shell, ssh's parent (in a
+  # subshell it would see no child of its own and never say timeout).
+  wait_exit "$ssh_pid" 50 >"$TMP/ssh.status"
+  [ "$(cat "$TMP/ssh.status")" != timeout ] || fail "the client stayed connected after the server stopped"
   pass "SIGTERM: feth-sshd exited 0 and removed its device"
 }
 

@@ -34,7 +34,8 @@ for want in FETH_INTERFACE=tap7 FETH_IO_INTERFACE= FETH_MODE=ethernet FETH_UNIT=
   grep -qx "$want" "$TMP/up.env" || fail "up hook environment lacks '$want': $(cat "$TMP/up.env")"
 done
 grep -q '^FETH_REMOTE_PORT=[0-9][0-9]*$' "$TMP/up.env" || fail "up hook environment lacks FETH_REMOTE_PORT"
-grep -q "configured tap7" "$TMP/feth-sshd.log" || fail "the hook's output was not logged"
+# The hook says so after the link is up: its line may come after the ping.
+wait_until 50 "the hook's output in the log" grep -q "configured tap7" "$TMP/feth-sshd.log"
 pass "TunnelUpCommand configured tap7 with the documented environment; its output is logged"
 stop_pid "$ssh_pid" || true
 wait_until 50 "the down hook" test -s "$TMP/down.out"
@@ -47,15 +48,16 @@ printf '#!/bin/sh\necho refusing >&2\nexit 3\n' >"$TMP/fail.sh"
 printf '#!/bin/sh\nsleep 60\n' >"$TMP/hang.sh"
 chmod +x "$TMP/fail.sh" "$TMP/hang.sh"
 for hook in fail hang; do
-  start_feth_sshd -o "TunnelUpCommand=$TMP/$hook.sh" -o TunnelCommandTimeout=1
+  # The failing hook must fail, not time out, on a slow machine too.
+  start_feth_sshd -o "TunnelUpCommand=$TMP/$hook.sh" -o TunnelCommandTimeout="$(scaled 1)"
   status=0
-  in_cli timeout 30 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 30)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
     >"$TMP/$hook-client.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "$hook hook: ssh exited $status, expected 255"
   if [ $hook = fail ]; then
-    grep -q "TunnelUpCommand.*exited with status 3" "$TMP/feth-sshd.log" || fail "no log line naming the hook's status"
+    wait_until 30 "a log line naming the hook's status" grep -q "TunnelUpCommand.*exited with status 3" "$TMP/feth-sshd.log"
   else
-    grep -q "TunnelUpCommand.*timed out" "$TMP/feth-sshd.log" || fail "no log line naming the timeout"
+    wait_until 30 "a log line naming the timeout" grep -q "TunnelUpCommand.*timed out" "$TMP/feth-sshd.log"
   fi
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "$hook hook: a device was left behind"
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"

@@ -37,7 +37,7 @@ IPERF_SECONDS=20
 # tunnel: a ping lost that way would be iperf3's doing, not the attack's.
 IPERF_RATE=50M
 IPERF_TUNNEL=9
-ATTACK_LIMIT=$((GRACE + 90)) # seconds: the attack must be over by then
+ATTACK_LIMIT=$((GRACE + $(scaled 90))) # seconds: the attack must be over by then
 RSS_SLACK_KB=4096   # the listener may grow by "a few MB" at most (measured: 0-24 kB)
 
 tun_addr() { echo "198.18.$((100 + $1)).$2"; } # tunnel N: .1 server side, .2 client side
@@ -107,7 +107,7 @@ forget() {
 # order: with -w, the COUNT-th reply is request COUNT's unless one was lost.
 # So each round counts as lost the requests 1..COUNT that never got a
 # reply, however late it came (up to PING_DEADLINE).
-PING_DEADLINE=$((ROUND / 20 + 13)) # ROUND x 0.05 s, then 13 s for late replies
+PING_DEADLINE=$((ROUND / 20 + $(scaled 13))) # ROUND x 0.05 s, then 13 s (scaled) for late replies
 declare -A TX=() RX=() RTT_MAX_US=()
 declare -a PING_PIDS=()
 mkdir -p "$TMP/pings"
@@ -124,12 +124,12 @@ pings_start() { # PHASE
   done
 }
 # pings_stop PHASE: ends the phase's loops after their current round
-# (bounded: 10 s past a round's deadline) and sums up the phase; the
+# (bounded: 10 s, scaled, past a round's deadline) and sums up the phase; the
 # requests lost, by tunnel and round, go to $TMP/pings/PHASE.lost.
 pings_stop() {
   local phase=$1 p files min_rounds rounds sums rx mx
   touch "$TMP/pings/$phase.stop"
-  local deadline=$(($(now_us) + (PING_DEADLINE + 10) * 1000000))
+  local deadline=$(($(now_us) + (PING_DEADLINE + $(scaled 10)) * 1000000))
   while any_alive "${PING_PIDS[@]}"; do
     [ "$(now_us)" -lt "$deadline" ] || fail "the pings ($phase) did not stop"
     sleep 0.1
@@ -263,8 +263,8 @@ PY
 ssh-keygen -q -t ed25519 -N '' -C "unknown" -f "$TMP/id_unknown"
 cat >"$TMP/bad_login.sh" <<SH
 #!/usr/bin/env bash
-out=\$(timeout 60 $STOCK_SSH -F /dev/null -i $TMP/id_unknown -o IdentitiesOnly=yes -o UserKnownHostsFile=/dev/null \\
-  -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=30 -o LogLevel=ERROR -p $PORT root@$UNDERLAY_SRV true 2>&1)
+out=\$(timeout $(scaled 60) $STOCK_SSH -F /dev/null -i $TMP/id_unknown -o IdentitiesOnly=yes -o UserKnownHostsFile=/dev/null \\
+  -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=$(scaled 30) -o LogLevel=ERROR -p $PORT root@$UNDERLAY_SRV true 2>&1)
 rc=\$?
 if [ \$rc = 124 ]; then echo HANG
 elif [ \$rc = 0 ]; then echo LOGGED-IN
@@ -277,7 +277,7 @@ seq "$BAD_LOGINS" >"$TMP/logins.in"
 
 pings_start attack
 attack_t0=$(now_us)
-start_bg holders cli "$PY" "$TMP/holders.py" "$UNDERLAY_SRV" "$PORT" "$HOLDERS" $((GRACE + 60))
+start_bg holders cli "$PY" "$TMP/holders.py" "$UNDERLAY_SRV" "$PORT" "$HOLDERS" $((GRACE + $(scaled 60)))
 holders_pid=$BG_PID
 # The holders first, so that the logins meet a full server.
 wait_until 300 "every holder accepted or dropped" grep -q '^READY' "$TMP/holders.log"
@@ -322,7 +322,7 @@ pings_stop attack
 wait "$logins_pid" || fail "the failed-login driver (xargs) failed"
 wait "$holders_pid" || fail "the holders failed: $(tail -3 "$TMP/holders.log")"
 forget "$logins_pid" "$holders_pid"
-for _ in $(seq 150); do alive "$iperf_pid" || break; sleep 0.2; done
+for _ in $(seq "$(scaled 150)"); do alive "$iperf_pid" || break; sleep 0.2; done
 if alive "$iperf_pid"; then fail "iperf3 did not end"; fi
 wait "$iperf_pid" || fail "iperf3 through tunnel $IPERF_TUNNEL failed under attack: $(tail -5 "$TMP/iperf.log")"
 stop_pid "$iperf_server_pid" 20 || true
@@ -336,7 +336,7 @@ count() { grep -c "$1" "$2" || true; }
 denied=$(count '^DENIED$' "$TMP/logins.log")
 dropped=$(count '^DROPPED$' "$TMP/logins.log")
 [ "$(count '^LOGGED-IN$' "$TMP/logins.log")" = 0 ] || fail "a login with an unknown key succeeded"
-[ "$(count '^HANG$' "$TMP/logins.log")" = 0 ] || fail "$(count '^HANG$' "$TMP/logins.log") failed logins hung for 60 s"
+[ "$(count '^HANG$' "$TMP/logins.log")" = 0 ] || fail "$(count '^HANG$' "$TMP/logins.log") failed logins hung for $(scaled 60) s"
 [ "$(count '^OTHER' "$TMP/logins.log")" = 0 ] || fail "failed logins that ended otherwise: $(grep '^OTHER' "$TMP/logins.log" | sort | uniq -c | head -5)"
 [ $((denied + dropped)) = "$BAD_LOGINS" ] || fail "$((denied + dropped)) of $BAD_LOGINS logins ended: $(sort "$TMP/logins.log" | uniq -c)"
 [ "$denied" -gt 0 ] || fail "no login got as far as authentication: MaxStartups shut everyone out"
@@ -351,7 +351,7 @@ h_drop=$(count ' DROPPED ' "$TMP/holders.log")
 [ "$h_acc" -ge "$MS_START" ] || fail "only $h_acc holders accepted: MaxStartups start is $MS_START"
 read -r held_min held_max < <(awk '$3 == "ACCEPTED" { if (min == "" || $4 < min) min = $4; if ($4 > max) max = $4 }
   END { print min, max }' "$TMP/holders.log")
-awk -v a="$held_min" -v b="$held_max" -v g="$GRACE" 'BEGIN { exit !(a >= g - 1 && b <= g + 20) }' ||
+awk -v a="$held_min" -v b="$held_max" -v g="$GRACE" -v late="$(scaled 20)" 'BEGIN { exit !(a >= g - 1 && b <= g + late) }' ||
   fail "accepted holders held ${held_min}..${held_max} s, LoginGraceTime $GRACE"
 [ "$mons_holding" = $((TUNNELS + h_acc)) ] ||
   fail "$mons_holding connection processes while the holders held, expected $TUNNELS tunnels + $h_acc accepted holders"

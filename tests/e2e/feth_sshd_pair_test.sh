@@ -27,7 +27,7 @@ kill -KILL "$ssh_pid"
 wait "$ssh_pid" 2>/dev/null || true
 wait_until 20 "feth0 removed after client SIGKILL" no_link_in "$NS_SRV" feth0
 no_link_in "$NS_SRV" feth5000 || fail "feth5000 left behind"
-pass "client SIGKILL: both veth ends gone within 2 s"
+pass "client SIGKILL: both veth ends gone within $(scaled 2) s"
 
 # A second tunnel, then SIGTERM to the server with the tunnel up.
 start_bg ssh2 cli $SSH -o Tunnel=ethernet -w any:any -N root@"$UNDERLAY_SRV"

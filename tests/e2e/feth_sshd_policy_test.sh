@@ -14,10 +14,12 @@ set_key_options() { # OPTIONS (empty: none)
 
 expect_refused() { # NAME W LOGPATTERN
   local status=0
-  in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w "$2" -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 20)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w "$2" -N root@"$UNDERLAY_SRV" \
     >"$TMP/$1.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "$1: ssh exited $status, expected 255"
-  grep -q -- "$3" "$TMP/feth-sshd.log" || fail "$1: no log line matching '$3'"
+  # Another process of the server (monitor or child) may log it just after
+  # ssh saw the refusal.
+  wait_until 30 "$1: a log line matching '$3'" grep -q -- "$3" "$TMP/feth-sshd.log"
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "$1: a device was left on the server"
 }
 
@@ -72,7 +74,7 @@ case_from() {
   set_key_options 'from="198.18.0.0/24,!198.18.0.2"'
   start_feth_sshd
   expect_refused from-negated 0:0 "not from a permitted host (host=$UNDERLAY_CLI"
-  grep -q "Failed publickey for root from $UNDERLAY_CLI" "$TMP/feth-sshd.log" || fail "no Failed publickey line"
+  wait_until 30 "a Failed publickey line" grep -q "Failed publickey for root from $UNDERLAY_CLI" "$TMP/feth-sshd.log"
   stop_pid "$SSHD_PID" || true
   set_key_options 'from="198.18.0.0/24"'
   start_feth_sshd

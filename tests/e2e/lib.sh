@@ -8,6 +8,20 @@
 
 set -euo pipefail
 
+# One factor for every wait and time limit below and in the tests: a
+# sanitizer build runs several times slower than a plain one, and a loaded
+# two-core machine slower again. ctest sets it (tests/e2e/CMakeLists.txt: 4
+# with FETH_SANITIZE); by hand it defaults to 1. A whole number.
+E2E_TIME_SCALE=${FETH_E2E_TIME_SCALE:-1}
+case $E2E_TIME_SCALE in
+  '' | *[!0-9]* | 0*)
+    echo "FAIL: FETH_E2E_TIME_SCALE must be a whole number from 1, got '$E2E_TIME_SCALE'" >&2
+    exit 2
+    ;;
+esac
+# scaled N: N (seconds, tenths, tries) times the factor.
+scaled() { echo $(($1 * E2E_TIME_SCALE)); }
+
 E2E_ID="$$-$RANDOM" # "u$E2E_ID" (the underlay veth) fits in 15 characters
 NS_SRV="fe-srv-$E2E_ID"
 NS_CLI="fe-cli-$E2E_ID"
@@ -75,13 +89,13 @@ e2e_cleanup() {
   done
   for pid in "${E2E_PIDS[@]}"; do
     our_child "$pid" || continue
-    # bounded: give each 3 s, then SIGKILL
-    for _ in $(seq 30); do our_child "$pid" || break; sleep 0.1; done
+    # bounded: give each 3 s (scaled), then SIGKILL
+    for _ in $(seq "$(scaled 30)"); do our_child "$pid" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  # Bounded: 2 s for what is left in our namespaces to go by itself.
-  for _ in $(seq 20); do [ -z "$(ns_leftovers)" ] && break; sleep 0.1; done
+  # Bounded: 2 s (scaled) for what is left in our namespaces to go by itself.
+  for _ in $(seq "$(scaled 20)"); do [ -z "$(ns_leftovers)" ] && break; sleep 0.1; done
   left=$(ns_leftovers)
   if [ -n "$left" ]; then
     echo "WARNING: processes left in the test's namespaces, killed:" >&2
@@ -142,22 +156,35 @@ start_bg() {
 }
 
 # wait_until TENTHS WHAT cmd...: polls cmd every 0.1 s until it succeeds,
-# for at most TENTHS tenths of a second of wall time.
+# for at most TENTHS tenths of a second (times the factor) of wall time.
+# cmd runs anew each time: a condition on something that changes goes in
+# a function or `sh -c '...'`, never in "$(...)" (that is expanded once,
+# before the first try, and the wait could only ever see that value).
 wait_until() {
-  local tenths=$1 what=$2; shift 2
+  local tenths what=$2
+  tenths=$(scaled "$1")
+  shift 2
   local deadline=$(( ${EPOCHREALTIME/./} + tenths * 100000 ))
   while :; do
     if "$@" >/dev/null 2>&1; then return 0; fi
     [ "${EPOCHREALTIME/./}" -lt "$deadline" ] || break
     sleep 0.1
   done
-  fail "timed out after $((tenths / 10)) s waiting for: $what"
+  fail "timed out after $((tenths / 10)).$((tenths % 10)) s waiting for: $what"
 }
 
+# count_above FILE PATTERN N: FILE has more than N lines matching PATTERN
+# (grep -E). For wait_until: read afresh on every try.
+count_above() { [ "$(grep -c -E -- "$2" "$1" 2>/dev/null)" -gt "$3" ]; }
+# count_of FILE PATTERN: the lines of FILE matching PATTERN (0 if none).
+count_of() { grep -c -E -- "$2" "$1" 2>/dev/null || true; }
+
 # Stops a pid we started; returns its exit status (or 124 if it had to be
-# killed). Bounded: TENTHS (default 50) after SIGTERM, then SIGKILL.
+# killed). Bounded: TENTHS (default 50, times the factor) after SIGTERM,
+# then SIGKILL.
 stop_pid() {
-  local pid=$1 tries=${2:-50} status=0
+  local pid=$1 tries status=0
+  tries=$(scaled "${2:-50}")
   # Exited already (bash reaped it and keeps its status): nothing to signal.
   if ! our_child "$pid"; then wait "$pid" 2>/dev/null || status=$?; return "$status"; fi
   kill -TERM "$pid" 2>/dev/null || true
@@ -167,14 +194,20 @@ stop_pid() {
   return "$status"
 }
 
-# wait_exit PID TENTHS: waits for a pid to exit by itself; prints its status.
+# wait_exit PID TENTHS: waits for a pid to exit by itself (TENTHS times the
+# factor at most); prints its status, or "timeout". Not in $(...): the pid
+# must be a child of the shell that calls it.
 wait_exit() {
-  local pid=$1 tries=$2 status=0
+  local pid=$1 tries status=0
+  tries=$(scaled "$2")
   for _ in $(seq "$tries"); do our_child "$pid" || break; sleep 0.1; done
   if our_child "$pid"; then echo timeout; return 0; fi
   wait "$pid" 2>/dev/null || status=$?
   echo "$status"
 }
+
+# in_ns NS PID: PID is a process in namespace NS (one this run made).
+in_ns() { ip netns pids "$1" 2>/dev/null | grep -qx "$2"; }
 
 link_in() { ip netns exec "$1" ip link show dev "$2" >/dev/null 2>&1; }
 no_link_in() { ! link_in "$@"; }
@@ -188,7 +221,7 @@ tunnel_links() {
 # Options after it are ssh's.
 stock_ssh_cmd() {
   echo "$STOCK_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts" \
-    -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=5 -o LogLevel=ERROR -p "$PORT"
+    -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout="$(scaled 5)" -o LogLevel=ERROR -p "$PORT"
 }
 
 # start_feth_sshd [extra feth-sshd args...]: pid in $SSHD_PID.
@@ -198,9 +231,19 @@ start_feth_sshd() {
     -o StatusSocket="$TMP/status.sock" "$@"
   SSHD_PID=$BG_PID
   wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
+  wait_until 50 "feth-sshd answering on its status socket" feth_sshd_serving "$TMP/status.sock"
 }
 
-# start_stock_sshd PERMIT_TUNNEL: Debian's sshd with its own config; pid in $SSHD_PID.
+# feth_sshd_serving SOCKET: the listener answered a status request, so it
+# runs its loop: everything it opens at start (the status socket, its signal
+# pipe) is open. A listener's descriptor count taken after this is its
+# baseline; after "Server listening" alone it may not be yet.
+feth_sshd_serving() {
+  "$FETH_SSHD" -S -f /dev/null -o StatusSocket="$1" >/dev/null 2>&1
+}
+
+# start_stock_sshd PERMIT_TUNNEL [sshd args...]: Debian's sshd with its own
+# config; pid in $SSHD_PID.
 start_stock_sshd() {
   mkdir -p /run/sshd
   cat >"$TMP/sshd_config" <<CFG
@@ -222,7 +265,7 @@ LogLevel VERBOSE
 ClientAliveInterval 1
 ClientAliveCountMax 2
 CFG
-  start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
+  start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config" "${@:2}"
   SSHD_PID=$BG_PID
   wait_until 50 "stock sshd listening" grep -q "Server listening" "$TMP/stock-sshd.log"
 }
@@ -238,19 +281,38 @@ configure_tunnel() {
   in_cli ip link set "$cif" up
 }
 
+# ping_w: the deadline (ping -w) for a short ping -c COUNT that must get
+# COUNT replies: 10 s, scaled. With -c and -w, ping waits for COUNT replies
+# until the deadline, however late they come; with -W instead, once a reply
+# came it waits only twice the largest round trip it saw after its last
+# request, and counts a reply a loaded machine delays past that as lost.
+ping_w() { scaled 10; }
+
+# all_replied COUNT < ping-output: every request 1..COUNT got its reply.
+# With -w, ping sends on until COUNT replies came: its summary counts the
+# requests still in flight then as lost, and a lost request makes it send
+# one more; so the replies are counted by sequence number.
+all_replied() {
+  awk -v n="$1" '/bytes from .*icmp_seq=/ {
+      q = $0; sub(/.*icmp_seq=/, "", q); sub(/ .*/, "", q); q += 0
+      if (q >= 1 && q <= n && !(q in got)) { got[q] = 1; k++ }
+    }
+    END { exit !(k == n) }'
+}
+
 # ping_both: IPv4 both ways through the tunnel; sets PING_AVG_MS.
 ping_both() {
   wait_until 100 "first ping through the tunnel" in_cli ping -c 1 -W 1 "$TUN4_SRV"
   local out
-  out=$(in_cli ping -c 10 -i 0.05 -W 2 "$TUN4_SRV") || fail "ping client->server: $out"
+  out=$(in_cli ping -c 10 -i 0.05 -w "$(ping_w)" "$TUN4_SRV") || fail "ping client->server: $out"
   PING_AVG_MS=$(echo "$out" | awk -F'/' '/rtt|round-trip/ {print $5}')
-  in_srv ping -c 3 -i 0.1 -W 2 "$TUN4_CLI" >/dev/null || fail "ping server->client failed"
+  in_srv ping -c 3 -i 0.1 -w "$(ping_w)" "$TUN4_CLI" >/dev/null || fail "ping server->client failed"
   pass "ping both ways (avg ${PING_AVG_MS} ms)"
 }
 
 ping6_both() {
   wait_until 100 "first IPv6 ping through the tunnel" in_cli ping -6 -c 1 -W 1 "$TUN6_SRV"
-  in_srv ping -6 -c 3 -i 0.1 -W 2 "$TUN6_CLI" >/dev/null || fail "IPv6 ping server->client failed"
+  in_srv ping -6 -c 3 -i 0.1 -w "$(ping_w)" "$TUN6_CLI" >/dev/null || fail "IPv6 ping server->client failed"
   pass "IPv6 ping both ways"
 }
 
@@ -261,7 +323,7 @@ iperf_mbit() {
   local spid=$BG_PID
   wait_until 50 "iperf3 server" sh -c "ip netns exec $NS_SRV ss -ltn | grep -q ':5201'"
   local json
-  json=$(in_cli timeout 30 iperf3 -c "$addr" -p 5201 -t 5 -J "$@") || { stop_pid "$spid" || true; fail "iperf3 $* failed: $(echo "$json" | tail -5)"; }
+  json=$(in_cli timeout "$(scaled 30)" iperf3 -c "$addr" -p 5201 -t 5 -J "$@") || { stop_pid "$spid" || true; fail "iperf3 $* failed: $(echo "$json" | tail -5)"; }
   stop_pid "$spid" 20 || true
   echo "$json" | python3 -c '
 import json, sys

@@ -32,7 +32,7 @@ case_tunnel_ping_iperf_sigkill() {
   kill -KILL "$ssh_pid"
   wait "$ssh_pid" 2>/dev/null || true
   wait_until 20 "tap0 removed on the server after client SIGKILL" no_link_in "$NS_SRV" tap0
-  pass "client SIGKILL: server's tap0 gone within 2 s"
+  pass "client SIGKILL: server's tap0 gone within $(scaled 2) s"
   stop_pid "$SSHD_PID" || true
 }
 
@@ -59,8 +59,8 @@ case_wrong_key() {
   start_stock_sshd ethernet
   ssh-keygen -q -t ed25519 -N '' -f "$TMP/stranger"
   local status=0
-  in_cli timeout 20 $STOCK_SSH -F /dev/null -i "$TMP/stranger" -o IdentitiesOnly=yes \
-    -o UserKnownHostsFile="$TMP/known_hosts" -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=5 \
+  in_cli timeout "$(scaled 20)" $STOCK_SSH -F /dev/null -i "$TMP/stranger" -o IdentitiesOnly=yes \
+    -o UserKnownHostsFile="$TMP/known_hosts" -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout="$(scaled 5)" \
     -p "$PORT" -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" >"$TMP/wrong-key.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh with an unknown key exited $status, expected 255"
   grep -q "Permission denied (publickey)" "$TMP/wrong-key.log" || fail "client did not report 'Permission denied'"
@@ -76,10 +76,10 @@ case_permit_tunnel_refusal() {
   E2E_CURRENT="stock, PermitTunnel point-to-point"
   start_stock_sshd point-to-point
   local status=0 t0=$SECONDS
-  in_cli timeout 20 $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
+  in_cli timeout "$(scaled 20)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV" \
     >"$TMP/refused.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "ssh -o ExitOnForwardFailure=yes exited $status, expected 255"
-  [ $((SECONDS - t0)) -le 10 ] || fail "the refusal took $((SECONDS - t0)) s (more than 10)"
+  [ $((SECONDS - t0)) -le "$(scaled 10)" ] || fail "the refusal took $((SECONDS - t0)) s (more than 10)"
   grep -q "Tunnel forwarding failed" "$TMP/refused.log" || fail "ssh did not report 'Tunnel forwarding failed'"
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a device was left on the server"
   stop_pid "$SSHD_PID" || true
