@@ -90,7 +90,8 @@ public:
     NdrvWriter(UniqueFd fd, std::string ifname);
 
     int fd() const { return fd_.get(); }
-    // Sends one whole Ethernet frame. Throws SystemError naming the
+    // Sends one whole Ethernet frame; WouldBlock (ENOBUFS) is for a timer to
+    // retry, POLLOUT being always set on NDRV. Throws SystemError naming the
     // interface when it is down or gone (the tunnel ends).
     WriteResult write(std::span<const std::uint8_t> frame);
 
