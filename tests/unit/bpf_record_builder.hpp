@@ -1,11 +1,20 @@
 // Builds bpf read buffers as xnu lays them out, for the tests of the bpf
-// record walker and of everything that reads through it.
+// record walker and of everything that reads through it; and a descriptor
+// that hands them over as bpf does, one whole buffer per read().
 #pragma once
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <utility>
 #include <vector>
+
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 
 namespace feth::test {
 
@@ -33,6 +42,23 @@ inline void add_record(Bytes& buf, const Bytes& packet, std::uint16_t hdrlen = 1
     buf.insert(buf.end(), packet.begin(), packet.end());
     if (pad)
         while (buf.size() % 4 != 0) buf.push_back(0xaa);
+}
+
+// A non-blocking AF_UNIX SOCK_SEQPACKET pair: each message sent into the
+// second is one read() of the first, whole, like a bpf hold buffer.
+// nullopt where the platform has no such socket (macOS's AF_UNIX knows
+// only streams and datagrams): the caller reports itself skipped.
+inline std::optional<std::pair<UniqueFd, UniqueFd>> hold_buffer_pair()
+{
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) {
+        if (errno == EPROTONOSUPPORT || errno == EPROTOTYPE || errno == ESOCKTNOSUPPORT) return std::nullopt;
+        throw_errno("test descriptor", "socketpair(SOCK_SEQPACKET)");
+    }
+    std::pair<UniqueFd, UniqueFd> pair{UniqueFd(sv[0]), UniqueFd(sv[1])};
+    set_nonblocking_cloexec(pair.first.get(), "test descriptor");
+    set_nonblocking_cloexec(pair.second.get(), "test descriptor");
+    return pair;
 }
 
 } // namespace feth::test

@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tunnel/fd.hpp"
+
 namespace feth::test {
 namespace {
 
@@ -37,9 +39,16 @@ SessionPair::SessionPair(TunMode mode)
     // Non-blocking, as feth-sshd's connections are: one thread runs both
     // ends, so neither may ever wait on a full socket.
     int fds[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
-        throw std::runtime_error("session pair: socketpair failed");
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) < 0) throw std::runtime_error("session pair: socketpair failed");
     const int server_fd = fds[0], client_fd = fds[1];
+    try {
+        set_nonblocking_cloexec(server_fd, "session pair");
+        set_nonblocking_cloexec(client_fd, "session pair");
+    } catch (...) {
+        ::close(server_fd);
+        ::close(client_fd);
+        throw;
+    }
 
     // The server end: a bind holding a fresh host key, which it frees.
     bind_.reset(ssh_bind_new());
