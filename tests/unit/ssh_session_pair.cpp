@@ -32,6 +32,16 @@ void wait_readable(int a, int b)
     ::poll(p, 2, 50);
 }
 
+// An Ed25519 host key; libssh 0.12 deprecates ssh_pki_generate.
+int generate_host_key(ssh_key* key)
+{
+#if LIBSSH_VERSION_INT >= SSH_VERSION_INT(0, 12, 0)
+    return ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, key);
+#else
+    return ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, key);
+#endif
+}
+
 } // namespace
 
 SessionPair::SessionPair(TunMode mode)
@@ -62,7 +72,7 @@ SessionPair::SessionPair(TunMode mode)
     bool no = false;
     ssh_bind_options_set(bind_.get(), SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
     ssh_key host_key = nullptr;
-    if (ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &host_key) != SSH_OK ||
+    if (generate_host_key(&host_key) != SSH_OK ||
         ssh_bind_options_set(bind_.get(), SSH_BIND_OPTIONS_IMPORT_KEY, host_key) != SSH_OK) {
         ssh_key_free(host_key);
         ::close(server_fd);
