@@ -150,6 +150,18 @@ def feth_pump_drops(path):
     return total
 
 
+def feth_pump_device_busy(path):
+    """...K dropped, device busy B times': writes the device put off (kept, retried)."""
+    total = None
+    try:
+        for line in open(path, errors="replace"):
+            if "frames out" in line and "device busy" in line:
+                total = (total or 0) + int(line.rsplit("device busy", 1)[1].split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return total
+
+
 def pairing_result(pdir, clk):
     name = open(os.path.join(pdir, "name")).read().strip()
     status = open(os.path.join(pdir, "status")).read().strip() if os.path.exists(os.path.join(pdir, "status")) else "incomplete"
@@ -232,6 +244,7 @@ def pairing_result(pdir, clk):
     res["interface_drops"] = drops
     res["interface_drops_detail"] = drops_detail
     res["feth_sshd_pump_drops"] = feth_pump_drops(os.path.join(pdir, "feth-sshd.log")) if name.endswith("feth-sshd") else None
+    res["feth_sshd_device_busy"] = feth_pump_device_busy(os.path.join(pdir, "feth-sshd.log")) if name.endswith("feth-sshd") else None
     # OpenSSH at LogLevel DEBUG1 logs "datagram too big" for each tunnel frame it
     # drops because the peer's window (or max packet) cannot take it now
     od = [count_in(os.path.join(pdir, f), "datagram too big") for f, who in

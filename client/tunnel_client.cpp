@@ -204,6 +204,7 @@ private:
                     int h = up_hook->poll_timeout_ms();
                     timeout = timeout < 0 ? h : std::min(timeout, h);
                 }
+                timeout = sooner_timeout(timeout, pump.poll_timeout_ms());
                 int rc = ssh_event_dopoll(event.get(), timeout);
                 pump.service();
                 if (signal_ready) {
@@ -342,10 +343,11 @@ private:
         auto up = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *up_since_).count();
         log::write(log::Level::Info, false,
                    "%s: up %llu s (connection %llu); to server %llu frames %llu bytes; from server %llu frames "
-                   "%llu bytes; dropped %llu from device, %llu from server, %llu device full; %llu queued",
+                   "%llu bytes; dropped %llu from device, %llu from server, %llu device full; %llu queued; "
+                   "device busy %llu times",
                    head.c_str(), static_cast<unsigned long long>(up), u(connections_), u(st.frames_to_peer),
                    u(st.bytes_to_peer), u(st.frames_from_peer), u(st.bytes_from_peer), u(st.dropped_from_device),
-                   u(st.dropped_from_peer), u(st.dropped_device_full), u(st.queued_to_peer));
+                   u(st.dropped_from_peer), u(st.dropped_device_full), u(st.queued_to_peer), u(st.device_busy));
     }
 
     // Sleeps for the backoff (with jitter) while draining the device.

@@ -319,10 +319,11 @@ void Connection::service()
             continue;
         }
         const PumpStats& s = t.stats();
-        LOG_INFO("Tunnel %s closed (%s): %llu frames out, %llu in, %llu dropped", t.label().c_str(),
-                 t.end_reason().c_str(), static_cast<unsigned long long>(s.frames_to_peer),
+        LOG_INFO("Tunnel %s closed (%s): %llu frames out, %llu in, %llu dropped, device busy %llu times",
+                 t.label().c_str(), t.end_reason().c_str(), static_cast<unsigned long long>(s.frames_to_peer),
                  static_cast<unsigned long long>(s.frames_from_peer),
-                 static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full));
+                 static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full),
+                 static_cast<unsigned long long>(s.device_busy));
         it->pump.reset(); // the channel first,
         const std::uint32_t id = it->id;
         it = tunnels_.erase(it); // then our descriptors,
@@ -423,7 +424,9 @@ int Connection::run()
     while (!terminate_) {
         if (user_ && !alive) alive.emplace(session_.get(), cfg_.client_alive_interval, cfg_.client_alive_count_max);
         int timeout = alive ? alive->timeout_ms() : -1;
-        int rc = ssh_event_dopoll(event_.get(), timeout < 0 ? -1 : timeout + 1);
+        if (timeout >= 0) ++timeout; // wake after the keepalive deadline, not just before
+        for (const auto& t : tunnels_) timeout = sooner_timeout(timeout, t.pump->poll_timeout_ms());
+        int rc = ssh_event_dopoll(event_.get(), timeout);
         service();
         if (alive && !alive->check()) {
             LOG_INFO("Timeout, client not responding from %s", who().c_str());

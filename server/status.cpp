@@ -30,7 +30,7 @@ struct Slot {
     char mode[16];
     std::uint32_t remote_port;
     std::int64_t started;
-    std::uint64_t frames_out, bytes_out, frames_in, bytes_in, dropped;
+    std::uint64_t frames_out, bytes_out, frames_in, bytes_in, dropped, device_busy;
 };
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 
@@ -74,6 +74,7 @@ std::vector<TunnelStatus> snapshot()
         t.stats.frames_from_peer = s.frames_in;
         t.stats.bytes_from_peer = s.bytes_in;
         t.stats.dropped_from_device = s.dropped;
+        t.stats.device_busy = s.device_busy;
         out.push_back(std::move(t));
     }
     return out;
@@ -105,7 +106,7 @@ StatusSlot::StatusSlot(const std::string& user, const std::string& remote_addres
         copy_text(s.mode, sizeof s.mode, tun_mode_name(device.mode()));
         s.remote_port = remote_port;
         s.started = static_cast<std::int64_t>(std::time(nullptr));
-        s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = 0;
+        s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = s.device_busy = 0;
         s.owner.store(me, std::memory_order_release); // now visible to the listener
         index_ = i;
         return;
@@ -127,6 +128,7 @@ void StatusSlot::update(const PumpStats& st)
     s.frames_in = st.frames_from_peer;
     s.bytes_in = st.bytes_from_peer;
     s.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full;
+    s.device_busy = st.device_busy;
 }
 
 std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, std::int64_t now)
@@ -142,25 +144,27 @@ std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, s
             std::snprintf(line, sizeof line,
                           "%s\n {\"user\":\"%s\",\"remote_address\":\"%s\",\"remote_port\":%u,\"interface\":\"%s\","
                           "\"io_interface\":\"%s\",\"mode\":\"%s\",\"uptime_s\":%lld,\"frames_out\":%llu,"
-                          "\"bytes_out\":%llu,\"frames_in\":%llu,\"bytes_in\":%llu,\"dropped\":%llu}",
+                          "\"bytes_out\":%llu,\"frames_in\":%llu,\"bytes_in\":%llu,\"dropped\":%llu,\"device_busy\":%llu}",
                           first ? "" : ",", t.user.c_str(), t.remote_address.c_str(), t.remote_port,
                           t.interface.c_str(), t.io_interface.c_str(), t.mode.c_str(), up,
                           static_cast<unsigned long long>(s.frames_to_peer),
                           static_cast<unsigned long long>(s.bytes_to_peer),
                           static_cast<unsigned long long>(s.frames_from_peer),
                           static_cast<unsigned long long>(s.bytes_from_peer),
-                          static_cast<unsigned long long>(s.dropped_from_device));
+                          static_cast<unsigned long long>(s.dropped_from_device),
+                          static_cast<unsigned long long>(s.device_busy));
         } else {
             std::snprintf(line, sizeof line,
                           "%s from %s port %u: %s%s%s %s up %llds out %llu frames %llu bytes in %llu frames %llu "
-                          "bytes dropped %llu\n",
+                          "bytes dropped %llu device busy %llu\n",
                           t.user.c_str(), t.remote_address.c_str(), t.remote_port, t.interface.c_str(),
                           t.io_interface.empty() ? "" : "/", t.io_interface.c_str(), t.mode.c_str(), up,
                           static_cast<unsigned long long>(s.frames_to_peer),
                           static_cast<unsigned long long>(s.bytes_to_peer),
                           static_cast<unsigned long long>(s.frames_from_peer),
                           static_cast<unsigned long long>(s.bytes_from_peer),
-                          static_cast<unsigned long long>(s.dropped_from_device));
+                          static_cast<unsigned long long>(s.dropped_from_device),
+                          static_cast<unsigned long long>(s.device_busy));
         }
         out += line;
         first = false;

@@ -1,7 +1,12 @@
 #include "bpf_records.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+
+#include "error.hpp"
 
 namespace feth::bpf {
 namespace {
@@ -65,6 +70,48 @@ WalkResult walk_records(std::span<const std::uint8_t> buf, FrameCallback on_fram
     }
     result.offset = off;
     return result;
+}
+
+ReadBuffer::ReadBuffer(std::size_t size, std::string what) : what_(std::move(what)), size_(size) {}
+
+std::size_t ReadBuffer::read(int fd, FrameCallback on_frame, std::size_t max_frames)
+{
+    std::size_t count = 0;
+    while (count < max_frames) {
+        if (!has_records()) {
+            // Allocated on the first read: an opener that only passes the
+            // descriptor on (the privilege-separation monitor) never pays.
+            if (buf_.empty()) buf_.resize(size_);
+            // bpf insists on a read of exactly its buffer size (else EINVAL).
+            ssize_t n = ::read(fd, buf_.data(), buf_.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                throw_errno(what_, "read"); // ENXIO: the interface is gone
+            }
+            if (n == 0) break;
+            filled_ = static_cast<std::size_t>(n);
+            offset_ = 0;
+        }
+        bool stop = false;
+        WalkResult result = walk_records(
+            std::span<const std::uint8_t>(buf_.data(), filled_),
+            [&](std::span<const std::uint8_t> frame) {
+                ++count;
+                if (!on_frame(frame)) stop = true;
+                return !stop && count < max_frames;
+            },
+            offset_);
+        truncated_ += result.truncated;
+        if (result.malformed) {
+            ++malformed_;
+            offset_ = filled_; // the rest of this read is unusable
+        } else {
+            offset_ = result.offset;
+        }
+        if (stop) break;
+    }
+    return count;
 }
 
 } // namespace feth::bpf

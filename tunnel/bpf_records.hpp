@@ -24,8 +24,10 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace feth::bpf {
 
@@ -96,5 +98,44 @@ using FrameCallback = FunctionRef<bool(std::span<const std::uint8_t>)>;
 // Visits the records of `buf` from `start` (a record boundary: 0, or a
 // previous result's offset). The frame span points into `buf`.
 WalkResult walk_records(std::span<const std::uint8_t> buf, FrameCallback on_frame, std::size_t start = 0);
+
+// The user-space half of a bpf descriptor: the records of the last read()
+// and where the walk stands. One read() hands over the kernel's whole hold
+// buffer (xnu bsd/net/bpf.c bpfread), often hundreds of records; a caller
+// that takes only some of them gets the rest from here on its next call,
+// without a new read. poll() cannot tell it that they are waiting: it sees
+// only the kernel's buffers, so the caller asks has_records().
+// Only open() and the ioctls are Darwin's (tunnel/darwin/bpf_reader.cpp):
+// this part runs in the Linux tests over any descriptor that hands over
+// many records per read.
+class ReadBuffer {
+public:
+    // `size`: exactly the kernel's buffer size (BIOCSBLEN's answer or
+    // BIOCGBLEN): bpf refuses a read() of any other size. `what` names the
+    // device in errors, e.g. "device feth5000 (bpf)".
+    ReadBuffer(std::size_t size, std::string what);
+
+    // Hands up to `max_frames` frames to `on_frame` (which returns false to
+    // stop): first what is left of the last read, then from new reads of
+    // the non-blocking `fd`. Returns the frames handed out; 0 when nothing
+    // is ready. Throws SystemError when read() fails (ENXIO: the interface
+    // is gone).
+    std::size_t read(int fd, FrameCallback on_frame, std::size_t max_frames);
+
+    // Records of the last read not handed out yet.
+    bool has_records() const { return offset_ < filled_; }
+    std::size_t size() const { return size_; }
+    std::uint64_t truncated() const { return truncated_; }
+    std::uint64_t malformed() const { return malformed_; }
+
+private:
+    std::string what_;
+    std::size_t size_;
+    std::vector<std::uint8_t> buf_; // size_ bytes from the first read on
+    std::size_t filled_ = 0; // bytes of the last read
+    std::size_t offset_ = 0; // the next record to visit
+    std::uint64_t truncated_ = 0;
+    std::uint64_t malformed_ = 0;
+};
 
 } // namespace feth::bpf

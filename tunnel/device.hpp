@@ -34,6 +34,16 @@ enum class WriteResult {
     Rejected,   // the device refused this frame (size, format): drop it
 };
 
+// When to try again after WouldBlock.
+enum class WriteRetry {
+    OnPollout, // POLLOUT on write_fd() says when there is room
+    // A short timer: the kernel never says. An AF_NDRV socket hands each
+    // frame straight to the driver and queues nothing (xnu ndrv_output ->
+    // ifnet_output_raw), so its POLLOUT is always set and waiting for it
+    // after ENOBUFS would spin.
+    OnTimer,
+};
+
 class Device {
 public:
     virtual ~Device() = default;
@@ -59,9 +69,16 @@ public:
     // SystemError when the device is gone or broken.
     virtual std::size_t read_frames(FrameSink& sink, std::size_t max_frames) = 0;
 
+    // True while frames read from the kernel wait in user space for the
+    // next read_frames(): a bpf read() hands over many at once, and poll()
+    // sees only what the kernel still holds, so the pump asks this instead
+    // of waiting for POLLIN.
+    virtual bool has_buffered_frames() const { return false; }
+
     // Writes one frame in wire format, already checked with
     // wire::check_frame. Throws SystemError when the device is gone.
     virtual WriteResult write_frame(std::span<const std::uint8_t> frame) = 0;
+    virtual WriteRetry write_retry() const { return WriteRetry::OnPollout; }
 };
 
 // What a tunnel asks for. `backend` is "auto" (the platform's default for the

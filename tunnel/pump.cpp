@@ -2,11 +2,22 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "log.hpp"
 
 namespace feth {
+namespace {
+
+// A device that cannot say when it has room again (WriteRetry::OnTimer) is
+// retried after 1 ms, then 2 and 4 while it stays full: soon enough that a
+// driver's queue, which drains in microseconds, does not idle the tunnel,
+// and far from a busy loop.
+constexpr std::chrono::milliseconds kFirstRetry{1};
+constexpr std::chrono::milliseconds kLongestRetry{4};
+
+} // namespace
 
 TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, Device& device, std::string label,
                        PumpLimits limits)
@@ -73,7 +84,7 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
             switch (device_.write_frame(frame)) {
             case WriteResult::Written: return;
             case WriteResult::Rejected: ++stats_.dropped_from_peer; return;
-            case WriteResult::WouldBlock: break;
+            case WriteResult::WouldBlock: wait_for_device(false); break;
             }
         } catch (const std::exception& e) {
             fail(e.what());
@@ -89,6 +100,7 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
 
 void TunnelPump::flush_device_queue()
 {
+    bool made_progress = false;
     while (!to_device_.empty() && state_ == State::Running) {
         WriteResult r;
         try {
@@ -97,10 +109,31 @@ void TunnelPump::flush_device_queue()
             fail(e.what());
             return;
         }
-        if (r == WriteResult::WouldBlock) return;
+        if (r == WriteResult::WouldBlock) {
+            wait_for_device(made_progress);
+            return;
+        }
         if (r == WriteResult::Rejected) ++stats_.dropped_from_peer;
         to_device_.pop_front();
+        made_progress = true;
     }
+    retry_at_.reset();
+}
+
+// The device is full: the frame stays queued. A device whose POLLOUT says
+// when it has room is watched for it (update_registration); any other is
+// retried on a timer that backs off while the retries fail.
+void TunnelPump::wait_for_device(bool made_progress)
+{
+    ++stats_.device_busy;
+    if (device_.write_retry() != WriteRetry::OnTimer) return;
+    retry_delay_ = retry_at_ && !made_progress ? std::min(2 * retry_delay_, kLongestRetry) : kFirstRetry;
+    retry_at_ = Clock::now() + retry_delay_;
+}
+
+bool TunnelPump::device_retry_due() const
+{
+    return device_.write_retry() == WriteRetry::OnPollout || !retry_at_ || Clock::now() >= *retry_at_;
 }
 
 // ---- device -> peer -------------------------------------------------------
@@ -240,12 +273,25 @@ void TunnelPump::service()
         end_reason_ = "channel closed";
     }
     if (state_ == State::Running) {
-        flush_device_queue();
+        if (!to_device_.empty() && device_retry_due()) flush_device_queue();
         flush_peer_queue();
-        // Frames read while the queue was non-empty would have waited; with
-        // the queue drained, catch up on what the device holds now.
+        // A bpf read hands over many frames at once; those not taken yet
+        // wait in user space, where POLLIN cannot announce them. Take the
+        // next batch now, while the window has room (to_peer_ empty).
+        if (to_peer_.empty() && device_.has_buffered_frames()) read_device();
     }
     update_registration();
+}
+
+int TunnelPump::poll_timeout_ms() const
+{
+    if (state_ != State::Running) return -1;
+    if (to_peer_.empty() && device_.has_buffered_frames()) return 0;
+    if (to_device_.empty() || !retry_at_) return -1;
+    auto left = *retry_at_ - Clock::now();
+    if (left <= Clock::duration::zero()) return 0;
+    // Rounded up: waking a little early would only poll again at once.
+    return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
 }
 
 void TunnelPump::update_registration()
@@ -255,7 +301,7 @@ void TunnelPump::update_registration()
     short want_write = 0;
     if (state_ == State::Running) {
         if (to_peer_.empty()) want_read = POLLIN;
-        if (!to_device_.empty()) want_write = POLLOUT;
+        if (!to_device_.empty() && device_.write_retry() == WriteRetry::OnPollout) want_write = POLLOUT;
     }
     const int rfd = device_.read_fd();
     const int wfd = device_.write_fd();

@@ -13,21 +13,35 @@
 //    directions, and never reach the peer or the device;
 //  - every frame the peer sends is consumed at once (libssh merges
 //    unconsumed data with the next frame), queued for the device when the
-//    device is full, dropped and counted only when that bounded queue is full.
+//    device is full, dropped and counted only when that bounded queue is full;
+//  - frames a device has read from the kernel but not handed out yet (a
+//    bpf read() hands over hundreds: Device::has_buffered_frames) are taken
+//    in service() whenever the window has room, without waiting for a
+//    POLLIN that would never come (poll() sees only the kernel's buffers);
+//    poll_timeout_ms() is 0 meanwhile, so the owner's dopoll does not
+//    sleep. With the window full they wait, like the device's kernel
+//    queue, until service() after libssh has taken the WINDOW_ADJUST;
+//  - a full device (WouldBlock, counted in device_busy) is retried on
+//    POLLOUT, or, where POLLOUT means nothing (NDRV: WriteRetry::OnTimer),
+//    on a timer of 1, 2, then 4 ms that the owner's dopoll timeout honours
+//    through poll_timeout_ms(): never a busy loop, never a thread.
 //
 // libssh may run callbacks of any channel while ssh_channel_write flushes,
 // and an ssh_event must not gain or lose fds inside a callback. So callbacks
 // only record what happened; the owner calls service() after every
 // ssh_event_dopoll, outside callbacks, and the pump changes its fd
-// registration there.
+// registration there. The owner caps each dopoll's timeout by
+// poll_timeout_ms() (sooner_timeout()).
 #pragma once
 
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,10 +59,11 @@ struct PumpStats {
     std::uint64_t dropped_from_peer = 0;   // malformed peer frames
     std::uint64_t dropped_device_full = 0; // device queue full
     std::uint64_t queued_to_peer = 0;      // frames that waited for window or re-key
+    std::uint64_t device_busy = 0;         // writes the device put off (ENOBUFS, EAGAIN): kept, retried
 };
 
 struct PumpLimits {
-    std::size_t frames_per_wakeup = 64; // device reads per readiness event
+    std::size_t frames_per_wakeup = 64; // device frames per POLLIN or service()
     std::size_t device_queue_frames = 256;
 };
 
@@ -68,8 +83,16 @@ public:
     void attach(ssh_event event);
 
     // Call after every ssh_event_dopoll, outside callbacks: moves queued
-    // frames, updates fd interest, finishes a close.
+    // frames, takes frames the device still holds, retries a busy device,
+    // updates fd interest, finishes a close.
     void service();
+
+    // How long the owner's ssh_event_dopoll may sleep before service() has
+    // work that no descriptor will announce: 0 while the device holds
+    // frames that can go now, the time to the next retry of a device that
+    // is full and cannot say when it is not (WriteRetry::OnTimer), -1 when
+    // only descriptors matter.
+    int poll_timeout_ms() const;
 
     // Sends EOF and CLOSE on the channel and stops reading the device.
     void close(const std::string& why);
@@ -99,6 +122,8 @@ private:
     void read_device();
     void flush_peer_queue();
     void flush_device_queue();
+    void wait_for_device(bool made_progress);
+    bool device_retry_due() const;
     void update_registration();
     void unregister();
     void fail(const std::string& why);
@@ -123,6 +148,21 @@ private:
     std::deque<std::vector<std::uint8_t>> to_peer_;   // waiting for window/re-key
     std::deque<std::vector<std::uint8_t>> to_device_; // waiting for the device
     PumpStats stats_;
+
+    // The retry timer of a full WriteRetry::OnTimer device: set while
+    // to_device_ waits for it; the delay doubles while retries fail.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> retry_at_;
+    std::chrono::milliseconds retry_delay_{1};
 };
+
+// The sooner of two ssh_event_dopoll timeouts in milliseconds, -1 meaning
+// none.
+constexpr int sooner_timeout(int a_ms, int b_ms)
+{
+    if (a_ms < 0) return b_ms;
+    if (b_ms < 0) return a_ms;
+    return a_ms < b_ms ? a_ms : b_ms;
+}
 
 } // namespace feth

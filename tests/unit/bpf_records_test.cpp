@@ -1,39 +1,23 @@
 #include "tunnel/bpf_records.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "bpf_record_builder.hpp"
 #include "catch.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 
 using feth::bpf::walk_records;
-using Bytes = std::vector<std::uint8_t>;
+using feth::test::add_record;
+using feth::test::Bytes;
 
 namespace {
-
-// Appends one record as xnu lays it out for 64-bit userland: timeval32,
-// caplen, datalen, hdrlen (host order), header padding up to hdrlen, the
-// packet, then padding to 4 bytes unless `pad` is false (the last record of
-// a read has none).
-void add_record(Bytes& buf, const Bytes& packet, std::uint16_t hdrlen = 18, bool pad = true,
-                std::uint32_t datalen = std::numeric_limits<std::uint32_t>::max(),
-                std::uint32_t caplen = std::numeric_limits<std::uint32_t>::max())
-{
-    if (caplen == std::numeric_limits<std::uint32_t>::max()) caplen = static_cast<std::uint32_t>(packet.size());
-    if (datalen == std::numeric_limits<std::uint32_t>::max()) datalen = caplen;
-    std::uint8_t h[18];
-    std::int32_t sec = 1700000000, usec = 12345;
-    std::memcpy(h, &sec, 4);
-    std::memcpy(h + 4, &usec, 4);
-    std::memcpy(h + 8, &caplen, 4);
-    std::memcpy(h + 12, &datalen, 4);
-    std::memcpy(h + 16, &hdrlen, 2);
-    buf.insert(buf.end(), h, h + 18);
-    if (hdrlen > 18) buf.insert(buf.end(), hdrlen - 18u, 0xee);
-    buf.insert(buf.end(), packet.begin(), packet.end());
-    if (pad)
-        while (buf.size() % 4 != 0) buf.push_back(0xaa);
-}
 
 Bytes packet(std::size_t size, std::uint8_t first)
 {
@@ -257,4 +241,99 @@ TEST_CASE("bpf walker stops when asked and resumes from the offset", "[bpf]")
     CHECK(rest.frames[2] == packet(64, 64));
     CHECK_FALSE(rest.result.stopped);
     CHECK(rest.result.offset == buf.size());
+}
+
+namespace {
+
+// A descriptor that hands over one whole message per read(), as bpf hands
+// over its hold buffer.
+struct HoldBuffers {
+    HoldBuffers()
+    {
+        if (auto p = feth::test::hold_buffer_pair()) {
+            device = std::move(p->first);
+            feed = std::move(p->second);
+        }
+    }
+    bool usable() const { return device.valid(); }
+    void deliver(const Bytes& buf)
+    {
+        REQUIRE(::send(feed.get(), buf.data(), buf.size(), 0) == static_cast<ssize_t>(buf.size()));
+    }
+    feth::UniqueFd device, feed;
+};
+
+std::vector<Bytes> read_some(feth::bpf::ReadBuffer& rb, int fd, std::size_t max_frames)
+{
+    std::vector<Bytes> out;
+    rb.read(
+        fd,
+        [&](std::span<const std::uint8_t> frame) {
+            out.emplace_back(frame.begin(), frame.end());
+            return true;
+        },
+        max_frames);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("bpf read buffer hands out one read's records across calls before reading again", "[bpf]")
+{
+    HoldBuffers fd;
+    if (!fd.usable()) {
+        WARN("skipped: no AF_UNIX SOCK_SEQPACKET on this platform");
+        return;
+    }
+    Bytes first, second;
+    for (int i = 0; i < 5; ++i)
+        add_record(first, packet(60 + static_cast<std::size_t>(i), static_cast<std::uint8_t>(i)), 18, i < 4);
+    add_record(second, packet(70, 100), 18, false);
+    fd.deliver(first);
+    fd.deliver(second);
+
+    feth::bpf::ReadBuffer rb(65536, "device test (bpf)");
+    CHECK_FALSE(rb.has_records());
+    auto a = read_some(rb, fd.device.get(), 3);
+    REQUIRE(a.size() == 3);
+    CHECK(a[2] == packet(62, 2));
+    CHECK(rb.has_records()); // two records of the first read wait here, not in the kernel
+
+    // The rest of the first read, then (same call) the second read.
+    auto b = read_some(rb, fd.device.get(), 10);
+    REQUIRE(b.size() == 3);
+    CHECK(b[0] == packet(63, 3));
+    CHECK(b[1] == packet(64, 4));
+    CHECK(b[2] == packet(70, 100));
+    CHECK_FALSE(rb.has_records());
+    CHECK(read_some(rb, fd.device.get(), 10).empty()); // EAGAIN: nothing ready
+}
+
+TEST_CASE("bpf read buffer drops the rest of a malformed read and names the device on errors", "[bpf]")
+{
+    HoldBuffers fd;
+    if (!fd.usable()) {
+        WARN("skipped: no AF_UNIX SOCK_SEQPACKET on this platform");
+        return;
+    }
+    Bytes bad;
+    add_record(bad, packet(60, 1));
+    add_record(bad, packet(60, 2), 18, false, 60, 4000); // caplen past the end
+    fd.deliver(bad);
+    feth::bpf::ReadBuffer rb(65536, "device test (bpf)");
+    auto got = read_some(rb, fd.device.get(), 10);
+    CHECK(got.size() == 1);
+    CHECK(rb.malformed() == 1);
+    CHECK_FALSE(rb.has_records());
+
+    fd.feed.reset(); // the other end is gone: read() returns 0, not an error
+    CHECK(read_some(rb, fd.device.get(), 10).empty());
+    feth::bpf::ReadBuffer closed(65536, "device test (bpf)");
+    try {
+        read_some(closed, -1, 1);
+        FAIL("read of a closed descriptor did not throw");
+    } catch (const feth::SystemError& e) {
+        CHECK(std::string(e.what()).find("device test (bpf): read") != std::string::npos);
+        CHECK(e.code() == EBADF);
+    }
 }

@@ -44,93 +44,71 @@ void set_uint(int fd, unsigned long request, unsigned value, const std::string& 
     if (::ioctl(fd, request, &v) < 0) throw_errno(what, name);
 }
 
-} // namespace
-
-BpfReader::BpfReader(const std::string& ifname, unsigned buffer_size) : ifname_(ifname)
+void check_ethernet(int fd, const std::string& what)
 {
-    const std::string what = "device " + ifname_ + " (bpf)";
-    fd_ = open_free_bpf(what);
+    u_int dlt = 0;
+    if (::ioctl(fd, BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
+    if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
+}
 
-    // BIOCSBLEN only before BIOCSETIF (EINVAL after); the kernel clamps the
-    // size and writes back what it chose: read() must ask for exactly that.
+// Sets the buffer size (BIOCSBLEN only before BIOCSETIF, EINVAL after),
+// the options and the interface; returns the size the kernel chose, which
+// every read() must ask for exactly.
+unsigned attach(int fd, const std::string& ifname, unsigned buffer_size, const std::string& what)
+{
     u_int size = buffer_size;
-    if (::ioctl(fd_.get(), BIOCSBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCSBLEN)");
+    if (::ioctl(fd, BIOCSBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCSBLEN)"); // clamped, written back
     if (size < kSmallestUsefulBuffer)
         throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCSBLEN)",
                           ENOBUFS);
-    set_uint(fd_.get(), BIOCIMMEDIATE, 1, what, "ioctl(BIOCIMMEDIATE)"); // deliver at once, not when full
-    set_uint(fd_.get(), BIOCSSEESENT, 0, what, "ioctl(BIOCSSEESENT)");   // not our own NDRV writes
-    set_uint(fd_.get(), BIOCSHDRCMPLT, 1, what, "ioctl(BIOCSHDRCMPLT)"); // never fill in source MACs
+    set_uint(fd, BIOCIMMEDIATE, 1, what, "ioctl(BIOCIMMEDIATE)"); // deliver at once, not when full
+    set_uint(fd, BIOCSSEESENT, 0, what, "ioctl(BIOCSSEESENT)");   // not our own NDRV writes
+    // No BIOCSHDRCMPLT: it concerns writes to bpf, and we write through NDRV.
 
     ifreq ifr;
     std::memset(&ifr, 0, sizeof ifr);
-    ::strlcpy(ifr.ifr_name, ifname_.c_str(), sizeof ifr.ifr_name);
-    if (::ioctl(fd_.get(), BIOCSETIF, &ifr) < 0) throw_errno(what, "ioctl(BIOCSETIF)");
-    // The peer must see frames for any destination (the visible side's
-    // correspondents' MACs). The known-working recipes set it; it is cheap.
-    if (::ioctl(fd_.get(), BIOCPROMISC, nullptr) < 0) throw_errno(what, "ioctl(BIOCPROMISC)");
-
-    u_int dlt = 0;
-    if (::ioctl(fd_.get(), BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
-    if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
-
-    set_nonblocking_cloexec(fd_.get(), what.c_str());
-    buf_.resize(size);
+    ::strlcpy(ifr.ifr_name, ifname.c_str(), sizeof ifr.ifr_name);
+    if (::ioctl(fd, BIOCSETIF, &ifr) < 0) throw_errno(what, "ioctl(BIOCSETIF)");
+    // xnu's feth taps every frame it sends into its peer's bpf whatever the
+    // mode, so this should change nothing; the known-working recipes set it
+    // and it is harmless, so it stays until a Mac shows it can go.
+    if (::ioctl(fd, BIOCPROMISC, nullptr) < 0) throw_errno(what, "ioctl(BIOCPROMISC)");
+    check_ethernet(fd, what);
+    set_nonblocking_cloexec(fd, what.c_str());
+    return size;
 }
 
-BpfReader::BpfReader(UniqueFd fd, std::string ifname) : ifname_(std::move(ifname)), fd_(std::move(fd))
+// The size an adopted descriptor's opener chose, after checking that it is
+// attached (else EINVAL) to an Ethernet interface.
+unsigned adopted_size(int fd, const std::string& what)
 {
-    const std::string what = "device " + ifname_ + " (bpf, adopted)";
-    // The opener chose the size before attaching; read() must ask for
-    // exactly what the kernel has.
     u_int size = 0;
-    if (::ioctl(fd_.get(), BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
+    if (::ioctl(fd, BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
     if (size < kSmallestUsefulBuffer)
         throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCGBLEN)",
                           ENOBUFS);
-    // Attached (else EINVAL) to an Ethernet interface.
-    u_int dlt = 0;
-    if (::ioctl(fd_.get(), BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
-    if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
-    set_nonblocking_cloexec(fd_.get(), what.c_str());
-    buf_.resize(size);
+    check_ethernet(fd, what);
+    set_nonblocking_cloexec(fd, what.c_str());
+    return size;
 }
 
-std::size_t BpfReader::read(bpf::FrameCallback on_frame, std::size_t max_frames)
+std::string bpf_what(const std::string& ifname)
 {
-    std::size_t count = 0;
-    while (count < max_frames) {
-        if (offset_ >= filled_) {
-            // bpf insists on a read of exactly its buffer size (else EINVAL).
-            ssize_t n = ::read(fd_.get(), buf_.data(), buf_.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                throw_errno("device " + ifname_ + " (bpf)", "read"); // ENXIO: the interface is gone
-            }
-            if (n == 0) break;
-            filled_ = static_cast<std::size_t>(n);
-            offset_ = 0;
-        }
-        bool stop = false;
-        auto result = bpf::walk_records(
-            std::span<const std::uint8_t>(buf_.data(), filled_),
-            [&](std::span<const std::uint8_t> frame) {
-                ++count;
-                if (!on_frame(frame)) stop = true;
-                return !stop && count < max_frames;
-            },
-            offset_);
-        truncated_ += result.truncated;
-        if (result.malformed) {
-            ++malformed_;
-            offset_ = filled_; // the rest of this read is unusable
-        } else {
-            offset_ = result.offset;
-        }
-        if (stop) break;
-    }
-    return count;
+    return "device " + ifname + " (bpf)";
+}
+
+} // namespace
+
+BpfReader::BpfReader(const std::string& ifname, unsigned buffer_size)
+    : ifname_(ifname), fd_(open_free_bpf(bpf_what(ifname_))),
+      buffer_(attach(fd_.get(), ifname_, buffer_size, bpf_what(ifname_)), bpf_what(ifname_))
+{
+}
+
+BpfReader::BpfReader(UniqueFd fd, std::string ifname)
+    : ifname_(std::move(ifname)), fd_(std::move(fd)),
+      buffer_(adopted_size(fd_.get(), bpf_what(ifname_) + " (adopted)"), bpf_what(ifname_))
+{
 }
 
 } // namespace feth::darwin

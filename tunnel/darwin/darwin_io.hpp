@@ -60,25 +60,26 @@ public:
     BpfReader(UniqueFd fd, std::string ifname);
 
     int fd() const { return fd_.get(); }
-    unsigned buffer_size() const { return static_cast<unsigned>(buf_.size()); }
+    unsigned buffer_size() const { return static_cast<unsigned>(buffer_.size()); }
 
     // Hands up to `max_frames` frames to `on_frame` (which returns false to
-    // stop), first from what is left of the last read, then from new reads.
-    // Returns the frames handed out; 0 when nothing is ready. Throws
-    // SystemError (ENXIO: the interface is gone).
-    std::size_t read(bpf::FrameCallback on_frame, std::size_t max_frames);
+    // stop), first from what is left of the last read, then from new reads
+    // (bpf::ReadBuffer). Returns the frames handed out; 0 when nothing is
+    // ready. Throws SystemError (ENXIO: the interface is gone).
+    std::size_t read(bpf::FrameCallback on_frame, std::size_t max_frames)
+    {
+        return buffer_.read(fd_.get(), on_frame, max_frames);
+    }
+    // Frames of the last read not handed out yet (poll() cannot see them).
+    bool has_buffered_frames() const { return buffer_.has_records(); }
 
-    std::uint64_t truncated() const { return truncated_; }
-    std::uint64_t malformed() const { return malformed_; }
+    std::uint64_t truncated() const { return buffer_.truncated(); }
+    std::uint64_t malformed() const { return buffer_.malformed(); }
 
 private:
     std::string ifname_;
     UniqueFd fd_;
-    std::vector<std::uint8_t> buf_; // exactly the kernel's buffer size
-    std::size_t filled_ = 0;        // bytes of the last read
-    std::size_t offset_ = 0;        // the next record to visit
-    std::uint64_t truncated_ = 0;
-    std::uint64_t malformed_ = 0;
+    bpf::ReadBuffer buffer_; // exactly the kernel's buffer size
 };
 
 class NdrvWriter {
@@ -90,7 +91,8 @@ public:
     NdrvWriter(UniqueFd fd, std::string ifname);
 
     int fd() const { return fd_.get(); }
-    // Sends one whole Ethernet frame. Throws SystemError naming the
+    // Sends one whole Ethernet frame; WouldBlock (ENOBUFS) is for a timer to
+    // retry, POLLOUT being always set on NDRV. Throws SystemError naming the
     // interface when it is down or gone (the tunnel ends).
     WriteResult write(std::span<const std::uint8_t> frame);
 
@@ -107,6 +109,7 @@ public:
     int write_fd() const { return writer_.fd(); }
     unsigned buffer_size() const { return reader_.buffer_size(); }
     std::size_t read_frames(FrameSink& sink, std::size_t max_frames);
+    bool has_buffered_frames() const { return reader_.has_buffered_frames(); }
     WriteResult write_frame(std::span<const std::uint8_t> frame) { return writer_.write(frame); }
     std::uint64_t truncated() const { return reader_.truncated(); }
     std::uint64_t malformed() const { return reader_.malformed(); }

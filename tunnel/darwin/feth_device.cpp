@@ -55,8 +55,10 @@ public:
     {
         return io_.read_frames(sink, max_frames);
     }
+    bool has_buffered_frames() const override { return io_.has_buffered_frames(); }
 
     WriteResult write_frame(std::span<const std::uint8_t> frame) override { return io_.write_frame(frame); }
+    WriteRetry write_retry() const override { return WriteRetry::OnTimer; } // NDRV: POLLOUT is always set
 
 private:
     // Members go in reverse order: the bpf and NDRV descriptors close

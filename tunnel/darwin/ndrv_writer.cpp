@@ -56,8 +56,9 @@ WriteResult NdrvWriter::write(std::span<const std::uint8_t> frame)
         switch (errno) {
         case EINTR: continue;
         case EAGAIN:
-        // The interface queue is full: the frame was not sent; try again
-        // later rather than lose it.
+        // The driver's queue is full (or no mbuf was free): the frame was
+        // not sent. NDRV queues nothing itself, so POLLOUT never says when
+        // to try again: the pump retries on a timer (WriteRetry::OnTimer).
         case ENOBUFS: return WriteResult::WouldBlock;
         case EMSGSIZE: return WriteResult::Rejected;
         // ENETDOWN: the peer was taken down; EPIPE: it is detaching. Either
