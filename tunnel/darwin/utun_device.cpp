@@ -66,6 +66,11 @@ public:
         return count;
     }
 
+    // A kernel-control socket queues nothing on send: ctl_send() hands the
+    // packet straight to utun (xnu bsd/kern/kern_control.c), so POLLOUT is
+    // always set and a full utun (ENOBUFS) is retried on the pump's timer.
+    WriteRetry write_retry() const override { return WriteRetry::OnTimer; }
+
     WriteResult write_frame(std::span<const std::uint8_t> frame) override
     {
         // The frame is const: translate a copy of its header (and the
