@@ -66,8 +66,10 @@ std::vector<gid_t> database_groups(const std::string& user, gid_t primary)
 
 std::size_t max_supplementary_groups()
 {
+    // xnu's setgroups checks NGROUPS (= NGROUPS_MAX), not kern.ngroups:
+    // never more than the header says.
     long n = ::sysconf(_SC_NGROUPS_MAX);
-    if (n <= 0) n = NGROUPS_MAX;
+    if (n <= 0 || n > NGROUPS_MAX) n = NGROUPS_MAX;
     return static_cast<std::size_t>(n);
 }
 
