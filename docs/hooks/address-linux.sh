@@ -1,5 +1,5 @@
 #!/bin/sh
-# Addresses on a Linux tunnel end (feth-ssh now; feth-sshd's hooks later).
+# Addresses on a Linux tunnel end (feth-ssh's or feth-sshd's hooks).
 #   TunnelUpCommand   /etc/feth-ssh/address-linux.sh up
 #   TunnelDownCommand /etc/feth-ssh/address-linux.sh down
 # Set ADDR4/ADDR6 below (or in the environment) per end: 198.18.10.1/24 on

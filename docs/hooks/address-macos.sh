@@ -1,5 +1,5 @@
 #!/bin/sh
-# Addresses on a macOS tunnel end (feth-ssh now; feth-sshd's hooks later).
+# Addresses on a macOS tunnel end (feth-ssh's or feth-sshd's hooks).
 #   TunnelUpCommand   /usr/local/etc/feth-ssh/address-macos.sh up
 #   TunnelDownCommand /usr/local/etc/feth-ssh/address-macos.sh down
 # Ethernet tunnels use a feth pair: FETH_INTERFACE (e.g. feth0) is the one to
