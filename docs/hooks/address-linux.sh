@@ -19,7 +19,7 @@ up)
   fi
   [ -z "$ADDR6" ] || ip -6 addr replace "$ADDR6" dev "$dev" nodad
   ip link set dev "$dev" up
-  echo "$dev: $ADDR4${ADDR6:+ $ADDR6} (tunnel to $FETH_REMOTE_ADDRESS, reconnect=$FETH_RECONNECT)"
+  echo "$dev: $ADDR4${ADDR6:+ $ADDR6} (tunnel to $FETH_REMOTE_ADDRESS, reconnect=${FETH_RECONNECT:-0})"
   ;;
 down)
   # feth-ssh keeps its device across reconnects: leave the addresses so
