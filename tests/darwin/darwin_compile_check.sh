@@ -8,7 +8,8 @@
 # are linked one folder each into a directory of their own.
 #
 # Usage: darwin_compile_check.sh LIST
-# Environment: FETH_SOURCE_DIR, FETH_BINARY_DIR (set by ctest), and
+# Environment: FETH_SOURCE_DIR, FETH_BINARY_DIR, LIBSSH_INCLUDE (the
+# build's patched libssh headers; set by ctest), and
 #   DARWIN_SYSROOT   the sysroot (usr/include, libcxx-config/__config_site)
 #   LIBCXX_INCLUDE   libc++ headers (Debian: libc++-14-dev)
 #   DARWIN_TARGETS   default "arm64-apple-macos13 x86_64-apple-macos13"
@@ -38,6 +39,10 @@ JOBS=${DARWIN_CHECK_JOBS:-$(nproc 2> /dev/null || echo 2)}
 [ -f "$LIBCXX/__config" ] || skip "no libc++ headers at $LIBCXX (apt-get install libc++-14-dev)"
 command -v "$CLANG" > /dev/null || skip "no $CLANG (apt-get install clang)"
 [ -s "$LIST" ] || die "no source list at $LIST (cmake writes it when it configures)"
+LIBSSH_INCLUDE=${LIBSSH_INCLUDE:?LIBSSH_INCLUDE not set}
+# The build's own patched libssh: missing means not built yet, a failure.
+[ -f "$LIBSSH_INCLUDE/libssh/libssh.h" ] ||
+  die "no patched libssh headers in $LIBSSH_INCLUDE: build the project first (cmake --build)"
 SYSROOT=$(realpath "$SYSROOT")
 SRC_DIR=$(realpath "$SRC_DIR")
 BIN_DIR=$(realpath "$BIN_DIR")
@@ -98,27 +103,19 @@ SYSTEM_C=(-isystem "$RES/include" -isystem "$WORK/links" -isystem "$SYSROOT/usr/
 SYSTEM_CXX=(-nostdinc++ -isystem "$SYSROOT/libcxx-config" -isystem "$LIBCXX" "${SYSTEM_C[@]}")
 
 check_one() { # index lang source target includes defines
-  local i=$1 lang=$2 src=$3 tgt=$4 out=$WORK/r.$1 t rel failed=() flags=() lib
+  local lang=$2 src=$3 tgt=$4 out=$WORK/r.$1 t rel failed=() flags=()
   rel=${src#"$SRC_DIR/"}
   mapfile -t flags < <(flags_of "$5" "$6")
   : > "$out.log"
   if [ ! -f "$src" ]; then echo "FAIL $rel [$tgt] (no such file)" > "$out"; return; fi
-  # The patched libssh headers must be the build's: a missing install is
-  # a failure (build first), never a skip.
-  for lib in $(IFS=';'; for d in $5; do echo "$d"; done); do
-    case "$lib" in
-      "$BIN_DIR"/*/install/include)
-        [ -f "$lib/libssh/libssh.h" ] || {
-          echo "FAIL $rel [$tgt] (no libssh headers in $lib: build the project first)" > "$out"; return; } ;;
-    esac
-  done
+  local cmd
   for t in $TARGETS; do
     if [ "$lang" = c ]; then
-      "$CLANG" -x c -target "$t" "${COMMON[@]}" "${SYSTEM_C[@]}" "${flags[@]}" "$src" > "$out.$t" 2>&1
+      cmd=(-x c -target "$t" "${COMMON[@]}" "${SYSTEM_C[@]}")
     else
-      "$CLANG" -x c++ -std=c++"$STD" -target "$t" "${COMMON[@]}" "${SYSTEM_CXX[@]}" "${flags[@]}" "$src" > "$out.$t" 2>&1
+      cmd=(-x c++ -std=c++"$STD" -target "$t" "${COMMON[@]}" "${SYSTEM_CXX[@]}")
     fi
-    if [ $? -ne 0 ]; then
+    if ! "$CLANG" "${cmd[@]}" "${flags[@]}" "$src" > "$out.$t" 2>&1; then
       failed+=("$t")
       { echo "[$t]"; sed -e "s#$SRC_DIR/##g" "$out.$t"; } >> "$out.log"
     fi
