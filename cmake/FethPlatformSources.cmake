@@ -6,7 +6,9 @@
 # to list what a macOS build compiles while the build runs on Linux: every
 # target's sources, the Linux-only ones swapped for the Apple-only ones. So
 # a platform-only source must be added through this function, never with a
-# bare if(APPLE) target_sources(...), or the check would not see it.
+# bare if(APPLE) target_sources(...), or the check would not see it; and a
+# target that only macOS builds would be invisible to it too: define the
+# target everywhere and give it its platform sources here.
 function(feth_platform_sources target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LINUX;APPLE")
   if(arg_UNPARSED_ARGUMENTS)
