@@ -49,7 +49,7 @@ UniqueFd tcp_connect(const Destination& d)
     const int timeout_ms = *c.connect_timeout > 0 ? static_cast<int>(*c.connect_timeout) * 1000 : -1;
     std::string last = "no address";
     for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
-        UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol));
+        UniqueFd fd = open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, IoMode::nonblocking);
         if (!fd) {
             last = errno_text(errno);
             continue;
@@ -73,8 +73,10 @@ UniqueFd tcp_connect(const Destination& d)
             continue;
         }
         // libssh runs the socket in its own mode; hand it over blocking.
-        int fl = ::fcntl(fd.get(), F_GETFL);
-        ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+        if (set_io_mode(fd.get(), IoMode::blocking) != 0) {
+            last = errno_text(errno);
+            continue;
+        }
         int one = 1;
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         return fd;

@@ -216,6 +216,26 @@ std::optional<bool> parse_flag(std::string_view v)
     return std::nullopt;
 }
 
+// The port of a TCP service name from the services database. getaddrinfo
+// with no host looks only the service up (no DNS), and unlike getservbyname
+// it is thread-safe on every platform; getservbyname_r is glibc's alone.
+std::optional<std::uint16_t> tcp_service_port(const std::string& name)
+{
+    struct addrinfo hints {};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_PASSIVE;
+    struct addrinfo* res = nullptr;
+    if (::getaddrinfo(nullptr, name.c_str(), &hints, &res) != 0 || res == nullptr) return std::nullopt;
+    std::uint16_t port = 0;
+    if (res->ai_family == AF_INET && res->ai_addrlen >= sizeof(sockaddr_in))
+        port = ntohs(reinterpret_cast<const sockaddr_in*>(res->ai_addr)->sin_port);
+    ::freeaddrinfo(res);
+    if (port == 0) return std::nullopt;
+    return port;
+}
+
 // ssh's a2port: a number from 1 to 65535 or a TCP service name.
 std::optional<std::uint16_t> parse_port(const std::string& v)
 {
@@ -226,14 +246,10 @@ std::optional<std::uint16_t> parse_port(const std::string& v)
         return static_cast<std::uint16_t>(p);
     }
     if (v.empty() || v.size() > 64 || v.find_first_of("/\\ \t") != std::string::npos) return std::nullopt;
-    std::array<char, 1024> buf{};
-    servent se{};
-    servent* found = nullptr;
-    if (::getservbyname_r(v.c_str(), "tcp", &se, buf.data(), buf.size(), &found) != 0 || found == nullptr)
-        return std::nullopt;
-    auto port = ntohs(static_cast<std::uint16_t>(found->s_port));
-    if (port == 0) return std::nullopt;
-    return port;
+    // A signed number that from_chars refused ("-1", "+22") is no service
+    // name; getaddrinfo would read it with strtoul ("-1" as 65535).
+    if (v.find_first_not_of("0123456789+-") == std::string::npos) return std::nullopt;
+    return tcp_service_port(v);
 }
 
 // Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "groups.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -30,18 +31,16 @@ public:
     explicit TemporaryUid(const UserInfo& user)
     {
         if (::geteuid() != 0 || user.uid == 0) return;
+        // The kernel's own list (at most 16 on macOS: the build does not ask
+        // for _DARWIN_C_SOURCE's unlimited getgroups), so restore() can set it.
         int n = ::getgroups(0, nullptr);
         if (n < 0) throw_errno("user " + user.name, "getgroups");
         saved_groups_.resize(static_cast<std::size_t>(n));
         if (n > 0 && ::getgroups(n, saved_groups_.data()) < 0) throw_errno("user " + user.name, "getgroups");
-        int ngroups = 64;
-        std::vector<gid_t> groups(static_cast<std::size_t>(ngroups));
-        if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &ngroups) < 0) {
-            groups.resize(static_cast<std::size_t>(ngroups));
-            if (::getgrouplist(user.name.c_str(), user.gid, groups.data(), &ngroups) < 0) ngroups = 0;
-        }
-        groups.resize(static_cast<std::size_t>(ngroups));
-        if (groups.empty()) groups.push_back(user.gid);
+        // initgroups' list, clamped to what setgroups takes here (16 on
+        // macOS, where admin accounts are often in more).
+        const std::vector<gid_t> groups =
+            group_access_list(user.name, user.gid, database_groups, max_supplementary_groups());
         active_ = true;
         if (::setgroups(groups.size(), groups.data()) != 0 || ::setegid(user.gid) != 0 || ::seteuid(user.uid) != 0) {
             int err = errno;

@@ -69,14 +69,13 @@ std::vector<Listener> open_listeners(const config::ServerConfig& cfg)
             unsigned p = 0;
             std::string where = numeric_host(ai->ai_addr, ai->ai_addrlen, &p);
             where += " port " + std::to_string(p);
-            UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol));
+            UniqueFd fd = open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, IoMode::nonblocking);
             if (!fd) throw_errno("listen on " + where, "socket");
             int one = 1;
             ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
             if (ai->ai_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
             if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) throw_errno("listen on " + where, "bind");
             if (::listen(fd.get(), 128) != 0) throw_errno("listen on " + where, "listen");
-            set_nonblocking_cloexec(fd.get(), "listener");
             LOG_INFO("Server listening on %s.", where.c_str());
             out.push_back({std::move(fd), std::move(where)});
         }
@@ -265,7 +264,8 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             if ((pfds[i].revents & POLLIN) == 0) continue;
             sockaddr_storage ss{};
             socklen_t slen = sizeof ss;
-            UniqueFd conn(::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &slen, SOCK_CLOEXEC));
+            // Blocking, as the connection process expects (libssh sets its own mode).
+            UniqueFd conn = accept_socket(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &slen, IoMode::blocking);
             if (!conn) {
                 if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                     LOG_ERROR("accept on %s: %s", listeners[i - 2].where.c_str(), errno_text(errno).c_str());

@@ -23,7 +23,14 @@
 namespace {
 
 constexpr const char* kDefaultConfig = "/etc/feth-sshd/feth-sshd_config";
+// The generated host key's directory: /var/lib on Linux (FHS); on macOS
+// /var/lib does not exist (it would become /private/var/lib) and daemons
+// keep state in /var/db, where the launchd plist and the formula point too.
+#if defined(__APPLE__)
+constexpr const char* kDefaultStateDir = "/var/db/feth-sshd";
+#else
 constexpr const char* kDefaultStateDir = "/var/lib/feth-sshd";
+#endif
 // Signature algorithms we accept for user keys: no ssh-rsa (SHA-1), no DSA.
 constexpr const char* kUserKeyAlgorithms = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
                                            "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";

@@ -24,6 +24,7 @@
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/signal_pipe.hpp"
@@ -387,14 +388,13 @@ int Monitor::run()
 int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd, const Peer& peer,
                 const PrivsepIdentity& identity, UniqueFd startup_fd)
 {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    UniqueFd monitor_end;
+    UniqueFd child_end;
+    if (open_socketpair(AF_UNIX, SOCK_STREAM, IoMode::blocking, monitor_end, child_end) != 0) {
         LOG_ERROR("connection from %s port %u: socketpair: %s", peer.address.c_str(), peer.port,
                   errno_text(errno).c_str());
         return 1;
     }
-    UniqueFd monitor_end(sv[0]);
-    UniqueFd child_end(sv[1]);
     pid_t pid = ::fork();
     if (pid < 0) {
         LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
 
 namespace feth::server {
@@ -180,7 +181,7 @@ UniqueFd open_status_socket(const std::string& path)
     if (path.empty() || path.size() >= sizeof addr.sun_path) throw InputError("StatusSocket " + path + ": bad path");
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::nonblocking);
     if (!fd) throw_errno("StatusSocket " + path, "socket");
     ::unlink(path.c_str()); // a stale socket from a previous run
     mode_t old = ::umask(077); // root only: it shows who is connected from where
@@ -188,13 +189,14 @@ UniqueFd open_status_socket(const std::string& path)
     ::umask(old);
     if (rc != 0) throw_errno("StatusSocket " + path, "bind");
     if (::listen(fd.get(), 8) != 0) throw_errno("StatusSocket " + path, "listen");
-    set_nonblocking_cloexec(fd.get(), "StatusSocket");
     return fd;
 }
 
 void answer_status_request(int listen_fd)
 {
-    UniqueFd c(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    // Blocking, so that the timeouts below bound the read and the writes
+    // (on macOS accept() would hand over the listener's O_NONBLOCK).
+    UniqueFd c = accept_socket(listen_fd, nullptr, nullptr, IoMode::blocking);
     if (!c) return;
     // The request is one byte: 'j' for JSON, anything else for text. Never
     // wait long on a client that says nothing.
@@ -223,7 +225,7 @@ int print_status(const std::string& path, bool json)
     }
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
     if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         std::fprintf(stderr, "feth-sshd: cannot reach the running server at %s: %s\n", path.c_str(),
                      errno_text(errno).c_str());

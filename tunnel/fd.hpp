@@ -2,6 +2,7 @@
 // that no error path can leak one.
 #pragma once
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <utility>
@@ -39,5 +40,23 @@ private:
 
 // Sets O_NONBLOCK and FD_CLOEXEC; throws SystemError naming `what` on failure.
 void set_nonblocking_cloexec(int fd, const char* what);
+
+// Whether reads and writes on a new descriptor may block.
+enum class IoMode { blocking, nonblocking };
+
+// Makes `fd` close-on-exec and sets or clears O_NONBLOCK as `mode` says.
+// 0, or -1 with errno set (fcntl's).
+int set_io_mode(int fd, IoMode mode) noexcept;
+
+// socket(2), socketpair(2) and accept(2) whose descriptors are always
+// close-on-exec and in exactly `mode`, on every platform: Linux sets both
+// atomically (SOCK_CLOEXEC, SOCK_NONBLOCK, accept4); macOS has none of the
+// three, so the flags are set right after the call. An accepted socket gets
+// `mode` explicitly because macOS's accept() copies the listener's
+// O_NONBLOCK into it and Linux's does not. Like the calls they wrap they do
+// not throw: an invalid UniqueFd (or -1) with errno set on failure.
+UniqueFd open_socket(int domain, int type, int protocol, IoMode mode) noexcept;
+int open_socketpair(int domain, int type, IoMode mode, UniqueFd& first, UniqueFd& second) noexcept;
+UniqueFd accept_socket(int listen_fd, sockaddr* addr, socklen_t* addr_len, IoMode mode) noexcept;
 
 } // namespace feth

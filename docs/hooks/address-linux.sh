@@ -1,5 +1,5 @@
 #!/bin/sh
-# Addresses on a Linux tunnel end (feth-ssh now; feth-sshd's hooks later).
+# Addresses on a Linux tunnel end (feth-ssh's or feth-sshd's hooks).
 #   TunnelUpCommand   /etc/feth-ssh/address-linux.sh up
 #   TunnelDownCommand /etc/feth-ssh/address-linux.sh down
 # Set ADDR4/ADDR6 below (or in the environment) per end: 198.18.10.1/24 on
@@ -19,7 +19,7 @@ up)
   fi
   [ -z "$ADDR6" ] || ip -6 addr replace "$ADDR6" dev "$dev" nodad
   ip link set dev "$dev" up
-  echo "$dev: $ADDR4${ADDR6:+ $ADDR6} (tunnel to $FETH_REMOTE_ADDRESS, reconnect=$FETH_RECONNECT)"
+  echo "$dev: $ADDR4${ADDR6:+ $ADDR6} (tunnel to $FETH_REMOTE_ADDRESS, reconnect=${FETH_RECONNECT:-0})"
   ;;
 down)
   # feth-ssh keeps its device across reconnects: leave the addresses so

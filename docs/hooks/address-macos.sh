@@ -1,10 +1,10 @@
 #!/bin/sh
-# Addresses on a macOS tunnel end (feth-ssh now; feth-sshd's hooks later).
+# Addresses on a macOS tunnel end (feth-ssh's or feth-sshd's hooks).
 #   TunnelUpCommand   /usr/local/etc/feth-ssh/address-macos.sh up
 #   TunnelDownCommand /usr/local/etc/feth-ssh/address-macos.sh down
 # Ethernet tunnels use a feth pair: FETH_INTERFACE (e.g. feth0) is the one to
-# configure; FETH_IO_INTERFACE (feth1) carries the tunnel's I/O and must be
-# left alone. Point-to-point tunnels use utunN, which needs a peer address.
+# configure; FETH_IO_INTERFACE, its peer feth(N+5000) (feth5000 for feth0),
+# carries the tunnel's I/O and must be left alone. Point-to-point tunnels use utunN, which needs a peer address.
 set -eu
 ADDR4=${ADDR4:-198.18.10.2}
 MASK4=${MASK4:-255.255.255.0}

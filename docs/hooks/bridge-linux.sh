@@ -3,8 +3,8 @@
 # port), so that the far end sits on this LAN at layer 2.
 #   TunnelUpCommand   /etc/feth-ssh/bridge-linux.sh up
 #   TunnelDownCommand /etc/feth-ssh/bridge-linux.sh down
-# Works for feth-ssh now and for feth-sshd's hooks later (there, each
-# client's tap joins the bridge: one LAN for every tunnel).
+# Works for feth-ssh and for feth-sshd's hooks (there, each client's tap
+# joins the bridge: one LAN for every tunnel).
 set -eu
 BRIDGE=${BRIDGE:-br0}
 dev=$FETH_INTERFACE

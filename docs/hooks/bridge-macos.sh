@@ -4,7 +4,8 @@
 #   TunnelUpCommand   /usr/local/etc/feth-ssh/bridge-macos.sh up
 #   TunnelDownCommand /usr/local/etc/feth-ssh/bridge-macos.sh down
 # FETH_INTERFACE is the user side of the feth pair (feth0); the tunnel does
-# its I/O on FETH_IO_INTERFACE (feth1), which must not join the bridge.
+# its I/O on FETH_IO_INTERFACE, the peer feth(N+5000) (feth5000 for feth0),
+# which must not join the bridge.
 # macOS's Internet Sharing owns bridge100: use another bridge.
 set -eu
 BRIDGE=${BRIDGE:-bridge1}

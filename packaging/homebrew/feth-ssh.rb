@@ -44,15 +44,11 @@ class FethSsh < Formula
     # Unit tests only: the end-to-end tests need root and network namespaces.
     system "ctest", "--test-dir", "build", "-R", "^unit$", "--output-on-failure"
 
-    # No install() rules in CMake yet: install by hand.
-    bin.install "build/client/feth-ssh"
-    sbin.install "build/server/feth-sshd"
-    man1.install "docs/feth-ssh.1"
-    man5.install "docs/feth-sshd_config.5"
-    man8.install "docs/feth-sshd.8"
-    doc.install "docs/hooks.md", "docs/install.md", "docs/macos.md"
-    (pkgshare/"hooks").install Dir["docs/hooks/*"]
-    pkgshare.install "packaging/macos/org.feth-ssh.feth-sshd.plist"
+    # CMake's install rules: feth-ssh (bin), feth-sshd (sbin), the man
+    # pages, hooks.md and the example hooks (doc, doc/hooks) and the
+    # launchd job (pkgshare). The two guides are not among them.
+    system "cmake", "--install", "build"
+    doc.install "docs/install.md", "docs/macos.md"
   end
 
   # `sudo brew services start feth-ssh` runs feth-sshd as a root launchd
@@ -73,7 +69,7 @@ class FethSsh < Formula
       Start it at boot:
         sudo brew services start feth-ssh
       or use the launchd job in #{opt_pkgshare}/org.feth-ssh.feth-sshd.plist.
-      Example interface hooks: #{opt_pkgshare}/hooks
+      Example interface hooks: #{HOMEBREW_PREFIX}/share/doc/feth-ssh/hooks
     EOS
   end
 

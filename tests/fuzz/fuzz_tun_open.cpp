@@ -24,6 +24,7 @@
 
 #include "config/key_options.hpp"
 #include "server/privsep_wire.hpp"
+#include "tunnel/fd.hpp"
 #include "tunnel/tun_open.hpp"
 #include "tunnel/wire.hpp"
 
@@ -97,8 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size > 64 * 1024) return 0;
 
     // The stream, as the monitor reads it from the child's socket.
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return 0;
+    feth::UniqueFd ends[2];
+    if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, ends[0], ends[1]) != 0) return 0;
+    const int sv[2] = {ends[0].get(), ends[1].get()};
     const int buf = 256 * 1024;
     ::setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     ::setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
@@ -123,7 +125,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } catch (const std::exception&) {
         // malformed framing: the monitor ends the connection
     }
-    ::close(sv[0]);
-    ::close(sv[1]);
     return 0;
 }

@@ -462,3 +462,16 @@ TEST_CASE("defaults", "[client_config]")
     CHECK(d.reconnect == false);
     CHECK(d.batch_mode == false);
 }
+
+TEST_CASE("Port takes a TCP service name from the services database", "[client_config]")
+{
+    ClientConfig c;
+    ClientConfigParser p(c, "box", "/h", "me");
+    p.apply_option("Port=ssh");
+    CHECK(c.port.value_or(0) == 22);
+    auto err = [&](const std::string& opt) { return error_of([&] { p.apply_option(opt); }); };
+    CHECK(has(err("Port=no-such-service-here"), "bad value 'no-such-service-here' for Port"));
+    // Signed numbers are no service names (getaddrinfo would read "-1" as 65535).
+    CHECK(has(err("Port=-1"), "bad value '-1' for Port"));
+    CHECK(has(err("Port=+22"), "bad value '+22' for Port"));
+}
