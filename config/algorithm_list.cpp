@@ -164,13 +164,16 @@ std::string algorithm_list_problem(std::string_view value, AlgorithmKind kind, c
     return {};
 }
 
+std::string bad_algorithm_list(AlgorithmKind kind, std::string_view value, std::string_view problem)
+{
+    const char* what = kind == AlgorithmKind::Cipher ? "Bad SSH2 cipher spec" : "Bad SSH2 KexAlgorithms";
+    return std::string(what) + " '" + printable(value, 64) + "': " + std::string(problem);
+}
+
 std::string resolve_algorithm_list(std::string_view value, AlgorithmKind kind, AlgorithmRole role,
                                    const AlgorithmSupport& support)
 {
-    auto bad = [&](const std::string& problem) {
-        return InputError("Bad SSH2 " + std::string(algorithm_keyword(kind)) + " '" + printable(value, 64) +
-                          "': " + problem);
-    };
+    auto bad = [&](const std::string& problem) { return InputError(bad_algorithm_list(kind, value, problem)); };
     if (!value.empty())
         if (auto problem = algorithm_list_problem(value, kind, support); !problem.empty()) throw bad(problem);
 

@@ -50,10 +50,14 @@ std::span<const std::string_view> known_algorithms(AlgorithmKind kind);
 // "'foo' is not implemented by this libssh (it has: a,b,c)".
 std::string algorithm_list_problem(std::string_view value, AlgorithmKind kind, const AlgorithmSupport& support);
 
+// sshd's and ssh's words for a bad value, then ours for why:
+// "Bad SSH2 cipher spec '<value>': <problem>", "Bad SSH2 KexAlgorithms ...".
+std::string bad_algorithm_list(AlgorithmKind kind, std::string_view value, std::string_view problem);
+
 // The effective list, comma-separated: `value` ("" for the defaults)
 // applied to the defaults that libssh implements, duplicates dropped.
-// Throws InputError "Bad SSH2 <keyword> '<value>': <problem>" for a value
-// algorithm_list_problem() rejects or one that leaves nothing.
+// Throws InputError (bad_algorithm_list) for a value algorithm_list_problem()
+// rejects or one that leaves nothing.
 std::string resolve_algorithm_list(std::string_view value, AlgorithmKind kind, AlgorithmRole role,
                                    const AlgorithmSupport& support);
 

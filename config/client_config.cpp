@@ -678,7 +678,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         single();
         const auto kind = kw == "ciphers" ? AlgorithmKind::Cipher : AlgorithmKind::Kex;
         if (auto problem = algorithm_list_problem(v, kind, support_); !problem.empty())
-            throw InputError(ctx.where() + "Bad SSH2 " + name + " '" + printable(v, 80) + "': " + problem);
+            throw InputError(ctx.where() + bad_algorithm_list(kind, v, problem));
         store(kw == "ciphers" ? config_.ciphers : config_.kex_algorithms, v);
     } else if (kw == "rekeylimit") {
         // ssh: "default" or a size of at least 16 bytes, then an optional

@@ -411,13 +411,13 @@ private:
     }
 
     // sshd's Ciphers and KexAlgorithms: every line is checked as it is
-    // read, names against what libssh implements (sshd: "Bad SSH2 cipher
-    // spec"); finish() applies the first one to the defaults.
+    // read, names against what libssh implements; finish() applies the
+    // first one to the defaults.
     void algorithms(AlgorithmKind kind, std::string& field)
     {
         const std::string& arg = single_arg();
         if (auto problem = algorithm_list_problem(arg, kind, support_); !problem.empty())
-            error("Bad SSH2 " + std::string(kw_.name) + " '" + printable(arg, 64) + "': " + problem);
+            error(bad_algorithm_list(kind, arg, problem));
         store_single(field, arg);
     }
 

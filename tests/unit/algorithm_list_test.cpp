@@ -93,7 +93,8 @@ TEST_CASE("bad values name the problem", "[algorithms]")
     CHECK(has(algorithm_list_problem("aes128-ctr", AlgorithmKind::Kex, every_known_algorithm),
               "'aes128-ctr' is not implemented by this libssh (it has: mlkem768x25519-sha256,"));
     CHECK(has(error_of([] { resolve("-*"); }), "Bad SSH2 KexAlgorithms '-*': that leaves no algorithm"));
-    CHECK(has(error_of([] { resolve("bogus", AlgorithmKind::Cipher); }), "Bad SSH2 Ciphers 'bogus': 'bogus' is not"));
+    CHECK(has(error_of([] { resolve("bogus", AlgorithmKind::Cipher); }),
+              "Bad SSH2 cipher spec 'bogus': 'bogus' is not implemented"));
 }
 
 TEST_CASE("the defaults keep to what libssh implements", "[algorithms]")

@@ -691,8 +691,8 @@ TEST_CASE("Ciphers and RekeyLimit", "[config]")
     CHECK(contains(text_error("RekeyLimit 1G soon\n"), "bad value 'soon' for RekeyLimit"));
     CHECK(contains(text_error("RekeyLimit 1G 1h extra\n"), "too many arguments"));
     CHECK(contains(text_error("Ciphers aes128-ctr,,aes256-ctr\n"),
-                   "line 1: Bad SSH2 Ciphers 'aes128-ctr,,aes256-ctr': '' is not a name"));
-    CHECK(contains(text_error("Ciphers +\n"), "Bad SSH2 Ciphers '+': no names"));
+                   "line 1: Bad SSH2 cipher spec 'aes128-ctr,,aes256-ctr': '' is not a name"));
+    CHECK(contains(text_error("Ciphers +\n"), "Bad SSH2 cipher spec '+': no names"));
     CHECK(contains(text_error("Ciphers aes128-ctr;rm\n"), "'aes128-ctr;rm' is not a name"));
     CHECK(contains(text_error("Ciphers aes128-ctr,rot13\n"), "'rot13' is not implemented by this libssh"));
     CHECK(contains(text_error("Ciphers a b\n"), "too many arguments"));
