@@ -4,8 +4,9 @@
 # post-quantum defaults, so
 #   - ssh 10.5 -> feth-sshd and feth-ssh -> sshd 10.5 agree on
 #     mlkem768x25519-sha256, and ssh 10.5 prints no post-quantum warning;
-#   - ssh 9.2 -> feth-sshd and feth-ssh -> sshd 9.2 agree on
-#     sntrup761x25519-sha512@openssh.com (9.2 knows only that name);
+#   - ssh 9.2 -> feth-sshd and feth-ssh -> sshd 9.2 agree on sntrup761:
+#     sntrup761x25519-sha512 with Debian 12's 9.2, which has that name too,
+#     sntrup761x25519-sha512@openssh.com with upstream 9.2;
 #   - KexAlgorithms moves the choice, and a name libssh lacks is an error.
 # And the channel window, which OpenSSH 9.6+ enforces ("peer ignored
 # channel window", a disconnect once a peer overruns it by 10%): a heavy
@@ -17,15 +18,30 @@ peer_version=$("$STOCK_SSH" -V 2>&1 | head -n 1)
 peer_major=$(echo "$peer_version" | sed -n 's/^OpenSSH_\([0-9]*\)\.\([0-9]*\).*/\1/p')
 peer_minor=$(echo "$peer_version" | sed -n 's/^OpenSSH_\([0-9]*\)\.\([0-9]*\).*/\2/p')
 [ -n "$peer_major" ] || { echo "SKIP: cannot tell the version of $STOCK_SSH ($peer_version)"; exit 77; }
-# What a peer of that version picks from our lists: OpenSSH 10.0 made
-# mlkem768x25519-sha256 its first choice; 8.5 to 9.8 put
-# sntrup761x25519-sha512@openssh.com first, and 9.2 has no other PQ name.
-if [ "$peer_major" -ge 10 ]; then
-  EXPECT_KEX=mlkem768x25519-sha256
-elif [ "$peer_major" -eq 9 ] || { [ "$peer_major" -eq 8 ] && [ "$peer_minor" -ge 5 ]; }; then
-  EXPECT_KEX=sntrup761x25519-sha512@openssh.com
-else
-  echo "SKIP: $peer_version predates post-quantum key exchange"; exit 77
+# What each side picks is the client's first choice the server offers.
+# feth-ssh -> sshd: ours (mlkem768x25519-sha256, sntrup761x25519-sha512,
+# sntrup761x25519-sha512@openssh.com, ...) against what the peer
+# implements (ssh -Q kex: the same binaries' table). Stock ssh -> feth-sshd:
+# the peer's first choice (ssh -G), which feth-sshd offers whenever it is
+# post-quantum. OpenSSH 10 picks mlkem768x25519-sha256 either way; 9.2 has
+# only sntrup761x25519-sha512@openssh.com, except that Debian 12's (since
+# 1:9.2p1-2+deb12u4, Debian bug #1088873) also has the plain name, and puts
+# it first.
+PQ_KEX=(mlkem768x25519-sha256 sntrup761x25519-sha512 sntrup761x25519-sha512@openssh.com)
+peer_kex=$("$STOCK_SSH" -Q kex 2>/dev/null || true)
+EXPECT_TO_SSHD=""
+for k in "${PQ_KEX[@]}"; do
+  if grep -qxF "$k" <<<"$peer_kex"; then EXPECT_TO_SSHD=$k; break; fi
+done
+EXPECT_FROM_SSH=$("$STOCK_SSH" -F /dev/null -G feth-kex.invalid 2>/dev/null |
+  sed -n 's/^kexalgorithms \([^,]*\).*/\1/p')
+is_pq() { local k; for k in "${PQ_KEX[@]}"; do [ "$1" = "$k" ] && return 0; done; return 1; }
+if [ -z "$EXPECT_TO_SSHD" ] || ! is_pq "$EXPECT_FROM_SSH"; then
+  echo "SKIP: $peer_version has no post-quantum key exchange by default (first: '$EXPECT_FROM_SSH')"; exit 77
+fi
+if [ "$peer_major" -ge 10 ] && { [ "$EXPECT_TO_SSHD" != mlkem768x25519-sha256 ] ||
+  [ "$EXPECT_FROM_SSH" != mlkem768x25519-sha256 ]; }; then
+  echo "FAIL: $peer_version should prefer mlkem768x25519-sha256 (ssh -Q kex / ssh -G say otherwise)"; exit 1
 fi
 # ML-KEM and sntrup761 came with libssh 0.12.
 libssh=$("$FETH_SSHD" --version | sed -n 's/.*(libssh \([0-9.]*\).*/\1/p')
@@ -35,7 +51,7 @@ case $libssh in
 esac
 
 e2e_init
-echo "peer: $peer_version; libssh $libssh; expected key exchange: $EXPECT_KEX"
+echo "peer: $peer_version; libssh $libssh; expected: ssh -> feth-sshd $EXPECT_FROM_SSH, feth-ssh -> sshd $EXPECT_TO_SSHD"
 
 # Stock ssh with the test's key at DEBUG1 (-v): "kex: algorithm: ...", the
 # post-quantum warning and channel window complaints all reach its log.
@@ -79,10 +95,10 @@ case_stock_ssh_to_feth_sshd() {
   local spid=$BG_PID
   wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
   wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
-  assert_kex "$TMP/ssh.log" "ssh" "$EXPECT_KEX"
-  assert_kex "$TMP/feth-sshd.log" "feth-sshd" "$EXPECT_KEX"
+  assert_kex "$TMP/ssh.log" "ssh" "$EXPECT_FROM_SSH"
+  assert_kex "$TMP/feth-sshd.log" "feth-sshd" "$EXPECT_FROM_SSH"
   ! grep -q "$WARNING" "$TMP/ssh.log" || fail "ssh warned: $(grep -m1 "$WARNING" "$TMP/ssh.log")"
-  pass "$peer_version -> feth-sshd: $EXPECT_KEX, no post-quantum warning"
+  pass "$peer_version -> feth-sshd: $EXPECT_FROM_SSH, no post-quantum warning"
   configure_tunnel tap0 tap0
   wait_until 100 "first ping through the tunnel" in_cli ping -c 1 -W 1 "$TUN4_SRV"
   local rates
@@ -90,7 +106,7 @@ case_stock_ssh_to_feth_sshd() {
   kill -0 "$spid" 2>/dev/null || fail "ssh died during iperf3"
   assert_window_respected "$TMP/ssh.log" "ssh"
   pass "heavy iperf3 (4 streams) to and from ssh: ${rates% *} / ${rates#* } Mbit/s, ssh saw the window kept"
-  echo "RESULT pairing=stock-ssh/feth-sshd peer=$peer_major.$peer_minor kex=$EXPECT_KEX c2s_mbit=${rates% *} s2c_mbit=${rates#* }"
+  echo "RESULT pairing=stock-ssh/feth-sshd peer=$peer_major.$peer_minor kex=$EXPECT_FROM_SSH c2s_mbit=${rates% *} s2c_mbit=${rates#* }"
   stop_pid "$spid" || true
   wait_until 30 "server tap0 removed" no_link_in "$NS_SRV" tap0
   stop_pid "$SSHD_PID" || true
@@ -109,9 +125,9 @@ case_feth_ssh_to_stock_sshd() {
   local cpid=$BG_PID
   wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
   wait_until 100 "tap0 on the server (stock sshd)" link_in "$NS_SRV" tap0
-  assert_kex "$TMP/feth-ssh.log" "feth-ssh" "$EXPECT_KEX"
-  assert_kex "$TMP/stock-sshd.log" "sshd" "$EXPECT_KEX"
-  pass "feth-ssh -> $peer_version sshd: $EXPECT_KEX"
+  assert_kex "$TMP/feth-ssh.log" "feth-ssh" "$EXPECT_TO_SSHD"
+  assert_kex "$TMP/stock-sshd.log" "sshd" "$EXPECT_TO_SSHD"
+  pass "feth-ssh -> $peer_version sshd: $EXPECT_TO_SSHD"
   configure_tunnel tap0 tap0
   wait_until 100 "first ping through the tunnel" in_cli ping -c 1 -W 1 "$TUN4_SRV"
   local rates
@@ -119,7 +135,7 @@ case_feth_ssh_to_stock_sshd() {
   kill -0 "$cpid" 2>/dev/null || fail "feth-ssh died during iperf3"
   assert_window_respected "$TMP/stock-sshd.log" "sshd"
   pass "heavy iperf3 (4 streams) to and from sshd: ${rates% *} / ${rates#* } Mbit/s, sshd saw the window kept"
-  echo "RESULT pairing=feth-ssh/stock-sshd peer=$peer_major.$peer_minor kex=$EXPECT_KEX c2s_mbit=${rates% *} s2c_mbit=${rates#* }"
+  echo "RESULT pairing=feth-ssh/stock-sshd peer=$peer_major.$peer_minor kex=$EXPECT_TO_SSHD c2s_mbit=${rates% *} s2c_mbit=${rates#* }"
   stop_pid "$cpid" || true
   wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
   stop_pid "$SSHD_PID" || true
@@ -143,6 +159,18 @@ case_kex_algorithms_keyword() {
   stop_pid "$spid" || true
   stop_pid "$SSHD_PID" || true
   pass "feth-sshd KexAlgorithms=curve25519-sha256: ssh agreed to it$warned"
+
+  # What upstream 8.5 to 9.8 offer first: the @openssh.com name of sntrup761.
+  start_feth_sshd -o LogLevel=DEBUG1
+  start_bg ssh-sntrup cli "${STOCK[@]}" -o KexAlgorithms=sntrup761x25519-sha512@openssh.com,curve25519-sha256 \
+    -o Tunnel=ethernet -w any:any -N root@"$UNDERLAY_SRV"
+  spid=$BG_PID
+  wait_until 100 "a tap on the server" sh -c "ip netns exec $NS_SRV ip -o link | grep -q ': tap'"
+  assert_kex "$TMP/ssh-sntrup.log" "ssh" sntrup761x25519-sha512@openssh.com
+  assert_kex "$TMP/feth-sshd.log" "feth-sshd" sntrup761x25519-sha512@openssh.com
+  stop_pid "$spid" || true
+  stop_pid "$SSHD_PID" || true
+  pass "a client offering sntrup761x25519-sha512@openssh.com first (upstream 9.2) gets it"
 
   start_stock_sshd ethernet
   stop_pid "$SSHD_PID" || true
