@@ -17,6 +17,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_keys.hpp"
 
 namespace feth::client {
@@ -283,9 +284,16 @@ SessionPtr connect_session(const Destination& d)
     ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh.empty() ? "/dev/null" : kh.front().c_str());
     if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
         ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, c.identity_agent->c_str());
-    if (c.ciphers && (ssh_options_set(s, SSH_OPTIONS_CIPHERS_C_S, c.ciphers->c_str()) != SSH_OK ||
-                      ssh_options_set(s, SSH_OPTIONS_CIPHERS_S_C, c.ciphers->c_str()) != SSH_OK))
-        throw ConnectError(Kind::Auth, "Bad SSH2 cipher spec '" + *c.ciphers + "'");
+    // The effective lists (resolve_defaults): names libssh implements, in
+    // OpenSSH's order, offered as given.
+    auto set_list = [s](ssh_options_e option, const std::string& list, const char* keyword) {
+        if (ssh_options_set(s, option, list.c_str()) != SSH_OK)
+            throw ConnectError(Kind::Auth, std::string("Bad SSH2 ") + keyword + " '" + list + "': " + ssh_get_error(s));
+    };
+    set_list(SSH_OPTIONS_CIPHERS_C_S, *c.ciphers, "Ciphers");
+    set_list(SSH_OPTIONS_CIPHERS_S_C, *c.ciphers, "Ciphers");
+    set_list(SSH_OPTIONS_KEY_EXCHANGE, *c.kex_algorithms, "KexAlgorithms");
+    LOG_DEBUG2("KEX algorithms offered: %s", c.kex_algorithms->c_str());
     if (c.rekey_limit && *c.rekey_limit > 0) {
         std::uint64_t bytes = *c.rekey_limit;
         ssh_options_set(s, SSH_OPTIONS_REKEY_DATA, &bytes);
@@ -297,6 +305,7 @@ SessionPtr connect_session(const Destination& d)
 
     if (ssh_connect(s) != SSH_OK)
         throw ConnectError(Kind::Network, "ssh connection to " + endpoint(d) + " failed: " + ssh_get_error(s));
+    log_negotiated_algorithms(s);
     verify_host_key(d, s);
     authenticate(d, s);
     return session;

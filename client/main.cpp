@@ -12,6 +12,7 @@
 #include "config/client_config.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/ssh_algorithms.hpp"
 #include "tunnel_client.hpp"
 
 namespace {
@@ -56,7 +57,9 @@ int main(int argc, char** argv)
                  "Tunnel mode defaults to ethernet (unlike ssh's point-to-point): -o Tunnel=point-to-point for IP only.",
                  "feth-ssh"};
     app.set_help_flag("--help", "Print this help and exit");
-    app.set_version_flag("--version", std::string("feth-ssh ") + FETH_VERSION);
+    // The libssh it runs on decides which algorithms it offers (ML-KEM and
+    // sntrup761 need 0.12): say which.
+    app.set_version_flag("--version", std::string("feth-ssh ") + FETH_VERSION + " (libssh " + ssh_version(0) + ")");
     app.add_flag("-4", a.ipv4, "Use IPv4 addresses only");
     app.add_flag("-6", a.ipv6, "Use IPv6 addresses only");
     app.add_option("-p", a.port, "Port to connect to on the remote host")->type_name("PORT");
@@ -111,6 +114,8 @@ int main(int argc, char** argv)
         opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
         auto& cfg = opts.dest.config;
         feth::config::ClientConfigParser parser(cfg, host, me.home);
+        const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
+        parser.set_algorithm_support(support);
         // Command-line values come first, so they win (ssh's rule).
         if (!user_from_dest.empty()) parser.apply_option("User=" + user_from_dest);
         if (!a.login.empty()) parser.apply_option("User=" + a.login);
@@ -123,7 +128,7 @@ int main(int argc, char** argv)
         for (const auto& o : a.options) parser.apply_option(o);
         if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
         else parser.apply_file(me.home + "/.ssh/config", false);
-        feth::config::resolve_defaults(cfg, host, me.name, me.home);
+        feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
         if (a.verbose == 0 && !a.quiet && cfg.log_level) {
             if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
                 lo.level = *lvl;

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "config/algorithm_list.hpp"
 #include "config/server_config.hpp"
 #include "config/printable.hpp"
 #include "tunnel/error.hpp"
@@ -125,6 +126,7 @@ constexpr Canonical kCanonical[] = {
     {"tunnelcommandtimeout", "TunnelCommandTimeout"},
     {"batchmode", "BatchMode"},
     {"ciphers", "Ciphers"},
+    {"kexalgorithms", "KexAlgorithms"},
     {"rekeylimit", "RekeyLimit"},
     {"ignoreunknown", "IgnoreUnknown"},
     {"host", "Host"},
@@ -693,9 +695,14 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         auto s = parse_time_interval(v);
         if (!s || *s == 0) throw bad("a time of at least 1 s, such as 30 or 2m");
         store(config_.tunnel_command_timeout, *s);
-    } else if (kw == "ciphers") {
+    } else if (kw == "ciphers" || kw == "kexalgorithms") {
+        // ssh checks the names as it reads the line ("Bad SSH2 cipher
+        // spec"); resolve_defaults() applies the value to the defaults.
         single();
-        store(config_.ciphers, v);
+        const auto kind = kw == "ciphers" ? AlgorithmKind::Cipher : AlgorithmKind::Kex;
+        if (auto problem = algorithm_list_problem(v, kind, support_); !problem.empty())
+            throw InputError(ctx.where() + bad_algorithm_list(kind, v, problem));
+        store(kw == "ciphers" ? config_.ciphers : config_.kex_algorithms, v);
     } else if (kw == "rekeylimit") {
         // ssh: "default" or a size of at least 16 bytes, then an optional
         // time ("none" or a time), which we check and ignore.
@@ -870,7 +877,8 @@ void ClientConfigParser::include_file(const std::string& path, const Context& ct
     }
 }
 
-void resolve_defaults(ClientConfig& c, const std::string& host, const std::string& local_user, const std::string& home)
+void resolve_defaults(ClientConfig& c, const std::string& host, const std::string& local_user, const std::string& home,
+                      const AlgorithmSupport& support)
 {
     if (!c.host_name) c.host_name = host;
     if (!c.user) c.user = local_user;
@@ -922,6 +930,11 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     if (!c.tunnel_up_command) c.tunnel_up_command = std::string();
     if (!c.tunnel_down_command) c.tunnel_down_command = std::string();
     if (!c.tunnel_command_timeout) c.tunnel_command_timeout = kDefaultTunnelCommandTimeout;
+    // The effective lists: ssh's defaults that libssh implements, with the
+    // +, -, ^ forms applied.
+    c.ciphers = resolve_algorithm_list(c.ciphers.value_or(""), AlgorithmKind::Cipher, AlgorithmRole::Client, support);
+    c.kex_algorithms =
+        resolve_algorithm_list(c.kex_algorithms.value_or(""), AlgorithmKind::Kex, AlgorithmRole::Client, support);
 }
 
 } // namespace feth::config

@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "config/algorithm_list.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::config {
@@ -63,7 +65,10 @@ struct ClientConfig {
     std::optional<unsigned> tunnel_command_timeout;   // TunnelCommandTimeout
     std::optional<std::string> log_level;             // LogLevel, canonical upper case
     std::optional<bool> batch_mode;                   // BatchMode: never prompt
+    // Ciphers and KexAlgorithms as written (+, -, ^ as ssh) until
+    // resolve_defaults() makes them the effective lists.
     std::optional<std::string> ciphers;               // Ciphers
+    std::optional<std::string> kex_algorithms;        // KexAlgorithms
     std::optional<std::uint64_t> rekey_limit;         // RekeyLimit (bytes; 0 = default)
     std::optional<std::string> ignore_unknown;        // IgnoreUnknown pattern list
 };
@@ -80,6 +85,10 @@ public:
     // For fuzzing and tests: Include only reads files whose real path lies
     // under `home`; others are skipped as if missing.
     void confine_includes_to_home(bool on) { confine_includes_ = on; }
+
+    // Which Ciphers and KexAlgorithms names the linked libssh implements
+    // (feth-ssh asks libssh; by default every name OpenSSH knows).
+    void set_algorithm_support(AlgorithmSupport support) { support_ = std::move(support); }
 
     // One -o option ("Keyword=value" or "Keyword value"). Throws InputError
     // "command-line: ...".
@@ -110,6 +119,7 @@ private:
     std::string home_;
     std::string local_user_;
     bool confine_includes_ = false;
+    AlgorithmSupport support_ = every_known_algorithm;
 };
 
 // Fills ssh's defaults for what no source set: Port 22, HostName = host,
@@ -118,12 +128,14 @@ private:
 // StrictHostKeyChecking ask, ServerAliveCountMax 3, Tunnel ethernet (our
 // default, unlike ssh's point-to-point: said so in --help),
 // TunnelDevice any:any, no TunnelUpCommand/TunnelDownCommand (empty),
-// TunnelCommandTimeout 30. Expands ~, ${VAR} and ssh's %-tokens (%% %d %h
-// %i %j %k %L %l %n %p %r %u) in IdentityFile, UserKnownHostsFile and
-// IdentityAgent, as ssh does once the configuration is complete; call it
-// once. Throws InputError for an unset ${VAR}.
+// TunnelCommandTimeout 30, Ciphers and KexAlgorithms the effective lists
+// (ssh's defaults that `support` accepts, the +, -, ^ forms applied).
+// Expands ~, ${VAR} and ssh's %-tokens (%% %d %h %i %j %k %L %l %n %p %r
+// %u) in IdentityFile, UserKnownHostsFile and IdentityAgent, as ssh does
+// once the configuration is complete; call it once. Throws InputError for
+// an unset ${VAR} or a list left empty.
 void resolve_defaults(ClientConfig& config, const std::string& host, const std::string& local_user,
-                      const std::string& home);
+                      const std::string& home, const AlgorithmSupport& support = every_known_algorithm);
 
 // Parses "local[:remote]" units as ssh's -w: "0", "any", "0:1", "any:any".
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text);

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <span>
 
+#include "config/algorithm_list.hpp"
 #include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -55,6 +56,7 @@ enum class Keyword {
     TunnelCommandTimeout,
     StatusSocket,
     Ciphers,
+    KexAlgorithms,
     RekeyLimit,
 };
 
@@ -88,6 +90,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"TunnelCommandTimeout", Keyword::TunnelCommandTimeout, false},
     {"StatusSocket", Keyword::StatusSocket, false},
     {"Ciphers", Keyword::Ciphers, false},
+    {"KexAlgorithms", Keyword::KexAlgorithms, false},
     {"RekeyLimit", Keyword::RekeyLimit, false},
 };
 
@@ -301,9 +304,9 @@ enum class Store { Replace, Append, Ignore };
 class LineApplier {
 public:
     LineApplier(ServerConfig& config, const KeywordInfo& keyword, std::string prefix, std::string origin,
-                std::size_t source, std::span<const std::string> args)
+                std::size_t source, std::span<const std::string> args, const AlgorithmSupport& support)
         : config_(config), kw_(keyword), prefix_(std::move(prefix)), origin_(std::move(origin)),
-          source_(source), args_(args)
+          source_(source), args_(args), support_(support)
     {
     }
 
@@ -341,7 +344,8 @@ public:
                 bad_value(arg, "an absolute path of at most 100 bytes, or none");
             return store_single(config_.status_socket, arg == "none" ? std::string() : arg);
         }
-        case Keyword::Ciphers: return ciphers();
+        case Keyword::Ciphers: return algorithms(AlgorithmKind::Cipher, config_.ciphers);
+        case Keyword::KexAlgorithms: return algorithms(AlgorithmKind::Kex, config_.kex_algorithms);
         case Keyword::RekeyLimit: return rekey_limit();
         case Keyword::TunnelCommandTimeout: {
             const std::string& arg = single_arg();
@@ -415,22 +419,15 @@ private:
         if (claim() == Store::Replace) field = std::move(value);
     }
 
-    // The names are checked against libssh when the server starts (-t
-    // too); here only their shape: sshd's optional +, - or ^ prefix, then
-    // a comma-separated list of names.
-    void ciphers()
+    // sshd's Ciphers and KexAlgorithms: every line is checked as it is
+    // read, names against what libssh implements; finish() applies the
+    // first one to the defaults.
+    void algorithms(AlgorithmKind kind, std::string& field)
     {
         const std::string& arg = single_arg();
-        std::string_view list = arg;
-        if (!list.empty() && (list[0] == '+' || list[0] == '-' || list[0] == '^')) list.remove_prefix(1);
-        const bool shape_ok = !list.empty() && list.size() <= 1024 && list.front() != ',' && list.back() != ',' &&
-                              list.find(",,") == std::string_view::npos &&
-                              std::all_of(list.begin(), list.end(), [](char c) {
-                                  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' ||
-                                         c == '@' || c == ',' || c == '_';
-                              });
-        if (!shape_ok) bad_value(arg, "a comma-separated list of cipher names, optionally after +, - or ^");
-        store_single(config_.ciphers, arg);
+        if (auto problem = algorithm_list_problem(arg, kind, support_); !problem.empty())
+            error(bad_algorithm_list(kind, arg, problem));
+        store_single(field, arg);
     }
 
     // sshd: "default" or a size of at least 16 bytes, then optionally
@@ -641,6 +638,7 @@ private:
     std::string origin_;
     std::size_t source_;
     std::span<const std::string> args_;
+    const AlgorithmSupport& support_;
 };
 
 // The first word of a line for messages about the line as a whole.
@@ -725,13 +723,13 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
                  std::string(info->name) + " is not allowed in a Match block (only PermitTunnel and TunnelMTU)");
         // Parse the value with a scratch config, then keep the block's first.
         ServerConfig scratch;
-        LineApplier(scratch, *info, source.prefix, source.origin, source.number, args).apply();
+        LineApplier(scratch, *info, source.prefix, source.origin, source.number, args, support_).apply();
         auto& block = config_.matches[*match_];
         if (info->id == Keyword::PermitTunnel && !block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
         if (info->id == Keyword::TunnelMTU && !block.tunnel_mtu) block.tunnel_mtu = scratch.tunnel_mtu;
         return;
     }
-    LineApplier(config_, *info, source.prefix, source.origin, source.number, args).apply();
+    LineApplier(config_, *info, source.prefix, source.origin, source.number, args, support_).apply();
 }
 
 void ConfigParser::apply_option(std::string_view option)
@@ -794,6 +792,11 @@ void ConfigParser::finish()
     if (config_.ports.empty()) config_.ports = {22};
     if (config_.listen.empty()) config_.listen = {{"0.0.0.0", 0}, {"::", 0}};
     if (!config_.was_set("AuthorizedKeysFile")) config_.authorized_keys_files = {".ssh/authorized_keys"};
+    // The effective lists; the values were checked line by line already.
+    config_.ciphers =
+        resolve_algorithm_list(config_.ciphers, AlgorithmKind::Cipher, AlgorithmRole::Server, support_);
+    config_.kex_algorithms =
+        resolve_algorithm_list(config_.kex_algorithms, AlgorithmKind::Kex, AlgorithmRole::Server, support_);
 
     // Give every endpoint without a port each Port; drop duplicates, which
     // would only fail to bind.
@@ -987,6 +990,7 @@ std::string dump_config(const ServerConfig& c)
     line("tunnelcommandtimeout", std::to_string(c.tunnel_command_timeout));
     line("statussocket", c.status_socket.empty() ? "none" : c.status_socket);
     line("ciphers", c.ciphers.empty() ? "(default)" : c.ciphers);
+    line("kexalgorithms", c.kex_algorithms.empty() ? "(default)" : c.kex_algorithms);
     line("rekeylimit", (c.rekey_limit_bytes == 0 ? std::string("default") : std::to_string(c.rekey_limit_bytes)) + " " +
                            (c.rekey_limit_seconds == 0 ? std::string("none") : std::to_string(c.rekey_limit_seconds)));
     for (const auto& m : c.matches) {

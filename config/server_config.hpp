@@ -8,10 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config/algorithm_list.hpp"
 #include "tunnel/log.hpp"
 
 namespace feth::config {
@@ -80,7 +82,10 @@ struct ServerConfig {
     std::string tunnel_up_command;                 // TunnelUpCommand ("": none)
     std::string tunnel_down_command;               // TunnelDownCommand ("": none)
     unsigned tunnel_command_timeout = 30;          // TunnelCommandTimeout, seconds
-    std::string ciphers;                           // Ciphers ("": libssh's defaults; +,-,^ as sshd)
+    // Ciphers and KexAlgorithms as written (+, -, ^ as sshd; "": the
+    // defaults) until finish() makes them the effective lists.
+    std::string ciphers;                           // Ciphers
+    std::string kex_algorithms;                    // KexAlgorithms
     std::uint64_t rekey_limit_bytes = 0;           // RekeyLimit data part (0: the cipher's default)
     unsigned rekey_limit_seconds = 0;              // RekeyLimit time part (0: none)
 #if defined(__APPLE__)
@@ -102,7 +107,12 @@ struct ServerConfig {
 
 class ConfigParser {
 public:
-    explicit ConfigParser(ServerConfig& config) : config_(config) {}
+    // `support` says which Ciphers and KexAlgorithms names the linked
+    // libssh implements (feth-sshd asks libssh; tests may pretend).
+    explicit ConfigParser(ServerConfig& config, AlgorithmSupport support = every_known_algorithm)
+        : config_(config), support_(std::move(support))
+    {
+    }
 
     // One "-o Keyword=value" (or "Keyword value") from the command line.
     // Throws InputError: "command line: -o 'X': <problem>".
@@ -117,8 +127,11 @@ public:
 
     // Fills defaults for everything nobody set (ports 22, listen on all
     // addresses, AuthorizedKeysFile .ssh/authorized_keys ...) and gives every
-    // listen endpoint a port, so that afterwards no endpoint has port 0.
-    // Throws InputError when ListenAddress x Port makes too many sockets.
+    // listen endpoint a port, so that afterwards no endpoint has port 0;
+    // makes Ciphers and KexAlgorithms the effective lists (OpenSSH's server
+    // defaults that libssh implements, with the +, -, ^ forms applied).
+    // Throws InputError when ListenAddress x Port makes too many sockets or
+    // a list is left empty.
     void finish();
 
     // Command-line options outrank files whatever the call order: a -o value
@@ -129,6 +142,7 @@ private:
     struct Source; // where a line comes from: origin, line, source number
     void apply_line(std::string_view line, const Source& source);
     ServerConfig& config_;
+    AlgorithmSupport support_;
     std::optional<std::size_t> match_; // the Match block lines go to, if any
 };
 

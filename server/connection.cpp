@@ -18,6 +18,7 @@
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
 #include "tunnel/signal_pipe.hpp"
+#include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 #include "tunnel/tun_open.hpp"
 
@@ -412,6 +413,7 @@ int Connection::run()
         LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
         return 1;
     }
+    log_negotiated_algorithms(session_.get());
     ssh_set_blocking(session_.get(), 0);
 
     event_.reset(ssh_event_new());

@@ -18,6 +18,7 @@
 #include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
+#include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace {
@@ -62,7 +63,7 @@ void libssh_log(int priority, const char* function, const char* buffer, void*)
 feth::config::ServerConfig load_config(const Args& args)
 {
     feth::config::ServerConfig cfg;
-    feth::config::ConfigParser parser(cfg);
+    feth::config::ConfigParser parser(cfg, feth::libssh_algorithm_support(feth::config::AlgorithmRole::Server));
     for (int p : args.ports) parser.apply_option("Port=" + std::to_string(p));
     for (const auto& k : args.host_keys) parser.apply_option("HostKey=" + k);
     for (const auto& o : args.options) parser.apply_option(o);
@@ -71,17 +72,20 @@ feth::config::ServerConfig load_config(const Args& args)
     return cfg;
 }
 
-// sshd_config's Ciphers, checked by libssh itself: it knows which names it
-// implements and handles sshd's +, - and ^ prefixes.
-void set_ciphers(ssh_bind bind, const std::string& ciphers)
+// The effective Ciphers and KexAlgorithms (ConfigParser::finish made them
+// plain lists of names libssh implements): libssh offers them as given.
+void set_algorithms(ssh_bind bind, const feth::config::ServerConfig& cfg)
 {
-    if (ciphers.empty()) return;
-    if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_C_S, ciphers.c_str()) != SSH_OK ||
-        ssh_bind_options_set(bind, SSH_BIND_OPTIONS_CIPHERS_S_C, ciphers.c_str()) != SSH_OK)
-        throw feth::InputError("Bad SSH2 cipher spec '" + ciphers + "' for Ciphers: " + ssh_get_error(bind));
+    auto set = [bind](ssh_bind_options_e option, const std::string& list, const char* keyword) {
+        if (ssh_bind_options_set(bind, option, list.c_str()) != SSH_OK)
+            throw feth::InputError(std::string("Bad SSH2 ") + keyword + " '" + list + "': " + ssh_get_error(bind));
+    };
+    set(SSH_BIND_OPTIONS_CIPHERS_C_S, cfg.ciphers, "Ciphers");
+    set(SSH_BIND_OPTIONS_CIPHERS_S_C, cfg.ciphers, "Ciphers");
+    set(SSH_BIND_OPTIONS_KEY_EXCHANGE, cfg.kex_algorithms, "KexAlgorithms");
 }
 
-feth::BindPtr make_bind(const std::vector<std::string>& host_keys, const std::string& ciphers)
+feth::BindPtr make_bind(const std::vector<std::string>& host_keys, const feth::config::ServerConfig& cfg)
 {
     feth::BindPtr bind(ssh_bind_new());
     if (!bind) throw feth::InputError("ssh_bind_new failed");
@@ -102,7 +106,7 @@ feth::BindPtr make_bind(const std::vector<std::string>& host_keys, const std::st
     }
     if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyAlgorithms) != SSH_OK)
         throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
-    set_ciphers(bind.get(), ciphers);
+    set_algorithms(bind.get(), cfg);
     return bind;
 }
 
@@ -114,7 +118,9 @@ int main(int argc, char** argv)
     Args args;
     CLI::App app{"feth-sshd: an SSH server for OpenSSH tunnels (ssh -w), layer 2 and layer 3", "feth-sshd"};
     app.set_help_flag("--help", "Print this help and exit");
-    app.set_version_flag("--version", std::string("feth-sshd ") + FETH_VERSION);
+    // The libssh it runs on decides which algorithms it offers (ML-KEM and
+    // sntrup761 need 0.12): say which.
+    app.set_version_flag("--version", std::string("feth-sshd ") + FETH_VERSION + " (libssh " + ssh_version(0) + ")");
     app.add_option("-f", args.config_file, "Configuration file (sshd_config syntax)")
         ->type_name("FILE")
         ->each([&](const std::string&) { args.config_given = true; });
@@ -161,10 +167,10 @@ int main(int argc, char** argv)
         if (args.status) return feth::server::print_status(cfg.status_socket, args.json);
         if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
-            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys, cfg.ciphers);
+            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys, cfg);
             feth::BindPtr check(ssh_bind_new());
             if (!check) throw feth::InputError("ssh_bind_new failed");
-            set_ciphers(check.get(), cfg.ciphers);
+            set_algorithms(check.get(), cfg);
             if (args.dump) std::fputs(feth::config::dump_config(cfg).c_str(), stdout);
             return 0;
         }
@@ -182,7 +188,7 @@ int main(int argc, char** argv)
         auto identity = feth::server::prepare_privsep(cfg);
         auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {
             auto keys = feth::server::resolve_host_keys(c.host_keys, args.state_dir);
-            auto bind = make_bind(keys, c.ciphers);
+            auto bind = make_bind(keys, c);
             feth::server::ServerSettings s{std::move(c), std::move(bind)};
             if (args.debug == 0) {
                 log_opts.level = s.config.log_level;

@@ -475,3 +475,47 @@ TEST_CASE("Port takes a TCP service name from the services database", "[client_c
     CHECK(has(err("Port=-1"), "bad value '-1' for Port"));
     CHECK(has(err("Port=+22"), "bad value '+22' for Port"));
 }
+
+TEST_CASE("KexAlgorithms and Ciphers: ssh's forms, effective after resolve_defaults", "[client_config]")
+{
+    const std::string client_defaults =
+        "mlkem768x25519-sha256,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
+        "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,"
+        "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,"
+        "diffie-hellman-group14-sha256";
+    auto resolved = [](const std::string& text, const AlgorithmSupport& support = every_known_algorithm) {
+        ClientConfig c;
+        ClientConfigParser p(c, "box", "/home/u", "me");
+        p.set_algorithm_support(support);
+        p.apply_text(text, "cfg");
+        resolve_defaults(c, "box", "me", "/home/u", support);
+        return c;
+    };
+    CHECK(resolved("").kex_algorithms == client_defaults);
+    CHECK(resolved("").ciphers == std::string("chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,"
+                                              "aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr"));
+    CHECK(resolved("KexAlgorithms -diffie-hellman-*\n").kex_algorithms ==
+          client_defaults.substr(0, client_defaults.find(",diffie-hellman")));
+    CHECK(resolved("Host other\n KexAlgorithms curve25519-sha256\nHost *\n KexAlgorithms ^ecdh-sha2-nistp256\n")
+              .kex_algorithms->rfind("ecdh-sha2-nistp256,mlkem768x25519-sha256,", 0) == 0);
+    CHECK(resolved("Ciphers -chacha20*\n").ciphers->rfind("aes128-gcm@openssh.com,", 0) == 0);
+
+    // -o first, as ssh -o KexAlgorithms=... over the file.
+    ClientConfig o;
+    ClientConfigParser p(o, "box", "/home/u", "me");
+    p.apply_option("KexAlgorithms=sntrup761x25519-sha512@openssh.com");
+    p.apply_text("KexAlgorithms curve25519-sha256\n", "cfg");
+    resolve_defaults(o, "box", "me", "/home/u");
+    CHECK(o.kex_algorithms == std::string("sntrup761x25519-sha512@openssh.com"));
+
+    CHECK(has(error_of([&] { resolved("KexAlgorithms +kyber-sha1\n"); }),
+              "cfg line 1: Bad SSH2 KexAlgorithms '+kyber-sha1': 'kyber-sha1' is not implemented by this libssh"));
+    // Checked in blocks that do not apply too, as ssh does.
+    CHECK(has(error_of([&] { resolved("Host nomatch\n Ciphers aes128-ctr,des\n"); }), "'des' is not implemented"));
+    CHECK(has(error_of([&] { resolved("KexAlgorithms -*\n"); }), "that leaves no algorithm"));
+    AlgorithmSupport no_pq = [](AlgorithmKind kind, std::string_view name) {
+        return every_known_algorithm(kind, name) && name.rfind("mlkem", 0) != 0 && name.rfind("sntrup", 0) != 0;
+    };
+    CHECK(resolved("", no_pq).kex_algorithms->rfind("curve25519-sha256,curve25519-sha256@libssh.org,", 0) == 0);
+    CHECK(has(error_of([&] { resolved("KexAlgorithms mlkem768x25519-sha256\n", no_pq); }), "(it has: curve25519"));
+}

@@ -744,8 +744,71 @@ TEST_CASE("Ciphers and RekeyLimit", "[config]")
     CHECK(contains(text_error("RekeyLimit 15\n"), "bad value '15' for RekeyLimit"));
     CHECK(contains(text_error("RekeyLimit 1G soon\n"), "bad value 'soon' for RekeyLimit"));
     CHECK(contains(text_error("RekeyLimit 1G 1h extra\n"), "too many arguments"));
-    CHECK(contains(text_error("Ciphers aes128-ctr,,aes256-ctr\n"), "bad value"));
-    CHECK(contains(text_error("Ciphers +\n"), "bad value"));
-    CHECK(contains(text_error("Ciphers aes128-ctr;rm\n"), "bad value"));
+    CHECK(contains(text_error("Ciphers aes128-ctr,,aes256-ctr\n"),
+                   "line 1: Bad SSH2 cipher spec 'aes128-ctr,,aes256-ctr': '' is not a name"));
+    CHECK(contains(text_error("Ciphers +\n"), "Bad SSH2 cipher spec '+': no names"));
+    CHECK(contains(text_error("Ciphers aes128-ctr;rm\n"), "'aes128-ctr;rm' is not a name"));
+    CHECK(contains(text_error("Ciphers aes128-ctr,rot13\n"), "'rot13' is not implemented by this libssh"));
     CHECK(contains(text_error("Ciphers a b\n"), "too many arguments"));
+}
+
+TEST_CASE("KexAlgorithms: sshd's forms, effective list after finish, in -T", "[config]")
+{
+    const std::string server_defaults = "mlkem768x25519-sha256,sntrup761x25519-sha512,"
+                                        "sntrup761x25519-sha512@openssh.com,curve25519-sha256,"
+                                        "curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
+                                        "ecdh-sha2-nistp521";
+    ServerConfig d = parse_finished("Port 22\n");
+    CHECK(d.kex_algorithms == server_defaults);
+    CHECK(d.ciphers == "chacha20-poly1305@openssh.com,aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                       "aes128-ctr,aes192-ctr,aes256-ctr");
+    CHECK(contains(dump_config(d), "\nkexalgorithms " + server_defaults + "\n"));
+
+    CHECK(parse_finished("KexAlgorithms curve25519-sha256,mlkem768x25519-sha256\n").kex_algorithms ==
+          "curve25519-sha256,mlkem768x25519-sha256");
+    CHECK(parse_finished("KexAlgorithms -sntrup*,ecdh-*\n").kex_algorithms ==
+          "mlkem768x25519-sha256,curve25519-sha256,curve25519-sha256@libssh.org");
+    CHECK(parse_finished("KexAlgorithms ^curve25519-sha256\n").kex_algorithms.rfind("curve25519-sha256,mlkem", 0) ==
+          0);
+    CHECK(parse_finished("kexalgorithms=+diffie-hellman-group14-sha256\n").kex_algorithms ==
+          server_defaults + ",diffie-hellman-group14-sha256");
+    // First value wins; the command line outranks the file.
+    ServerConfig c;
+    ConfigParser parser(c);
+    parser.apply_text("KexAlgorithms curve25519-sha256\nKexAlgorithms ecdh-sha2-nistp256\n", kOrigin);
+    parser.apply_option("KexAlgorithms=-mlkem768x25519-sha256");
+    parser.finish();
+    CHECK(c.kex_algorithms.rfind("sntrup761x25519-sha512,", 0) == 0);
+
+    CHECK(contains(text_error("KexAlgorithms mlkem768x25519-sha256,foo-sha1\n"),
+                   "line 1: Bad SSH2 KexAlgorithms 'mlkem768x25519-sha256,foo-sha1': 'foo-sha1' is not implemented"));
+    // sshd checks every line, also those first-value-wins then ignores.
+    CHECK(contains(text_error("KexAlgorithms curve25519-sha256\nKexAlgorithms bogus\n"), "line 2: Bad SSH2"));
+    CHECK(contains(text_error("KexAlgorithms ^\n"), "no names"));
+    CHECK(contains(text_error("KexAlgorithms curve*\n"), "'curve*' is not a name"));
+    CHECK(contains(input_error([] { parse_finished("KexAlgorithms -*\n"); }), "that leaves no algorithm"));
+}
+
+TEST_CASE("KexAlgorithms and Ciphers against a libssh that lacks names", "[config]")
+{
+    // A libssh without ML-KEM and sntrup761 (0.11): the defaults shrink to
+    // what it has, and naming a missing algorithm is a configuration error.
+    AlgorithmSupport old_libssh = [](AlgorithmKind kind, std::string_view name) {
+        return every_known_algorithm(kind, name) && name.find("mlkem") == std::string_view::npos &&
+               name.find("sntrup") == std::string_view::npos;
+    };
+    auto finished = [&](std::string_view text) {
+        ServerConfig c;
+        ConfigParser p(c, old_libssh);
+        p.apply_text(text, kOrigin);
+        p.finish();
+        return c;
+    };
+    CHECK(finished("Port 22\n").kex_algorithms ==
+          "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521");
+    CHECK(finished("KexAlgorithms -mlkem*\n").kex_algorithms.rfind("curve25519-sha256,", 0) == 0);
+    const std::string e = input_error([&] { finished("KexAlgorithms +mlkem768x25519-sha256\n"); });
+    CHECK(contains(e, "line 1: Bad SSH2 KexAlgorithms '+mlkem768x25519-sha256': 'mlkem768x25519-sha256' is not "
+                      "implemented by this libssh (it has: curve25519-sha256,"));
+    CHECK_FALSE(contains(e, "(it has: mlkem"));
 }
