@@ -56,9 +56,9 @@ echo "peer: $peer_version; libssh $libssh; expected: ssh -> feth-sshd $EXPECT_FR
 # Stock ssh with the test's key at DEBUG1 (-v): "kex: algorithm: ...", the
 # post-quantum warning and channel window complaints all reach its log.
 STOCK=("$STOCK_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
-  -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout=5 -p "$PORT" -v)
+  -o StrictHostKeyChecking=no -o BatchMode=yes -o ConnectTimeout="$(scaled 5)" -p "$PORT" -v)
 FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
-  -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p "$PORT" -v)
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT" -v)
 WARNING="connection is not using a post-quantum key exchange algorithm"
 
 # kex_in LOG: the algorithm a log says was agreed ("kex: algorithm: X";

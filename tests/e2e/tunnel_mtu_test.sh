@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 e2e_init
 SSH=$(stock_ssh_cmd)
 FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
-  -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p "$PORT")
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT")
 # The largest limit on this platform, as the programs print it.
 RANGE="default or a number from 68 to 16370"
 
@@ -25,9 +25,9 @@ expect_mtu() {
 big_ping_both() {
   local size=$1 out
   wait_until 100 "first ping through the tunnel" in_cli ping -c 1 -W 1 "$TUN4_SRV"
-  out=$(in_cli ping -M do -s "$size" -c 3 -i 0.2 -W 2 "$TUN4_SRV" 2>&1) ||
+  out=$(in_cli ping -M do -s "$size" -c 3 -i 0.2 -w "$(ping_w)" "$TUN4_SRV" 2>&1) ||
     fail "ping -M do -s $size client->server: $out"
-  out=$(in_srv ping -M do -s "$size" -c 3 -i 0.2 -W 2 "$TUN4_CLI" 2>&1) ||
+  out=$(in_srv ping -M do -s "$size" -c 3 -i 0.2 -w "$(ping_w)" "$TUN4_CLI" 2>&1) ||
     fail "ping -M do -s $size server->client: $out"
 }
 
