@@ -128,10 +128,21 @@ configure_server_tap() {
 
 server_tap_pings() { configure_server_tap && in_cli ping -c 1 -W 1 "$TUN4_SRV"; }
 
+# descendants PID: every process below PID (OpenSSH 10's sshd-session runs
+# the user's session two levels down: sshd -> sshd-session -> sshd-session).
+descendants() {
+  local kid
+  for kid in $(pgrep -P "$1" || true); do
+    echo "$kid"
+    descendants "$kid"
+  done
+}
+
 kill_stock_sshd_tree() {
-  local kids
-  kids=$(pgrep -P "$SSHD_PID" || true)
-  kill -KILL "$SSHD_PID" $kids 2>/dev/null || true
+  local tree
+  tree=$(descendants "$SSHD_PID")
+  # shellcheck disable=SC2086
+  kill -KILL "$SSHD_PID" $tree 2>/dev/null || true
   wait "$SSHD_PID" 2>/dev/null || true
 }
 
