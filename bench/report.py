@@ -7,9 +7,11 @@
   report.py final RESULTS CLK_TCK [--json FILE|-]
                                        the table (stdout) and the JSON
   report.py idle RESULTS CLK_TCK [--json FILE|-]
-  report.py compare OUT LABEL_A LABEL_B
+  report.py compare OUT LABEL_A LABEL_B [--max-other F]
                                        bench/compare.sh's side-by-side table of
-                                       OUT/LABEL.PAIRING.ROUND.json; OUT/compare.json
+                                       OUT/LABEL.PAIRING.ROUND.json, then the same of the
+                                       quiet runs only (other load <= F, default 0.10);
+                                       OUT/compare.json
 """
 import json
 import math
@@ -466,7 +468,8 @@ def main():
     if cmd == "idle":
         return idle(sys.argv[2], int(sys.argv[3]), json_path)
     if cmd == "compare":
-        return compare(sys.argv[2], sys.argv[3:5])
+        max_other = float(sys.argv[sys.argv.index("--max-other") + 1]) if "--max-other" in sys.argv else 0.10
+        return compare(sys.argv[2], sys.argv[3:5], max_other)
     print(__doc__, file=sys.stderr)
     return 2
 
@@ -546,12 +549,26 @@ def spread(runs, name):
     return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1], "n": len(xs)}
 
 
-def compare(out, labels):
-    doc = {"builds": labels, "pairings": []}
+def compare(out, labels, max_other):
+    doc = {"builds": labels, "max_other": max_other}
+    print("all rounds: median [min-max]; CPU s/GB per 10^9 bytes through the tunnel; "
+          "other load: fraction of a core used by other processes (max of a run's two windows)")
+    doc["pairings"] = compare_table(out, labels, lambda r: True)
+    print(f"\nquiet rounds only (other load <= {max_other} in both windows):")
+    doc["pairings_quiet"] = compare_table(out, labels, lambda r: (r.get("other_core_frac_max") or 0) <= max_other)
+    with open(os.path.join(out, "compare.json"), "w") as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
+    print(f"JSON: {os.path.join(out, 'compare.json')}")
+    return 0
+
+
+def compare_table(out, labels, keep):
+    """Prints the side-by-side table of the runs keep() accepts; returns its entries."""
+    entries = []
     hdr = ["pairing", "build", "kex"] + [n for n, _, _ in FIGURES] + ["other load", "ok runs"]
     rows = []
     for short, name in SHORT.items():
-        per = {lab: compare_runs(out, lab, short) for lab in labels}
+        per = {lab: [r for r in compare_runs(out, lab, short) if r.get("status") != "ok" or keep(r)] for lab in labels}
         if not any(per.values()):
             continue
         entry = {"pairing": name, "builds": {}}
@@ -573,19 +590,14 @@ def compare(out, labels):
         entry["change_b_vs_a"] = change
         rows.append([name, f"{labels[1]} vs {labels[0]}", ""] +
                     [f"{change[n] * 100:+.1f}%" if n in change else "-" for n, _, _ in FIGURES] + ["", ""])
-        doc["pairings"].append(entry)
+        entries.append(entry)
     w = [max(len(str(row[i])) for row in rows + [hdr]) for i in range(len(hdr))]
     line = lambda row: "| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(row)) + " |"
-    print(f"median [min-max] of the rounds; CPU s/GB per 10^9 bytes through the tunnel; "
-          f"other load: fraction of a core used by other processes (max of a run's two windows)")
     print(line(hdr))
     print("|" + "|".join("-" * (x + 2) for x in w) + "|")
     for row in rows:
         print(line(row))
-    with open(os.path.join(out, "compare.json"), "w") as f:
-        f.write(json.dumps(doc, indent=2) + "\n")
-    print(f"JSON: {os.path.join(out, 'compare.json')}")
-    return 0
+    return entries
 
 
 if __name__ == "__main__":
