@@ -22,6 +22,7 @@ PORT=2222
 TMP=""
 declare -a B_PIDS=()
 declare -a CLIENT_EXTRA=() # more client options (bench/idle.sh: ServerAliveInterval)
+STOCK_SSHD_EXTRA=""         # more sshd_config lines (bench/rekey.sh: KexAlgorithms)
 CLK_TCK=$(getconf CLK_TCK)
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -165,6 +166,7 @@ PermitTunnel $mode
 LogLevel $level
 ${cipher:+Ciphers $cipher}
 ${rekey:+RekeyLimit $rekey}
+$STOCK_SSHD_EXTRA
 CFG
   start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
   SSHD_PID=$BG_PID

@@ -7,6 +7,11 @@
   report.py final RESULTS CLK_TCK [--json FILE|-]
                                        the table (stdout) and the JSON
   report.py idle RESULTS CLK_TCK [--json FILE|-]
+  report.py compare OUT LABEL_A LABEL_B [--max-other F]
+                                       bench/compare.sh's side-by-side table of
+                                       OUT/LABEL.PAIRING.ROUND.json, then the same of the
+                                       quiet runs only (other load <= F, default 0.10);
+                                       OUT/compare.json
 """
 import json
 import math
@@ -256,8 +261,22 @@ def pairing_result(pdir, clk):
     res["rekeys_seen_by_stock_ssh"] = (n - 1) if n else None
     n = count_in(os.path.join(pdir, "stock-sshd.log"), "SSH2_MSG_NEWKEYS received") if name.endswith("stock-sshd") else None
     res["rekeys_seen_by_stock_sshd"] = (n - 1) if n else None
+    res["kex"] = kex_of(pdir)
     res["profile"] = profile_of(pdir)
     return res
+
+
+def kex_of(pdir):
+    """The key exchange method, as a stock program logged it at DEBUG1 ("kex: algorithm: X");
+    None when neither side is OpenSSH."""
+    for f in ("client.log", "stock-sshd.log"):
+        try:
+            for line in open(os.path.join(pdir, f), errors="replace"):
+                if "kex: algorithm:" in line:
+                    return line.split("kex: algorithm:", 1)[1].split()[0]
+        except (OSError, IndexError):
+            pass
+    return None
 
 
 def strace_counts(path):
@@ -461,6 +480,9 @@ def main():
         return final(sys.argv[2], int(sys.argv[3]), json_path)
     if cmd == "idle":
         return idle(sys.argv[2], int(sys.argv[3]), json_path)
+    if cmd == "compare":
+        max_other = float(sys.argv[sys.argv.index("--max-other") + 1]) if "--max-other" in sys.argv else 0.10
+        return compare(sys.argv[2], sys.argv[3:5], max_other)
     print(__doc__, file=sys.stderr)
     return 2
 
@@ -499,6 +521,96 @@ def idle(rdir, clk, json_path):
             with open(json_path, "w") as f:
                 f.write(text + "\n")
     return 0
+
+
+# ---------- two builds side by side (bench/compare.sh) ----------
+SHORT = {"ss": "stock-ssh/stock-sshd", "sf": "stock-ssh/feth-sshd", "fs": "feth-ssh/stock-sshd", "ff": "feth-ssh/feth-sshd"}
+FIGURES = [("c2s Mbit/s", "c2s", "mbit"), ("s2c Mbit/s", "s2c", "mbit"),
+           ("cli CPU s/GB c2s", "c2s", "client_cpu_s_per_gb"), ("cli CPU s/GB s2c", "s2c", "client_cpu_s_per_gb"),
+           ("srv CPU s/GB c2s", "c2s", "server_cpu_s_per_gb"), ("srv CPU s/GB s2c", "s2c", "server_cpu_s_per_gb")]
+
+
+def compare_runs(out, label, short):
+    """The rounds of one build and pairing: one dict of figures per run."""
+    runs = []
+    rnd = 1
+    while os.path.exists(os.path.join(out, f"{label}.{short}.{rnd}.json")) or os.path.exists(os.path.join(out, f"{label}.{short}.{rnd}.txt")):
+        path = os.path.join(out, f"{label}.{short}.{rnd}.json")
+        run = {"round": rnd}
+        try:
+            doc = json.load(open(path))
+            r = doc["pairings"][0]
+            run["status"] = r["status"]
+            if r["status"] == "ok":
+                for name, d, key in FIGURES:
+                    run[name] = r[d][key]
+                run["other_core_frac_max"] = max(r["c2s"]["other_core_frac_max"], r["s2c"]["other_core_frac_max"])
+                run["retransmits"] = r["c2s"]["retransmits"] + r["s2c"]["retransmits"]
+                run["app_drops"] = app_drops(r)
+                run["kex"] = r.get("kex")
+        except (OSError, ValueError, KeyError, IndexError):
+            run["status"] = "no result"
+        runs.append(run)
+        rnd += 1
+    return runs
+
+
+def spread(runs, name):
+    xs = sorted(r[name] for r in runs if r.get(name) is not None)
+    if not xs:
+        return None
+    return {"median": statistics.median(xs), "min": xs[0], "max": xs[-1], "n": len(xs)}
+
+
+def compare(out, labels, max_other):
+    doc = {"builds": labels, "max_other": max_other}
+    print("all rounds: median [min-max]; CPU s/GB per 10^9 bytes through the tunnel; "
+          "other load: fraction of a core used by other processes (max of a run's two windows)")
+    doc["pairings"] = compare_table(out, labels, lambda r: True)
+    print(f"\nquiet rounds only (other load <= {max_other} in both windows):")
+    doc["pairings_quiet"] = compare_table(out, labels, lambda r: (r.get("other_core_frac_max") or 0) <= max_other)
+    with open(os.path.join(out, "compare.json"), "w") as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
+    print(f"JSON: {os.path.join(out, 'compare.json')}")
+    return 0
+
+
+def compare_table(out, labels, keep):
+    """Prints the side-by-side table of the runs keep() accepts; returns its entries."""
+    entries = []
+    hdr = ["pairing", "build", "kex"] + [n for n, _, _ in FIGURES] + ["other load", "ok runs"]
+    rows = []
+    for short, name in SHORT.items():
+        per = {lab: [r for r in compare_runs(out, lab, short) if r.get("status") != "ok" or keep(r)] for lab in labels}
+        if not any(per.values()):
+            continue
+        entry = {"pairing": name, "builds": {}}
+        for lab in labels:
+            runs = per[lab]
+            figs = {n: spread(runs, n) for n, _, _ in FIGURES}
+            oth = spread(runs, "other_core_frac_max")
+            entry["builds"][lab] = {"runs": runs, "figures": figs, "other_core_frac_max": oth}
+            cell = lambda s, nd: "-" if s is None else f"{s['median']:.{nd}f} [{s['min']:.{nd}f}-{s['max']:.{nd}f}]"
+            kex = ",".join(sorted({r["kex"] for r in runs if r.get("kex")})) or "-"
+            entry["builds"][lab]["kex"] = kex
+            rows.append([name, lab, kex] + [cell(figs[n], 0 if "Mbit" in n else 2) for n, _, _ in FIGURES] +
+                        [cell(oth, 2), f"{sum(1 for r in runs if r.get('status') == 'ok')}/{len(runs)}"])
+        a, b = (entry["builds"][lab]["figures"] for lab in labels)
+        change = {}
+        for n, _, _ in FIGURES:
+            if a[n] and b[n] and a[n]["median"]:
+                change[n] = b[n]["median"] / a[n]["median"] - 1
+        entry["change_b_vs_a"] = change
+        rows.append([name, f"{labels[1]} vs {labels[0]}", ""] +
+                    [f"{change[n] * 100:+.1f}%" if n in change else "-" for n, _, _ in FIGURES] + ["", ""])
+        entries.append(entry)
+    w = [max(len(str(row[i])) for row in rows + [hdr]) for i in range(len(hdr))]
+    line = lambda row: "| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(row)) + " |"
+    print(line(hdr))
+    print("|" + "|".join("-" * (x + 2) for x in w) + "|")
+    for row in rows:
+        print(line(row))
+    return entries
 
 
 if __name__ == "__main__":
