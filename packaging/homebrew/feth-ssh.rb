@@ -7,7 +7,7 @@
 # repository (`head` builds the default branch meanwhile).
 #
 # libssh is not taken from Homebrew: the project builds its own static,
-# patched libssh 0.11.5 (tun@openssh.com channel, docs/libssh-patch.md). The
+# patched libssh 0.12.2 (tun@openssh.com channel, docs/libssh-patch.md). The
 # upstream tarball is a resource, verified by Homebrew, and handed to CMake
 # with FETH_LIBSSH_TARBALL so that the build never downloads anything.
 class FethSsh < Formula
@@ -24,12 +24,12 @@ class FethSsh < Formula
   depends_on "openssl@3"
 
   resource "libssh" do
-    url "https://www.libssh.org/files/0.11/libssh-0.11.5.tar.xz"
-    sha256 "6898ba9dd836d618b71dc7a4bb786a502c173cef5cafbf20fe5e0567ba4ea30c"
+    url "https://www.libssh.org/files/0.12/libssh-0.12.2.tar.xz"
+    sha256 "49560f677d96e3706a904ac2de1116e25f3680937d51e5c92198fcba4a1c1e9f"
   end
 
   def install
-    libssh_tarball = buildpath/"libssh-0.11.5.tar.xz"
+    libssh_tarball = buildpath/"libssh-0.12.2.tar.xz"
     cp resource("libssh").cached_download, libssh_tarball
 
     args = %W[
