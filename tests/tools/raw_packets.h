@@ -1,7 +1,9 @@
 /*
  * Messages the public libssh API will not send: malformed or early channel
- * opens and oversized data, for bad_client. Implemented in C against
- * libssh's private headers, which only this test tool may use.
+ * opens and oversized data, for bad_client, and hand-made user
+ * authentication requests for the unit tests of libssh patch 0005.
+ * Implemented in C against libssh's private headers, which only these
+ * tests may use.
  */
 #ifndef FETH_TESTS_RAW_PACKETS_H
 #define FETH_TESTS_RAW_PACKETS_H
@@ -46,6 +48,19 @@ int raw_process(ssh_session session, int timeout_ms);
  * replaced the session's error with "Socket error: disconnected". */
 const char *raw_peer_disconnect_message(ssh_session session);
 int raw_session_in_error(ssh_session session);
+
+/* The client's view of the server's answer to a user authentication request
+ * sent with raw_send_message(): raw_auth_reset() forgets the last one (and
+ * puts the client where its own signed publickey request would), and
+ * raw_auth_answer() tells what came since (RAW_AUTH_NONE: nothing yet). */
+enum raw_auth_result { RAW_AUTH_NONE = 0, RAW_AUTH_FAILURE, RAW_AUTH_PARTIAL, RAW_AUTH_SUCCESS, RAW_AUTH_OTHER };
+void raw_auth_reset(ssh_session session);
+enum raw_auth_result raw_auth_answer(ssh_session session);
+
+/* The session identifier (the first key exchange's hash) as this end holds
+ * it: copies at most `cap` bytes to `out` and returns its length, 0 before
+ * the first key exchange. */
+size_t raw_session_id(ssh_session session, unsigned char *out, size_t cap);
 
 #ifdef __cplusplus
 }
