@@ -12,6 +12,7 @@
 #include "auth.hpp"
 #include "config/printable.hpp"
 #include "privsep.hpp"
+#include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
 #include "status.hpp"
 #include "tunnel/liveness.hpp"
@@ -59,6 +60,11 @@ public:
 private:
     // libssh callbacks (C entry points).
     static int on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata);
+    static int on_auth_pubkey_signature(ssh_session, const char* user, const char* service, const char* method,
+                                        const char* algorithm, ssh_string key_blob, ssh_string hostkey_blob,
+                                        ssh_string signature, void* userdata);
+    static ssh_string on_sign_exchange_hash(ssh_session, ssh_key hostkey, const char* algorithm,
+                                            const unsigned char* hash, size_t hash_len, void* userdata);
     static ssh_channel on_session_open(ssh_session, void* userdata);
     static int on_message(ssh_session, ssh_message msg, void* userdata);
     static int on_signal_fd(socket_t fd, int revents, void* userdata);
@@ -72,6 +78,7 @@ private:
     static int on_window_change(ssh_session, ssh_channel, int, int, int, int, void*) { return 0; }
 
     int auth_pubkey(const std::string& user, ssh_key key, char state);
+    int auth_answer(MonitorClient::AuthAnswer answer, const std::string& user);
     void handle_tun_open(ssh_message msg);
     void refuse_tun(ssh_message msg, const char* debug_line, const std::string& why);
     void mark_banner(ssh_channel channel);
@@ -89,7 +96,6 @@ private:
     ssh_server_callbacks_struct server_cb_{};
 
     std::optional<UserInfo> user_;
-    unsigned auth_failures_ = 0;
     // ClientAliveInterval: when the next keepalive is due, whether one is
     // unanswered, and how many intervals passed without an answer.
     bool terminate_ = false;
@@ -109,43 +115,94 @@ std::string Connection::who() const
 
 // ---- authentication --------------------------------------------------------
 
+// Strings from libssh's callbacks, which may be NULL.
+std::string str(const char* s)
+{
+    return s != nullptr ? s : "";
+}
+
+std::string str(ssh_string s)
+{
+    return s != nullptr ? std::string(static_cast<const char*>(ssh_string_data(s)), ssh_string_len(s)) : "";
+}
+
+// The key exchange's host key signature, made by the monitor, which holds
+// the private keys (this process's bind has the public halves only).
+ssh_string Connection::on_sign_exchange_hash(ssh_session, ssh_key hostkey, const char* algorithm,
+                                             const unsigned char* hash, size_t hash_len, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        const std::string sig = self->monitor_.sign_exchange_hash(
+            str(algorithm), public_key_blob(hostkey), std::string(reinterpret_cast<const char*>(hash), hash_len));
+        ssh_string out = ssh_string_new(sig.size());
+        if (out != nullptr) ssh_string_fill(out, sig.data(), sig.size());
+        return out;
+    } catch (const std::exception& e) {
+        LOG_ERROR("host key signature for %s failed: %s", self->who().c_str(), e.what());
+        return nullptr;
+    }
+}
+
 int Connection::on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata)
 {
     auto* self = static_cast<Connection*>(userdata);
     try {
-        return self->auth_pubkey(user != nullptr ? user : "", key, state);
+        return self->auth_pubkey(str(user), key, state);
     } catch (const std::exception& e) {
         LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        self->terminate_ = true;
+        self->terminate_reason_ = "authentication failed";
         return SSH_AUTH_DENIED;
     }
 }
 
+// What the monitor said, as libssh's answer; at MaxAuthTries the
+// connection ends, with sshd's reason.
+int Connection::auth_answer(MonitorClient::AuthAnswer answer, const std::string& user)
+{
+    if (answer == MonitorClient::AuthAnswer::DeniedDisconnect) {
+        terminate_ = true;
+        terminate_reason_ = "Too many authentication failures";
+        ssh_session_set_disconnect_message(session_.get(), "Too many authentication failures");
+    }
+    if (answer != MonitorClient::AuthAnswer::Accepted) return SSH_AUTH_DENIED;
+    if (!user.empty()) {
+        user_ = UserInfo{user, "/", 0, 0};
+        ::alarm(0);
+    }
+    return SSH_AUTH_SUCCESS;
+}
+
+// A publickey query (no signature): does the monitor accept this key for
+// this user? The monitor logs and counts a refusal.
 int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char state)
 {
-    const std::string from = " from " + peer_.address + " port " + std::to_string(peer_.port) + " ssh2";
-    auto fail = [&]() {
-        LOG_AUTH("Failed publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
-        if (++auth_failures_ >= cfg_.max_auth_tries) {
-            LOG_AUTH("Disconnecting authenticating user %s %s port %u: Too many authentication failures [preauth]",
-                     user_name.c_str(), peer_.address.c_str(), peer_.port);
-            terminate_ = true;
-            terminate_reason_ = "too many authentication failures";
-        }
-        return SSH_AUTH_DENIED;
-    };
     if (user_) return SSH_AUTH_DENIED; // already authenticated
-    if (state == SSH_PUBLICKEY_STATE_WRONG) return fail();
-    // The monitor reads the user's authorized_keys and applies AllowUsers,
-    // DenyUsers and the key's options; it logs invalid users itself.
-    if (!monitor_.key_allowed(user_name, key)) return fail();
-    if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS; // key acceptable: ask for a signature
+    // With the signature callback set libssh sends only queries here; no
+    // other state ever authenticates (a signed request goes to the monitor).
+    if (state != SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_DENIED;
+    return auth_answer(monitor_.key_allowed(user_name, public_key_blob(key)), std::string());
+}
 
-    // SSH_PUBLICKEY_STATE_VALID: libssh verified the signature.
-    if (!monitor_.auth_done(user_name, key)) return fail();
-    user_ = UserInfo{user_name, "/", 0, 0};
-    ::alarm(0);
-    LOG_AUTH("Accepted publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
-    return SSH_AUTH_SUCCESS;
+// A signed publickey request, unverified: the monitor verifies it.
+int Connection::on_auth_pubkey_signature(ssh_session, const char* user, const char* service, const char* method,
+                                         const char* algorithm, ssh_string key_blob, ssh_string hostkey_blob,
+                                         ssh_string signature, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        if (self->user_) return SSH_AUTH_DENIED;
+        const std::string name = str(user);
+        auto answer = self->monitor_.verify_publickey(name, str(service), str(method), str(algorithm),
+                                                      str(key_blob), str(hostkey_blob), str(signature));
+        return self->auth_answer(answer, name);
+    } catch (const std::exception& e) {
+        LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        self->terminate_ = true;
+        self->terminate_reason_ = "authentication failed";
+        return SSH_AUTH_DENIED;
+    }
 }
 
 // ---- tunnel channels -------------------------------------------------------
@@ -390,9 +447,12 @@ int Connection::run()
         std::uint32_t seconds = cfg_.rekey_limit_seconds;
         ssh_options_set(session_.get(), SSH_OPTIONS_REKEY_TIME, &seconds);
     }
+    if (ssh_server_set_hostkey_sign_callback(session_.get(), &Connection::on_sign_exchange_hash, this) != SSH_OK)
+        throw InputError("cannot hand host key signatures to the monitor");
     ssh_callbacks_init(&server_cb_);
     server_cb_.userdata = this;
     server_cb_.auth_pubkey_function = &Connection::on_auth_pubkey;
+    server_cb_.auth_pubkey_signature_function = &Connection::on_auth_pubkey_signature;
     server_cb_.channel_open_request_session_function = &Connection::on_session_open;
     ssh_set_server_callbacks(session_.get(), &server_cb_);
     ssh_set_auth_methods(session_.get(), SSH_AUTH_METHOD_PUBLICKEY);
@@ -464,6 +524,9 @@ int Connection::run()
                  by_us ? (" (" + terminate_reason_ + ")").c_str() : "");
     else if (!violation.empty())
         LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
+    else if (by_us)
+        LOG_VERBOSE("Closed the connection from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port,
+                    terminate_reason_.c_str());
     else
         LOG_INFO("Connection closed by %s port %u [preauth]", peer_.address.c_str(), peer_.port);
     return 0;

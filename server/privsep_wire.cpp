@@ -17,8 +17,10 @@ const char* msg_type_name(std::uint32_t type)
     switch (static_cast<MsgType>(type)) {
     case MsgType::KeyAllowed: return "KeyAllowed";
     case MsgType::KeyAllowedAnswer: return "KeyAllowedAnswer";
-    case MsgType::AuthDone: return "AuthDone";
-    case MsgType::AuthDoneAnswer: return "AuthDoneAnswer";
+    case MsgType::PubkeyVerify: return "PubkeyVerify";
+    case MsgType::PubkeyVerifyAnswer: return "PubkeyVerifyAnswer";
+    case MsgType::HostKeySign: return "HostKeySign";
+    case MsgType::HostKeySignAnswer: return "HostKeySignAnswer";
     case MsgType::TunOpen: return "TunOpen";
     case MsgType::TunOpenAnswer: return "TunOpenAnswer";
     case MsgType::TunClose: return "TunClose";

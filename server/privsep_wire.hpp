@@ -24,23 +24,34 @@ namespace feth::server::privsep {
 
 enum class MsgType : std::uint32_t {
     // child -> monitor, before authentication
-    KeyAllowed = 1,  // string user, string public key blob
-    AuthDone = 3,    // string user, string public key blob
+    KeyAllowed = 1,    // string user, string public key blob (a query: no signature)
+    // 3 was AuthDone ("libssh verified it"): the monitor verifies now.
+    PubkeyVerify = 11, // string user, string service, string method,
+                       //   string algorithm, string public key blob,
+                       //   string host key blob (hostbound method, else empty),
+                       //   string signature blob
+    // child -> monitor, before and after authentication (re-keys)
+    HostKeySign = 13,  // string algorithm, string host public key blob,
+                       //   string exchange hash
     // child -> monitor, after authentication
-    TunOpen = 5,     // uint32 mode, uint32 unit
-    TunClose = 7,    // uint32 tunnel id (no answer)
+    TunOpen = 5,       // uint32 mode, uint32 unit
+    TunClose = 7,      // uint32 tunnel id (no answer)
     // monitor -> child
-    KeyAllowedAnswer = 2, // uint32 allowed (0/1)
-    AuthDoneAnswer = 4,   // uint32 accepted (0/1)
-    TunOpenAnswer = 6,    // uint32 ok; ok: uint32 id, uint32 mode, string ifname,
-                          //   string io name, string backend ("tap", "pair",
-                          //   "feth", ...), with 1 or 2 fds (read, write);
-                          // refused: string debug line for the peer, string reason
+    KeyAllowedAnswer = 2,    // uint32 MonitorClient::AuthAnswer
+    PubkeyVerifyAnswer = 12, // uint32 MonitorClient::AuthAnswer
+    HostKeySignAnswer = 14,  // string signature blob
+    TunOpenAnswer = 6,       // uint32 ok; ok: uint32 id, uint32 mode, string ifname,
+                             //   string io name, string backend ("tap", "pair",
+                             //   "feth", ...), with 1 or 2 fds (read, write);
+                             // refused: string debug line for the peer, string reason
 };
 
 inline constexpr std::size_t kMaxPayload = 32 * 1024;
 inline constexpr std::size_t kMaxUserName = 256;
 inline constexpr std::size_t kMaxKeyBlob = 16 * 1024;
+inline constexpr std::size_t kMaxSignature = 16 * 1024;
+inline constexpr std::size_t kMaxName = 64;     // algorithm, service, method
+inline constexpr std::size_t kMaxHashLen = 64;  // SHA-512
 inline constexpr std::size_t kMaxText = 1024;
 inline constexpr std::size_t kMaxBackendName = 16;
 inline constexpr std::size_t kMaxFds = 2;
