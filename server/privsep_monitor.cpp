@@ -72,8 +72,8 @@ class Monitor {
 public:
     Monitor(const config::ServerConfig& cfg, const HostKeys& host_keys, const Peer& peer, pid_t child, UniqueFd sock,
             UniqueFd startup)
-        : cfg_(cfg), host_keys_(host_keys), peer_(peer), child_(child), sock_(std::move(sock)),
-          startup_(std::move(startup))
+        : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
+          host_keys_(host_keys)
     {
     }
 
