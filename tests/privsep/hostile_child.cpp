@@ -212,6 +212,15 @@ struct Run {
     {
         if (!logged(text)) failf("the log has no line with \"" + text + "\"");
     }
+    // For a line that may follow what the driver saw by a moment.
+    void await_logged(const std::string& text, std::chrono::milliseconds timeout = 2000ms) const
+    {
+        const auto end = Clock::now() + timeout;
+        while (!logged(text)) {
+            if (Clock::now() >= end) failf("the log has no line with \"" + text + "\"");
+            std::this_thread::sleep_for(10ms);
+        }
+    }
     void expect_not_logged(const std::string& text) const
     {
         if (logged(text)) failf("the log has a line with \"" + text + "\"");
@@ -372,8 +381,8 @@ std::string driver_keep_alive(Run& r, bool close_it)
             failf(dev + " is still there after TunClose (the child holds a persistent dup)");
         if (::kill(r.child, 0) != 0) failf("the child is gone too early: the scenario proves nothing");
         if (!feth::server::status_table_snapshot().empty()) failf("a status slot outlived TunClose");
-        r.expect_logged("Tunnel " + dev + " (ethernet) closed for " + g.user + " from " + kPeer.address + " port " +
-                        std::to_string(kPeer.port) + " (closed by the connection)");
+        r.await_logged("Tunnel " + dev + " (ethernet) closed for " + g.user + " from " + kPeer.address + " port " +
+                       std::to_string(kPeer.port) + " (closed by the connection)");
     }
     r.net.reset(); // the child goes (without TunClose in the second case)
     r.expect_monitor_exit(5000ms);
