@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -80,8 +81,14 @@ constexpr int kLoginGrace = 2;
 // The monitor's bound on a message after authentication
 // (privsep_monitor.cpp kMessageDeadline).
 constexpr auto kMessageBound = 10s;
-// Slack for a loaded two-core machine.
-constexpr auto kSlack = 3s;
+// Slack for a loaded two-core machine, times FETH_E2E_TIME_SCALE (a
+// sanitizer build runs several times slower; ctest sets it).
+std::chrono::milliseconds slack()
+{
+    const char* scale = std::getenv("FETH_E2E_TIME_SCALE");
+    const int n = scale != nullptr ? std::atoi(scale) : 1;
+    return std::chrono::milliseconds(3000) * std::max(1, n);
+}
 
 const feth::server::Peer kPeer{"198.18.0.2", 4242};
 
@@ -405,8 +412,8 @@ void child_half_header(ChildCtx& c)
 void driver_half_header(Run& r)
 {
     r.expect("sent");
-    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + kSlack);
-    if (r.seconds() > kLoginGrace + 2.5)
+    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + slack());
+    if (r.seconds() > kLoginGrace + std::chrono::duration<double>(slack()).count())
         failf("the monitor took " + std::to_string(r.seconds()) + " s, LoginGraceTime is " +
               std::to_string(kLoginGrace));
     r.expect_logged("no whole message in time (4 of 8 header bytes); killing it");
@@ -429,7 +436,7 @@ void driver_half_payload(Run& r)
     r.expect("auth");
     r.expect("sent");
     const auto sent = Clock::now();
-    r.expect_monitor_exit(kMessageBound + kSlack);
+    r.expect_monitor_exit(kMessageBound + slack());
     const double took = std::chrono::duration<double>(Clock::now() - sent).count();
     if (took < std::chrono::duration<double>(kMessageBound).count() - 1.5)
         failf("the monitor gave up after " + std::to_string(took) + " s, before its bound");
@@ -460,7 +467,7 @@ void send_with_fd(ChildCtx& c)
 void driver_fd_refused_by_monitor(Run& r)
 {
     if (r.expect("sendmsg") != "0") failf("sendmsg with a descriptor failed although the kernel's refusal is off");
-    r.expect_monitor_exit(kSlack);
+    r.expect_monitor_exit(slack());
     r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
 }
 
@@ -472,7 +479,7 @@ void driver_fd_refused_by_kernel(Run& r)
     if (result == "0") {
         // No SO_PASSRIGHTS in this kernel: the monitor's own check.
         std::printf("  (this kernel has no SO_PASSRIGHTS: the monitor's check refused it)\n");
-        r.expect_monitor_exit(kSlack);
+        r.expect_monitor_exit(slack());
         r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
         return;
     }
@@ -532,7 +539,7 @@ void driver_stats_flood(Run& r)
 {
     r.expect("auth");
     r.expect("tunnel");
-    r.expect_monitor_exit(kSlack);
+    r.expect_monitor_exit(slack());
     r.expect_logged("sends TunStats faster than 20 a second; killing it");
 }
 
@@ -547,7 +554,7 @@ void child_stats_unknown(ChildCtx& c)
 void driver_stats_unknown(Run& r)
 {
     r.expect("auth");
-    r.expect_monitor_exit(kSlack);
+    r.expect_monitor_exit(slack());
     r.expect_logged("reports counters of tunnel 999, which it does not have; killing it");
 }
 
@@ -560,7 +567,7 @@ void child_stats_preauth(ChildCtx& c)
 
 void driver_stats_preauth(Run& r)
 {
-    r.expect_monitor_exit(kSlack);
+    r.expect_monitor_exit(slack());
     r.expect_logged("request 9 (TunStats) is not valid before authentication; killing it");
 }
 
@@ -681,7 +688,7 @@ void cleanup(Run& r)
 // What every scenario must leave behind.
 void common_checks(Run& r)
 {
-    if (!r.monitor_reaped) r.expect_monitor_exit(kSlack);
+    if (!r.monitor_reaped) r.expect_monitor_exit(slack());
     // The monitor reaps its child before it exits; an orphan would be ours.
     int st = 0;
     pid_t w = ::waitpid(r.child, &st, WNOHANG);
