@@ -397,6 +397,7 @@ std::string driver_keep_alive(Run& r, bool close_it)
     if (!close_it)
         r.expect_logged("Tunnel " + dev + " (ethernet) closed for " + g.user + " from " + kPeer.address +
                         " port " + std::to_string(kPeer.port) + " (connection ended)");
+    r.expect_not_logged("the interface is still there");
     return dev;
 }
 
