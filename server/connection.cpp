@@ -2,11 +2,15 @@
 
 #include <libssh/callbacks.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "auth.hpp"
@@ -27,17 +31,24 @@ namespace feth::server {
 namespace {
 
 constexpr std::size_t kMaxTunnels = 10;
+// TunStats: at most one per tunnel this often, and only when the counters
+// moved (the monitor ends a connection that floods it).
+constexpr auto kStatsInterval = std::chrono::seconds(1);
+
+using Clock = std::chrono::steady_clock;
 
 // A session channel: stock `ssh -w` without -N opens one after the tunnel.
 // It prints one line and lives as long as the connection's tunnels.
 // A tunnel and the descriptors the monitor gave it. The pump is declared
-// last so that it is destroyed first: channel closed, then the fds, then
-// the monitor removes the interface (close_tunnel).
+// after the device so that it is destroyed first: channel closed, then the
+// fds, then the monitor removes the interface (close_tunnel).
 struct ServerTunnel {
     std::uint32_t id = 0;
     std::unique_ptr<Device> device;
     std::unique_ptr<TunnelPump> pump;
-    std::unique_ptr<StatusSlot> status; // this tunnel's line in feth-sshd -S
+    // What the monitor last heard for this tunnel's line in feth-sshd -S.
+    TunnelCounters reported{};
+    std::optional<Clock::time_point> reported_at;
 };
 
 struct SessionChannel {
@@ -68,6 +79,7 @@ private:
     static ssh_channel on_session_open(ssh_session, void* userdata);
     static int on_message(ssh_session, ssh_message msg, void* userdata);
     static int on_signal_fd(socket_t fd, int revents, void* userdata);
+    static int on_monitor_fd(socket_t fd, int revents, void* userdata);
     static int on_pty(ssh_session, ssh_channel, const char*, int, int, int, int, void*) { return 0; }
     static int on_shell(ssh_session, ssh_channel channel, void* userdata);
     static int on_exec(ssh_session, ssh_channel channel, const char*, void* userdata);
@@ -84,6 +96,10 @@ private:
     void mark_banner(ssh_channel channel);
     void service();
     void service_sessions();
+    void report_stats(ServerTunnel& t);
+    int stats_timeout_ms() const;
+    template <typename F>
+    void tell_monitor(F&& f);
     std::string who() const;
 
     const config::ServerConfig& cfg_;
@@ -100,6 +116,9 @@ private:
     // unanswered, and how many intervals passed without an answer.
     bool terminate_ = false;
     std::string terminate_reason_;
+    // The monitor's socket closed (or it broke the protocol): nothing more
+    // is said to it, and the connection ends.
+    bool monitor_gone_ = false;
 
     std::vector<ServerTunnel> tunnels_;
     std::vector<ServerTunnel> new_tunnels_; // attached outside callbacks
@@ -260,10 +279,11 @@ void Connection::handle_tun_open(ssh_message msg)
         return;
     }
     Device& device = *t.device;
+    // The monitor logged "Tunnel ... opened"; this process's lines are not
+    // the audit record.
     std::string label = device.name() + " for " + who();
-    LOG_INFO("Tunnel %s (%s) opened for %s", device.name().c_str(), tun_mode_name(device.mode()), who().c_str());
     auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label));
-    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), nullptr});
+    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), {}, std::nullopt});
     ever_had_tunnel_ = true;
 }
 
@@ -359,19 +379,76 @@ int Connection::on_signal_fd(socket_t, int, void* userdata)
     return SSH_OK;
 }
 
+// The monitor (root) owns the device and the -S line, and trusts nothing we
+// say: its socket going away means the connection ends, not that the
+// tunnels may stay.
+int Connection::on_monitor_fd(socket_t fd, int, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    // It speaks only when asked, and every answer is read where it was
+    // asked for: anything here is its end (EOF) or a broken monitor.
+    char byte = 0;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return SSH_OK;
+    if (self->monitor_gone_) return SSH_OK;
+    LOG_ERROR("connection of %s: %s", self->who().c_str(),
+              n > 0 ? "the monitor sent an unexpected message" : "the monitor is gone");
+    self->monitor_gone_ = true;
+    self->terminate_ = true;
+    self->terminate_reason_ = "privileged monitor gone";
+    return SSH_OK;
+}
+
+template <typename F>
+void Connection::tell_monitor(F&& f)
+{
+    if (monitor_gone_) return;
+    try {
+        f();
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection of %s: %s", who().c_str(), e.what());
+        monitor_gone_ = true;
+        terminate_ = true;
+        terminate_reason_ = "privileged monitor gone";
+    }
+}
+
+void Connection::report_stats(ServerTunnel& t)
+{
+    const TunnelCounters now = counters_of(t.pump->stats());
+    if (now == t.reported) return;
+    const auto clock = Clock::now();
+    if (t.reported_at && clock - *t.reported_at < kStatsInterval) return; // stats_timeout_ms() wakes us
+    tell_monitor([&] { monitor_.report_stats(t.id, now); });
+    t.reported = now;
+    t.reported_at = clock;
+}
+
+// When the next TunStats is due for a tunnel whose counters moved since the
+// last one; -1: none.
+int Connection::stats_timeout_ms() const
+{
+    int timeout = -1;
+    const auto clock = Clock::now();
+    for (const auto& t : tunnels_) {
+        if (!t.reported_at || counters_of(t.pump->stats()) == t.reported) continue;
+        auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*t.reported_at + kStatsInterval - clock);
+        timeout = sooner_timeout(timeout, static_cast<int>(std::max<long long>(0, due.count()) + 1));
+    }
+    return timeout;
+}
+
 void Connection::service()
 {
     for (auto& t : new_tunnels_) {
         t.pump->attach(event_.get());
-        t.status = std::make_unique<StatusSlot>(user_ ? user_->name : std::string(), peer_.address, peer_.port,
-                                                *t.device);
         tunnels_.push_back(std::move(t));
     }
     new_tunnels_.clear();
     for (auto it = tunnels_.begin(); it != tunnels_.end();) {
         TunnelPump& t = *it->pump;
         t.service();
-        it->status->update(t.stats());
+        report_stats(*it);
         if (!t.finished()) {
             ++it;
             continue;
@@ -385,7 +462,7 @@ void Connection::service()
         it->pump.reset(); // the channel first,
         const std::uint32_t id = it->id;
         it = tunnels_.erase(it); // then our descriptors,
-        monitor_.close_tunnel(id); // then the monitor removes the interface
+        tell_monitor([&] { monitor_.close_tunnel(id); }); // then the monitor removes the interface
     }
     service_sessions();
 }
@@ -477,8 +554,11 @@ int Connection::run()
     ssh_set_blocking(session_.get(), 0);
 
     event_.reset(ssh_event_new());
+    // The monitor's socket too: its end is ours (Linux also has
+    // PR_SET_PDEATHSIG; macOS has only this).
     if (!event_ || ssh_event_add_session(event_.get(), session_.get()) != SSH_OK ||
-        ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK)
+        ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK ||
+        ssh_event_add_fd(event_.get(), monitor_.socket_fd(), POLLIN, &Connection::on_monitor_fd, this) != SSH_OK)
         throw InputError("cannot set up the event loop");
 
     // sshd's ClientAliveInterval/CountMax, from authentication on.
@@ -488,6 +568,7 @@ int Connection::run()
         int timeout = alive ? alive->timeout_ms() : -1;
         if (timeout >= 0) ++timeout; // wake after the keepalive deadline, not just before
         for (const auto& t : tunnels_) timeout = sooner_timeout(timeout, t.pump->poll_timeout_ms());
+        timeout = sooner_timeout(timeout, stats_timeout_ms());
         int rc = ssh_event_dopoll(event_.get(), timeout);
         service();
         if (alive && !alive->check()) {
@@ -500,6 +581,7 @@ int Connection::run()
         if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || !ssh_is_connected(session_.get())) break;
     }
     ssh_event_remove_fd(event_.get(), signals.fd());
+    ssh_event_remove_fd(event_.get(), monitor_.socket_fd());
 
     const bool by_us = terminate_;
     const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;

@@ -119,6 +119,10 @@ void reap(std::set<pid_t>& children, Startups& startups)
         startups.erase(pid);
         if (WIFSIGNALED(status))
             LOG_ERROR("connection process %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
+        // A monitor frees its slots as it removes its devices; one that was
+        // killed could not.
+        if (int n = release_status_slots(pid); n != 0)
+            LOG_VERBOSE("connection process %d left %d status slots; freed", static_cast<int>(pid), n);
     }
 }
 

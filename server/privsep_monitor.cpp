@@ -2,16 +2,16 @@
 // It forks the unprivileged child, answers the few requests valid in the
 // current state, and owns every tunnel device of the connection.
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__linux__)
-#include <net/if.h>
-#include <linux/if_tun.h>
+#include <sys/prctl.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -25,6 +25,7 @@
 #include "privsep_wire.hpp"
 #include "pubkey_auth.hpp"
 #include "config/printable.hpp"
+#include "status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
@@ -38,29 +39,37 @@ namespace {
 using privsep::Message;
 using privsep::MsgType;
 
+using Clock = std::chrono::steady_clock;
+
 constexpr std::size_t kMaxTunnels = 10;
 constexpr auto kChildExitGrace = std::chrono::seconds(3);
 constexpr int kSendTimeoutSeconds = 10;
 // Host key signatures an honest child asks for before authentication: the
 // first key exchange, and a re-key a client may start at once.
 constexpr unsigned kMaxPreauthSignatures = 4;
+// Once the child has sent the first byte of a message, the rest must follow
+// within this (and before authentication, within LoginGraceTime too):
+// half a message must not hold the monitor, the connection and its
+// MaxStartups slot.
+constexpr auto kMessageDeadline = std::chrono::seconds(10);
+// TunStats: an honest child sends at most one per tunnel per second (10
+// tunnels at most); a child that keeps sending more than this is not ours.
+constexpr double kStatsPerSecond = 20;
+constexpr double kStatsBurst = 40;
+
+bool g_kernel_refuses_descriptors = true;
 
 using HookEnv = std::vector<std::pair<std::string, std::string>>;
 
-// A monitor-side tunnel: the device object that removes the interface, and
-// the environment its TunnelDownCommand runs with.
+// A monitor-side tunnel: the device object that removes the interface (the
+// backend deletes what it created whatever the child did to its copy of
+// the descriptors), the environment its TunnelDownCommand runs with, and
+// its line in feth-sshd -S. Members go in reverse: the slot first, the
+// device last.
 struct MonitorTunnel {
     std::unique_ptr<Device> device;
     HookEnv hook_env;
-    ~MonitorTunnel()
-    {
-#if defined(__linux__)
-        // A compromised child may have made its tap persistent through the
-        // fd it holds: undo that before the last fd closes.
-        if (device && device->created() && device->read_fd() == device->write_fd())
-            (void)::ioctl(device->read_fd(), TUNSETPERSIST, 0);
-#endif
-    }
+    std::unique_ptr<StatusSlot> status;
 };
 
 class ProtocolViolation : public std::runtime_error {
@@ -94,9 +103,12 @@ private:
     void reply_auth(MsgType type, AuthAnswer answer);
     void tun_open(Message& m);
     void tun_close(Message& m);
+    void tun_stats(Message& m);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
     bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
-    void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it);
+    void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
+    std::size_t tunnels_in_use();
+    Clock::time_point message_deadline() const;
     void reply(const Message& m) { privsep::send_message(sock_.get(), m, who_child().c_str()); }
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
@@ -133,6 +145,13 @@ private:
     config::KeyOptions key_options_;
     std::uint32_t next_id_ = 1;
     std::map<std::uint32_t, MonitorTunnel> tunnels_;
+    // Interfaces this monitor created and tried to remove that are still
+    // there (a utun lives while any descriptor to it does, and the child may
+    // hold a dup): they count against the tunnel limit until they go.
+    std::vector<std::string> lingering_;
+    Clock::time_point grace_end_;
+    double stats_tokens_ = kStatsBurst;
+    Clock::time_point stats_refilled_ = Clock::now();
 };
 
 void Monitor::handle(Message& m)
@@ -148,6 +167,7 @@ void Monitor::handle(Message& m)
         if (type == MsgType::HostKeySign) return hostkey_sign(m);
         if (type == MsgType::TunOpen) return tun_open(m);
         if (type == MsgType::TunClose) return tun_close(m);
+        if (type == MsgType::TunStats) return tun_stats(m);
         break;
     }
     throw ProtocolViolation(std::string("request ") + std::to_string(m.type()) + " (" +
@@ -347,7 +367,7 @@ void Monitor::tun_open(Message& m)
     m.expect_end();
     unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
     auto d = config::decide_tunnel(permit, &key_options_, mode, unit);
-    if (d.allowed && tunnels_.size() >= kMaxTunnels) {
+    if (d.allowed && tunnels_in_use() >= kMaxTunnels) {
         d.allowed = false;
         d.debug_line = "Failed to open the tunnel device.";
         d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
@@ -392,8 +412,12 @@ void Monitor::tun_open(Message& m)
     a.put_string(device->backend());
     a.add_fd(device->read_fd());
     if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
-    LOG_VERBOSE("monitor: opened %s for %s from %s", device->name().c_str(), user_.c_str(), peer_str().c_str());
+    // The audit line comes from here, not from the child, which could
+    // forge or omit it.
+    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device->name().c_str(), tun_mode_name(device->mode()),
+             user_.c_str(), peer_str().c_str());
     MonitorTunnel& t = tunnels_[id];
+    t.status = std::make_unique<StatusSlot>(user_, peer_.address, peer_.port, *device);
     t.device = std::move(device);
     t.hook_env = std::move(env);
     reply(a);
@@ -405,7 +429,47 @@ void Monitor::tun_close(Message& m)
     m.expect_end();
     auto it = tunnels_.find(id);
     if (it == tunnels_.end()) throw ProtocolViolation("closes tunnel " + std::to_string(id) + ", which it does not have");
-    remove_tunnel(it);
+    remove_tunnel(it, "closed by the connection");
+}
+
+void Monitor::tun_stats(Message& m)
+{
+    std::uint32_t id = m.get_u32();
+    TunnelCounters c;
+    c.frames_out = m.get_u64();
+    c.bytes_out = m.get_u64();
+    c.frames_in = m.get_u64();
+    c.bytes_in = m.get_u64();
+    c.dropped = m.get_u64();
+    c.device_busy = m.get_u64();
+    m.expect_end();
+    auto it = tunnels_.find(id);
+    if (it == tunnels_.end())
+        throw ProtocolViolation("reports counters of tunnel " + std::to_string(id) + ", which it does not have");
+    // A token bucket: kStatsBurst at once, kStatsPerSecond sustained.
+    const auto now = Clock::now();
+    stats_tokens_ = std::min(kStatsBurst, stats_tokens_ + std::chrono::duration<double>(now - stats_refilled_).count() *
+                                                              kStatsPerSecond);
+    stats_refilled_ = now;
+    if (stats_tokens_ < 1)
+        throw ProtocolViolation("sends TunStats faster than " + std::to_string(static_cast<int>(kStatsPerSecond)) +
+                                " a second");
+    stats_tokens_ -= 1;
+    // Display data only: the child may say anything here.
+    if (it->second.status) it->second.status->update(c);
+}
+
+std::size_t Monitor::tunnels_in_use()
+{
+    std::erase_if(lingering_, [](const std::string& name) { return ::if_nametoindex(name.c_str()) == 0; });
+    return tunnels_.size() + lingering_.size();
+}
+
+Clock::time_point Monitor::message_deadline() const
+{
+    auto deadline = Clock::now() + kMessageDeadline;
+    if (state_ == State::PreAuth && cfg_.login_grace_time > 0) deadline = std::min(deadline, grace_end_);
+    return deadline;
 }
 
 HookEnv Monitor::hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const
@@ -441,13 +505,22 @@ bool Monitor::run_tunnel_hook(const char* name, const std::string& command, cons
     return false;
 }
 
-// The device goes first, then its TunnelDownCommand runs.
-void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it)
+// The slot and the device go first, then its TunnelDownCommand runs.
+void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why)
 {
-    LOG_VERBOSE("monitor: removing %s for %s from %s", it->second.device->name().c_str(), user_.c_str(),
-                peer_str().c_str());
+    const std::string name = it->second.device->name();
+    const std::string mode = tun_mode_name(it->second.device->mode());
+    const bool created = it->second.device->created();
     HookEnv env = std::move(it->second.hook_env);
     tunnels_.erase(it);
+    // The backend removed what it created; an interface still there is one
+    // whose life the child's copy of a descriptor decides (utun).
+    const bool lingers = created && ::if_nametoindex(name.c_str()) != 0;
+    if (lingers) lingering_.push_back(name);
+    LOG_INFO("Tunnel %s (%s) closed for %s from %s (%s)%s", name.c_str(), mode.c_str(), user_.c_str(),
+             peer_str().c_str(), why,
+             lingers ? "; the interface is still there, held open by the child, and counts as a tunnel until it goes"
+                     : "");
     run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
 }
 
@@ -477,8 +550,8 @@ int Monitor::run()
     timeval tv{kSendTimeoutSeconds, 0};
     ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 
-    using Clock = std::chrono::steady_clock;
-    const auto grace_end = Clock::now() + std::chrono::seconds(cfg_.login_grace_time);
+    grace_end_ = Clock::now() + std::chrono::seconds(cfg_.login_grace_time);
+    const auto grace_end = grace_end_;
     std::optional<Clock::time_point> kill_at;
 
     for (;;) {
@@ -519,8 +592,19 @@ int Monitor::run()
         if (pfds[0].revents == 0) continue;
         Message m;
         try {
-            if (!privsep::recv_message(sock_.get(), m, who_child().c_str())) break; // the child is gone
+            // No descriptors from the child, and a deadline for the whole
+            // message once its first byte is here.
+            privsep::RecvOptions options;
+            options.descriptors = false;
+            options.deadline = message_deadline();
+            if (!privsep::recv_message(sock_.get(), m, who_child().c_str(), options)) break; // the child is gone
             handle(m);
+        } catch (const privsep::MessageTimeout& e) {
+            if (state_ == State::PreAuth && cfg_.login_grace_time > 0 && Clock::now() >= grace_end)
+                LOG_AUTH("Timeout before authentication for %s port %u", peer_.address.c_str(), peer_.port);
+            LOG_ERROR("monitor: %s; killing it", e.what());
+            ::kill(child_, SIGKILL);
+            break;
         } catch (const std::exception& e) {
             LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
             ::kill(child_, SIGKILL);
@@ -528,11 +612,28 @@ int Monitor::run()
         }
     }
     end_child();
-    while (!tunnels_.empty()) remove_tunnel(tunnels_.begin());
+    while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
     return 0;
 }
 
+// The child must not outlive its monitor, which alone removes its devices:
+// Linux kills it when the monitor dies. The check of the parent closes the
+// race with a monitor that died before prctl. Elsewhere the child watches
+// its monitor socket instead (connection.cpp).
+void die_with_monitor(pid_t monitor)
+{
+#if defined(__linux__)
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) throw_errno("connection child", "prctl(PR_SET_PDEATHSIG)");
+#endif
+    if (::getppid() != monitor) ::_exit(1);
+}
+
 } // namespace
+
+void set_monitor_kernel_descriptor_refusal(bool on)
+{
+    g_kernel_refuses_descriptors = on;
+}
 
 int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
                 const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd)
@@ -544,6 +645,12 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
                   errno_text(errno).c_str());
         return 1;
     }
+    // The child may pass no descriptor to the monitor: where the kernel can,
+    // it refuses them itself, so that no reference to a file of the child's
+    // (a socket lingering on close, say) ever reaches root; the monitor's
+    // reads refuse them everywhere.
+    if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
+    const pid_t monitor_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
@@ -557,7 +664,11 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
         host_keys.forget();
         int status = 1;
         try {
+            die_with_monitor(monitor_pid);
+            unmap_status_table(); // the monitor owns the slots; the child never sees them
             drop_privileges(identity);
+            // Again: changing the uid cleared PR_SET_PDEATHSIG.
+            die_with_monitor(monitor_pid);
             MonitorClient monitor(std::move(child_end));
             status = serve_connection(cfg, bind, conn_fd.release(), peer, monitor);
         } catch (const std::exception& e) {
