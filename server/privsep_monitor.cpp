@@ -348,6 +348,9 @@ void Monitor::pubkey_verify(Message& m)
         good = ssh_pki_verify_data_blob(key.get(), algorithm.c_str(), sig, data.data(), data.size()) == SSH_OK;
         ssh_string_free(sig);
     }
+    LOG_DEBUG("%s: %s signature by %s for %s (%s): %s", who_child().c_str(), config::printable(algorithm).c_str(),
+              describe_key(key.get()).c_str(), user_name_.c_str(), config::printable(method, 40).c_str(),
+              good ? "verified" : "refused");
     if (!good) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
 
     state_ = State::Authenticated;

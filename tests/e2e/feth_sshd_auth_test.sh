@@ -92,10 +92,12 @@ case_host_key_types() {
 
 case_bad_signatures() {
   E2E_CURRENT="bad signatures"
-  local i keys=()
+  # The agent offers the good key first (its signatures forged too), then
+  # 19 more keys of authorized_keys: 20 bad signatures on offer.
+  local i keys=("$TMP/id_ed25519.pub")
   rm -f "$TMP/known_hosts" # the last case recorded another host key
   mkdir -p "$TMP/lying"
-  for i in $(seq 20); do
+  for i in $(seq 19); do
     ssh-keygen -q -t ed25519 -N '' -C "lying-$i" -f "$TMP/lying/k$i"
     cat "$TMP/lying/k$i.pub" >>"$TMP/authorized_keys"
     keys+=("$TMP/lying/k$i.pub")
@@ -122,10 +124,12 @@ case_bad_signatures() {
   ! grep -q "Accepted publickey" "$TMP/feth-sshd.log" || fail "a bad signature was accepted"
   no_link_in "$NS_SRV" tap0 || fail "a device exists after failed logins"
   stop_pid "$agent" || true
-  # The good key, a new connection: still works.
+  grep -qF "ssh2: ED25519 $(ssh-keygen -lf "$TMP/id_ed25519.pub" | awk '{print $2}')" "$TMP/feth-sshd.log" ||
+    fail "the good key's forged signature was not among the failures"
+  # The same good key, with its real signature, in a new connection: works.
   tunnel_with good-after-bad -i "$TMP/id_ed25519" -o IdentitiesOnly=yes
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
-  pass "20 bad signatures, MaxAuthTries 3: cut off after 3 signatures, 3 'Failed publickey' lines; the good key works after"
+  pass "20 bad signatures on offer, MaxAuthTries 3: cut off after 3, 3 'Failed publickey' lines; the same good key works after"
 }
 
 case_user_key_types
