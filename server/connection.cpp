@@ -2,16 +2,21 @@
 
 #include <libssh/callbacks.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "auth.hpp"
 #include "config/printable.hpp"
 #include "privsep.hpp"
+#include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
 #include "status.hpp"
 #include "tunnel/liveness.hpp"
@@ -26,17 +31,24 @@ namespace feth::server {
 namespace {
 
 constexpr std::size_t kMaxTunnels = 10;
+// TunStats: at most one per tunnel this often, and only when the counters
+// moved (the monitor ends a connection that floods it).
+constexpr auto kStatsInterval = std::chrono::seconds(1);
+
+using Clock = std::chrono::steady_clock;
 
 // A session channel: stock `ssh -w` without -N opens one after the tunnel.
 // It prints one line and lives as long as the connection's tunnels.
 // A tunnel and the descriptors the monitor gave it. The pump is declared
-// last so that it is destroyed first: channel closed, then the fds, then
-// the monitor removes the interface (close_tunnel).
+// after the device so that it is destroyed first: channel closed, then the
+// fds, then the monitor removes the interface (close_tunnel).
 struct ServerTunnel {
     std::uint32_t id = 0;
     std::unique_ptr<Device> device;
     std::unique_ptr<TunnelPump> pump;
-    std::unique_ptr<StatusSlot> status; // this tunnel's line in feth-sshd -S
+    // What the monitor last heard for this tunnel's line in feth-sshd -S.
+    TunnelCounters reported{};
+    std::optional<Clock::time_point> reported_at;
 };
 
 struct SessionChannel {
@@ -59,9 +71,15 @@ public:
 private:
     // libssh callbacks (C entry points).
     static int on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata);
+    static int on_auth_pubkey_signature(ssh_session, const char* user, const char* service, const char* method,
+                                        const char* algorithm, ssh_string key_blob, ssh_string hostkey_blob,
+                                        ssh_string signature, void* userdata);
+    static ssh_string on_sign_exchange_hash(ssh_session, ssh_key hostkey, const char* algorithm,
+                                            const unsigned char* hash, size_t hash_len, void* userdata);
     static ssh_channel on_session_open(ssh_session, void* userdata);
     static int on_message(ssh_session, ssh_message msg, void* userdata);
     static int on_signal_fd(socket_t fd, int revents, void* userdata);
+    static int on_monitor_fd(socket_t fd, int revents, void* userdata);
     static int on_pty(ssh_session, ssh_channel, const char*, int, int, int, int, void*) { return 0; }
     static int on_shell(ssh_session, ssh_channel channel, void* userdata);
     static int on_exec(ssh_session, ssh_channel channel, const char*, void* userdata);
@@ -72,11 +90,16 @@ private:
     static int on_window_change(ssh_session, ssh_channel, int, int, int, int, void*) { return 0; }
 
     int auth_pubkey(const std::string& user, ssh_key key, char state);
+    int auth_answer(MonitorClient::AuthAnswer answer, const std::string& user);
     void handle_tun_open(ssh_message msg);
     void refuse_tun(ssh_message msg, const char* debug_line, const std::string& why);
     void mark_banner(ssh_channel channel);
     void service();
     void service_sessions();
+    void report_stats(ServerTunnel& t);
+    int stats_timeout_ms() const;
+    template <typename F>
+    void tell_monitor(F&& f);
     std::string who() const;
 
     const config::ServerConfig& cfg_;
@@ -89,11 +112,13 @@ private:
     ssh_server_callbacks_struct server_cb_{};
 
     std::optional<UserInfo> user_;
-    unsigned auth_failures_ = 0;
     // ClientAliveInterval: when the next keepalive is due, whether one is
     // unanswered, and how many intervals passed without an answer.
     bool terminate_ = false;
     std::string terminate_reason_;
+    // The monitor's socket closed (or it broke the protocol): nothing more
+    // is said to it, and the connection ends.
+    bool monitor_gone_ = false;
 
     std::vector<ServerTunnel> tunnels_;
     std::vector<ServerTunnel> new_tunnels_; // attached outside callbacks
@@ -109,43 +134,94 @@ std::string Connection::who() const
 
 // ---- authentication --------------------------------------------------------
 
+// Strings from libssh's callbacks, which may be NULL.
+std::string str(const char* s)
+{
+    return s != nullptr ? s : "";
+}
+
+std::string str(ssh_string s)
+{
+    return s != nullptr ? std::string(static_cast<const char*>(ssh_string_data(s)), ssh_string_len(s)) : "";
+}
+
+// The key exchange's host key signature, made by the monitor, which holds
+// the private keys (this process's bind has the public halves only).
+ssh_string Connection::on_sign_exchange_hash(ssh_session, ssh_key hostkey, const char* algorithm,
+                                             const unsigned char* hash, size_t hash_len, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        const std::string sig = self->monitor_.sign_exchange_hash(
+            str(algorithm), public_key_blob(hostkey), std::string(reinterpret_cast<const char*>(hash), hash_len));
+        ssh_string out = ssh_string_new(sig.size());
+        if (out != nullptr) ssh_string_fill(out, sig.data(), sig.size());
+        return out;
+    } catch (const std::exception& e) {
+        LOG_ERROR("host key signature for %s failed: %s", self->who().c_str(), e.what());
+        return nullptr;
+    }
+}
+
 int Connection::on_auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* userdata)
 {
     auto* self = static_cast<Connection*>(userdata);
     try {
-        return self->auth_pubkey(user != nullptr ? user : "", key, state);
+        return self->auth_pubkey(str(user), key, state);
     } catch (const std::exception& e) {
         LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        self->terminate_ = true;
+        self->terminate_reason_ = "authentication failed";
         return SSH_AUTH_DENIED;
     }
 }
 
+// What the monitor said, as libssh's answer; at MaxAuthTries the
+// connection ends, with sshd's reason.
+int Connection::auth_answer(MonitorClient::AuthAnswer answer, const std::string& user)
+{
+    if (answer == MonitorClient::AuthAnswer::DeniedDisconnect) {
+        terminate_ = true;
+        terminate_reason_ = "Too many authentication failures";
+        ssh_session_set_disconnect_message(session_.get(), "Too many authentication failures");
+    }
+    if (answer != MonitorClient::AuthAnswer::Accepted) return SSH_AUTH_DENIED;
+    if (!user.empty()) {
+        user_ = UserInfo{user, "/", 0, 0};
+        ::alarm(0);
+    }
+    return SSH_AUTH_SUCCESS;
+}
+
+// A publickey query (no signature): does the monitor accept this key for
+// this user? The monitor logs and counts a refusal.
 int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char state)
 {
-    const std::string from = " from " + peer_.address + " port " + std::to_string(peer_.port) + " ssh2";
-    auto fail = [&]() {
-        LOG_AUTH("Failed publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
-        if (++auth_failures_ >= cfg_.max_auth_tries) {
-            LOG_AUTH("Disconnecting authenticating user %s %s port %u: Too many authentication failures [preauth]",
-                     user_name.c_str(), peer_.address.c_str(), peer_.port);
-            terminate_ = true;
-            terminate_reason_ = "too many authentication failures";
-        }
-        return SSH_AUTH_DENIED;
-    };
     if (user_) return SSH_AUTH_DENIED; // already authenticated
-    if (state == SSH_PUBLICKEY_STATE_WRONG) return fail();
-    // The monitor reads the user's authorized_keys and applies AllowUsers,
-    // DenyUsers and the key's options; it logs invalid users itself.
-    if (!monitor_.key_allowed(user_name, key)) return fail();
-    if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS; // key acceptable: ask for a signature
+    // With the signature callback set libssh sends only queries here; no
+    // other state ever authenticates (a signed request goes to the monitor).
+    if (state != SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_DENIED;
+    return auth_answer(monitor_.key_allowed(user_name, public_key_blob(key)), std::string());
+}
 
-    // SSH_PUBLICKEY_STATE_VALID: libssh verified the signature.
-    if (!monitor_.auth_done(user_name, key)) return fail();
-    user_ = UserInfo{user_name, "/", 0, 0};
-    ::alarm(0);
-    LOG_AUTH("Accepted publickey for %s%s: %s", user_name.c_str(), from.c_str(), describe_key(key).c_str());
-    return SSH_AUTH_SUCCESS;
+// A signed publickey request, unverified: the monitor verifies it.
+int Connection::on_auth_pubkey_signature(ssh_session, const char* user, const char* service, const char* method,
+                                         const char* algorithm, ssh_string key_blob, ssh_string hostkey_blob,
+                                         ssh_string signature, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        if (self->user_) return SSH_AUTH_DENIED;
+        const std::string name = str(user);
+        auto answer = self->monitor_.verify_publickey(name, str(service), str(method), str(algorithm),
+                                                      str(key_blob), str(hostkey_blob), str(signature));
+        return self->auth_answer(answer, name);
+    } catch (const std::exception& e) {
+        LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        self->terminate_ = true;
+        self->terminate_reason_ = "authentication failed";
+        return SSH_AUTH_DENIED;
+    }
 }
 
 // ---- tunnel channels -------------------------------------------------------
@@ -203,10 +279,11 @@ void Connection::handle_tun_open(ssh_message msg)
         return;
     }
     Device& device = *t.device;
+    // The monitor logged "Tunnel ... opened"; this process's lines are not
+    // the audit record.
     std::string label = device.name() + " for " + who();
-    LOG_INFO("Tunnel %s (%s) opened for %s", device.name().c_str(), tun_mode_name(device.mode()), who().c_str());
     auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label));
-    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), nullptr});
+    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), {}, std::nullopt});
     ever_had_tunnel_ = true;
 }
 
@@ -302,19 +379,76 @@ int Connection::on_signal_fd(socket_t, int, void* userdata)
     return SSH_OK;
 }
 
+// The monitor (root) owns the device and the -S line, and trusts nothing we
+// say: its socket going away means the connection ends, not that the
+// tunnels may stay.
+int Connection::on_monitor_fd(socket_t fd, int, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    // It speaks only when asked, and every answer is read where it was
+    // asked for: anything here is its end (EOF) or a broken monitor.
+    char byte = 0;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return SSH_OK;
+    if (self->monitor_gone_) return SSH_OK;
+    LOG_ERROR("connection of %s: %s", self->who().c_str(),
+              n > 0 ? "the monitor sent an unexpected message" : "the monitor is gone");
+    self->monitor_gone_ = true;
+    self->terminate_ = true;
+    self->terminate_reason_ = "privileged monitor gone";
+    return SSH_OK;
+}
+
+template <typename F>
+void Connection::tell_monitor(F&& f)
+{
+    if (monitor_gone_) return;
+    try {
+        f();
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection of %s: %s", who().c_str(), e.what());
+        monitor_gone_ = true;
+        terminate_ = true;
+        terminate_reason_ = "privileged monitor gone";
+    }
+}
+
+void Connection::report_stats(ServerTunnel& t)
+{
+    const TunnelCounters now = counters_of(t.pump->stats());
+    if (now == t.reported) return;
+    const auto clock = Clock::now();
+    if (t.reported_at && clock - *t.reported_at < kStatsInterval) return; // stats_timeout_ms() wakes us
+    tell_monitor([&] { monitor_.report_stats(t.id, now); });
+    t.reported = now;
+    t.reported_at = clock;
+}
+
+// When the next TunStats is due for a tunnel whose counters moved since the
+// last one; -1: none.
+int Connection::stats_timeout_ms() const
+{
+    int timeout = -1;
+    const auto clock = Clock::now();
+    for (const auto& t : tunnels_) {
+        if (!t.reported_at || counters_of(t.pump->stats()) == t.reported) continue;
+        auto due = std::chrono::duration_cast<std::chrono::milliseconds>(*t.reported_at + kStatsInterval - clock);
+        timeout = sooner_timeout(timeout, static_cast<int>(std::max<long long>(0, due.count()) + 1));
+    }
+    return timeout;
+}
+
 void Connection::service()
 {
     for (auto& t : new_tunnels_) {
         t.pump->attach(event_.get());
-        t.status = std::make_unique<StatusSlot>(user_ ? user_->name : std::string(), peer_.address, peer_.port,
-                                                *t.device);
         tunnels_.push_back(std::move(t));
     }
     new_tunnels_.clear();
     for (auto it = tunnels_.begin(); it != tunnels_.end();) {
         TunnelPump& t = *it->pump;
         t.service();
-        it->status->update(t.stats());
+        report_stats(*it);
         if (!t.finished()) {
             ++it;
             continue;
@@ -328,7 +462,7 @@ void Connection::service()
         it->pump.reset(); // the channel first,
         const std::uint32_t id = it->id;
         it = tunnels_.erase(it); // then our descriptors,
-        monitor_.close_tunnel(id); // then the monitor removes the interface
+        tell_monitor([&] { monitor_.close_tunnel(id); }); // then the monitor removes the interface
     }
     service_sessions();
 }
@@ -390,9 +524,12 @@ int Connection::run()
         std::uint32_t seconds = cfg_.rekey_limit_seconds;
         ssh_options_set(session_.get(), SSH_OPTIONS_REKEY_TIME, &seconds);
     }
+    if (ssh_server_set_hostkey_sign_callback(session_.get(), &Connection::on_sign_exchange_hash, this) != SSH_OK)
+        throw InputError("cannot hand host key signatures to the monitor");
     ssh_callbacks_init(&server_cb_);
     server_cb_.userdata = this;
     server_cb_.auth_pubkey_function = &Connection::on_auth_pubkey;
+    server_cb_.auth_pubkey_signature_function = &Connection::on_auth_pubkey_signature;
     server_cb_.channel_open_request_session_function = &Connection::on_session_open;
     ssh_set_server_callbacks(session_.get(), &server_cb_);
     ssh_set_auth_methods(session_.get(), SSH_AUTH_METHOD_PUBLICKEY);
@@ -417,8 +554,11 @@ int Connection::run()
     ssh_set_blocking(session_.get(), 0);
 
     event_.reset(ssh_event_new());
+    // The monitor's socket too: its end is ours (Linux also has
+    // PR_SET_PDEATHSIG; macOS has only this).
     if (!event_ || ssh_event_add_session(event_.get(), session_.get()) != SSH_OK ||
-        ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK)
+        ssh_event_add_fd(event_.get(), signals.fd(), POLLIN, &Connection::on_signal_fd, this) != SSH_OK ||
+        ssh_event_add_fd(event_.get(), monitor_.socket_fd(), POLLIN, &Connection::on_monitor_fd, this) != SSH_OK)
         throw InputError("cannot set up the event loop");
 
     // sshd's ClientAliveInterval/CountMax, from authentication on.
@@ -428,6 +568,7 @@ int Connection::run()
         int timeout = alive ? alive->timeout_ms() : -1;
         if (timeout >= 0) ++timeout; // wake after the keepalive deadline, not just before
         for (const auto& t : tunnels_) timeout = sooner_timeout(timeout, t.pump->poll_timeout_ms());
+        timeout = sooner_timeout(timeout, stats_timeout_ms());
         int rc = ssh_event_dopoll(event_.get(), timeout);
         service();
         if (alive && !alive->check()) {
@@ -440,6 +581,7 @@ int Connection::run()
         if ((status & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0 || !ssh_is_connected(session_.get())) break;
     }
     ssh_event_remove_fd(event_.get(), signals.fd());
+    ssh_event_remove_fd(event_.get(), monitor_.socket_fd());
 
     const bool by_us = terminate_;
     const std::string why = terminate_reason_.empty() ? "connection closed" : terminate_reason_;
@@ -464,6 +606,9 @@ int Connection::run()
                  by_us ? (" (" + terminate_reason_ + ")").c_str() : "");
     else if (!violation.empty())
         LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
+    else if (by_us)
+        LOG_VERBOSE("Closed the connection from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port,
+                    terminate_reason_.c_str());
     else
         LOG_INFO("Connection closed by %s port %u [preauth]", peer_.address.c_str(), peer_.port);
     return 0;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_handles.hpp"
@@ -63,6 +64,42 @@ std::vector<std::string> resolve_host_keys(const std::vector<std::string>& confi
         generate_ed25519(path);
     }
     return {path};
+}
+
+HostKeys HostKeys::load(const std::vector<std::string>& paths)
+{
+    HostKeys out;
+    for (const auto& path : paths) {
+        ssh_key raw = nullptr;
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK || raw == nullptr)
+            throw InputError("host key " + path + ": cannot load it (missing, unreadable or not a private key)");
+        KeyPtr key(raw);
+        if (ssh_key_is_private(key.get()) != 1) throw InputError("host key " + path + ": not a private key");
+        std::string blob = public_key_blob(key.get());
+        out.keys_.push_back(Key{path, std::move(key), std::move(blob)});
+    }
+    return out;
+}
+
+void HostKeys::import_public_keys(ssh_bind bind) const
+{
+    for (const auto& k : keys_) {
+        ssh_key pub = nullptr;
+        if (ssh_pki_export_privkey_to_pubkey(k.key.get(), &pub) != SSH_OK || pub == nullptr)
+            throw InputError("host key " + k.path + ": cannot take its public half");
+        // The bind takes ownership of the key.
+        if (ssh_bind_options_set(bind, SSH_BIND_OPTIONS_IMPORT_KEY, pub) != SSH_OK) {
+            ssh_key_free(pub);
+            throw InputError("host key " + k.path + ": " + ssh_get_error(bind));
+        }
+    }
+}
+
+ssh_key HostKeys::find(std::string_view blob) const
+{
+    for (const auto& k : keys_)
+        if (k.blob == blob) return k.key.get();
+    return nullptr;
 }
 
 } // namespace feth::server

@@ -119,6 +119,10 @@ void reap(std::set<pid_t>& children, Startups& startups)
         startups.erase(pid);
         if (WIFSIGNALED(status))
             LOG_ERROR("connection process %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
+        // A monitor frees its slots as it removes its devices; one that was
+        // killed could not.
+        if (int n = release_status_slots(pid); n != 0)
+            LOG_VERBOSE("connection process %d left %d status slots; freed", static_cast<int>(pid), n);
     }
 }
 
@@ -139,7 +143,8 @@ void stop_children(std::set<pid_t>& children, Startups& startups)
     children.clear();
 }
 
-[[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, std::vector<Listener>& listeners,
+[[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_keys,
+                             std::vector<Listener>& listeners,
                              UniqueFd& status_socket, SignalPipe& signals, Startups& startups, UniqueFd conn_fd,
                              const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_write)
 {
@@ -147,7 +152,7 @@ void stop_children(std::set<pid_t>& children, Startups& startups)
     status_socket.reset();
     startups.clear();
     signals.release_in_child();
-    int status = run_monitor(cfg, bind, std::move(conn_fd), peer, identity, std::move(startup_write));
+    int status = run_monitor(cfg, bind, host_keys, std::move(conn_fd), peer, identity, std::move(startup_write));
     std::fflush(nullptr);
     ::_exit(status);
 }
@@ -302,7 +307,7 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             }
             if (pid == 0) {
                 startup_read.reset();
-                child_main(cfg, settings.bind.get(), listeners, status_socket, signals, startups, std::move(conn),
+                child_main(cfg, settings.bind.get(), settings.host_keys, listeners, status_socket, signals, startups, std::move(conn),
                            peer, identity, std::move(startup_write));
             }
             children.insert(pid);

@@ -8,16 +8,18 @@
 #include <functional>
 
 #include "config/server_config.hpp"
+#include "host_keys.hpp"
 #include "privsep.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {
 
-// What new connections are served with: the configuration and the ssh_bind
-// holding the host keys.
+// What new connections are served with: the configuration, the ssh_bind
+// holding the public host keys, and the private keys for the monitor.
 struct ServerSettings {
     config::ServerConfig config;
     BindPtr bind;
+    HostKeys host_keys;
 };
 
 // Reads the configuration and host keys again (SIGHUP); throws on error,

@@ -13,6 +13,7 @@
 
 #include "config/server_config.hpp"
 #include "host_keys.hpp"
+#include "pubkey_auth.hpp"
 #include "listener.hpp"
 #include "status.hpp"
 #include "tunnel/detach.hpp"
@@ -32,9 +33,6 @@ constexpr const char* kDefaultStateDir = "/var/db/feth-sshd";
 #else
 constexpr const char* kDefaultStateDir = "/var/lib/feth-sshd";
 #endif
-// Signature algorithms we accept for user keys: no ssh-rsa (SHA-1), no DSA.
-constexpr const char* kUserKeyAlgorithms = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-                                           "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256";
 
 struct Args {
     std::string config_file = kDefaultConfig;
@@ -85,26 +83,17 @@ void set_algorithms(ssh_bind bind, const feth::config::ServerConfig& cfg)
     set(SSH_BIND_OPTIONS_KEY_EXCHANGE, cfg.kex_algorithms, "KexAlgorithms");
 }
 
-feth::BindPtr make_bind(const std::vector<std::string>& host_keys, const feth::config::ServerConfig& cfg)
+// The bind holds only the public host keys: the monitor keeps the private
+// ones and signs for the child (server/host_keys.hpp).
+feth::BindPtr make_bind(const feth::server::HostKeys& host_keys, const feth::config::ServerConfig& cfg)
 {
     feth::BindPtr bind(ssh_bind_new());
     if (!bind) throw feth::InputError("ssh_bind_new failed");
     bool no = false;
     ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
-    // Load the keys now, as root: the per-connection child that does the
-    // key exchange runs chrooted and unprivileged, and uses these in-memory
-    // copies (ssh_bind_accept_fd duplicates them into each session).
-    for (const auto& path : host_keys) {
-        ssh_key key = nullptr;
-        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK || key == nullptr)
-            throw feth::InputError("host key " + path + ": cannot load it (missing, unreadable or not a private key)");
-        // The bind takes ownership of the key.
-        if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_IMPORT_KEY, key) != SSH_OK) {
-            ssh_key_free(key);
-            throw feth::InputError("host key " + path + ": " + ssh_get_error(bind.get()));
-        }
-    }
-    if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES, kUserKeyAlgorithms) != SSH_OK)
+    host_keys.import_public_keys(bind.get());
+    if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES,
+                             feth::server::kUserKeyAlgorithms) != SSH_OK)
         throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
     set_algorithms(bind.get(), cfg);
     return bind;
@@ -167,7 +156,7 @@ int main(int argc, char** argv)
         if (args.status) return feth::server::print_status(cfg.status_socket, args.json);
         if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
-            if (!cfg.host_keys.empty()) make_bind(cfg.host_keys, cfg);
+            if (!cfg.host_keys.empty()) make_bind(feth::server::HostKeys::load(cfg.host_keys), cfg);
             feth::BindPtr check(ssh_bind_new());
             if (!check) throw feth::InputError("ssh_bind_new failed");
             set_algorithms(check.get(), cfg);
@@ -187,9 +176,9 @@ int main(int argc, char** argv)
 
         auto identity = feth::server::prepare_privsep(cfg);
         auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {
-            auto keys = feth::server::resolve_host_keys(c.host_keys, args.state_dir);
+            auto keys = feth::server::HostKeys::load(feth::server::resolve_host_keys(c.host_keys, args.state_dir));
             auto bind = make_bind(keys, c);
-            feth::server::ServerSettings s{std::move(c), std::move(bind)};
+            feth::server::ServerSettings s{std::move(c), std::move(bind), std::move(keys)};
             if (args.debug == 0) {
                 log_opts.level = s.config.log_level;
                 feth::log::configure(log_opts);

@@ -15,6 +15,8 @@
 #include <libssh/server.h>
 
 #include "config/server_config.hpp"
+#include "host_keys.hpp"
+#include "status.hpp"
 #include "tunnel/device.hpp"
 #include "tunnel/fd.hpp"
 
@@ -53,12 +55,25 @@ PrivsepIdentity prepare_privsep(const config::ServerConfig& config);
 void drop_privileges(const PrivsepIdentity& identity);
 
 // The per-connection process (root): forks the unprivileged child that
-// serves `conn_fd`, answers its requests, owns its tunnel devices and
-// removes them when the connection ends however it ends. `startup_fd` is
+// serves `conn_fd` (serve_connection, connection.hpp), answers its
+// requests, owns its tunnel devices and their status slots, writes the
+// audit lines (authentication, tunnels), and removes the devices when the
+// child closes them or the connection ends however it ends. Every message
+// from the child has a deadline; a descriptor from it, a request out of
+// state or a flood ends the connection (the child is killed). `host_keys`
+// are the private keys: the monitor signs with them, the child forgets its
+// copy at once (its `bind` has the public halves only). `startup_fd` is
 // closed when the user authenticates (MaxStartups accounting in the
 // listener). Returns the exit status.
-int run_monitor(const config::ServerConfig& config, ssh_bind bind, UniqueFd conn_fd, const Peer& peer,
-                const PrivsepIdentity& identity, UniqueFd startup_fd);
+int run_monitor(const config::ServerConfig& config, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
+                const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd);
+
+// Tests only (tests/privsep/hostile_child.cpp): whether run_monitor asks
+// the kernel to refuse descriptors on the monitor's socket
+// (privsep::refuse_descriptors_in_kernel, Linux 6.16+); on by default. Off,
+// the monitor's own check (its reads have no control buffer) is what stops
+// them, as on older kernels.
+void set_monitor_kernel_descriptor_refusal(bool on);
 
 // The child's side of the monitor socket. Every call blocks for the answer;
 // any protocol or I/O problem throws, which ends the connection.
@@ -66,12 +81,28 @@ class MonitorClient {
 public:
     explicit MonitorClient(UniqueFd sock) : sock_(std::move(sock)) {}
 
-    // "May `user` log in with this public key?" (the monitor reads
-    // authorized_keys and applies AllowUsers/DenyUsers and key options).
-    bool key_allowed(const std::string& user, ssh_key key);
-    // "libssh verified the signature of this key for this user": the monitor
-    // accepts only a user/key it approved before, in this connection.
-    bool auth_done(const std::string& user, ssh_key key);
+    // The monitor's answer to an authentication request.
+    enum class AuthAnswer : std::uint32_t {
+        Denied = 0,
+        Accepted = 1,
+        DeniedDisconnect = 2, // MaxAuthTries reached: end the connection
+    };
+
+    // Signs the exchange hash with the host key whose public blob is
+    // `hostkey_blob`, for `algorithm`; returns the signature blob. The
+    // first hash signed becomes the connection's session id.
+    std::string sign_exchange_hash(const std::string& algorithm, const std::string& hostkey_blob,
+                                   const std::string& hash);
+    // "May `user` log in with this key?" (a publickey query without a
+    // signature): the monitor reads authorized_keys and applies
+    // AllowUsers/DenyUsers and the key's options.
+    AuthAnswer key_allowed(const std::string& user, const std::string& key_blob);
+    // A signed publickey request, as the client sent it: the monitor checks
+    // the key is allowed, then verifies the signature over data it builds
+    // from its own session id. Only Accepted authenticates.
+    AuthAnswer verify_publickey(const std::string& user, const std::string& service, const std::string& method,
+                                const std::string& algorithm, const std::string& key_blob,
+                                const std::string& hostkey_blob, const std::string& signature);
 
     struct Tunnel {
         bool ok = false;
@@ -84,6 +115,14 @@ public:
     Tunnel open_tunnel(std::uint32_t mode, std::uint32_t unit);
     // The tunnel ended: the monitor removes its device.
     void close_tunnel(std::uint32_t id);
+    // The tunnel's counters for feth-sshd -S (TunStats, no answer). The
+    // monitor ends a connection that sends these much more often than
+    // once a second per tunnel.
+    void report_stats(std::uint32_t id, const TunnelCounters& counters);
+
+    // The socket itself: the child's event loop watches it for the
+    // monitor's end, and the hostile-child tests speak raw messages on it.
+    int socket_fd() const { return sock_.get(); }
 
 private:
     UniqueFd sock_;

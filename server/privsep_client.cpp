@@ -9,17 +9,6 @@ namespace {
 
 constexpr const char* kPeer = "monitor";
 
-// "<type> <base64>", the public key as authorized_keys writes it.
-std::string key_blob(ssh_key key)
-{
-    char* b64 = nullptr;
-    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || b64 == nullptr)
-        throw InputError("cannot export the public key");
-    SshStringPtr guard(b64);
-    const char* type = ssh_key_type_to_char(ssh_key_type(key));
-    return std::string(type != nullptr ? type : "unknown") + " " + b64;
-}
-
 privsep::Message ask(int sock, const privsep::Message& request, privsep::MsgType answer_type)
 {
     privsep::send_message(sock, request, kPeer);
@@ -30,28 +19,55 @@ privsep::Message ask(int sock, const privsep::Message& request, privsep::MsgType
     return answer;
 }
 
+MonitorClient::AuthAnswer auth_answer(privsep::Message& a)
+{
+    const std::uint32_t v = a.get_u32();
+    a.expect_end();
+    if (v > static_cast<std::uint32_t>(MonitorClient::AuthAnswer::DeniedDisconnect))
+        throw InputError("monitor sent an unknown authentication answer " + std::to_string(v));
+    return static_cast<MonitorClient::AuthAnswer>(v);
+}
+
 } // namespace
 
-bool MonitorClient::key_allowed(const std::string& user, ssh_key key)
+std::string MonitorClient::sign_exchange_hash(const std::string& algorithm, const std::string& hostkey_blob,
+                                              const std::string& hash)
+{
+    privsep::Message m(privsep::MsgType::HostKeySign);
+    m.put_string(algorithm);
+    m.put_string(hostkey_blob);
+    m.put_string(hash);
+    auto a = ask(sock_.get(), m, privsep::MsgType::HostKeySignAnswer);
+    std::string sig = a.get_string(privsep::kMaxSignature);
+    a.expect_end();
+    return sig;
+}
+
+MonitorClient::AuthAnswer MonitorClient::key_allowed(const std::string& user, const std::string& key_blob)
 {
     privsep::Message m(privsep::MsgType::KeyAllowed);
     m.put_string(user.substr(0, privsep::kMaxUserName));
-    m.put_string(key_blob(key));
+    m.put_string(key_blob);
     auto a = ask(sock_.get(), m, privsep::MsgType::KeyAllowedAnswer);
-    std::uint32_t ok = a.get_u32();
-    a.expect_end();
-    return ok == 1;
+    return auth_answer(a);
 }
 
-bool MonitorClient::auth_done(const std::string& user, ssh_key key)
+MonitorClient::AuthAnswer MonitorClient::verify_publickey(const std::string& user, const std::string& service,
+                                                          const std::string& method, const std::string& algorithm,
+                                                          const std::string& key_blob,
+                                                          const std::string& hostkey_blob,
+                                                          const std::string& signature)
 {
-    privsep::Message m(privsep::MsgType::AuthDone);
+    privsep::Message m(privsep::MsgType::PubkeyVerify);
     m.put_string(user.substr(0, privsep::kMaxUserName));
-    m.put_string(key_blob(key));
-    auto a = ask(sock_.get(), m, privsep::MsgType::AuthDoneAnswer);
-    std::uint32_t ok = a.get_u32();
-    a.expect_end();
-    return ok == 1;
+    m.put_string(service);
+    m.put_string(method);
+    m.put_string(algorithm);
+    m.put_string(key_blob);
+    m.put_string(hostkey_blob);
+    m.put_string(signature);
+    auto a = ask(sock_.get(), m, privsep::MsgType::PubkeyVerifyAnswer);
+    return auth_answer(a);
 }
 
 MonitorClient::Tunnel MonitorClient::open_tunnel(std::uint32_t mode, std::uint32_t unit)
@@ -85,6 +101,15 @@ void MonitorClient::close_tunnel(std::uint32_t id)
 {
     privsep::Message m(privsep::MsgType::TunClose);
     m.put_u32(id);
+    privsep::send_message(sock_.get(), m, kPeer);
+}
+
+void MonitorClient::report_stats(std::uint32_t id, const TunnelCounters& c)
+{
+    privsep::Message m(privsep::MsgType::TunStats);
+    m.put_u32(id);
+    for (std::uint64_t v : {c.frames_out, c.bytes_out, c.frames_in, c.bytes_in, c.dropped, c.device_busy})
+        m.put_u64(v);
     privsep::send_message(sock_.get(), m, kPeer);
 }
 

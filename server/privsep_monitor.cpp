@@ -2,16 +2,16 @@
 // It forks the unprivileged child, answers the few requests valid in the
 // current state, and owns every tunnel device of the connection.
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__linux__)
-#include <net/if.h>
-#include <linux/if_tun.h>
+#include <sys/prctl.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -23,6 +23,9 @@
 #include "connection.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
+#include "pubkey_auth.hpp"
+#include "config/printable.hpp"
+#include "status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
@@ -36,26 +39,37 @@ namespace {
 using privsep::Message;
 using privsep::MsgType;
 
+using Clock = std::chrono::steady_clock;
+
 constexpr std::size_t kMaxTunnels = 10;
 constexpr auto kChildExitGrace = std::chrono::seconds(3);
 constexpr int kSendTimeoutSeconds = 10;
+// Host key signatures an honest child asks for before authentication: the
+// first key exchange, and a re-key a client may start at once.
+constexpr unsigned kMaxPreauthSignatures = 4;
+// Once the child has sent the first byte of a message, the rest must follow
+// within this (and before authentication, within LoginGraceTime too):
+// half a message must not hold the monitor, the connection and its
+// MaxStartups slot.
+constexpr auto kMessageDeadline = std::chrono::seconds(10);
+// TunStats: an honest child sends at most one per tunnel per second (10
+// tunnels at most); a child that keeps sending more than this is not ours.
+constexpr double kStatsPerSecond = 20;
+constexpr double kStatsBurst = 40;
+
+bool g_kernel_refuses_descriptors = true;
 
 using HookEnv = std::vector<std::pair<std::string, std::string>>;
 
-// A monitor-side tunnel: the device object that removes the interface, and
-// the environment its TunnelDownCommand runs with.
+// A monitor-side tunnel: the device object that removes the interface (the
+// backend deletes what it created whatever the child did to its copy of
+// the descriptors), the environment its TunnelDownCommand runs with, and
+// its line in feth-sshd -S. Members go in reverse: the slot first, the
+// device last.
 struct MonitorTunnel {
     std::unique_ptr<Device> device;
     HookEnv hook_env;
-    ~MonitorTunnel()
-    {
-#if defined(__linux__)
-        // A compromised child may have made its tap persistent through the
-        // fd it holds: undo that before the last fd closes.
-        if (device && device->created() && device->read_fd() == device->write_fd())
-            (void)::ioctl(device->read_fd(), TUNSETPERSIST, 0);
-#endif
-    }
+    std::unique_ptr<StatusSlot> status;
 };
 
 class ProtocolViolation : public std::runtime_error {
@@ -65,8 +79,10 @@ public:
 
 class Monitor {
 public:
-    Monitor(const config::ServerConfig& cfg, const Peer& peer, pid_t child, UniqueFd sock, UniqueFd startup)
-        : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup))
+    Monitor(const config::ServerConfig& cfg, const HostKeys& host_keys, const Peer& peer, pid_t child, UniqueFd sock,
+            UniqueFd startup)
+        : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
+          host_keys_(host_keys)
     {
     }
 
@@ -75,14 +91,24 @@ public:
 private:
     enum class State { PreAuth, Authenticated };
 
+    using AuthAnswer = MonitorClient::AuthAnswer;
+
     void handle(Message& m);
+    void hostkey_sign(Message& m);
     void key_allowed(Message& m);
-    void auth_done(Message& m);
+    void pubkey_verify(Message& m);
+    void fix_user(const std::string& name);
+    const config::KeyOptions* allowed_key(ssh_key key, const std::string& algorithm, const std::string& blob);
+    AuthAnswer auth_failed(ssh_key key);
+    void reply_auth(MsgType type, AuthAnswer answer);
     void tun_open(Message& m);
     void tun_close(Message& m);
+    void tun_stats(Message& m);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
     bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
-    void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it);
+    void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
+    std::size_t tunnels_in_use();
+    Clock::time_point message_deadline() const;
     void reply(const Message& m) { privsep::send_message(sock_.get(), m, who_child().c_str()); }
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
@@ -96,16 +122,36 @@ private:
     UniqueFd sock_;
     UniqueFd startup_;
 
+    const HostKeys& host_keys_;
     State state_ = State::PreAuth;
-    unsigned key_queries_ = 0;
-    unsigned denials_ = 0;
-    std::string invalid_user_logged_;
-    // (user, key blob) pairs this monitor approved, with their options.
-    std::map<std::pair<std::string, std::string>, config::KeyOptions> approved_;
+    // The first exchange hash signed: the session id, fixed for the
+    // connection (re-keys sign other hashes and change nothing), and the
+    // host key it was signed with (what a hostbound request must name).
+    std::string session_id_;
+    std::string session_hostkey_blob_;
+    unsigned preauth_signatures_ = 0;
+    // The user, fixed by the first request (sshd: MONITOR_REQ_PWNAM once):
+    // the name as the client sent it, and its password entry when it is a
+    // user who may log in from here.
+    bool user_fixed_ = false;
+    std::string user_name_;
+    std::optional<UserInfo> user_info_;
+    unsigned auth_requests_ = 0;
+    unsigned failures_ = 0;
+    // Key blobs this monitor found in the user's authorized_keys, with the
+    // options of their line.
+    std::map<std::string, config::KeyOptions> approved_;
     std::string user_;
     config::KeyOptions key_options_;
     std::uint32_t next_id_ = 1;
     std::map<std::uint32_t, MonitorTunnel> tunnels_;
+    // Interfaces this monitor created and tried to remove that are still
+    // there (a utun lives while any descriptor to it does, and the child may
+    // hold a dup): they count against the tunnel limit until they go.
+    std::vector<std::string> lingering_;
+    Clock::time_point grace_end_;
+    double stats_tokens_ = kStatsBurst;
+    Clock::time_point stats_refilled_ = Clock::now();
 };
 
 void Monitor::handle(Message& m)
@@ -113,12 +159,15 @@ void Monitor::handle(Message& m)
     const auto type = static_cast<MsgType>(m.type());
     switch (state_) {
     case State::PreAuth:
+        if (type == MsgType::HostKeySign) return hostkey_sign(m);
         if (type == MsgType::KeyAllowed) return key_allowed(m);
-        if (type == MsgType::AuthDone) return auth_done(m);
+        if (type == MsgType::PubkeyVerify) return pubkey_verify(m);
         break;
     case State::Authenticated:
+        if (type == MsgType::HostKeySign) return hostkey_sign(m);
         if (type == MsgType::TunOpen) return tun_open(m);
         if (type == MsgType::TunClose) return tun_close(m);
+        if (type == MsgType::TunStats) return tun_stats(m);
         break;
     }
     throw ProtocolViolation(std::string("request ") + std::to_string(m.type()) + " (" +
@@ -126,69 +175,192 @@ void Monitor::handle(Message& m)
                             (state_ == State::PreAuth ? "before" : "after") + " authentication");
 }
 
+// SHA-1, SHA-256, SHA-384, SHA-512: the exchange hashes of the key
+// exchange methods libssh implements. sshd's monitor checks the same.
+bool is_exchange_hash_length(std::size_t n)
+{
+    return n == 20 || n == 32 || n == 48 || n == 64;
+}
+
+void Monitor::hostkey_sign(Message& m)
+{
+    std::string algorithm = m.get_string(privsep::kMaxName);
+    std::string blob = m.get_string(privsep::kMaxKeyBlob);
+    std::string hash = m.get_string(privsep::kMaxHashLen);
+    m.expect_end();
+    if (!is_exchange_hash_length(hash.size()))
+        throw ProtocolViolation("asks to sign " + std::to_string(hash.size()) + " bytes, not an exchange hash");
+    // Before authentication an honest child signs once (the first key
+    // exchange), perhaps again if the client re-keys at once.
+    if (state_ == State::PreAuth && ++preauth_signatures_ > kMaxPreauthSignatures)
+        throw ProtocolViolation("asks for more than " + std::to_string(kMaxPreauthSignatures) +
+                                " host key signatures before authentication");
+    ssh_key key = host_keys_.find(blob);
+    if (key == nullptr) throw ProtocolViolation("asks to sign with a host key this server does not have");
+    ssh_string sig = nullptr;
+    if (ssh_pki_sign_data_blob(key, algorithm.c_str(), reinterpret_cast<const unsigned char*>(hash.data()),
+                               hash.size(), &sig) != SSH_OK ||
+        sig == nullptr)
+        throw ProtocolViolation("asks for a host key signature with algorithm " + config::printable(algorithm) +
+                                ", which the key cannot make");
+    std::string sig_blob(static_cast<const char*>(ssh_string_data(sig)), ssh_string_len(sig));
+    ssh_string_burn(sig);
+    ssh_string_free(sig);
+    if (session_id_.empty()) {
+        session_id_ = hash;
+        session_hostkey_blob_ = blob;
+    }
+    Message a(MsgType::HostKeySignAnswer);
+    a.put_string(sig_blob);
+    reply(a);
+}
+
+// The first request fixes the user for the connection, as sshd does; a
+// name getpwnam would read differently from AllowUsers (a NUL byte), or
+// that the password database spells differently, ends the connection.
+void Monitor::fix_user(const std::string& name)
+{
+    if (user_fixed_) {
+        if (name != user_name_)
+            throw ProtocolViolation("Change of username not allowed: " + config::printable(user_name_) + " -> " +
+                                    config::printable(name));
+        return;
+    }
+    const std::string problem = login_name_problem(name);
+    if (!problem.empty())
+        throw ProtocolViolation("user name \"" + config::printable(name) + "\" " + problem);
+    user_fixed_ = true;
+    user_name_ = name;
+    auto info = lookup_user(name);
+    if (info && info->name != name)
+        throw ProtocolViolation("user name " + name + " is " + config::printable(info->name) +
+                                " in the password database");
+    if (!info) {
+        LOG_AUTH("Invalid user %s from %s port %u", name.c_str(), peer_.address.c_str(), peer_.port);
+        return;
+    }
+    const std::string denied = config::user_access_problem(cfg_, info->name, peer_.address);
+    if (!denied.empty()) {
+        LOG_AUTH("User %s from %s not allowed because %s", info->name.c_str(), peer_.address.c_str(), denied.c_str());
+        return;
+    }
+    user_info_ = std::move(info);
+}
+
+// The options of the authorized_keys line that lets the fixed user log in
+// with `key` for `algorithm` (empty: any algorithm we accept for its
+// type), or nullptr: checked before any signature.
+const config::KeyOptions* Monitor::allowed_key(ssh_key key, const std::string& algorithm, const std::string& blob)
+{
+    if (!user_info_ || key == nullptr) return nullptr;
+    if (algorithm.empty() ? !user_key_type_accepted(key) : !user_key_algorithm_fits(algorithm, key)) {
+        LOG_VERBOSE("%s: key algorithm %s is not accepted for %s", who_child().c_str(),
+                    algorithm.empty() ? "(any)" : config::printable(algorithm).c_str(), describe_key(key).c_str());
+        return nullptr;
+    }
+    auto it = approved_.find(blob);
+    if (it != approved_.end()) return &it->second;
+    auto match = find_authorized_key(cfg_, *user_info_, key, peer_.address);
+    if (!match) return nullptr;
+    LOG_DEBUG("key for %s matched %s line %zu", user_info_->name.c_str(), match->file.c_str(), match->line);
+    return &approved_.emplace(blob, std::move(match->options)).first->second;
+}
+
+// Every failed request counts towards MaxAuthTries and is logged in sshd's
+// words; at the limit the child is told to end the connection.
+Monitor::AuthAnswer Monitor::auth_failed(ssh_key key)
+{
+    ++failures_;
+    const std::string invalid = user_info_ ? "" : "invalid user ";
+    LOG_AUTH("Failed publickey for %s%s from %s port %u ssh2: %s", invalid.c_str(), user_name_.c_str(),
+             peer_.address.c_str(), peer_.port, key != nullptr ? describe_key(key).c_str() : "unreadable key");
+    if (failures_ < cfg_.max_auth_tries) return AuthAnswer::Denied;
+    LOG_AUTH("Disconnecting %s user %s %s port %u: Too many authentication failures [preauth]",
+             user_info_ ? "authenticating" : "invalid", user_name_.c_str(), peer_.address.c_str(), peer_.port);
+    return AuthAnswer::DeniedDisconnect;
+}
+
+void Monitor::reply_auth(MsgType type, AuthAnswer answer)
+{
+    Message a(type);
+    a.put_u32(static_cast<std::uint32_t>(answer));
+    reply(a);
+}
+
+KeyPtr import_key_blob(const std::string& blob)
+{
+    ssh_string s = ssh_string_new(blob.size());
+    if (s == nullptr) return nullptr;
+    ssh_string_fill(s, blob.data(), blob.size());
+    ssh_key raw = nullptr;
+    const int rc = ssh_pki_import_pubkey_blob(s, &raw);
+    ssh_string_free(s);
+    return KeyPtr(rc == SSH_OK ? raw : nullptr);
+}
+
 void Monitor::key_allowed(Message& m)
 {
     std::string user = m.get_string(privsep::kMaxUserName);
     std::string blob = m.get_string(privsep::kMaxKeyBlob);
     m.expect_end();
-    // The child enforces MaxAuthTries; a child that asks far more often is
-    // not our child any more.
-    if (++key_queries_ > 4 * cfg_.max_auth_tries + 8)
-        throw ProtocolViolation("too many key queries (" + std::to_string(key_queries_) + ")");
-
-    bool allowed = false;
-    auto info = lookup_user(user);
-    std::string problem = info ? config::user_access_problem(cfg_, user, peer_.address) : std::string();
-    if (!info || !problem.empty()) {
-        if (invalid_user_logged_ != user) {
-            if (!info)
-                LOG_AUTH("Invalid user %s from %s port %u", user.c_str(), peer_.address.c_str(), peer_.port);
-            else
-                LOG_AUTH("User %s from %s not allowed because %s", user.c_str(), peer_.address.c_str(),
-                         problem.c_str());
-            invalid_user_logged_ = user;
-        }
-    } else {
-        // "<type> <base64>" from the child.
-        ssh_key key_raw = nullptr;
-        auto space = blob.find(' ');
-        std::string type = blob.substr(0, space);
-        std::string b64 = space == std::string::npos ? std::string() : blob.substr(space + 1);
-        if (space != std::string::npos && config::is_supported_key_type(type) &&
-            ssh_pki_import_pubkey_base64(b64.c_str(), ssh_key_type_from_name(type.c_str()), &key_raw) == SSH_OK) {
-            KeyPtr key(key_raw);
-            auto match = find_authorized_key(cfg_, *info, key.get(), peer_.address);
-            if (match) {
-                LOG_DEBUG("key for %s matched %s line %zu", user.c_str(), match->file.c_str(), match->line);
-                approved_[{user, blob}] = std::move(match->options);
-                allowed = true;
-            }
-        } else {
-            LOG_INFO("%s sent a public key the monitor cannot decode", who_child().c_str());
-        }
-    }
-    if (!allowed) ++denials_;
-    Message a(MsgType::KeyAllowedAnswer);
-    a.put_u32(allowed ? 1 : 0);
-    reply(a);
+    if (session_id_.empty()) throw ProtocolViolation("asks about a key before the key exchange");
+    if (failures_ >= cfg_.max_auth_tries) throw ProtocolViolation("goes on after too many authentication failures");
+    if (++auth_requests_ > 4 * cfg_.max_auth_tries + 8)
+        throw ProtocolViolation("too many authentication requests (" + std::to_string(auth_requests_) + ")");
+    fix_user(user);
+    KeyPtr key = import_key_blob(blob);
+    // A query names no algorithm we are told of (libssh's callback has
+    // none): the key's type must be one we accept; the signed request that
+    // follows is checked against its algorithm.
+    if (allowed_key(key.get(), {}, blob) == nullptr)
+        return reply_auth(MsgType::KeyAllowedAnswer, auth_failed(key.get()));
+    reply_auth(MsgType::KeyAllowedAnswer, AuthAnswer::Accepted);
 }
 
-void Monitor::auth_done(Message& m)
+void Monitor::pubkey_verify(Message& m)
 {
     std::string user = m.get_string(privsep::kMaxUserName);
+    std::string service = m.get_string(privsep::kMaxName);
+    std::string method = m.get_string(privsep::kMaxName);
+    std::string algorithm = m.get_string(privsep::kMaxName);
     std::string blob = m.get_string(privsep::kMaxKeyBlob);
+    std::string hostkey_blob = m.get_string(privsep::kMaxKeyBlob);
+    std::string signature = m.get_string(privsep::kMaxSignature);
     m.expect_end();
-    auto it = approved_.find({user, blob});
-    if (it == approved_.end())
-        throw ProtocolViolation("claims authentication of " + user + " with a key the monitor did not approve");
+    if (session_id_.empty()) throw ProtocolViolation("asks to verify a signature before the key exchange");
+    if (failures_ >= cfg_.max_auth_tries) throw ProtocolViolation("goes on after too many authentication failures");
+    if (++auth_requests_ > 4 * cfg_.max_auth_tries + 8)
+        throw ProtocolViolation("too many authentication requests (" + std::to_string(auth_requests_) + ")");
+    fix_user(user);
+    KeyPtr key = import_key_blob(blob);
+    const config::KeyOptions* options = allowed_key(key.get(), algorithm, blob);
+    if (options == nullptr) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+    bool good = service == kServiceConnection;
+    if (good && method == kMethodHostbound)
+        good = hostkey_blob == session_hostkey_blob_; // the host key of this connection's first key exchange
+    else if (good)
+        good = method == kMethodPublickey && hostkey_blob.empty();
+    if (good) {
+        const auto data = userauth_signed_data(session_id_, user_name_, service, method, algorithm, blob, hostkey_blob);
+        ssh_string sig = ssh_string_new(signature.size());
+        if (sig == nullptr) throw ProtocolViolation("out of memory");
+        ssh_string_fill(sig, signature.data(), signature.size());
+        good = ssh_pki_verify_data_blob(key.get(), algorithm.c_str(), sig, data.data(), data.size()) == SSH_OK;
+        ssh_string_free(sig);
+    }
+    LOG_DEBUG("%s: %s signature by %s for %s (%s): %s", who_child().c_str(), config::printable(algorithm).c_str(),
+              describe_key(key.get()).c_str(), user_name_.c_str(), config::printable(method, 40).c_str(),
+              good ? "verified" : "refused");
+    if (!good) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+
     state_ = State::Authenticated;
-    user_ = user;
-    key_options_ = it->second;
+    user_ = user_info_->name;
+    key_options_ = *options;
     approved_.clear();
     startup_.reset(); // MaxStartups: no longer an unauthenticated connection
-    Message a(MsgType::AuthDoneAnswer);
-    a.put_u32(1);
-    reply(a);
+    LOG_AUTH("Accepted publickey for %s from %s port %u ssh2: %s", user_.c_str(), peer_.address.c_str(), peer_.port,
+             describe_key(key.get()).c_str());
+    reply_auth(MsgType::PubkeyVerifyAnswer, AuthAnswer::Accepted);
 }
 
 void Monitor::tun_open(Message& m)
@@ -198,7 +370,7 @@ void Monitor::tun_open(Message& m)
     m.expect_end();
     unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
     auto d = config::decide_tunnel(permit, &key_options_, mode, unit);
-    if (d.allowed && tunnels_.size() >= kMaxTunnels) {
+    if (d.allowed && tunnels_in_use() >= kMaxTunnels) {
         d.allowed = false;
         d.debug_line = "Failed to open the tunnel device.";
         d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
@@ -243,8 +415,12 @@ void Monitor::tun_open(Message& m)
     a.put_string(device->backend());
     a.add_fd(device->read_fd());
     if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
-    LOG_VERBOSE("monitor: opened %s for %s from %s", device->name().c_str(), user_.c_str(), peer_str().c_str());
+    // The audit line comes from here, not from the child, which could
+    // forge or omit it.
+    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device->name().c_str(), tun_mode_name(device->mode()),
+             user_.c_str(), peer_str().c_str());
     MonitorTunnel& t = tunnels_[id];
+    t.status = std::make_unique<StatusSlot>(user_, peer_.address, peer_.port, *device);
     t.device = std::move(device);
     t.hook_env = std::move(env);
     reply(a);
@@ -256,7 +432,47 @@ void Monitor::tun_close(Message& m)
     m.expect_end();
     auto it = tunnels_.find(id);
     if (it == tunnels_.end()) throw ProtocolViolation("closes tunnel " + std::to_string(id) + ", which it does not have");
-    remove_tunnel(it);
+    remove_tunnel(it, "closed by the connection");
+}
+
+void Monitor::tun_stats(Message& m)
+{
+    std::uint32_t id = m.get_u32();
+    TunnelCounters c;
+    c.frames_out = m.get_u64();
+    c.bytes_out = m.get_u64();
+    c.frames_in = m.get_u64();
+    c.bytes_in = m.get_u64();
+    c.dropped = m.get_u64();
+    c.device_busy = m.get_u64();
+    m.expect_end();
+    auto it = tunnels_.find(id);
+    if (it == tunnels_.end())
+        throw ProtocolViolation("reports counters of tunnel " + std::to_string(id) + ", which it does not have");
+    // A token bucket: kStatsBurst at once, kStatsPerSecond sustained.
+    const auto now = Clock::now();
+    stats_tokens_ = std::min(kStatsBurst, stats_tokens_ + std::chrono::duration<double>(now - stats_refilled_).count() *
+                                                              kStatsPerSecond);
+    stats_refilled_ = now;
+    if (stats_tokens_ < 1)
+        throw ProtocolViolation("sends TunStats faster than " + std::to_string(static_cast<int>(kStatsPerSecond)) +
+                                " a second");
+    stats_tokens_ -= 1;
+    // Display data only: the child may say anything here.
+    if (it->second.status) it->second.status->update(c);
+}
+
+std::size_t Monitor::tunnels_in_use()
+{
+    std::erase_if(lingering_, [](const std::string& name) { return ::if_nametoindex(name.c_str()) == 0; });
+    return tunnels_.size() + lingering_.size();
+}
+
+Clock::time_point Monitor::message_deadline() const
+{
+    auto deadline = Clock::now() + kMessageDeadline;
+    if (state_ == State::PreAuth && cfg_.login_grace_time > 0) deadline = std::min(deadline, grace_end_);
+    return deadline;
 }
 
 HookEnv Monitor::hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const
@@ -292,13 +508,22 @@ bool Monitor::run_tunnel_hook(const char* name, const std::string& command, cons
     return false;
 }
 
-// The device goes first, then its TunnelDownCommand runs.
-void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it)
+// The slot and the device go first, then its TunnelDownCommand runs.
+void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why)
 {
-    LOG_VERBOSE("monitor: removing %s for %s from %s", it->second.device->name().c_str(), user_.c_str(),
-                peer_str().c_str());
+    const std::string name = it->second.device->name();
+    const std::string mode = tun_mode_name(it->second.device->mode());
+    const bool created = it->second.device->created();
     HookEnv env = std::move(it->second.hook_env);
     tunnels_.erase(it);
+    // The backend removed what it created; an interface still there is one
+    // whose life the child's copy of a descriptor decides (utun).
+    const bool lingers = created && ::if_nametoindex(name.c_str()) != 0;
+    if (lingers) lingering_.push_back(name);
+    LOG_INFO("Tunnel %s (%s) closed for %s from %s (%s)%s", name.c_str(), mode.c_str(), user_.c_str(),
+             peer_str().c_str(), why,
+             lingers ? "; the interface is still there, held open by the child, and counts as a tunnel until it goes"
+                     : "");
     run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
 }
 
@@ -328,8 +553,8 @@ int Monitor::run()
     timeval tv{kSendTimeoutSeconds, 0};
     ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 
-    using Clock = std::chrono::steady_clock;
-    const auto grace_end = Clock::now() + std::chrono::seconds(cfg_.login_grace_time);
+    grace_end_ = Clock::now() + std::chrono::seconds(cfg_.login_grace_time);
+    const auto grace_end = grace_end_;
     std::optional<Clock::time_point> kill_at;
 
     for (;;) {
@@ -370,8 +595,19 @@ int Monitor::run()
         if (pfds[0].revents == 0) continue;
         Message m;
         try {
-            if (!privsep::recv_message(sock_.get(), m, who_child().c_str())) break; // the child is gone
+            // No descriptors from the child, and a deadline for the whole
+            // message once its first byte is here.
+            privsep::RecvOptions options;
+            options.descriptors = false;
+            options.deadline = message_deadline();
+            if (!privsep::recv_message(sock_.get(), m, who_child().c_str(), options)) break; // the child is gone
             handle(m);
+        } catch (const privsep::MessageTimeout& e) {
+            if (state_ == State::PreAuth && cfg_.login_grace_time > 0 && Clock::now() >= grace_end)
+                LOG_AUTH("Timeout before authentication for %s port %u", peer_.address.c_str(), peer_.port);
+            LOG_ERROR("monitor: %s; killing it", e.what());
+            ::kill(child_, SIGKILL);
+            break;
         } catch (const std::exception& e) {
             LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
             ::kill(child_, SIGKILL);
@@ -379,14 +615,31 @@ int Monitor::run()
         }
     }
     end_child();
-    while (!tunnels_.empty()) remove_tunnel(tunnels_.begin());
+    while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
     return 0;
+}
+
+// The child must not outlive its monitor, which alone removes its devices:
+// Linux kills it when the monitor dies. The check of the parent closes the
+// race with a monitor that died before prctl. Elsewhere the child watches
+// its monitor socket instead (connection.cpp).
+void die_with_monitor(pid_t monitor)
+{
+#if defined(__linux__)
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) throw_errno("connection child", "prctl(PR_SET_PDEATHSIG)");
+#endif
+    if (::getppid() != monitor) ::_exit(1);
 }
 
 } // namespace
 
-int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd, const Peer& peer,
-                const PrivsepIdentity& identity, UniqueFd startup_fd)
+void set_monitor_kernel_descriptor_refusal(bool on)
+{
+    g_kernel_refuses_descriptors = on;
+}
+
+int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
+                const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd)
 {
     UniqueFd monitor_end;
     UniqueFd child_end;
@@ -395,6 +648,12 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd
                   errno_text(errno).c_str());
         return 1;
     }
+    // The child may pass no descriptor to the monitor: where the kernel can,
+    // it refuses them itself, so that no reference to a file of the child's
+    // (a socket lingering on close, say) ever reaches root; the monitor's
+    // reads refuse them everywhere.
+    if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
+    const pid_t monitor_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
@@ -403,9 +662,16 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd
     if (pid == 0) {
         monitor_end.reset();
         startup_fd.reset();
+        // The private host keys stay with the monitor (sshd's
+        // demote_sensitive_data): the child signs through it.
+        host_keys.forget();
         int status = 1;
         try {
+            die_with_monitor(monitor_pid);
+            unmap_status_table(); // the monitor owns the slots; the child never sees them
             drop_privileges(identity);
+            // Again: changing the uid cleared PR_SET_PDEATHSIG.
+            die_with_monitor(monitor_pid);
             MonitorClient monitor(std::move(child_end));
             status = serve_connection(cfg, bind, conn_fd.release(), peer, monitor);
         } catch (const std::exception& e) {
@@ -418,7 +684,7 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, UniqueFd conn_fd
     conn_fd.reset();
     child_end.reset();
     try {
-        Monitor monitor(cfg, peer, pid, std::move(monitor_end), std::move(startup_fd));
+        Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd));
         return monitor.run();
     } catch (const std::exception& e) {
         LOG_ERROR("monitor for %s port %u: %s", peer.address.c_str(), peer.port, e.what());

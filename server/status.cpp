@@ -23,7 +23,7 @@ namespace {
 constexpr int kSlots = 1024;
 
 struct Slot {
-    std::atomic<std::int32_t> owner; // pid of the connection process, 0: free
+    std::atomic<std::int32_t> owner; // pid of the monitor, negative while it fills the slot, 0: free
     char user[64];
     char remote_address[64];
     char interface[16];
@@ -55,7 +55,9 @@ std::string read_text(const char* src, std::size_t size)
     return out;
 }
 
-std::vector<TunnelStatus> snapshot()
+} // namespace
+
+std::vector<TunnelStatus> status_table_snapshot()
 {
     std::vector<TunnelStatus> out;
     if (g_table == nullptr) return out;
@@ -81,7 +83,17 @@ std::vector<TunnelStatus> snapshot()
     return out;
 }
 
-} // namespace
+TunnelCounters counters_of(const PumpStats& st)
+{
+    TunnelCounters c;
+    c.frames_out = st.frames_to_peer;
+    c.bytes_out = st.bytes_to_peer;
+    c.frames_in = st.frames_from_peer;
+    c.bytes_in = st.bytes_from_peer;
+    c.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full;
+    c.device_busy = st.device_busy;
+    return c;
+}
 
 void create_status_table()
 {
@@ -89,6 +101,28 @@ void create_status_table()
     void* p = ::mmap(nullptr, sizeof(Slot) * kSlots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw_errno("status table", "mmap");
     g_table = static_cast<Slot*>(p); // zero-filled: every slot free
+}
+
+void unmap_status_table()
+{
+    if (g_table == nullptr) return;
+    // Nothing to recover from: a table left mapped is what this prevents.
+    if (::munmap(g_table, sizeof(Slot) * kSlots) != 0) throw_errno("status table", "munmap");
+    g_table = nullptr;
+}
+
+int release_status_slots(pid_t owner)
+{
+    if (g_table == nullptr || owner <= 0) return 0;
+    const auto pid = static_cast<std::int32_t>(owner);
+    int released = 0;
+    for (int i = 0; i < kSlots; ++i) {
+        std::int32_t o = g_table[i].owner.load(std::memory_order_acquire);
+        if (o != pid && o != -pid) continue;
+        g_table[i].owner.store(0, std::memory_order_release);
+        ++released;
+    }
+    return released;
 }
 
 StatusSlot::StatusSlot(const std::string& user, const std::string& remote_address, unsigned remote_port,
@@ -117,19 +151,19 @@ StatusSlot::StatusSlot(const std::string& user, const std::string& remote_addres
 
 StatusSlot::~StatusSlot()
 {
-    if (index_ >= 0) g_table[index_].owner.store(0, std::memory_order_release);
+    if (index_ >= 0 && g_table != nullptr) g_table[index_].owner.store(0, std::memory_order_release);
 }
 
-void StatusSlot::update(const PumpStats& st)
+void StatusSlot::update(const TunnelCounters& c)
 {
-    if (index_ < 0) return;
+    if (index_ < 0 || g_table == nullptr) return;
     Slot& s = g_table[index_];
-    s.frames_out = st.frames_to_peer;
-    s.bytes_out = st.bytes_to_peer;
-    s.frames_in = st.frames_from_peer;
-    s.bytes_in = st.bytes_from_peer;
-    s.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full;
-    s.device_busy = st.device_busy;
+    s.frames_out = c.frames_out;
+    s.bytes_out = c.bytes_out;
+    s.frames_in = c.frames_in;
+    s.bytes_in = c.bytes_in;
+    s.dropped = c.dropped;
+    s.device_busy = c.device_busy;
 }
 
 std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, std::int64_t now)
@@ -205,7 +239,7 @@ void answer_status_request(int listen_fd)
     ::setsockopt(c.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     char req = 't';
     if (::read(c.get(), &req, 1) != 1) return;
-    std::string text = render_status(snapshot(), req == 'j', static_cast<std::int64_t>(std::time(nullptr)));
+    std::string text = render_status(status_table_snapshot(), req == 'j', static_cast<std::int64_t>(std::time(nullptr)));
     const char* p = text.data();
     std::size_t left = text.size();
     while (left > 0) {

@@ -1,15 +1,22 @@
 // What `feth-sshd -S` shows: one line per live tunnel. The listener maps a
-// table of slots shared with every process it forks; a connection process
-// fills one slot per tunnel from its pump's counters after each wake-up
-// (plain memory writes: no syscall, no extra wake-up), and the listener
-// answers status requests on a root-only unix socket by reading the table.
-// A connection process can only ever write wrong numbers into the table,
-// so what it holds is printed escaped and treated as display data only.
+// table of slots before it forks anything; each connection's monitor (root)
+// inherits it and fills one slot per tunnel: who and where when it opens
+// the device, the counters its unprivileged child reports (TunStats, at
+// most once a second per tunnel), and frees the slot when it removes the
+// device. The child never has the table: it is unmapped right after the
+// fork, before the child drops privileges. The listener answers status
+// requests on a root-only unix socket by reading the table, and frees the
+// slots of a monitor that died without doing so. The counters come from
+// the less trusted child, so what the table holds is printed escaped and
+// treated as display data only.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tunnel/fd.hpp"
 #include "tunnel/pump.hpp"
@@ -23,10 +30,22 @@ struct TunnelStatus {
     PumpStats stats;
 };
 
+// The counters a tunnel's line shows, as the child reports them.
+struct TunnelCounters {
+    std::uint64_t frames_out = 0, bytes_out = 0, frames_in = 0, bytes_in = 0, dropped = 0, device_busy = 0;
+    bool operator==(const TunnelCounters&) const = default;
+};
+TunnelCounters counters_of(const PumpStats& stats);
+
 // The listener creates the table once, before it forks anything.
 void create_status_table();
 
-// A connection process's claim on one slot, released when destroyed.
+// In a connection's child, right after the fork: the table is gone from its
+// address space (it never reads nor writes it).
+void unmap_status_table();
+
+// A monitor's claim on one slot, released when destroyed. Without a table
+// (unmapped, or never created) it does nothing.
 class StatusSlot {
 public:
     StatusSlot(const std::string& user, const std::string& remote_address, unsigned remote_port,
@@ -34,11 +53,18 @@ public:
     ~StatusSlot();
     StatusSlot(const StatusSlot&) = delete;
     StatusSlot& operator=(const StatusSlot&) = delete;
-    void update(const PumpStats& stats);
+    void update(const TunnelCounters& counters);
 
 private:
     int index_ = -1;
 };
+
+// Listener: frees every slot `owner` (a monitor's pid, reaped) still held;
+// a monitor killed with SIGKILL could not. Returns how many.
+int release_status_slots(pid_t owner);
+
+// Every slot in use, as the listener would print it.
+std::vector<TunnelStatus> status_table_snapshot();
 
 // Listener side: the root-only socket, and one answer per connection.
 UniqueFd open_status_socket(const std::string& path);

@@ -38,114 +38,20 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/feth_naming.hpp"
+#include "tunnel/linux/rtnetlink.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/mtu.hpp"
 
 namespace feth::backends {
 namespace {
 
-// ---- rtnetlink ----
-
-class NetlinkMessage {
-public:
-    NetlinkMessage(std::uint16_t type, std::uint16_t flags)
-    {
-        nlmsghdr h{};
-        h.nlmsg_type = type;
-        h.nlmsg_flags = static_cast<std::uint16_t>(flags | NLM_F_REQUEST | NLM_F_ACK);
-        append(&h, sizeof h);
-    }
-
-    void append(const void* data, std::size_t len)
-    {
-        const auto* p = static_cast<const std::uint8_t*>(data);
-        buf_.insert(buf_.end(), p, p + len);
-        buf_.resize(NLMSG_ALIGN(buf_.size()), 0);
-    }
-
-    void attr(std::uint16_t type, const void* data, std::size_t len)
-    {
-        rtattr a{};
-        a.rta_type = type;
-        a.rta_len = static_cast<unsigned short>(RTA_LENGTH(len));
-        const std::size_t at = buf_.size();
-        buf_.resize(at + RTA_SPACE(len), 0);
-        std::memcpy(buf_.data() + at, &a, sizeof a);
-        if (len != 0) std::memcpy(buf_.data() + at + RTA_LENGTH(0), data, len);
-    }
-    void attr_string(std::uint16_t type, const std::string& s) { attr(type, s.c_str(), s.size() + 1); }
-    void attr_u32(std::uint16_t type, std::uint32_t v) { attr(type, &v, sizeof v); }
-
-    std::size_t begin_nest(std::uint16_t type)
-    {
-        const std::size_t at = buf_.size();
-        attr(type, nullptr, 0);
-        return at;
-    }
-    void end_nest(std::size_t at)
-    {
-        const auto len = static_cast<unsigned short>(buf_.size() - at);
-        std::memcpy(buf_.data() + at + offsetof(rtattr, rta_len), &len, sizeof len);
-    }
-
-    std::vector<std::uint8_t>& finish(std::uint32_t seq)
-    {
-        auto* h = reinterpret_cast<nlmsghdr*>(buf_.data());
-        h->nlmsg_len = static_cast<std::uint32_t>(buf_.size());
-        h->nlmsg_seq = seq;
-        return buf_;
-    }
-
-private:
-    std::vector<std::uint8_t> buf_;
-};
-
-// Sends one request and waits for its acknowledgement. Returns 0 or the
-// kernel's errno.
-int netlink_request(NetlinkMessage& message, const std::string& what)
-{
-    UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-    if (!fd) throw_errno(what, "socket(AF_NETLINK)");
-    static std::uint32_t seq = 1;
-    const std::uint32_t my_seq = ++seq;
-    auto& bytes = message.finish(my_seq);
-    sockaddr_nl kernel{};
-    kernel.nl_family = AF_NETLINK;
-    if (::sendto(fd.get(), bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0)
-        throw_errno(what, "sendto(NETLINK_ROUTE)");
-    alignas(nlmsghdr) std::array<std::uint8_t, 8192> reply;
-    for (;;) {
-        ssize_t n = ::recv(fd.get(), reply.data(), reply.size(), 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw_errno(what, "recv(NETLINK_ROUTE)");
-        }
-        auto len = static_cast<unsigned>(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(reply.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_seq != my_seq) continue;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                if (h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return EPROTO;
-                return -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-            }
-        }
-    }
-}
-
-void ifinfo(NetlinkMessage& m, int index, unsigned flags = 0, unsigned change = 0)
-{
-    ifinfomsg info{};
-    info.ifi_family = AF_UNSPEC;
-    info.ifi_index = index;
-    info.ifi_flags = flags;
-    info.ifi_change = change;
-    m.append(&info, sizeof info);
-}
+// ---- rtnetlink requests (tunnel/linux/rtnetlink.hpp) ----
 
 void create_veth(const naming::PairNames& names, const naming::Mac& visible_mac, const naming::Mac& peer_mac,
                  unsigned mtu)
 {
-    NetlinkMessage m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-    ifinfo(m, 0);
+    rtnl::Message m(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    rtnl::ifinfo(m, 0);
     m.attr_string(IFLA_IFNAME, names.visible);
     m.attr(IFLA_ADDRESS, visible_mac.data(), visible_mac.size());
     if (mtu != 0) m.attr_u32(IFLA_MTU, mtu);
@@ -153,7 +59,7 @@ void create_veth(const naming::PairNames& names, const naming::Mac& visible_mac,
     m.attr_string(IFLA_INFO_KIND, "veth");
     auto data = m.begin_nest(IFLA_INFO_DATA);
     auto peer = m.begin_nest(VETH_INFO_PEER);
-    ifinfo(m, 0); // VETH_INFO_PEER carries an ifinfomsg, then the peer's attributes
+    rtnl::ifinfo(m, 0); // VETH_INFO_PEER carries an ifinfomsg, then the peer's attributes
     m.attr_string(IFLA_IFNAME, names.peer);
     m.attr(IFLA_ADDRESS, peer_mac.data(), peer_mac.size());
     if (mtu != 0) m.attr_u32(IFLA_MTU, mtu);
@@ -161,7 +67,7 @@ void create_veth(const naming::PairNames& names, const naming::Mac& visible_mac,
     m.end_nest(data);
     m.end_nest(linkinfo);
     const std::string what = "device " + names.visible + " (peer " + names.peer + ")";
-    if (int err = netlink_request(m, what); err != 0) {
+    if (int err = rtnl::request(m, what); err != 0) {
         if (err == EEXIST) throw SystemError(what + ": an interface with one of these names exists",
                                              "RTM_NEWLINK(veth)", err);
         throw SystemError(what, "RTM_NEWLINK(veth)", err);
@@ -170,9 +76,9 @@ void create_veth(const naming::PairNames& names, const naming::Mac& visible_mac,
 
 void set_up(const std::string& name, int index)
 {
-    NetlinkMessage m(RTM_NEWLINK, 0);
-    ifinfo(m, index, IFF_UP, IFF_UP);
-    if (int err = netlink_request(m, "device " + name); err != 0)
+    rtnl::Message m(RTM_NEWLINK, 0);
+    rtnl::ifinfo(m, index, IFF_UP, IFF_UP);
+    if (int err = rtnl::request(m, "device " + name); err != 0)
         throw SystemError("device " + name, "RTM_NEWLINK(IFF_UP)", err);
 }
 
@@ -181,22 +87,15 @@ void set_up(const std::string& name, int index)
 // Best effort (IPv6 may be disabled).
 void no_ipv6_on(int index)
 {
-    NetlinkMessage m(RTM_NEWLINK, 0);
-    ifinfo(m, index);
+    rtnl::Message m(RTM_NEWLINK, 0);
+    rtnl::ifinfo(m, index);
     auto spec = m.begin_nest(IFLA_AF_SPEC);
     auto inet6 = m.begin_nest(AF_INET6);
     std::uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
     m.attr(IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof mode);
     m.end_nest(inet6);
     m.end_nest(spec);
-    (void)netlink_request(m, "device");
-}
-
-int delete_link(int index)
-{
-    NetlinkMessage m(RTM_DELLINK, 0);
-    ifinfo(m, index);
-    return netlink_request(m, "device");
+    (void)rtnl::request(m, "device");
 }
 
 // veth offloads would hand the peer TCP super-frames and frames whose
@@ -332,7 +231,7 @@ public:
         if (!created_) return;
         int index = static_cast<int>(::if_nametoindex(names_.visible.c_str()));
         if (index == 0) return; // already gone
-        if (int err = delete_link(index); err != 0 && err != ENODEV)
+        if (int err = rtnl::delete_link(index); err != 0 && err != ENODEV)
             LOG_ERROR("device %s: RTM_DELLINK: %s", names_.visible.c_str(), errno_text(err).c_str());
     }
 

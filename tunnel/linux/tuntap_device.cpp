@@ -3,9 +3,13 @@
 // family header is added from the IP version nibble on read and stripped on
 // write. A device that did not exist before is created without TUNSETPERSIST,
 // so the kernel removes it when our descriptor closes, however the process
-// ends. A persistent device the admin made is attached to and left as found.
-// An adopted descriptor (privilege separation: the monitor opened it) is
-// read and written only; the last close of the monitor's copy removes it.
+// ends; and when the device object is destroyed it deletes the interface
+// explicitly (RTM_DELLINK), so that it goes even if someone else holding a
+// copy of the descriptor (a privilege-separated child) made it persistent,
+// changed its owner or kept a dup. A persistent device the admin made is
+// attached to and left as found. An adopted descriptor (privilege
+// separation: the monitor opened it) is read and written only; the monitor
+// removes the interface.
 #include <fcntl.h>
 #include <net/if.h> // before linux/if_tun.h, which would pull in linux/if.h
 #include <linux/if_tun.h>
@@ -21,6 +25,7 @@
 #include "tunnel/backends.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/linux/rtnetlink.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/mtu.hpp"
 
@@ -63,9 +68,19 @@ std::string requested_name(const DeviceRequest& request)
 class TunTapDevice final : public Device {
 public:
     TunTapDevice(UniqueFd fd, std::string name, TunMode mode, bool created)
-        : fd_(std::move(fd)), name_(std::move(name)), mode_(mode), created_(created)
+        : fd_(std::move(fd)), name_(std::move(name)), mode_(mode), created_(created),
+          index_(created ? ::if_nametoindex(name_.c_str()) : 0)
     {
     }
+
+    // Before our descriptor closes, so that the interface is still the one
+    // it is attached to.
+    ~TunTapDevice() override
+    {
+        if (created_) remove_interface();
+    }
+    TunTapDevice(const TunTapDevice&) = delete;
+    TunTapDevice& operator=(const TunTapDevice&) = delete;
 
     const std::string& name() const override { return name_; }
     const std::string& io_name() const override { return no_io_name_; }
@@ -121,11 +136,37 @@ public:
     }
 
 private:
+    // The interface our descriptor is attached to, asked of the descriptor
+    // itself (the admin may have renamed it); the index noted at creation
+    // when the descriptor no longer says (detached: the interface is gone
+    // or going). The kernel deletes a tap or tun by index whatever its
+    // persist flag, owner or other descriptors.
+    void remove_interface() noexcept
+    {
+        int index = 0;
+        struct ifreq ifr {};
+        if (::ioctl(fd_.get(), TUNGETIFF, &ifr) == 0) {
+            std::string now(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
+            index = static_cast<int>(::if_nametoindex(now.c_str()));
+        } else if (index_ != 0) {
+            char now[IF_NAMESIZE] = {};
+            if (::if_indextoname(index_, now) != nullptr && name_ == now) index = static_cast<int>(index_);
+        }
+        if (index == 0) return; // already gone
+        try {
+            if (int err = rtnl::delete_link(index); err != 0 && err != ENODEV)
+                LOG_ERROR("device %s: RTM_DELLINK: %s", name_.c_str(), errno_text(err).c_str());
+        } catch (const std::exception& e) {
+            LOG_ERROR("device %s: %s", name_.c_str(), e.what());
+        }
+    }
+
     UniqueFd fd_;
     std::string name_;
     std::string no_io_name_;
     TunMode mode_;
     bool created_;
+    unsigned index_; // at creation; 0 when not ours to remove
     // One frame at the largest size a peer may send, plus the header room.
     std::array<std::uint8_t, wire::kMaxFrame + 2 * wire::kAfHeaderLen> buf_{};
 };
