@@ -97,6 +97,7 @@ private:
     void hostkey_sign(Message& m);
     void key_allowed(Message& m);
     void pubkey_verify(Message& m);
+    void begin_auth_request(const std::string& user, const char* what);
     void fix_user(const std::string& name);
     const config::KeyOptions* allowed_key(ssh_key key, const std::string& algorithm, const std::string& blob);
     AuthAnswer auth_failed(ssh_key key);
@@ -298,16 +299,25 @@ KeyPtr import_key_blob(const std::string& blob)
     return KeyPtr(rc == SSH_OK ? raw : nullptr);
 }
 
+// What every authentication request must meet before it is looked at: a
+// key exchange done (there is a session id), MaxAuthTries not reached (the
+// child was told to disconnect), a bounded number of requests, and the
+// user fixed by the first one.
+void Monitor::begin_auth_request(const std::string& user, const char* what)
+{
+    if (session_id_.empty()) throw ProtocolViolation(std::string(what) + " before the key exchange");
+    if (failures_ >= cfg_.max_auth_tries) throw ProtocolViolation("goes on after too many authentication failures");
+    if (++auth_requests_ > 4 * cfg_.max_auth_tries + 8)
+        throw ProtocolViolation("too many authentication requests (" + std::to_string(auth_requests_) + ")");
+    fix_user(user);
+}
+
 void Monitor::key_allowed(Message& m)
 {
     std::string user = m.get_string(privsep::kMaxUserName);
     std::string blob = m.get_string(privsep::kMaxKeyBlob);
     m.expect_end();
-    if (session_id_.empty()) throw ProtocolViolation("asks about a key before the key exchange");
-    if (failures_ >= cfg_.max_auth_tries) throw ProtocolViolation("goes on after too many authentication failures");
-    if (++auth_requests_ > 4 * cfg_.max_auth_tries + 8)
-        throw ProtocolViolation("too many authentication requests (" + std::to_string(auth_requests_) + ")");
-    fix_user(user);
+    begin_auth_request(user, "asks about a key");
     KeyPtr key = import_key_blob(blob);
     // A query names no algorithm we are told of (libssh's callback has
     // none): the key's type must be one we accept; the signed request that
@@ -327,11 +337,7 @@ void Monitor::pubkey_verify(Message& m)
     std::string hostkey_blob = m.get_string(privsep::kMaxKeyBlob);
     std::string signature = m.get_string(privsep::kMaxSignature);
     m.expect_end();
-    if (session_id_.empty()) throw ProtocolViolation("asks to verify a signature before the key exchange");
-    if (failures_ >= cfg_.max_auth_tries) throw ProtocolViolation("goes on after too many authentication failures");
-    if (++auth_requests_ > 4 * cfg_.max_auth_tries + 8)
-        throw ProtocolViolation("too many authentication requests (" + std::to_string(auth_requests_) + ")");
-    fix_user(user);
+    begin_auth_request(user, "asks to verify a signature");
     KeyPtr key = import_key_blob(blob);
     const config::KeyOptions* options = allowed_key(key.get(), algorithm, blob);
     if (options == nullptr) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
