@@ -43,6 +43,14 @@ void rule(scmp_filter_ctx ctx, uint32_t action, const char* name, std::initializ
           std::string("rule for ") + name);
 }
 
+// Argument `n` compared whole (64 bits): a caller setting the upper half
+// of an int argument fails the check (the safe way). For MASKED_EQ, `a` is
+// the mask and `b` the value.
+scmp_arg_cmp arg(unsigned n, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0)
+{
+    return scmp_arg_cmp{n, op, a, b};
+}
+
 void allow(scmp_filter_ctx ctx, std::initializer_list<const char*> names)
 {
     for (const char* n : names) rule(ctx, SCMP_ACT_ALLOW, n);
@@ -104,25 +112,25 @@ void install_platform_sandbox(int monitor_fd)
     // let a packet socket of the pair backend inject on any interface of
     // the host: send() and sendto(..., NULL, 0) anywhere, sendmsg on the
     // monitor socket only (requests; descriptors go the other way).
-    rule(ctx, SCMP_ACT_ALLOW, "sendto", {SCMP_A4(SCMP_CMP_EQ, 0)});
-    rule(ctx, SCMP_ACT_ALLOW, "sendmsg", {SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(monitor_fd))});
+    rule(ctx, SCMP_ACT_ALLOW, "sendto", {arg(4, SCMP_CMP_EQ, 0)});
+    rule(ctx, SCMP_ACT_ALLOW, "sendmsg", {arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(monitor_fd))});
     // Descriptor flags (non-blocking, close-on-exec) only; F_DUPFD is a dup.
     for (int cmd : {F_GETFD, F_SETFD, F_GETFL, F_SETFL})
-        rule(ctx, SCMP_ACT_ALLOW, "fcntl", {SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd))});
+        rule(ctx, SCMP_ACT_ALLOW, "fcntl", {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd))});
     // Socket options at the socket and TCP levels (libssh: TCP_NODELAY,
     // keepalives), not the packet socket's (SOL_PACKET: rings, fanout,
     // memberships).
     for (int level : {static_cast<int>(SOL_SOCKET), static_cast<int>(IPPROTO_TCP)})
-        rule(ctx, SCMP_ACT_ALLOW, "setsockopt", {SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(level))});
+        rule(ctx, SCMP_ACT_ALLOW, "setsockopt", {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(level))});
     // No new executable memory (sshd: the same check).
-    rule(ctx, SCMP_ACT_ALLOW, "mmap", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
-    rule(ctx, SCMP_ACT_ALLOW, "mprotect", {SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
+    rule(ctx, SCMP_ACT_ALLOW, "mmap", {arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
+    rule(ctx, SCMP_ACT_ALLOW, "mprotect", {arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
     // Signals to itself only (abort(), raise()): never to the monitor or
     // another connection's child, which share its uid.
     const auto self = static_cast<scmp_datum_t>(::getpid());
-    rule(ctx, SCMP_ACT_ALLOW, "kill", {SCMP_A0(SCMP_CMP_EQ, self)});
-    rule(ctx, SCMP_ACT_ALLOW, "tgkill", {SCMP_A0(SCMP_CMP_EQ, self)});
-    rule(ctx, SCMP_ACT_ALLOW, "tkill", {SCMP_A0(SCMP_CMP_EQ, self)});
+    rule(ctx, SCMP_ACT_ALLOW, "kill", {arg(0, SCMP_CMP_EQ, self)});
+    rule(ctx, SCMP_ACT_ALLOW, "tgkill", {arg(0, SCMP_CMP_EQ, self)});
+    rule(ctx, SCMP_ACT_ALLOW, "tkill", {arg(0, SCMP_CMP_EQ, self)});
     // Everything else, among it connect, bind, listen, accept, execve,
     // execveat, fork, vfork, clone, clone3, ptrace, process_vm_*, prctl,
     // setrlimit/prlimit64, chroot, mount, unshare, kills.
