@@ -61,6 +61,7 @@
 #include "server/host_keys.hpp"
 #include "server/privsep.hpp"
 #include "server/privsep_wire.hpp"
+#include "server/sandbox.hpp"
 #include "server/pubkey_auth.hpp"
 #include "server/status.hpp"
 #include "tunnel/error.hpp"
@@ -1084,6 +1085,39 @@ void driver_sandbox_open(Run& r)
     r.expect_monitor_exit(5000ms);
 }
 
+// Ten tunnels, the most one connection may have, each received through
+// SCM_RIGHTS under the filter and within RLIMIT_NOFILE; its highest
+// descriptor is well below the limit (sandbox.hpp kChildMaxDescriptors).
+void child_sandbox_ten_tunnels(ChildCtx& c)
+{
+    authenticate(c);
+    std::vector<MonitorClient::Tunnel> tunnels;
+    for (int i = 0; i < 10; ++i) tunnels.push_back(open_tap(c));
+    int highest = -1;
+    for (int fd = 0; fd < 1024; ++fd)
+        if (::fcntl(fd, F_GETFD) >= 0) highest = fd;
+    report(c, "highest " + std::to_string(highest));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_ten_tunnels(Run& r)
+{
+    r.expect("auth");
+    for (int i = 0; i < 10; ++i) r.expect("tunnel");
+    const int highest = std::stoi(r.expect("highest"));
+    std::size_t open = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(r.child) + "/fd")) {
+        (void)e;
+        ++open;
+    }
+    std::printf("  (10 tunnels: %zu descriptors open in the child, highest %d, RLIMIT_NOFILE 64)\n", open, highest);
+    if (highest < 0 || highest >= 48) failf("the child's highest descriptor with 10 tunnels is " +
+                                            std::to_string(highest) + ": too close to RLIMIT_NOFILE 64");
+    r.net.reset();
+    r.expect_monitor_exit(5000ms);
+    r.expect_not_logged("ended by signal");
+}
+
 // ---- the table ----------------------------------------------------------------
 
 struct Scenario {
@@ -1159,6 +1193,8 @@ const Scenario kScenarios[] = {
      child_sandbox_kill, [](Run& r) { driver_sandbox_kill(r, false); }},
     {"sandbox_kill_monitor", "M6: kill of its monitor kills it instead (SIGSYS)", child_sandbox_kill,
      [](Run& r) { driver_sandbox_kill(r, true); }},
+    {"sandbox_ten_tunnels", "M6: 10 taps on one connection under the filter and RLIMIT_NOFILE 64",
+     child_sandbox_ten_tunnels, driver_sandbox_ten_tunnels},
     {"sandbox_open_leak", "M6: open(\"/etc/passwd\") and openat(leaked /etc descriptor, \"passwd\"): EACCES",
      child_sandbox_open, driver_sandbox_open, true, false, true},
 };
@@ -1334,6 +1370,8 @@ int feth::server::serve_connection(const config::ServerConfig&, ssh_bind, int fd
 
 int main(int argc, char** argv)
 {
+    // As feth-sshd's main: nothing this program inherited reaches a child.
+    feth::server::close_inherited_descriptors();
     if (::geteuid() != 0) skip("needs root (network devices, chroot, setuid)");
     if (::access("/dev/net/tun", R_OK | W_OK) != 0) skip("no /dev/net/tun");
     // Our taps live and die in a namespace of our own.
