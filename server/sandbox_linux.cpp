@@ -67,6 +67,9 @@ void install_platform_sandbox(int monitor_fd)
     auto ctx = static_cast<scmp_filter_ctx>(holder.get());
     // drop_privileges set it; the filter needs it (no privileged bypass).
     check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1), "no_new_privs");
+    // A call through another ABI (i386 or x32 on x86_64, arm32 on
+    // aarch64): killed the same way, whatever its number.
+    check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS), "foreign architectures");
 
     // Harmless probes fail instead of killing (sshd: EACCES for open,
     // openat, stat): OpenSSL or the C library looking for a file (there is
@@ -86,7 +89,8 @@ void install_platform_sandbox(int monitor_fd)
     allow(ctx, {
         // Descriptors the child has: the TCP socket, the monitor socket
         // (requests, tunnel descriptors by SCM_RIGHTS), tunnel devices,
-        // the signal pipe, stderr or syslog's socket.
+        // the signal pipe, stderr or syslog's socket; recvmmsg: the pair
+        // backend reads its packet socket in batches.
         "read", "write", "readv", "writev", "recvfrom", "recvmsg", "recvmmsg", "close", "shutdown", "lseek", "fstat",
         "newfstatat", "statx", "getsockopt", "getsockname", "getpeername",
         // Waiting: libssh's event loop (poll), sleeps.
