@@ -15,6 +15,7 @@
 #include "host_keys.hpp"
 #include "pubkey_auth.hpp"
 #include "listener.hpp"
+#include "sandbox.hpp"
 #include "status.hpp"
 #include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
@@ -104,6 +105,8 @@ feth::BindPtr make_bind(const feth::server::HostKeys& host_keys, const feth::con
 
 int main(int argc, char** argv)
 {
+    // Nothing we inherited beyond stdio may reach a connection's child.
+    feth::server::close_inherited_descriptors();
     Args args;
     CLI::App app{"feth-sshd: an SSH server for OpenSSH tunnels (ssh -w), layer 2 and layer 3", "feth-sshd"};
     app.set_help_flag("--help", "Print this help and exit");

@@ -110,8 +110,8 @@ void drop_privileges(const PrivsepIdentity& id)
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) throw_errno(what, "prctl(PR_SET_NO_NEW_PRIVS)");
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) throw_errno(what, "prctl(PR_SET_DUMPABLE)");
 #endif
-    // As sshd's rlimit sandbox: no new processes. (No RLIMIT_FSIZE: the
-    // child logs to stderr itself, which may be a file.)
+    // As sshd's rlimit sandbox: no new processes (enter_sandbox, which
+    // comes next, sets it again with the other limits, sandbox.cpp).
     struct rlimit zero {0, 0};
     if (::setrlimit(RLIMIT_NPROC, &zero) != 0) throw_errno(what, "setrlimit(RLIMIT_NPROC)");
 }

@@ -23,6 +23,7 @@
 #include "connection.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
+#include "sandbox.hpp"
 #include "pubkey_auth.hpp"
 #include "config/printable.hpp"
 #include "status.hpp"
@@ -549,8 +550,11 @@ void Monitor::end_child()
         ::usleep(20000);
     }
     child_reaped_ = true;
-    if (WIFSIGNALED(child_status_) && WTERMSIG(child_status_) != SIGKILL)
-        LOG_ERROR("%s ended by signal %d", who_child().c_str(), WTERMSIG(child_status_));
+    if (WIFSIGNALED(child_status_) && WTERMSIG(child_status_) != SIGKILL) {
+        const char* meaning = child_signal_meaning(WTERMSIG(child_status_));
+        LOG_ERROR("%s ended by signal %d%s%s%s", who_child().c_str(), WTERMSIG(child_status_),
+                  *meaning != '\0' ? " (" : "", meaning, *meaning != '\0' ? ")" : "");
+    }
 }
 
 int Monitor::run()
@@ -678,6 +682,9 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
             drop_privileges(identity);
             // Again: changing the uid cleared PR_SET_PDEATHSIG.
             die_with_monitor(monitor_pid);
+            // Last: from here on the child can do nothing but its job
+            // (sandbox.hpp), whatever serve_connection turns out to be.
+            enter_sandbox(child_end.get());
             MonitorClient monitor(std::move(child_end));
             status = serve_connection(cfg, bind, conn_fd.release(), peer, monitor);
         } catch (const std::exception& e) {

@@ -31,14 +31,39 @@ pass "-t accepts good and names the bad line; -T prints the effective configurat
 
 E2E_CURRENT="SIGHUP"
 cp "$TMP/good_config" "$TMP/live_config"
+# feth-sshd inherits a descriptor (7, of a file of the test's) from whoever
+# starts it: closed at startup, it reaches neither the listener nor a
+# connection's child.
+: >"$TMP/inherited"
+exec 7<"$TMP/inherited"
+holds_inherited() { ls -l "/proc/$1/fd/" 2>/dev/null | grep -q -- "-> $TMP/inherited\$"; }
 start_bg feth-sshd srv "$FETH_SSHD" -D -e -f "$TMP/live_config" --state-dir "$TMP/state"
 SSHD_PID=$BG_PID
+exec 7<&-
 wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
+# The check can fail: this shell holds it right now.
+exec 7<"$TMP/inherited"
+holds_inherited "$BASHPID" || fail "the inherited-descriptor check cannot see the test shell's descriptor 7"
+exec 7<&-
+holds_inherited "$SSHD_PID" && fail "feth-sshd kept the inherited descriptor: $(ls -l "/proc/$SSHD_PID/fd/")"
 start_bg ssh cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
 ssh_pid=$BG_PID
 wait_until 100 "tap0 on both sides" sh -c "ip netns exec $NS_SRV ip link show tap0 && ip netns exec $NS_CLI ip link show tap0"
 configure_tunnel tap0 tap0
 ping_both
+
+E2E_CURRENT="sandbox"
+# The connection's child (the monitor's child): seccomp filter on, not
+# root, no descriptor 7, while it carries the tunnel.
+monitor_pid=$(pgrep -P "$SSHD_PID" | head -1)
+child_pid=$(pgrep -P "$monitor_pid" | head -1)
+[ -n "$child_pid" ] || fail "no connection child under feth-sshd $SSHD_PID"
+grep -q $'^Seccomp:\t2$' "/proc/$child_pid/status" ||
+  fail "the connection child $child_pid has no seccomp filter: $(grep Seccomp "/proc/$child_pid/status")"
+grep -q $'^Uid:\t0\t' "/proc/$child_pid/status" && fail "the connection child $child_pid runs as root"
+holds_inherited "$child_pid" && fail "the connection child holds the inherited descriptor"
+pass "inherited descriptor closed at startup; the connection child runs under its seccomp filter"
+E2E_CURRENT="SIGHUP"
 
 E2E_CURRENT="status socket"
 mode=$(stat -c %a "$TMP/status.sock")

@@ -33,6 +33,8 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,6 +61,7 @@
 #include "server/host_keys.hpp"
 #include "server/privsep.hpp"
 #include "server/privsep_wire.hpp"
+#include "server/sandbox.hpp"
 #include "server/pubkey_auth.hpp"
 #include "server/status.hpp"
 #include "tunnel/error.hpp"
@@ -120,6 +123,7 @@ struct Setup {
     feth::config::ServerConfig cfg;
     feth::server::PrivsepIdentity identity;
     const Scenario* scenario = nullptr;
+    int leaked_dir = -1; // sandbox_open_leak: /etc, inherited by monitor and child
 };
 Setup g;
 
@@ -408,7 +412,10 @@ std::string driver_keep_alive(Run& r, bool close_it)
     const std::string dev = rest.substr(rest.find(' ') + 1);
     if (r.expect("persist") != "0") failf("TUNSETPERSIST failed in the child: the scenario proves nothing");
     if (r.expect("owner") != "0") failf("TUNSETOWNER failed in the child");
-    if (r.expect("dup") != "0") failf("dup failed in the child");
+    // The sandbox refuses copies of descriptors (sandbox_linux.cpp); the
+    // child still holds the tap it was given, persistent and re-owned.
+    if (const std::string dup = r.expect("dup"); dup != "0" && dup != std::to_string(EACCES))
+        failf("dup failed in the child with " + dup + ", not the sandbox's EACCES");
     if (interface_gone(dev)) failf(dev + " is not there while the tunnel is open");
     // M2: the monitor wrote the slot: user and address are its own.
     auto slots = feth::server::status_table_snapshot();
@@ -505,7 +512,15 @@ void send_with_fd(ChildCtx& c)
 
 void driver_fd_refused_by_monitor(Run& r)
 {
-    if (r.expect("sendmsg") != "0") failf("sendmsg with a descriptor failed although the kernel's refusal is off");
+    // The monitor may kill the child before it says how sendmsg went: then
+    // the socket closes with no line, and the log below is the proof.
+    std::string result = "0";
+    try {
+        result = r.expect("sendmsg");
+    } catch (const Failure& e) {
+        if (std::string(e.what()).find("socket closed (have \"\")") == std::string::npos) throw;
+    }
+    if (result != "0") failf("sendmsg with a descriptor failed although the kernel's refusal is off");
     r.expect_monitor_exit(slack());
     r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
 }
@@ -868,6 +883,241 @@ void child_verify_first(ChildCtx& c)
     wait_for_driver(c);
 }
 
+// (h) M6: the sandbox (server/sandbox.hpp). run_monitor installs it after
+// the drop and before serve_connection, so this child has it as the real
+// one does. Whatever it tries outside its job either fails (a probe: EACCES)
+// or kills it with SIGSYS, which the monitor logs.
+
+std::string sigsys_line(const Run& r)
+{
+    return "child " + std::to_string(r.child) + " of " + kPeer.address + " port " + std::to_string(kPeer.port) +
+           " ended by signal " + std::to_string(SIGSYS) + " (SIGSYS";
+}
+
+// The child said it is about to make a call the filter kills for: it must
+// say nothing more, die of SIGSYS, and the monitor must say so.
+void expect_killed_by_sandbox(Run& r, const std::string& word)
+{
+    r.expect(word);
+    std::string after;
+    try {
+        after = r.line(slack());
+    } catch (const Failure&) {
+        // No line: the socket closed (the child died) or nothing came.
+    }
+    if (!after.empty()) failf("the call did not kill the child; it said \"" + after + "\"");
+    r.expect_monitor_exit(slack());
+    r.expect_logged(sigsys_line(r));
+}
+
+// The filter is on while it waits: Seccomp 2 (filter mode), one filter, no
+// new privileges; the rlimits of the sandbox.
+void child_sandbox_wait(ChildCtx& c)
+{
+    std::string env;
+    std::size_t n = 0;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e, ++n) env += std::string(" ") + *e;
+    report(c, "ready");
+    report(c, "env " + std::to_string(n) + (n == 1 && env.rfind(" TZ=", 0) == 0 ? std::string(" TZ") : env));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_status(Run& r)
+{
+    r.expect("ready");
+    const std::string status = read_file("/proc/" + std::to_string(r.child) + "/status");
+    for (const char* want : {"\nSeccomp:\t2\n", "\nSeccomp_filters:\t1\n", "\nNoNewPrivs:\t1\n"})
+        if (status.find(want) == std::string::npos)
+            failf(std::string("the child's status lacks \"") + (want + 1) + "\": " + status);
+    // The monitor is not sandboxed: the check can tell.
+    if (read_file("/proc/" + std::to_string(r.monitor) + "/status").find("\nSeccomp:\t0\n") == std::string::npos)
+        failf("the monitor has a seccomp filter too: the check cannot tell them apart");
+    const std::string limits = read_file("/proc/" + std::to_string(r.child) + "/limits");
+    auto limit_is = [&](const std::string& name, const std::string& value) {
+        std::istringstream in(limits);
+        for (std::string l; std::getline(in, l);)
+            if (l.rfind(name, 0) == 0) {
+                std::istringstream f(l.substr(name.size()));
+                std::string soft, hard;
+                f >> soft >> hard;
+                return soft == value && hard == value;
+            }
+        return false;
+    };
+    if (!limit_is("Max open files", "64")) failf("the child's RLIMIT_NOFILE is not 64: " + limits);
+    if (!limit_is("Max processes", "0")) failf("the child's RLIMIT_NPROC is not 0: " + limits);
+    // Its standard error is this test's log file: RLIMIT_FSIZE stays (the
+    // child could not log otherwise), see sandbox.cpp.
+    // (/proc/PID/environ shows the strings it started with, not environ.)
+    const std::string env = r.expect("env");
+    if (env != "0" && env != "1 TZ") failf("the child's environment is not empty: " + env);
+    r.net.reset();
+    r.expect_monitor_exit(5000ms);
+    r.expect_not_logged("ended by signal");
+}
+
+// socket(AF_INET) is refused (EACCES); connect on a socket it has (the
+// monitor's, here) to 127.0.0.1:22 kills it. After authentication and with
+// a tunnel open, which must still work under the filter.
+void child_sandbox_inet(ChildCtx& c)
+{
+    authenticate(c);
+    auto t = open_tap(c);
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    report(c, "socket " + std::to_string(s >= 0 ? 0 : errno));
+    report(c, "connecting");
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(22);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int rc = ::connect(s >= 0 ? s : c.mon(), reinterpret_cast<const sockaddr*>(&to), sizeof to);
+    report(c, "connect " + std::to_string(rc == 0 ? 0 : errno));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_inet(Run& r)
+{
+    r.expect("auth");
+    r.expect("tunnel");
+    if (r.expect("socket") != std::to_string(EACCES)) failf("socket(AF_INET) was not refused with EACCES");
+    expect_killed_by_sandbox(r, "connecting");
+}
+
+// An abstract AF_UNIX socket (two children could meet there and pass
+// descriptors): socket() is refused, bind on a socket it has kills it.
+void child_sandbox_bind(ChildCtx& c)
+{
+    const int s = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+    report(c, "socket " + std::to_string(s >= 0 ? 0 : errno));
+    report(c, "binding");
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    const char name[] = "\0feth-hostile-child";
+    std::memcpy(a.sun_path, name, sizeof name - 1);
+    // (The filter decides on the call, before the kernel looks at the
+    // socket: any descriptor it has will do.)
+    const int rc = ::bind(s >= 0 ? s : c.net, reinterpret_cast<const sockaddr*>(&a),
+                          static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + sizeof name - 1));
+    report(c, "bind " + std::to_string(rc == 0 ? 0 : errno));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_bind(Run& r)
+{
+    if (r.expect("socket") != std::to_string(EACCES)) failf("socket(AF_UNIX) was not refused with EACCES");
+    expect_killed_by_sandbox(r, "binding");
+}
+
+// kill of another process with the child's uid: another connection's
+// child (a stand-in the driver starts as the same user), or the monitor.
+// Without the filter, the first would succeed.
+void child_sandbox_kill(ChildCtx& c)
+{
+    report(c, "ready");
+    std::string line;
+    char ch = 0;
+    while (::read(c.net, &ch, 1) == 1 && ch != '\n') line += ch;
+    const pid_t target = line == "monitor" ? ::getppid() : static_cast<pid_t>(std::atoi(line.c_str()));
+    report(c, "killing");
+    const int rc = ::kill(target, SIGKILL);
+    report(c, "kill " + std::to_string(rc == 0 ? 0 : errno));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_kill(Run& r, bool monitor)
+{
+    r.expect("ready");
+    pid_t sibling = -1;
+    if (!monitor) {
+        sibling = ::fork();
+        if (sibling < 0) failf("fork: " + std::string(std::strerror(errno)));
+        if (sibling == 0) {
+            // Another connection's child: the same user, nothing else.
+            if (::setresgid(g.identity.gid, g.identity.gid, g.identity.gid) != 0 ||
+                ::setresuid(g.identity.uid, g.identity.uid, g.identity.uid) != 0)
+                ::_exit(1);
+            for (;;) ::pause();
+        }
+    }
+    struct KillSibling {
+        pid_t pid;
+        ~KillSibling()
+        {
+            if (pid > 0) {
+                ::kill(pid, SIGKILL);
+                ::waitpid(pid, nullptr, 0);
+            }
+        }
+    } guard{sibling};
+    const std::string target = monitor ? "monitor\n" : std::to_string(sibling) + "\n";
+    if (::write(r.net.get(), target.data(), target.size()) != static_cast<ssize_t>(target.size()))
+        failf("cannot write to the child");
+    expect_killed_by_sandbox(r, "killing");
+    if (!monitor && ::waitpid(sibling, nullptr, WNOHANG) != 0) failf("the other connection's child is gone");
+}
+
+// open("/etc/passwd") finds nothing in the chroot; through a descriptor
+// that leaked in (a directory descriptor of /etc the driver left open for
+// it), openat would: both are refused.
+void child_sandbox_open(ChildCtx& c)
+{
+    report(c, "leaked " + std::to_string(g.leaked_dir));
+    wait_for_go(c);
+    int fd = ::open("/etc/passwd", O_RDONLY);
+    report(c, "open " + std::to_string(fd >= 0 ? 0 : errno));
+    fd = ::openat(g.leaked_dir, "passwd", O_RDONLY);
+    report(c, "openat " + std::to_string(fd >= 0 ? 0 : errno));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_open(Run& r)
+{
+    const std::string fd = r.expect("leaked");
+    // The leak is real: the child holds /etc.
+    std::error_code ec;
+    const auto target = std::filesystem::read_symlink("/proc/" + std::to_string(r.child) + "/fd/" + fd, ec);
+    if (ec || target != "/etc") failf("the child does not hold the leaked /etc descriptor " + fd);
+    r.go();
+    if (r.expect("open") != std::to_string(EACCES)) failf("open(\"/etc/passwd\") was not refused with EACCES");
+    if (r.expect("openat") != std::to_string(EACCES))
+        failf("openat(leaked /etc, \"passwd\") was not refused with EACCES");
+    r.net.reset();
+    r.expect_monitor_exit(5000ms);
+}
+
+// Ten tunnels, the most one connection may have, each received through
+// SCM_RIGHTS under the filter and within RLIMIT_NOFILE; its highest
+// descriptor is well below the limit (sandbox.hpp kChildMaxDescriptors).
+void child_sandbox_ten_tunnels(ChildCtx& c)
+{
+    authenticate(c);
+    std::vector<MonitorClient::Tunnel> tunnels;
+    for (int i = 0; i < 10; ++i) tunnels.push_back(open_tap(c));
+    int highest = -1;
+    for (int fd = 0; fd < 1024; ++fd)
+        if (::fcntl(fd, F_GETFD) >= 0) highest = fd;
+    report(c, "highest " + std::to_string(highest));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_ten_tunnels(Run& r)
+{
+    r.expect("auth");
+    for (int i = 0; i < 10; ++i) r.expect("tunnel");
+    const int highest = std::stoi(r.expect("highest"));
+    std::size_t open = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(r.child) + "/fd")) {
+        (void)e;
+        ++open;
+    }
+    std::printf("  (10 tunnels: %zu descriptors open in the child, highest %d, RLIMIT_NOFILE 64)\n", open, highest);
+    if (highest < 0 || highest >= 48) failf("the child's highest descriptor with 10 tunnels is " +
+                                            std::to_string(highest) + ": too close to RLIMIT_NOFILE 64");
+    r.net.reset();
+    r.expect_monitor_exit(5000ms);
+    r.expect_not_logged("ended by signal");
+}
+
 // ---- the table ----------------------------------------------------------------
 
 struct Scenario {
@@ -877,6 +1127,7 @@ struct Scenario {
     void (*driver)(Run&);
     bool kernel_refuses_descriptors = true; // set_monitor_kernel_descriptor_refusal
     bool monitor_killed = false;            // the monitor's exit is the driver's business
+    bool leak_etc = false;                  // a descriptor of /etc leaks into monitor and child
 };
 
 // More cases go here: one child function (what the hostile child sends),
@@ -932,6 +1183,20 @@ const Scenario kScenarios[] = {
      [](Run& r) { driver_sign_abuse(r, "asks to sign with a host key this server does not have"); }},
     {"verify_before_kex", "H1: PubkeyVerify before any exchange hash was signed: killed", child_verify_first,
      [](Run& r) { driver_sign_abuse(r, "asks to verify a signature before the key exchange"); }},
+    {"sandbox_status", "M6: the waiting child has its seccomp filter (Seccomp 2), rlimits, no environment",
+     child_sandbox_wait, driver_sandbox_status},
+    {"sandbox_inet", "M6: socket(AF_INET) refused, connect to 127.0.0.1 kills it (SIGSYS), with a tunnel open",
+     child_sandbox_inet, driver_sandbox_inet},
+    {"sandbox_bind", "M6: socket(AF_UNIX) refused, bind to an abstract address kills it (SIGSYS)",
+     child_sandbox_bind, driver_sandbox_bind},
+    {"sandbox_kill_sibling", "M6: kill of another connection's child (same uid) kills it instead (SIGSYS)",
+     child_sandbox_kill, [](Run& r) { driver_sandbox_kill(r, false); }},
+    {"sandbox_kill_monitor", "M6: kill of its monitor kills it instead (SIGSYS)", child_sandbox_kill,
+     [](Run& r) { driver_sandbox_kill(r, true); }},
+    {"sandbox_ten_tunnels", "M6: 10 taps on one connection under the filter and RLIMIT_NOFILE 64",
+     child_sandbox_ten_tunnels, driver_sandbox_ten_tunnels},
+    {"sandbox_open_leak", "M6: open(\"/etc/passwd\") and openat(leaked /etc descriptor, \"passwd\"): EACCES",
+     child_sandbox_open, driver_sandbox_open, true, false, true},
 };
 
 // ---- running one --------------------------------------------------------------
@@ -990,6 +1255,13 @@ bool run_scenario(const Scenario& s)
         UniqueFd log_fd(::open(r.log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
         if (!log_fd) feth::throw_errno(r.log_path, "open");
         feth::server::set_monitor_kernel_descriptor_refusal(s.kernel_refuses_descriptors);
+        // Deliberately without O_CLOEXEC: what a leak is.
+        UniqueFd leaked;
+        if (s.leak_etc) {
+            leaked.reset(::open("/etc", O_RDONLY | O_DIRECTORY));
+            if (!leaked) feth::throw_errno("/etc", "open");
+        }
+        g.leaked_dir = leaked.get();
         std::fflush(nullptr);
         r.started = Clock::now();
         r.monitor = ::fork();
@@ -1007,6 +1279,7 @@ bool run_scenario(const Scenario& s)
         }
         net_child.reset();
         startup_write.reset();
+        leaked.reset();
         r.child = std::stoi(r.expect("pid"));
         s.driver(r);
         common_checks(r);
@@ -1097,6 +1370,8 @@ int feth::server::serve_connection(const config::ServerConfig&, ssh_bind, int fd
 
 int main(int argc, char** argv)
 {
+    // As feth-sshd's main: nothing this program inherited reaches a child.
+    feth::server::close_inherited_descriptors();
     if (::geteuid() != 0) skip("needs root (network devices, chroot, setuid)");
     if (::access("/dev/net/tun", R_OK | W_OK) != 0) skip("no /dev/net/tun");
     // Our taps live and die in a namespace of our own.

@@ -1,0 +1,78 @@
+// The portable part of the child's sandbox: rlimits and environment
+// (sandbox.hpp). As sshd's sandbox-rlimit.c, which is all sshd has where
+// there is no better sandbox, and which it adds to the others.
+#include "sandbox.hpp"
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "tunnel/error.hpp"
+
+extern char** environ;
+
+namespace feth::server {
+namespace {
+
+void limit(int resource, rlim_t value, const char* name)
+{
+    struct rlimit rl {value, value};
+    if (::setrlimit(resource, &rl) != 0) throw_errno(std::string("connection sandbox (") + name + ")", "setrlimit");
+}
+
+// The child logs to its standard error itself. When that is a regular file
+// (feth-sshd -e 2>>file), RLIMIT_FSIZE 0 would make its first log line
+// fail with EFBIG and SIGXFSZ; the seccomp filter and Seatbelt keep it
+// from opening any other file, so the limit is left alone then.
+bool logs_to_regular_file()
+{
+    struct stat st {};
+    return (::fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ||
+           (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode));
+}
+
+void clean_environment()
+{
+    // Nothing in the child reads the environment but the C library's time
+    // zone (log timestamps): keep TZ, drop the rest.
+    std::optional<std::string> tz;
+    if (const char* v = std::getenv("TZ")) tz = v;
+#if defined(__linux__)
+    ::clearenv();
+#else
+    static char* empty[] = {nullptr};
+    environ = empty;
+#endif
+    if (tz && ::setenv("TZ", tz->c_str(), 1) != 0) throw_errno("connection sandbox (environment)", "setenv");
+}
+
+} // namespace
+
+void enter_sandbox(int monitor_fd)
+{
+    if (!logs_to_regular_file()) limit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE 0");
+    limit(RLIMIT_NOFILE, kChildMaxDescriptors, "RLIMIT_NOFILE");
+    limit(RLIMIT_NPROC, 0, "RLIMIT_NPROC 0");
+    clean_environment();
+    install_platform_sandbox(monitor_fd);
+}
+
+const char* child_signal_meaning(int sig)
+{
+    switch (sig) {
+    case SIGSYS: return "SIGSYS: its sandbox refused a system call; the kernel log names it";
+    case SIGXFSZ: return "SIGXFSZ: it wrote past its file size limit";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGTERM: return "SIGTERM";
+    default: return "";
+    }
+}
+
+} // namespace feth::server
