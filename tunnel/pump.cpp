@@ -54,6 +54,20 @@ bool TunnelPump::window_fits(std::size_t len) const
     return wire::fits_window(ssh_channel_window_size(channel_.get()), len);
 }
 
+// The output bound with its hysteresis: stop above the limit, resume below
+// half, so that each pause lasts for many socket writes rather than one.
+bool TunnelPump::output_full()
+{
+    const std::size_t pending = ssh_session_get_pending_output(session_);
+    if (!output_full_ && pending >= limits_.pending_output_limit) {
+        output_full_ = true;
+        ++stats_.output_paused;
+    } else if (output_full_ && pending <= limits_.pending_output_limit / 2) {
+        output_full_ = false;
+    }
+    return output_full_;
+}
+
 // ---- peer -> device -------------------------------------------------------
 
 int TunnelPump::on_channel_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
@@ -77,6 +91,10 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
     stats_.bytes_from_peer += frame.size();
     if (wire::check_frame(device_.mode(), frame) != wire::Verdict::Ok) {
         ++stats_.dropped_from_peer;
+        return;
+    }
+    if (frame.size() > max_frame_for_mtu(device_.mode(), limits_.device_mtu)) {
+        ++stats_.dropped_oversize;
         return;
     }
     if (to_device_.empty()) {
@@ -170,7 +188,7 @@ int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
 
 void TunnelPump::read_device()
 {
-    if (state_ != State::Running || !to_peer_.empty()) return;
+    if (state_ != State::Running || !to_peer_.empty() || output_full()) return;
     SessionCork cork(session_);
     try {
         device_.read_frames(*this, limits_.frames_per_wakeup);
@@ -203,6 +221,9 @@ TunnelPump::SendResult TunnelPump::send_to_peer(std::span<const std::uint8_t> fr
 {
     if (state_ != State::Running) return SendResult::Failed;
     if (!window_fits(frame.size())) return SendResult::Later;
+    // Kept (and the device left unread) while the TCP socket has not taken
+    // what libssh holds already.
+    if (output_full()) return SendResult::Later;
     int rc = ssh_channel_write(channel_.get(), frame.data(), static_cast<uint32_t>(frame.size()));
     if (rc == static_cast<int>(frame.size())) {
         ++stats_.frames_to_peer;
@@ -279,6 +300,9 @@ void TunnelPump::service()
         // wait in user space, where POLLIN cannot announce them. Take the
         // next batch now, while the window has room (to_peer_ empty).
         if (to_peer_.empty() && device_.has_buffered_frames()) read_device();
+        // Brings output_full_ up to date for update_registration(): after a
+        // socket write drained the output, reading resumes here.
+        output_full();
     }
     update_registration();
 }
@@ -286,7 +310,7 @@ void TunnelPump::service()
 int TunnelPump::poll_timeout_ms() const
 {
     if (state_ != State::Running) return -1;
-    if (to_peer_.empty() && device_.has_buffered_frames()) return 0;
+    if (to_peer_.empty() && !output_full_ && device_.has_buffered_frames()) return 0;
     if (to_device_.empty() || !retry_at_) return -1;
     auto left = *retry_at_ - Clock::now();
     if (left <= Clock::duration::zero()) return 0;
@@ -300,7 +324,7 @@ void TunnelPump::update_registration()
     short want_read = 0;
     short want_write = 0;
     if (state_ == State::Running) {
-        if (to_peer_.empty()) want_read = POLLIN;
+        if (to_peer_.empty() && !output_full_) want_read = POLLIN;
         if (!to_device_.empty() && device_.write_retry() == WriteRetry::OnPollout) want_write = POLLOUT;
     }
     const int rfd = device_.read_fd();
