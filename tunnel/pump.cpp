@@ -310,6 +310,10 @@ void TunnelPump::service()
 int TunnelPump::poll_timeout_ms() const
 {
     if (state_ != State::Running) return -1;
+    // Paused, but the output drained since our service(): another tunnel's
+    // write on the same session flushed it, and no POLLOUT is left to wake
+    // the owner. service() resumes reading at once.
+    if (output_full_ && ssh_session_get_pending_output(session_) <= limits_.pending_output_limit / 2) return 0;
     if (to_peer_.empty() && !output_full_ && device_.has_buffered_frames()) return 0;
     if (to_device_.empty() || !retry_at_) return -1;
     auto left = *retry_at_ - Clock::now();

@@ -23,7 +23,8 @@
 //    read before the bound was reached waits in the peer queue, never
 //    dropped. No busy loop: libssh polls its socket for POLLOUT while
 //    output is pending, the owner's dopoll returns after each write, and
-//    service() resumes reading once the output has drained;
+//    service() resumes reading once the output has drained (poll_timeout_ms()
+//    is 0 when another tunnel's write on the session drained it);
 //  - every frame the peer sends is consumed at once (libssh merges
 //    unconsumed data with the next frame), queued for the device when the
 //    device is full, dropped and counted only when that bounded queue is full;
