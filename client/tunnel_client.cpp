@@ -193,12 +193,10 @@ private:
 
         Outcome outcome = up_hook_failed ? Outcome::HookFailed : Outcome::ConnectionLost;
         {
-            // The device's MTU now (the admin may have changed it since
-            // we set it) for the oversize rule; the TunnelMTU asked for if
-            // the kernel will not say.
+            // The pump asks the device for its MTU (the oversize rule); the
+            // TunnelMTU asked for stands in where the device cannot tell.
             PumpLimits limits;
-            limits.device_mtu = device_->mtu();
-            if (limits.device_mtu == 0) limits.device_mtu = c.tunnel_mtu.value_or(0);
+            limits.device_mtu = c.tunnel_mtu.value_or(0);
             TunnelPump pump(s, std::move(channel), *device_,
                             device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port), limits);
             pump.attach(event.get());

@@ -282,12 +282,10 @@ void Connection::handle_tun_open(ssh_message msg)
     // The monitor logged "Tunnel ... opened"; this process's lines are not
     // the audit record.
     std::string label = device.name() + " for " + who();
-    // The MTU for the oversize rule: the one the monitor set, or, with
-    // TunnelMTU default, what the kernel says (0 if it will not: frames are
-    // then held to the wire format's largest only).
+    // The pump asks the device for its MTU (the oversize rule); should the
+    // kernel not answer here, the TunnelMTU the monitor set stands in.
     PumpLimits limits;
     limits.device_mtu = config::effective_tunnel_mtu(cfg_, user_->name, peer_.address);
-    if (limits.device_mtu == 0) limits.device_mtu = device.mtu();
     auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label), limits);
     new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), {}, std::nullopt});
     ever_had_tunnel_ = true;

@@ -81,8 +81,8 @@ public:
     virtual WriteRetry write_retry() const { return WriteRetry::OnPollout; }
 
     // The interface's MTU as the kernel reports it now, 0 when this backend
-    // cannot tell (or the kernel refused to say). Asked once per tunnel, by
-    // the owner of the pump, for the oversize rule (PumpLimits::device_mtu).
+    // cannot tell (or the kernel refused to say). The pump asks about once
+    // a second, for its oversize rule.
     virtual unsigned mtu() const { return 0; }
 };
 

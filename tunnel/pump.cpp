@@ -17,6 +17,13 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{1};
 constexpr std::chrono::milliseconds kLongestRetry{4};
 
+// How often the device's MTU is asked again while frames come from the
+// peer, and how soon again before a frame above it is dropped: an MTU set
+// after the tunnel started (TunnelUpCommand, `ip link`) counts within
+// these, for a system call or three per second.
+constexpr std::chrono::seconds kMtuRefresh{1};
+constexpr std::chrono::milliseconds kMtuRecheck{100};
+
 } // namespace
 
 TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, Device& device, std::string label,
@@ -68,6 +75,24 @@ bool TunnelPump::output_full()
     return output_full_;
 }
 
+// Whether a frame of `len` bytes from the peer is above what the device's
+// MTU lets through. The MTU is asked again once a second, or before a drop
+// once 100 ms have passed since the last time; a device that cannot tell
+// (mtu() 0) leaves the last answer or PumpLimits::device_mtu.
+bool TunnelPump::oversize(std::size_t len)
+{
+    const auto now = Clock::now();
+    auto ask = [&] {
+        mtu_asked_at_ = now;
+        if (unsigned m = device_.mtu(); m != 0) mtu_ = m;
+        else if (mtu_ == 0) mtu_ = limits_.device_mtu;
+    };
+    if (!mtu_asked_at_ || now - *mtu_asked_at_ >= kMtuRefresh) ask();
+    if (len <= max_frame_for_mtu(device_.mode(), mtu_)) return false;
+    if (now - *mtu_asked_at_ >= kMtuRecheck) ask();
+    return len > max_frame_for_mtu(device_.mode(), mtu_);
+}
+
 // ---- peer -> device -------------------------------------------------------
 
 int TunnelPump::on_channel_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
@@ -93,7 +118,7 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
         ++stats_.dropped_from_peer;
         return;
     }
-    if (frame.size() > max_frame_for_mtu(device_.mode(), limits_.device_mtu)) {
+    if (oversize(frame.size())) {
         ++stats_.dropped_oversize;
         return;
     }

@@ -13,7 +13,10 @@
 //    directions, and never reach the peer or the device; a frame from the
 //    peer larger than the device's MTU plus its header (max_frame_for_mtu)
 //    is dropped and counted in dropped_oversize: a Linux tap takes any size
-//    and would hand a 16 KiB frame to the host stack of an MTU-1500 link;
+//    and would hand a 16 KiB frame to the host stack of an MTU-1500 link.
+//    The MTU is the device's own (Device::mtu()), asked again every second
+//    while frames come and before a frame is dropped (at most every
+//    100 ms), so an MTU the admin or a hook sets after the start counts;
 //  - the device is not read while libssh holds more than
 //    PumpLimits::pending_output_limit bytes of output the TCP socket has not
 //    taken (ssh_session_get_pending_output, patch 0006), and reading
@@ -89,8 +92,8 @@ struct PumpLimits {
     std::size_t device_queue_frames = 256;
     // Reading stops above this much pending output and resumes below half.
     std::size_t pending_output_limit = kPendingOutputLimit;
-    // The device's MTU; 0: unknown, frames from the peer are only held to
-    // wire::kMaxFrame.
+    // The device's MTU when Device::mtu() cannot tell (0: unknown, frames
+    // from the peer are then only held to wire::kMaxFrame).
     unsigned device_mtu = 0;
 };
 
@@ -169,6 +172,7 @@ private:
     void fail(const std::string& why);
     bool window_fits(std::size_t len) const;
     bool output_full();
+    bool oversize(std::size_t len);
 
     ssh_session session_;
     ChannelPtr channel_;
@@ -198,6 +202,10 @@ private:
     using Clock = std::chrono::steady_clock;
     std::optional<Clock::time_point> retry_at_;
     std::chrono::milliseconds retry_delay_{1};
+
+    // The device's MTU as last asked (or PumpLimits::device_mtu), and when.
+    unsigned mtu_ = 0;
+    std::optional<Clock::time_point> mtu_asked_at_;
 };
 
 // The sooner of two ssh_event_dopoll timeouts in milliseconds, -1 meaning

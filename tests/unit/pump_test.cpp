@@ -10,6 +10,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -180,7 +181,7 @@ private:
 // (feed()), as a kernel queue fills while nobody reads it. Writes are kept.
 class FrameSocketDevice final : public Device {
 public:
-    FrameSocketDevice(TunMode mode = TunMode::Ethernet, unsigned mtu = 0) : mode_(mode), mtu_(mtu)
+    FrameSocketDevice(TunMode mode = TunMode::Ethernet, unsigned mtu = 0) : mtu_now(mtu), mode_(mode)
     {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) feth::throw_errno("test device", "socketpair");
@@ -212,7 +213,7 @@ public:
     bool created() const override { return false; }
     int read_fd() const override { return device_.get(); }
     int write_fd() const override { return device_.get(); }
-    unsigned mtu() const override { return mtu_; }
+    unsigned mtu() const override { return mtu_now; }
 
     std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
     {
@@ -237,12 +238,12 @@ public:
     }
 
     std::vector<Bytes> written;
+    unsigned mtu_now; // what the "kernel" says; 0: cannot tell
 
 private:
     std::string name_ = "tap0";
     std::string io_name_;
     TunMode mode_;
-    unsigned mtu_;
     UniqueFd device_;
     UniqueFd feed_;
 };
@@ -458,6 +459,42 @@ TEST_CASE("frames from the peer above the device's MTU plus header are dropped a
     CHECK(pump.stats().dropped_oversize == 2);
     CHECK(pump.stats().dropped_from_peer == 0);
     CHECK_FALSE(pump.finished()); // dropped, not a reason to end the tunnel
+}
+
+TEST_CASE("the oversize rule follows the device's MTU when it changes after the start", "[pump]")
+{
+    SessionPair pair;
+    FrameSocketDevice device(TunMode::Ethernet, 1500);
+    feth::PumpLimits limits;
+    limits.device_mtu = 9000; // the stand-in: the device's own answer wins
+    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "tap0 (test)", limits);
+    pump.attach(pair.server_event());
+
+    Bytes jumbo(9018, 0x66);
+    const std::uint8_t head[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5};
+    std::memcpy(jumbo.data(), head, sizeof head);
+    auto send_and_wait = [&] {
+        const auto before = pump.stats().frames_from_peer;
+        REQUIRE(ssh_channel_write(pair.client_channel(), jumbo.data(), static_cast<uint32_t>(jumbo.size())) ==
+                static_cast<int>(jumbo.size()));
+        REQUIRE(pair.run([&] { return pump.stats().frames_from_peer > before || pump.finished(); },
+                         [&] { return pump.poll_timeout_ms(); }, [&] { pump.service(); }, kRounds));
+    };
+    send_and_wait(); // MTU 1500: dropped
+    CHECK(pump.stats().dropped_oversize == 1);
+    CHECK(device.written.empty());
+
+    device.mtu_now = 9000; // a TunnelUpCommand raised it
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    send_and_wait(); // asked again before the drop: delivered
+    CHECK(pump.stats().dropped_oversize == 1);
+    CHECK(device.written.size() == 1);
+
+    device.mtu_now = 1500; // lowered again: noticed within a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    send_and_wait();
+    CHECK(pump.stats().dropped_oversize == 2);
+    CHECK(device.written.size() == 1);
 }
 
 TEST_CASE("the device is not read while libssh's output for the socket is above the limit, and nothing is lost",

@@ -99,7 +99,7 @@ public:
         try {
             return interface_mtu(name_);
         } catch (const std::exception& e) {
-            LOG_DEBUG("%s", e.what());
+            LOG_DEBUG2("%s", e.what());
             return 0;
         }
     }
