@@ -5,10 +5,10 @@
 //  - one frame per CHANNEL_DATA, never split: a frame is written only when
 //    the peer's window has room for it plus the 4 bytes an OpenSSH receiver
 //    charges per datagram, so ssh_channel_write never splits or blocks;
-//  - frames that cannot go out now (window full, re-key in progress) are
-//    queued, not dropped, and the device is not read again until the queue
-//    drains, so the queue is bounded by one read batch and the kernel's own
-//    device queue applies back-pressure;
+//  - frames that cannot go out now (window full, re-key in progress, output
+//    full: see below) are queued, not dropped, and the device is not read
+//    again until the queue drains, so the queue is bounded by one read
+//    batch and the kernel's own device queue applies back-pressure;
 //  - malformed or oversized frames are dropped and counted, in both
 //    directions, and never reach the peer or the device; a frame from the
 //    peer larger than the device's MTU plus its header (max_frame_for_mtu)
