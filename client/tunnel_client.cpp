@@ -193,8 +193,12 @@ private:
 
         Outcome outcome = up_hook_failed ? Outcome::HookFailed : Outcome::ConnectionLost;
         {
+            // The pump asks the device for its MTU (the oversize rule); the
+            // TunnelMTU asked for stands in where the device cannot tell.
+            PumpLimits limits;
+            limits.device_mtu = c.tunnel_mtu.value_or(0);
             TunnelPump pump(s, std::move(channel), *device_,
-                            device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port));
+                            device_->name() + " to " + *c.host_name + " port " + std::to_string(*c.port), limits);
             pump.attach(event.get());
             while (!up_hook_failed) {
                 int timeout = alive.timeout_ms();
@@ -246,11 +250,12 @@ private:
                 }
             }
             const PumpStats& st = pump.stats();
-            LOG_VERBOSE("Tunnel %s: %llu frames out, %llu in, %llu dropped", device_->name().c_str(),
-                        static_cast<unsigned long long>(st.frames_to_peer),
+            LOG_VERBOSE("Tunnel %s: %llu frames out, %llu in, %llu dropped (%llu above the MTU)",
+                        device_->name().c_str(), static_cast<unsigned long long>(st.frames_to_peer),
                         static_cast<unsigned long long>(st.frames_from_peer),
                         static_cast<unsigned long long>(st.dropped_from_device + st.dropped_from_peer +
-                                                        st.dropped_device_full));
+                                                        st.dropped_device_full + st.dropped_oversize),
+                        static_cast<unsigned long long>(st.dropped_oversize));
             if (outcome != Outcome::ConnectionLost)
                 pump.close(outcome == Outcome::Signal       ? "signal"
                            : outcome == Outcome::HookFailed ? "TunnelUpCommand failed"
@@ -343,11 +348,12 @@ private:
         auto up = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *up_since_).count();
         log::write(log::Level::Info, false,
                    "%s: up %llu s (connection %llu); to server %llu frames %llu bytes; from server %llu frames "
-                   "%llu bytes; dropped %llu from device, %llu from server, %llu device full; %llu queued; "
-                   "device busy %llu times",
+                   "%llu bytes; dropped %llu from device, %llu from server, %llu above the MTU, %llu device full; "
+                   "%llu queued; device busy %llu times; output full %llu times",
                    head.c_str(), static_cast<unsigned long long>(up), u(connections_), u(st.frames_to_peer),
                    u(st.bytes_to_peer), u(st.frames_from_peer), u(st.bytes_from_peer), u(st.dropped_from_device),
-                   u(st.dropped_from_peer), u(st.dropped_device_full), u(st.queued_to_peer), u(st.device_busy));
+                   u(st.dropped_from_peer), u(st.dropped_oversize), u(st.dropped_device_full), u(st.queued_to_peer),
+                   u(st.device_busy), u(st.output_paused));
     }
 
     // Sleeps for the backoff (with jitter) while draining the device.

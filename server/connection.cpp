@@ -282,7 +282,11 @@ void Connection::handle_tun_open(ssh_message msg)
     // The monitor logged "Tunnel ... opened"; this process's lines are not
     // the audit record.
     std::string label = device.name() + " for " + who();
-    auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label));
+    // The pump asks the device for its MTU (the oversize rule); should the
+    // kernel not answer here, the TunnelMTU the monitor set stands in.
+    PumpLimits limits;
+    limits.device_mtu = config::effective_tunnel_mtu(cfg_, user_->name, peer_.address);
+    auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label), limits);
     new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), {}, std::nullopt});
     ever_had_tunnel_ = true;
 }
@@ -454,11 +458,14 @@ void Connection::service()
             continue;
         }
         const PumpStats& s = t.stats();
-        LOG_INFO("Tunnel %s closed (%s): %llu frames out, %llu in, %llu dropped, device busy %llu times",
+        LOG_INFO("Tunnel %s closed (%s): %llu frames out, %llu in, %llu dropped (%llu above the MTU), device busy "
+                 "%llu times, output full %llu times",
                  t.label().c_str(), t.end_reason().c_str(), static_cast<unsigned long long>(s.frames_to_peer),
                  static_cast<unsigned long long>(s.frames_from_peer),
-                 static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full),
-                 static_cast<unsigned long long>(s.device_busy));
+                 static_cast<unsigned long long>(s.dropped_from_device + s.dropped_from_peer + s.dropped_device_full +
+                                                 s.dropped_oversize),
+                 static_cast<unsigned long long>(s.dropped_oversize), static_cast<unsigned long long>(s.device_busy),
+                 static_cast<unsigned long long>(s.output_paused));
         it->pump.reset(); // the channel first,
         const std::uint32_t id = it->id;
         it = tunnels_.erase(it); // then our descriptors,

@@ -90,7 +90,7 @@ TunnelCounters counters_of(const PumpStats& st)
     c.bytes_out = st.bytes_to_peer;
     c.frames_in = st.frames_from_peer;
     c.bytes_in = st.bytes_from_peer;
-    c.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full;
+    c.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full + st.dropped_oversize;
     c.device_busy = st.device_busy;
     return c;
 }

@@ -79,6 +79,11 @@ public:
     // wire::check_frame. Throws SystemError when the device is gone.
     virtual WriteResult write_frame(std::span<const std::uint8_t> frame) = 0;
     virtual WriteRetry write_retry() const { return WriteRetry::OnPollout; }
+
+    // The interface's MTU as the kernel reports it now, 0 when this backend
+    // cannot tell (or the kernel refused to say). The pump asks about once
+    // a second, for its oversize rule.
+    virtual unsigned mtu() const { return 0; }
 };
 
 // What a tunnel asks for. `backend` is "auto" (the platform's default for the

@@ -17,6 +17,13 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{1};
 constexpr std::chrono::milliseconds kLongestRetry{4};
 
+// How often the device's MTU is asked again while frames come from the
+// peer, and how soon again before a frame above it is dropped: an MTU set
+// after the tunnel started (TunnelUpCommand, `ip link`) counts within
+// these, for a system call or three per second.
+constexpr std::chrono::seconds kMtuRefresh{1};
+constexpr std::chrono::milliseconds kMtuRecheck{100};
+
 } // namespace
 
 TunnelPump::TunnelPump(ssh_session session, ChannelPtr channel, Device& device, std::string label,
@@ -54,6 +61,38 @@ bool TunnelPump::window_fits(std::size_t len) const
     return wire::fits_window(ssh_channel_window_size(channel_.get()), len);
 }
 
+// The output bound with its hysteresis: stop above the limit, resume below
+// half, so that each pause lasts for many socket writes rather than one.
+bool TunnelPump::output_full()
+{
+    const std::size_t pending = ssh_session_get_pending_output(session_);
+    if (!output_full_ && pending >= limits_.pending_output_limit) {
+        output_full_ = true;
+        ++stats_.output_paused;
+    } else if (output_full_ && pending <= limits_.pending_output_limit / 2) {
+        output_full_ = false;
+    }
+    return output_full_;
+}
+
+// Whether a frame of `len` bytes from the peer is above what the device's
+// MTU lets through. The MTU is asked again once a second, or before a drop
+// once 100 ms have passed since the last time; a device that cannot tell
+// (mtu() 0) leaves the last answer or PumpLimits::device_mtu.
+bool TunnelPump::oversize(std::size_t len)
+{
+    const auto now = Clock::now();
+    auto ask = [&] {
+        mtu_asked_at_ = now;
+        if (unsigned m = device_.mtu(); m != 0) mtu_ = m;
+        else if (mtu_ == 0) mtu_ = limits_.device_mtu;
+    };
+    if (!mtu_asked_at_ || now - *mtu_asked_at_ >= kMtuRefresh) ask();
+    if (len <= max_frame_for_mtu(device_.mode(), mtu_)) return false;
+    if (now - *mtu_asked_at_ >= kMtuRecheck) ask();
+    return len > max_frame_for_mtu(device_.mode(), mtu_);
+}
+
 // ---- peer -> device -------------------------------------------------------
 
 int TunnelPump::on_channel_data(ssh_session, ssh_channel, void* data, uint32_t len, int is_stderr,
@@ -77,6 +116,10 @@ void TunnelPump::frame_from_peer(std::span<const std::uint8_t> frame)
     stats_.bytes_from_peer += frame.size();
     if (wire::check_frame(device_.mode(), frame) != wire::Verdict::Ok) {
         ++stats_.dropped_from_peer;
+        return;
+    }
+    if (oversize(frame.size())) {
+        ++stats_.dropped_oversize;
         return;
     }
     if (to_device_.empty()) {
@@ -170,7 +213,7 @@ int TunnelPump::on_device_event(socket_t fd, int revents, void* userdata)
 
 void TunnelPump::read_device()
 {
-    if (state_ != State::Running || !to_peer_.empty()) return;
+    if (state_ != State::Running || !to_peer_.empty() || output_full()) return;
     SessionCork cork(session_);
     try {
         device_.read_frames(*this, limits_.frames_per_wakeup);
@@ -203,6 +246,9 @@ TunnelPump::SendResult TunnelPump::send_to_peer(std::span<const std::uint8_t> fr
 {
     if (state_ != State::Running) return SendResult::Failed;
     if (!window_fits(frame.size())) return SendResult::Later;
+    // Kept (and the device left unread) while the TCP socket has not taken
+    // what libssh holds already.
+    if (output_full()) return SendResult::Later;
     int rc = ssh_channel_write(channel_.get(), frame.data(), static_cast<uint32_t>(frame.size()));
     if (rc == static_cast<int>(frame.size())) {
         ++stats_.frames_to_peer;
@@ -279,6 +325,9 @@ void TunnelPump::service()
         // wait in user space, where POLLIN cannot announce them. Take the
         // next batch now, while the window has room (to_peer_ empty).
         if (to_peer_.empty() && device_.has_buffered_frames()) read_device();
+        // Brings output_full_ up to date for update_registration(): after a
+        // socket write drained the output, reading resumes here.
+        output_full();
     }
     update_registration();
 }
@@ -286,7 +335,11 @@ void TunnelPump::service()
 int TunnelPump::poll_timeout_ms() const
 {
     if (state_ != State::Running) return -1;
-    if (to_peer_.empty() && device_.has_buffered_frames()) return 0;
+    // Paused, but the output drained since our service(): another tunnel's
+    // write on the same session flushed it, and no POLLOUT is left to wake
+    // the owner. service() resumes reading at once.
+    if (output_full_ && ssh_session_get_pending_output(session_) <= limits_.pending_output_limit / 2) return 0;
+    if (to_peer_.empty() && !output_full_ && device_.has_buffered_frames()) return 0;
     if (to_device_.empty() || !retry_at_) return -1;
     auto left = *retry_at_ - Clock::now();
     if (left <= Clock::duration::zero()) return 0;
@@ -300,7 +353,7 @@ void TunnelPump::update_registration()
     short want_read = 0;
     short want_write = 0;
     if (state_ == State::Running) {
-        if (to_peer_.empty()) want_read = POLLIN;
+        if (to_peer_.empty() && !output_full_) want_read = POLLIN;
         if (!to_device_.empty() && device_.write_retry() == WriteRetry::OnPollout) want_write = POLLOUT;
     }
     const int rfd = device_.read_fd();

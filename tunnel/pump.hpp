@@ -5,12 +5,29 @@
 //  - one frame per CHANNEL_DATA, never split: a frame is written only when
 //    the peer's window has room for it plus the 4 bytes an OpenSSH receiver
 //    charges per datagram, so ssh_channel_write never splits or blocks;
-//  - frames that cannot go out now (window full, re-key in progress) are
-//    queued, not dropped, and the device is not read again until the queue
-//    drains, so the queue is bounded by one read batch and the kernel's own
-//    device queue applies back-pressure;
+//  - frames that cannot go out now (window full, re-key in progress, output
+//    full: see below) are queued, not dropped, and the device is not read
+//    again until the queue drains, so the queue is bounded by one read
+//    batch and the kernel's own device queue applies back-pressure;
 //  - malformed or oversized frames are dropped and counted, in both
-//    directions, and never reach the peer or the device;
+//    directions, and never reach the peer or the device; a frame from the
+//    peer larger than the device's MTU plus its header (max_frame_for_mtu)
+//    is dropped and counted in dropped_oversize: a Linux tap takes any size
+//    and would hand a 16 KiB frame to the host stack of an MTU-1500 link.
+//    The MTU is the device's own (Device::mtu()), asked again every second
+//    while frames come and before a frame is dropped (at most every
+//    100 ms), so an MTU the admin or a hook sets after the start counts;
+//  - the device is not read while libssh holds more than
+//    PumpLimits::pending_output_limit bytes of output the TCP socket has not
+//    taken (ssh_session_get_pending_output, patch 0006), and reading
+//    resumes below half of it, as OpenSSH's server loop reads no channel
+//    while ssh_packet_not_very_much_data_to_write() is false: a peer that
+//    grants a 4 GiB window and stops reading cannot grow our memory. A frame
+//    read before the bound was reached waits in the peer queue, never
+//    dropped. No busy loop: libssh polls its socket for POLLOUT while
+//    output is pending, the owner's dopoll returns after each write, and
+//    service() resumes reading once the output has drained (poll_timeout_ms()
+//    is 0 when another tunnel's write on the session drained it);
 //  - every frame the peer sends is consumed at once (libssh merges
 //    unconsumed data with the next frame), queued for the device when the
 //    device is full, dropped and counted only when that bounded queue is full;
@@ -60,12 +77,38 @@ struct PumpStats {
     std::uint64_t dropped_device_full = 0; // device queue full
     std::uint64_t queued_to_peer = 0;      // frames that waited for window or re-key
     std::uint64_t device_busy = 0;         // writes the device put off (ENOBUFS, EAGAIN): kept, retried
+    std::uint64_t dropped_oversize = 0;    // peer frames above the device's MTU plus header
+    std::uint64_t output_paused = 0;       // times the device was left unread: libssh's output was full
 };
+
+// How much output libssh may hold for the TCP socket before the pump stops
+// reading the device (M3): about 0.3 s of a 25 Mbit/s link, ten times
+// what one read batch of 64 MTU-1500 frames adds, so a link that is merely
+// slower than the device is not held back while the socket drains.
+inline constexpr std::size_t kPendingOutputLimit = std::size_t{1} << 20;
 
 struct PumpLimits {
     std::size_t frames_per_wakeup = 64; // device frames per POLLIN or service()
     std::size_t device_queue_frames = 256;
+    // Reading stops above this much pending output and resumes below half.
+    std::size_t pending_output_limit = kPendingOutputLimit;
+    // The device's MTU when Device::mtu() cannot tell (0: unknown, frames
+    // from the peer are then only held to wire::kMaxFrame).
+    unsigned device_mtu = 0;
 };
+
+// The largest frame in wire format a device of `mtu` takes from the peer.
+// Ethernet: the MTU, the 14-byte header and a 4-byte 802.1Q tag, as Linux
+// forwards into a device (is_skb_forwardable: mtu + hard_header_len +
+// VLAN_HLEN). Point-to-point: the MTU and the 4-byte family header of the
+// wire format. 0 (unknown MTU) gives wire::kMaxFrame.
+constexpr std::size_t max_frame_for_mtu(TunMode mode, unsigned mtu)
+{
+    if (mtu == 0) return wire::kMaxFrame;
+    const std::size_t header = mode == TunMode::Ethernet ? wire::kEthernetHeaderLen + 4 : wire::kAfHeaderLen;
+    const std::size_t max = std::size_t{mtu} + header;
+    return max < wire::kMaxFrame ? max : wire::kMaxFrame;
+}
 
 class TunnelPump final : private FrameSink {
 public:
@@ -128,6 +171,8 @@ private:
     void unregister();
     void fail(const std::string& why);
     bool window_fits(std::size_t len) const;
+    bool output_full();
+    bool oversize(std::size_t len);
 
     ssh_session session_;
     ChannelPtr channel_;
@@ -140,6 +185,9 @@ private:
     State state_ = State::Running;
     std::string end_reason_;
     bool peer_eof_ = false;
+    // Set while libssh's pending output is above the limit, until it
+    // drains below half of it.
+    bool output_full_ = false;
 
     // What the fds are registered for in event_ (POLLIN/POLLOUT bits).
     short read_events_ = 0;
@@ -154,6 +202,10 @@ private:
     using Clock = std::chrono::steady_clock;
     std::optional<Clock::time_point> retry_at_;
     std::chrono::milliseconds retry_delay_{1};
+
+    // The device's MTU as last asked (or PumpLimits::device_mtu), and when.
+    unsigned mtu_ = 0;
+    std::optional<Clock::time_point> mtu_asked_at_;
 };
 
 // The sooner of two ssh_event_dopoll timeouts in milliseconds, -1 meaning

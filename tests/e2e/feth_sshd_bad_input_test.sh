@@ -72,7 +72,18 @@ E2E_PIDS+=("$frames_pid")
 wait_until 300 "tap0 for the frames scenario" link_in "$NS_SRV" tap0
 in_srv sysctl -qw net.ipv6.conf.tap0.disable_ipv6=1
 in_srv ip link set tap0 up
+[ "$(in_srv cat /sys/class/net/tap0/mtu)" = 1500 ] || fail "tap0's MTU is $(in_srv cat /sys/class/net/tap0/mtu), not 1500"
+rx_before=$(in_srv cat /sys/class/net/tap0/statistics/rx_packets)
 touch "$TMP/frames.go"
+# What reaches tap0 (L4): the good frame and the 1518-byte one (MTU 1500 +
+# 14 + a VLAN tag), not the 1519-byte one. Sampled while the client runs:
+# tap0 goes with its connection.
+rx_after=none
+for _ in $(seq $(($(scaled 60) * 20))); do
+  kill -0 "$frames_pid" 2>/dev/null || break
+  r=$(in_srv cat /sys/class/net/tap0/statistics/rx_packets 2>/dev/null) && rx_after=$r
+  sleep 0.05
+done
 # Not in $(...): wait_exit must run in this shell, the client's parent.
 wait_exit "$frames_pid" 600 >"$TMP/frames.status"
 frames_status=$(cat "$TMP/frames.status")
@@ -111,13 +122,17 @@ grep -q "Protocol error from $UNDERLAY_CLI port [0-9]*: Packet filter: rejected 
   "$TMP/feth-sshd.log" || fail "the early channel open was not logged as a protocol error"
 [ "$(grep -c -i "protocol error" "$TMP/feth-sshd.log")" = 1 ] ||
   fail "other connections logged as protocol errors: $(grep -i "protocol error" "$TMP/feth-sshd.log" | head -3)"
-# The frames scenario's pump dropped all 7 bad frames (3 runt, 3 above the
-# frame limit, 1 above the max packet), wrote the good one to tap0, and
-# said so. The reason is "closed by peer" or "peer sent EOF": bad_client's
-# exit sends EOF and CLOSE together, and either may end the tunnel first.
-grep -q "Tunnel tap0 for root from .* closed ([^)]*): [0-9]* frames out, 8 in, 7 dropped" "$TMP/feth-sshd.log" ||
-  fail "no tunnel close line counting 8 frames in, 7 dropped: $(grep -h ' dropped' "$TMP/feth-sshd.log" | tail -3)"
-pass "logged: 5 unsupported modes, 4 units out of range, 490 x too many tunnels, the protocol error, 7 of 8 frames dropped"
+# The frames scenario's pump dropped all 8 bad frames (3 runt, 3 above the
+# frame limit, 1 above the MTU, 1 above the max packet), wrote the good one
+# and the one at the MTU to tap0, and said so. The reason is "closed by
+# peer" or "peer sent EOF": bad_client's exit sends EOF and CLOSE together,
+# and either may end the tunnel first.
+grep -q "Tunnel tap0 for root from .* closed ([^)]*): [0-9]* frames out, 10 in, 8 dropped (1 above the MTU)" \
+  "$TMP/feth-sshd.log" ||
+  fail "no tunnel close line counting 10 frames in, 8 dropped (1 above the MTU): $(grep -h ' dropped' "$TMP/feth-sshd.log" | tail -3)"
+[ "$rx_after" = "$((rx_before + 2))" ] ||
+  fail "tap0 received $rx_before -> $rx_after frames, expected 2 more (the good one and the one at the MTU)"
+pass "logged: 5 unsupported modes, 4 units out of range, 490 x too many tunnels, the protocol error, 8 of 10 frames dropped (1 above the MTU); tap0 got the 2 others"
 
 start_bg ssh cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
 ssh_pid=$BG_PID

@@ -14,15 +14,21 @@
 // and exit 1 otherwise; "RESULT <scenario> NO-CONNECTION: ..." and exit 2
 // when it could not connect or log in at all.
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <libssh/callbacks.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "raw_packets.h"
@@ -451,6 +457,19 @@ std::string frames(const Target& t, const std::string& go_file)
         throw Failure("the session ended sending a good frame");
     if (!pump_for(s.get(), 0.5) || !tunnel_up()) throw Failure("the tunnel ended after a good frame");
 
+    // The MTU rule (L4): on the test's MTU-1500 tap the largest frame the
+    // server writes is 1500 + 14 + a 4-byte VLAN tag; one byte more is
+    // dropped and counted as above the MTU.
+    constexpr std::size_t kLargestAtMtu1500 = 1500 + feth::wire::kEthernetHeaderLen + 4;
+    std::vector<std::uint8_t> over_mtu(kLargestAtMtu1500 + 1, 0x44);
+    std::copy(good.begin(), good.begin() + 14, over_mtu.begin());
+    std::vector<std::uint8_t> at_mtu(kLargestAtMtu1500, 0x55);
+    std::copy(good.begin(), good.begin() + 14, at_mtu.begin());
+    if (raw_send_channel_data(s.get(), remote, over_mtu.data(), over_mtu.size()) != SSH_OK ||
+        raw_send_channel_data(s.get(), remote, at_mtu.data(), at_mtu.size()) != SSH_OK)
+        throw Failure("the session ended sending frames around the MTU");
+    if (!pump_for(s.get(), 0.5) || !tunnel_up()) throw Failure("the tunnel ended over a frame above the MTU");
+
     const std::vector<std::uint8_t> huge(maxpacket + 1024, 0x33);
     if (raw_send_channel_data(s.get(), remote, huge.data(), huge.size()) != SSH_OK)
         throw Failure("the session ended sending above max packet: " + std::string(ssh_get_error(s.get())));
@@ -458,8 +477,53 @@ std::string frames(const Target& t, const std::string& go_file)
         throw Failure(std::to_string(huge.size()) + " bytes above max packet " + std::to_string(maxpacket) +
                       " ended the tunnel or session; documented: dropped, tunnel open");
     return "3 runt (" + std::to_string(runt.size()) + " bytes) + 3 above the frame limit (" +
-           std::to_string(big.size()) + " bytes) + 1 good + 1 above max packet " + std::to_string(maxpacket) + " (" +
-           std::to_string(huge.size()) + " bytes): no answer, tunnel open";
+           std::to_string(big.size()) + " bytes) + 1 good + 1 above the MTU (" + std::to_string(over_mtu.size()) +
+           " bytes) + 1 at the MTU (" + std::to_string(at_mtu.size()) + " bytes) + 1 above max packet " +
+           std::to_string(maxpacket) + " (" + std::to_string(huge.size()) + " bytes): no answer, tunnel open";
+}
+
+// The output bound (M3): a tun channel whose window is 4 GiB - 1, then
+// silence. After the open this client reads nothing for `hold_s` seconds,
+// with a receive buffer shrunk to what the kernel allows, so that what the
+// server sends piles up on its side; `ready_file` is created once the
+// channel is open and the reading has stopped. Frames the test sends into
+// the server's device then have nowhere to go but the server child's
+// memory, unless the child stops reading its device.
+std::string stall(const Target& t, const std::string& ready_file, int hold_s)
+{
+    auto s = connect_to(t, true);
+    ChannelPtr c(raw_channel_opening(s.get()));
+    if (!c) throw Failure("cannot make a channel object: " + std::string(ssh_get_error(s.get())));
+    constexpr std::uint32_t kHugeWindow = 0xffffffffu;
+    std::vector<std::uint8_t> msg{90}; // SSH_MSG_CHANNEL_OPEN
+    const std::string type = "tun@openssh.com";
+    auto tl = be32(static_cast<std::uint32_t>(type.size()));
+    msg.insert(msg.end(), tl.begin(), tl.end());
+    msg.insert(msg.end(), type.begin(), type.end());
+    // sender channel, window, max packet, mode, unit
+    for (std::uint32_t v : {raw_channel_local_id(c.get()), kHugeWindow, 32768u, 2u, feth::kTunUnitAny}) {
+        auto b = be32(v);
+        msg.insert(msg.end(), b.begin(), b.end());
+    }
+    if (raw_send_message(s.get(), msg.data(), msg.size()) != SSH_OK)
+        throw Failure("the session ended sending the open: " + std::string(ssh_get_error(s.get())));
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (raw_channel_state(c.get()) == RAW_OPENING && Clock::now() < deadline)
+        if (raw_process(s.get(), 100) != SSH_OK) break;
+    if (raw_channel_state(c.get()) != RAW_OPEN) throw Failure("the tunnel with a 4 GiB window was not confirmed");
+
+    int small = 4096; // the kernel doubles it and keeps a floor
+    if (::setsockopt(ssh_get_fd(s.get()), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) != 0)
+        throw Failure(std::string("setsockopt(SO_RCVBUF): ") + std::strerror(errno));
+    if (!ready_file.empty()) {
+        const int fd = ::open(ready_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) throw Failure("cannot create " + ready_file + ": " + std::strerror(errno));
+        ::close(fd);
+    }
+    // Not reading: no libssh call touches the session while we hold it.
+    std::this_thread::sleep_for(std::chrono::seconds(hold_s));
+    return "window " + hex(kHugeWindow) + ", receive buffer " + std::to_string(small) + ", not read for " +
+           std::to_string(hold_s) + " s";
 }
 
 } // namespace
@@ -488,6 +552,11 @@ int main(int argc, char** argv)
     sc_flood->add_option("--limit", limit, "tunnels the server allows per connection");
     auto* sc_frames = app.add_subcommand("frames", "runt, oversized and above-max-packet frames");
     sc_frames->add_option("--go-file", go_file, "after the open, wait (up to 30 s) for this file to exist");
+    std::string ready_file;
+    int hold_s = 30;
+    auto* sc_stall = app.add_subcommand("stall", "a tun channel with a 4 GiB window, then no reading");
+    sc_stall->add_option("--ready-file", ready_file, "created once the channel is open and reading stopped");
+    sc_stall->add_option("--hold", hold_s, "seconds to hold the connection without reading");
     CLI11_PARSE(app, argc, argv);
 
     ssh_init();
@@ -505,6 +574,7 @@ int main(int argc, char** argv)
         else if (*sc_pre) what = preauth(t);
         else if (*sc_flood) what = flood(t, count, limit);
         else if (*sc_frames) what = frames(t, go_file);
+        else if (*sc_stall) what = stall(t, ready_file, hold_s);
         std::printf("RESULT %s ok: %s\n", name.c_str(), what.c_str());
     } catch (const Failure& e) {
         std::printf("RESULT %s FAILED: %s\n", name.c_str(), e.what());

@@ -5,10 +5,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -174,6 +176,78 @@ private:
     UniqueFd peer_;
 };
 
+// A device like a tap: one frame per message on a non-blocking
+// SOCK_SEQPACKET socketpair, which the test feeds as far as it takes them
+// (feed()), as a kernel queue fills while nobody reads it. Writes are kept.
+class FrameSocketDevice final : public Device {
+public:
+    FrameSocketDevice(TunMode mode = TunMode::Ethernet, unsigned mtu = 0) : mtu_now(mtu), mode_(mode)
+    {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0) feth::throw_errno("test device", "socketpair");
+        device_.reset(sv[0]);
+        feed_.reset(sv[1]);
+        feth::set_nonblocking_cloexec(device_.get(), "test device");
+        feth::set_nonblocking_cloexec(feed_.get(), "test device feed");
+    }
+
+    // Hands the device as many of `frames` from `next` on as its queue
+    // takes; returns the new `next`.
+    std::size_t feed(const std::vector<Bytes>& frames, std::size_t next)
+    {
+        while (next < frames.size()) {
+            ssize_t n = ::send(feed_.get(), frames[next].data(), frames[next].size(), MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                feth::throw_errno("test device", "send");
+            }
+            ++next;
+        }
+        return next;
+    }
+
+    const std::string& name() const override { return name_; }
+    const std::string& io_name() const override { return io_name_; }
+    TunMode mode() const override { return mode_; }
+    const char* backend() const override { return "tap"; }
+    bool created() const override { return false; }
+    int read_fd() const override { return device_.get(); }
+    int write_fd() const override { return device_.get(); }
+    unsigned mtu() const override { return mtu_now; }
+
+    std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
+    {
+        std::size_t count = 0;
+        Bytes buf(feth::wire::kMaxFrame);
+        while (count < max_frames) {
+            ssize_t n = ::recv(device_.get(), buf.data(), buf.size(), 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                feth::throw_errno("test device", "recv");
+            }
+            ++count;
+            if (!sink.on_frame({buf.data(), static_cast<std::size_t>(n)})) break;
+        }
+        return count;
+    }
+
+    WriteResult write_frame(std::span<const std::uint8_t> frame) override
+    {
+        written.emplace_back(frame.begin(), frame.end());
+        return WriteResult::Written;
+    }
+
+    std::vector<Bytes> written;
+    unsigned mtu_now; // what the "kernel" says; 0: cannot tell
+
+private:
+    std::string name_ = "tap0";
+    std::string io_name_;
+    TunMode mode_;
+    UniqueFd device_;
+    UniqueFd feed_;
+};
+
 // The peer's end of the channel: keeps every CHANNEL_DATA as one frame.
 class PeerFrames {
 public:
@@ -270,7 +344,12 @@ TEST_CASE("a burst of bpf records waits while the peer's window is full and resu
     }
 
     BpfBurstDevice device(512 * 1024, std::move(*fds));
-    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "feth0 (test)");
+    // The filler waits in libssh's output (the peer does not read), above
+    // the output bound: lift it, so that the window alone holds the pump
+    // here (the bound has a test of its own below).
+    feth::PumpLimits limits;
+    limits.pending_output_limit = std::size_t{64} << 20;
+    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "feth0 (test)", limits);
     pump.attach(pair.server_event());
     device.deliver(bpf_buffer(frames));
 
@@ -339,4 +418,147 @@ TEST_CASE("a full device that cannot signal room is retried on a short timer, co
     // would): never sooner than the first delay.
     REQUIRE(device.shortest_retry);
     CHECK(*device.shortest_retry >= std::chrono::milliseconds(1));
+}
+
+TEST_CASE("the largest frame from the peer is the MTU plus the header, a VLAN tag on Ethernet", "[pump]")
+{
+    using feth::max_frame_for_mtu;
+    CHECK(max_frame_for_mtu(TunMode::Ethernet, 1500) == 1518);
+    CHECK(max_frame_for_mtu(TunMode::PointToPoint, 1500) == 1504);
+    CHECK(max_frame_for_mtu(TunMode::Ethernet, 9000) == 9018);
+    CHECK(max_frame_for_mtu(TunMode::Ethernet, 0) == feth::wire::kMaxFrame); // unknown
+    CHECK(max_frame_for_mtu(TunMode::Ethernet, 16370) == feth::wire::kMaxFrame);
+    CHECK(max_frame_for_mtu(TunMode::PointToPoint, 16380) == feth::wire::kMaxFrame);
+}
+
+TEST_CASE("frames from the peer above the device's MTU plus header are dropped and counted, the rest delivered",
+          "[pump]")
+{
+    SessionPair pair;
+    FrameSocketDevice device;
+    feth::PumpLimits limits;
+    limits.device_mtu = 1500;
+    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "tap0 (test)", limits);
+    pump.attach(pair.server_event());
+
+    auto frame = [](std::size_t size, std::uint8_t fill) {
+        Bytes f(size, fill);
+        const std::uint8_t head[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5};
+        std::memcpy(f.data(), head, sizeof head);
+        return f;
+    };
+    const std::vector<Bytes> sent = {frame(1519, 1), frame(1518, 2), frame(60, 3), frame(9018, 4), frame(1518, 5)};
+    for (const auto& f : sent)
+        REQUIRE(ssh_channel_write(pair.client_channel(), f.data(), static_cast<uint32_t>(f.size())) ==
+                static_cast<int>(f.size()));
+    const bool all = pair.run([&] { return pump.stats().frames_from_peer >= sent.size() || pump.finished(); },
+                              [&] { return pump.poll_timeout_ms(); }, [&] { pump.service(); }, kRounds);
+    INFO("pump: " << pump.end_reason());
+    REQUIRE(all);
+    CHECK(device.written == std::vector<Bytes>{sent[1], sent[2], sent[4]});
+    CHECK(pump.stats().dropped_oversize == 2);
+    CHECK(pump.stats().dropped_from_peer == 0);
+    CHECK_FALSE(pump.finished()); // dropped, not a reason to end the tunnel
+}
+
+TEST_CASE("the oversize rule follows the device's MTU when it changes after the start", "[pump]")
+{
+    SessionPair pair;
+    FrameSocketDevice device(TunMode::Ethernet, 1500);
+    feth::PumpLimits limits;
+    limits.device_mtu = 9000; // the stand-in: the device's own answer wins
+    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "tap0 (test)", limits);
+    pump.attach(pair.server_event());
+
+    Bytes jumbo(9018, 0x66);
+    const std::uint8_t head[14] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5};
+    std::memcpy(jumbo.data(), head, sizeof head);
+    auto send_and_wait = [&] {
+        const auto before = pump.stats().frames_from_peer;
+        REQUIRE(ssh_channel_write(pair.client_channel(), jumbo.data(), static_cast<uint32_t>(jumbo.size())) ==
+                static_cast<int>(jumbo.size()));
+        REQUIRE(pair.run([&] { return pump.stats().frames_from_peer > before || pump.finished(); },
+                         [&] { return pump.poll_timeout_ms(); }, [&] { pump.service(); }, kRounds));
+    };
+    send_and_wait(); // MTU 1500: dropped
+    CHECK(pump.stats().dropped_oversize == 1);
+    CHECK(device.written.empty());
+
+    device.mtu_now = 9000; // a TunnelUpCommand raised it
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    send_and_wait(); // asked again before the drop: delivered
+    CHECK(pump.stats().dropped_oversize == 1);
+    CHECK(device.written.size() == 1);
+
+    device.mtu_now = 1500; // lowered again: noticed within a second
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    send_and_wait();
+    CHECK(pump.stats().dropped_oversize == 2);
+    CHECK(device.written.size() == 1);
+}
+
+TEST_CASE("the device is not read while libssh's output for the socket is above the limit, and nothing is lost",
+          "[pump]")
+{
+    SessionPair pair;
+    PeerFrames peer(pair.client_channel());
+    FrameSocketDevice device;
+    feth::PumpLimits limits;
+    limits.pending_output_limit = 64 * 1024;
+    // More than the socketpair's buffers and the limit together, less than
+    // the window: only the bound can stop the pump.
+    std::vector<Bytes> frames;
+    const auto pool = make_frames(2000);
+    std::size_t total = 0;
+    for (const auto& f : pool) {
+        if (total + f.size() > 900 * 1024) break;
+        frames.push_back(f);
+        total += f.size();
+    }
+    const std::uint32_t window = ssh_channel_window_size(pair.server_channel());
+    INFO("window " << window << ", frames " << frames.size() << " (" << total << " bytes)");
+    REQUIRE(window > total + 4 * frames.size());
+    TunnelPump pump(pair.server(), pair.take_server_channel(), device, "tap0 (test)", limits);
+    pump.attach(pair.server_event());
+
+    std::size_t fed = 0;
+    std::size_t largest_pending = 0;
+    auto after_server = [&] {
+        pump.service();
+        largest_pending = std::max(largest_pending, ssh_session_get_pending_output(pair.server()));
+        fed = device.feed(frames, fed);
+    };
+    fed = device.feed(frames, fed);
+
+    // The peer reads nothing: the pump fills the socket, then libssh's
+    // buffer up to the limit, then stops reading the device and asks for no
+    // early wake-up.
+    const bool stuck = pair.run(
+        [&] { return pump.stats().output_paused > 0 && pump.poll_timeout_ms() == -1; },
+        [&] { return pump.poll_timeout_ms(); }, after_server, kRounds, /*hold_client=*/true);
+    INFO("sent " << pump.stats().frames_to_peer << ", fed " << fed << ", pending "
+                 << ssh_session_get_pending_output(pair.server()) << ", pump: " << pump.end_reason());
+    REQUIRE(stuck);
+    // More rounds change nothing: the pump waits without reading.
+    const auto sent_when_stuck = pump.stats().frames_to_peer;
+    const auto fed_when_stuck = fed;
+    pair.run([] { return false; }, [&] { return pump.poll_timeout_ms(); }, after_server, 10, /*hold_client=*/true);
+    CHECK(pump.stats().frames_to_peer == sent_when_stuck);
+    CHECK(fed == fed_when_stuck);
+    // At most the frame that crossed the limit beyond it (frames are at
+    // most 1000 bytes here, with SSH framing and MAC around them).
+    CHECK(largest_pending < limits.pending_output_limit + 2048);
+    CHECK(pump.stats().dropped_from_device == 0);
+
+    // The peer reads again: the output drains, the pump resumes, every
+    // frame arrives in order.
+    const bool all = pair.run(
+        [&] { return peer.frames.size() >= frames.size() || pump.finished(); },
+        [&] { return pump.poll_timeout_ms(); }, after_server, kRounds * 4);
+    INFO("frames at the peer: " << peer.frames.size());
+    REQUIRE(all);
+    CHECK(peer.frames == frames);
+    CHECK(pump.stats().frames_to_peer == frames.size());
+    CHECK(pump.stats().dropped_from_device == 0);
+    CHECK(largest_pending < limits.pending_output_limit + 2048);
 }

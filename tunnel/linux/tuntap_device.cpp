@@ -21,6 +21,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "tunnel/backends.hpp"
 #include "tunnel/error.hpp"
@@ -89,6 +90,19 @@ public:
     bool created() const override { return created_; }
     int read_fd() const override { return fd_.get(); }
     int write_fd() const override { return fd_.get(); }
+
+    // A tap takes frames of any size (tun_get_user checks none), so the
+    // pump needs the MTU to drop what the link could never carry. The tun
+    // descriptor answers no SIOCGIFMTU: ask through a socket.
+    unsigned mtu() const override
+    {
+        try {
+            return interface_mtu(name_);
+        } catch (const std::exception& e) {
+            LOG_DEBUG2("%s", e.what());
+            return 0;
+        }
+    }
 
     std::size_t read_frames(FrameSink& sink, std::size_t max_frames) override
     {
