@@ -225,10 +225,13 @@ stock_ssh_cmd() {
 }
 
 # start_feth_sshd [extra feth-sshd args...]: pid in $SSHD_PID.
+# PerSourcePenalties (on by default, as in sshd) is off unless the test sets
+# FETH_SSHD_PENALTIES: the other tests fail logins from one address on
+# purpose, many times, and test something else than the penalty.
 start_feth_sshd() {
   start_bg feth-sshd srv "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
     -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" \
-    -o StatusSocket="$TMP/status.sock" "$@"
+    -o StatusSocket="$TMP/status.sock" -o PerSourcePenalties="${FETH_SSHD_PENALTIES:-no}" "$@"
   SSHD_PID=$BG_PID
   wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
   wait_until 50 "feth-sshd answering on its status socket" feth_sshd_serving "$TMP/status.sock"

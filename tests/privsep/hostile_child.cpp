@@ -60,6 +60,7 @@
 #include "server/privsep.hpp"
 #include "server/privsep_wire.hpp"
 #include "server/pubkey_auth.hpp"
+#include "server/source_limits.hpp"
 #include "server/status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -451,7 +452,7 @@ void child_half_header(ChildCtx& c)
 void driver_half_header(Run& r)
 {
     r.expect("sent");
-    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + slack());
+    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + slack(), feth::server::kExitLoginGrace);
     if (r.seconds() > kLoginGrace + std::chrono::duration<double>(slack()).count())
         failf("the monitor took " + std::to_string(r.seconds()) + " s, LoginGraceTime is " +
               std::to_string(kLoginGrace));
@@ -506,7 +507,7 @@ void send_with_fd(ChildCtx& c)
 void driver_fd_refused_by_monitor(Run& r)
 {
     if (r.expect("sendmsg") != "0") failf("sendmsg with a descriptor failed although the kernel's refusal is off");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
 }
 
@@ -518,7 +519,7 @@ void driver_fd_refused_by_kernel(Run& r)
     if (result == "0") {
         // No SO_PASSRIGHTS in this kernel: the monitor's own check.
         std::printf("  (this kernel has no SO_PASSRIGHTS: the monitor's check refused it)\n");
-        r.expect_monitor_exit(slack());
+        r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
         r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
         return;
     }
@@ -578,7 +579,7 @@ void driver_stats_flood(Run& r)
 {
     r.expect("auth");
     r.expect("tunnel");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("sends TunStats faster than 20 a second; killing it");
 }
 
@@ -593,7 +594,7 @@ void child_stats_unknown(ChildCtx& c)
 void driver_stats_unknown(Run& r)
 {
     r.expect("auth");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("reports counters of tunnel 999, which it does not have; killing it");
 }
 
@@ -606,7 +607,7 @@ void child_stats_preauth(ChildCtx& c)
 
 void driver_stats_preauth(Run& r)
 {
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("request 9 (TunStats) is not valid before authentication; killing it");
 }
 
@@ -627,7 +628,7 @@ void driver_no_status_map(Run& r)
     const std::string status = read_file("/proc/" + std::to_string(r.child) + "/status");
     if (status.find("\nUid:\t0\t") != std::string::npos) failf("the child runs as root");
     r.net.reset();
-    r.expect_monitor_exit(5000ms);
+    r.expect_monitor_exit(5000ms, feth::server::kExitNoAuth);
 }
 
 // (f) M5: the monitor killed: the child goes at once (PR_SET_PDEATHSIG),
@@ -711,7 +712,7 @@ void child_no_signature(ChildCtx& c, std::uint32_t then)
 void driver_no_signature(Run& r, const std::string& refusal)
 {
     if (r.expect("allowed") != "1") failf("the monitor did not find the key: the scenario proves nothing");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged(refusal + " is not valid before authentication; killing it");
     r.expect_not_logged("Accepted publickey");
 }
@@ -782,7 +783,7 @@ void driver_denied_user(Run& r)
     r.expect_logged("Failed publickey for invalid user daemon from " + kPeer.address);
     r.expect_not_logged("Accepted publickey");
     r.net.reset();
-    r.expect_monitor_exit(5000ms);
+    r.expect_monitor_exit(5000ms, feth::server::kExitAuthFailed);
 }
 
 // ... and "daemon\0x", which getpwnam would read as daemon, ends the
@@ -798,7 +799,7 @@ void child_nul_user(ChildCtx& c)
 void driver_nul_user(Run& r)
 {
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("contains a NUL byte; killing it");
     r.expect_not_logged("not allowed because"); // never looked up
 }
@@ -814,7 +815,7 @@ void child_user_change(ChildCtx& c)
 void driver_user_change(Run& r)
 {
     if (r.expect("allowed") != "1") failf("the monitor did not find the key: the scenario proves nothing");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("Change of username not allowed: root -> daemon; killing it");
 }
 
@@ -835,7 +836,7 @@ void driver_max_tries(Run& r)
         if (r.expect("answer") != (i < kMaxAuthTries ? "0" : "2"))
             failf("answer " + std::to_string(i) + " of " + std::to_string(kMaxAuthTries) + " is wrong");
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("Disconnecting authenticating user root " + kPeer.address + " port " + std::to_string(kPeer.port) +
                     ": Too many authentication failures [preauth]");
     r.expect_logged("goes on after too many authentication failures; killing it");
@@ -856,7 +857,7 @@ void child_sign_abuse(ChildCtx& c, bool long_data)
 void driver_sign_abuse(Run& r, const std::string& refusal)
 {
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged(refusal + "; killing it");
 }
 
