@@ -1058,6 +1058,7 @@ void setup()
     const std::string host_path = g.dir + "/host_ed25519";
     if (ssh_pki_export_privkey_file(host.get(), nullptr, nullptr, nullptr, host_path.c_str()) != SSH_OK)
         throw std::runtime_error("cannot write " + host_path);
+    ::chmod(host_path.c_str(), 0600); // feth-sshd refuses a host key others can read
     g.host_keys = feth::server::HostKeys::load({host_path});
     raw = nullptr;
     if (ssh_pki_export_privkey_to_pubkey(host.get(), &raw) != SSH_OK) throw std::runtime_error("no public host key");
