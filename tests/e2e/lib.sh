@@ -112,7 +112,9 @@ e2e_cleanup() {
 e2e_init() {
   if [ "$(id -u)" != 0 ]; then echo "SKIP: end-to-end tests need root"; exit 77; fi
   if [ ! -c /dev/net/tun ]; then echo "SKIP: no /dev/net/tun"; exit 77; fi
-  TMP=$(mktemp -d "/tmp/feth-e2e-$E2E_ID.XXXXXX")
+  # Not under /tmp: StrictModes refuses an authorized_keys below a
+  # directory others can write (sticky or not), as sshd does.
+  TMP=$(mktemp -d "/run/feth-e2e-$E2E_ID.XXXXXX")
   chmod 755 "$TMP"
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM

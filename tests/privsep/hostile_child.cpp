@@ -1029,7 +1029,9 @@ bool run_scenario(const Scenario& s)
 
 void setup()
 {
-    char tmpl[] = "/tmp/feth-hostile-XXXXXX";
+    // Not under /tmp: StrictModes refuses authorized_keys below a
+    // directory others can write (sshd makes no exception for sticky ones).
+    char tmpl[] = "/run/feth-hostile-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) feth::throw_errno("temporary directory", "mkdtemp");
     g.dir = tmpl;
 
