@@ -215,11 +215,11 @@ void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, 
 {
     try {
         ServerSettings next = reload();
-        limits.configure(next.config);
         if (!same_endpoints(current.config, next.config)) listeners = open_listeners(next.config);
         if (next.config.pid_file != current.config.pid_file)
             LOG_INFO("PidFile changes take effect at the next start");
         current = std::move(next);
+        limits.configure(current.config); // the penalties recorded so far stay
         LOG_INFO("Received SIGHUP; configuration reloaded for new connections.");
     } catch (const std::exception& e) {
         LOG_ERROR("Received SIGHUP; keeping the running configuration: %s", e.what());

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -57,6 +58,12 @@ constexpr auto kMessageDeadline = std::chrono::seconds(10);
 // tunnels at most); a child that keeps sending more than this is not ours.
 constexpr double kStatsPerSecond = 20;
 constexpr double kStatsBurst = 40;
+// L5: tunnels whose hooks run (TunnelUpCommand, then TunnelDownCommand,
+// both root shells) one connection may open per minute. Honest clients
+// open a tunnel or two and keep it; one that cycles open/close to spawn
+// root processes is refused past this, with a log line.
+constexpr std::size_t kHookedOpensPerMinute = 30;
+constexpr auto kHookWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
 
@@ -157,6 +164,7 @@ private:
     // hold a dup): they count against the tunnel limit until they go.
     std::vector<std::string> lingering_;
     Clock::time_point grace_end_;
+    std::deque<Clock::time_point> hooked_opens_; // within the last kHookWindow
     double stats_tokens_ = kStatsBurst;
     Clock::time_point stats_refilled_ = Clock::now();
 };
@@ -382,6 +390,19 @@ void Monitor::tun_open(Message& m)
         d.debug_line = "Failed to open the tunnel device.";
         d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
     }
+    const bool hooked = !cfg_.tunnel_up_command.empty() || !cfg_.tunnel_down_command.empty();
+    if (d.allowed && hooked) {
+        const auto now = Clock::now();
+        while (!hooked_opens_.empty() && now - hooked_opens_.front() >= kHookWindow) hooked_opens_.pop_front();
+        if (hooked_opens_.size() >= kHookedOpensPerMinute) {
+            d.allowed = false;
+            d.debug_line = "Failed to open the tunnel device.";
+            d.reason = "tunnel hooks already ran for " + std::to_string(hooked_opens_.size()) +
+                       " tunnels in the last minute on this connection (limit " +
+                       std::to_string(kHookedOpensPerMinute) + ")";
+            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
+        }
+    }
     // MaxTunnels counts this user's tunnels over every connection, in the
     // shared status table, and reserves a slot there before the device
     // exists, so that two connections opening at once cannot both pass.
@@ -415,6 +436,7 @@ void Monitor::tun_open(Message& m)
     }
     HookEnv env;
     if (d.allowed) {
+        if (hooked) hooked_opens_.push_back(Clock::now());
         env = hook_env(*device, mode, unit);
         // The up hook runs as root, before the client hears of the tunnel;
         // if it fails the tunnel is refused and the device goes.

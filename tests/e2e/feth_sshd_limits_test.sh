@@ -114,6 +114,30 @@ case_max_tunnels() {
   pass "MaxTunnels 2: the third tunnel (third connection) refused with a line naming the limit; after one closed a new one opened"
 }
 
+case_per_source_startups() {
+  E2E_CURRENT="PerSourceMaxStartups"
+  start_feth_sshd -o PerSourceMaxStartups=2 -o LogLevel=VERBOSE # for "Connection from"
+  local holders=() i
+  # Two unauthenticated connections from 198.18.0.2 that never speak hold
+  # its two slots; the third is dropped at once; another address is served.
+  for i in 1 2; do
+    start_bg "hold$i" cli bash -c "exec 3<>/dev/tcp/$UNDERLAY_SRV/$PORT && sleep $(scaled 30)"
+    holders+=("$BG_PID")
+    wait_until 50 "holder $i accepted" count_above "$TMP/feth-sshd.log" "Connection from $UNDERLAY_CLI port" $((i - 1))
+  done
+  local status=0
+  in_cli timeout "$(scaled 20)" $SSH -b "$UNDERLAY_CLI" root@"$UNDERLAY_SRV" true >"$TMP/third.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "the third connection from $UNDERLAY_CLI: ssh exited $status"
+  wait_until 30 "the PerSourceMaxStartups drop line" grep -qE \
+    "drop connection #2 from \[$UNDERLAY_CLI\]:[0-9]+ on \[$UNDERLAY_SRV\]:$PORT past PerSourceMaxStartups" "$TMP/feth-sshd.log"
+  in_cli timeout "$(scaled 20)" $SSH -b "$OTHER_CLI" root@"$UNDERLAY_SRV" true >"$TMP/other-startup.log" 2>&1 || status=$?
+  grep -q "Accepted publickey for root from $OTHER_CLI" "$TMP/feth-sshd.log" || fail "$OTHER_CLI was not served"
+  for i in "${holders[@]}"; do stop_pid "$i" || true; done
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "PerSourceMaxStartups 2: a third unauthenticated connection from $UNDERLAY_CLI dropped, $OTHER_CLI served"
+}
+
 case_dump
 case_penalties
+case_per_source_startups
 case_max_tunnels

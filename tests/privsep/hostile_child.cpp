@@ -869,6 +869,36 @@ void child_verify_first(ChildCtx& c)
     wait_for_driver(c);
 }
 
+// L5: a child that cycles open/close to spawn root hooks: 30 tunnels with
+// hooks a minute, then refused with a log line (nothing opened).
+constexpr unsigned kHookedOpensPerMinute = 30;
+
+void child_hook_cycle(ChildCtx& c)
+{
+    authenticate(c);
+    for (unsigned i = 0; i < kHookedOpensPerMinute; ++i) {
+        auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+        if (!t.ok) failf("tunnel " + std::to_string(i + 1) + " refused: " + t.reason);
+        t.device.reset();
+        c.monitor.close_tunnel(t.id);
+    }
+    auto over = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    report(c, std::string("over ") + (over.ok ? "opened" : over.debug_line));
+    wait_for_driver(c);
+}
+
+void driver_hook_cycle(Run& r)
+{
+    r.expect("auth");
+    const std::string over = r.expect("over", 20000ms);
+    if (over != "Failed to open the tunnel device.") failf("tunnel " + std::to_string(kHookedOpensPerMinute + 1) +
+                                                          " past the hook rate limit: " + over);
+    r.await_logged("tunnel hooks already ran for 30 tunnels in the last minute on this connection (limit 30)");
+    if (!interfaces().empty()) failf("an interface is there although the open was refused");
+    r.net.reset();
+    r.expect_monitor_exit(5000ms);
+}
+
 // ---- the table ----------------------------------------------------------------
 
 struct Scenario {
@@ -878,6 +908,7 @@ struct Scenario {
     void (*driver)(Run&);
     bool kernel_refuses_descriptors = true; // set_monitor_kernel_descriptor_refusal
     bool monitor_killed = false;            // the monitor's exit is the driver's business
+    const char* up_command = nullptr;       // TunnelUpCommand for this scenario
 };
 
 // More cases go here: one child function (what the hostile child sends),
@@ -933,6 +964,8 @@ const Scenario kScenarios[] = {
      [](Run& r) { driver_sign_abuse(r, "asks to sign with a host key this server does not have"); }},
     {"verify_before_kex", "H1: PubkeyVerify before any exchange hash was signed: killed", child_verify_first,
      [](Run& r) { driver_sign_abuse(r, "asks to verify a signature before the key exchange"); }},
+    {"hook_rate", "L5: 30 open/close cycles with TunnelUpCommand, then the 31st: refused, logged, nothing opened",
+     child_hook_cycle, driver_hook_cycle, true, false, "true"},
 };
 
 // ---- running one --------------------------------------------------------------
@@ -975,6 +1008,7 @@ void common_checks(Run& r)
 bool run_scenario(const Scenario& s)
 {
     g.scenario = &s;
+    g.cfg.tunnel_up_command = s.up_command != nullptr ? s.up_command : "";
     Run r;
     r.name = s.name;
     r.log_path = g.dir + "/" + s.name + ".log";
