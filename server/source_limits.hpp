@@ -48,7 +48,15 @@ public:
         int af = 0;
         std::array<unsigned char, 16> bytes{};
         unsigned bits = 0;
-        auto operator<=>(const Block&) const = default;
+        bool operator==(const Block&) const = default;
+        // A map key. Spelled out: libc++ 14 (the Darwin check) has no
+        // operator<=> for std::array.
+        bool operator<(const Block& o) const
+        {
+            if (af != o.af) return af < o.af;
+            if (bits != o.bits) return bits < o.bits;
+            return bytes < o.bytes;
+        }
         std::string str() const; // "198.18.0.2/32"
     };
     std::optional<Block> block_of(const std::string& address) const;
