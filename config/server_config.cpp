@@ -58,6 +58,11 @@ enum class Keyword {
     Ciphers,
     KexAlgorithms,
     RekeyLimit,
+    PerSourceMaxStartups,
+    PerSourceNetBlockSize,
+    PerSourcePenalties,
+    PerSourcePenaltyExemptList,
+    MaxTunnels,
 };
 
 struct KeywordInfo {
@@ -92,6 +97,11 @@ constexpr KeywordInfo kKeywords[] = {
     {"Ciphers", Keyword::Ciphers, false},
     {"KexAlgorithms", Keyword::KexAlgorithms, false},
     {"RekeyLimit", Keyword::RekeyLimit, false},
+    {"PerSourceMaxStartups", Keyword::PerSourceMaxStartups, false},
+    {"PerSourceNetBlockSize", Keyword::PerSourceNetBlockSize, false},
+    {"PerSourcePenalties", Keyword::PerSourcePenalties, false},
+    {"PerSourcePenaltyExemptList", Keyword::PerSourcePenaltyExemptList, false},
+    {"MaxTunnels", Keyword::MaxTunnels, false},
 };
 
 bool iequals(std::string_view a, std::string_view b)
@@ -347,6 +357,20 @@ public:
         case Keyword::Ciphers: return algorithms(AlgorithmKind::Cipher, config_.ciphers);
         case Keyword::KexAlgorithms: return algorithms(AlgorithmKind::Kex, config_.kex_algorithms);
         case Keyword::RekeyLimit: return rekey_limit();
+        case Keyword::PerSourceMaxStartups: {
+            const std::string& arg = single_arg();
+            if (arg == "none") return store_single(config_.per_source_max_startups, 0u);
+            return number(config_.per_source_max_startups, 1, 1000000);
+        }
+        case Keyword::PerSourceNetBlockSize: return net_block_size();
+        case Keyword::PerSourcePenalties: return per_source_penalties();
+        case Keyword::PerSourcePenaltyExemptList: {
+            const std::string& arg = single_arg();
+            if (arg != "none" && addr_match_list("127.0.0.1", arg) == -2)
+                bad_value(arg, "a list of addresses or CIDR networks, or none");
+            return store_single(config_.per_source_penalty_exempt, arg == "none" ? std::string() : arg);
+        }
+        case Keyword::MaxTunnels: return number(config_.max_tunnels, 1, 1000);
         case Keyword::TunnelCommandTimeout: {
             const std::string& arg = single_arg();
             auto v = parse_time_interval(arg);
@@ -603,6 +627,72 @@ private:
         store_single(config_.max_startups, m);
     }
 
+    // sshd: "bits4[:bits6]".
+    void net_block_size()
+    {
+        const std::string& arg = single_arg();
+        std::string_view a = arg;
+        auto colon = a.find(':');
+        auto v4 = small_number(a.substr(0, colon));
+        std::optional<unsigned> v6 = config_.per_source_masklen6;
+        if (colon != std::string_view::npos) v6 = small_number(a.substr(colon + 1));
+        if (!v4 || !v6 || *v4 < 1 || *v4 > 32 || *v6 < 1 || *v6 > 128)
+            bad_value(arg, "bits4[:bits6], from 1 to 32 and 1 to 128, e.g. 32:128");
+        if (claim() != Store::Replace) return;
+        config_.per_source_masklen4 = *v4;
+        config_.per_source_masklen6 = *v6;
+    }
+
+    // sshd: "yes", "no" (or "off"), or name:value words over the defaults.
+    void per_source_penalties()
+    {
+        require_args();
+        feth::config::PerSourcePenalties p;
+        bool overflow6_set = false;
+        if (args_.size() == 1 && (args_[0] == "yes" || args_[0] == "no" || args_[0] == "off")) {
+            p.enabled = args_[0] == "yes";
+        } else {
+            for (const auto& word : args_) {
+                auto colon = word.find(':');
+                const std::string name = word.substr(0, colon);
+                const std::string value = colon == std::string::npos ? std::string() : word.substr(colon + 1);
+                if (name == "invaliduser" || name == "refuseconnection")
+                    error("PerSourcePenalties " + name + " is not supported by feth-sshd (" +
+                          (name == "invaliduser" ? std::string("invalid users fail as any key does: see authfail")
+                                                 : std::string("there is no RefuseConnection")) + ")");
+                if (colon == std::string::npos) bad_value(word, "name:value, e.g. authfail:5s");
+                if (name == "overflow" || name == "overflow6") {
+                    if (value != "deny-all" && value != "permissive") bad_value(word, "deny-all or permissive");
+                    (name == "overflow" ? p.overflow_deny_all4 : p.overflow_deny_all6) = value == "deny-all";
+                    if (name == "overflow6") overflow6_set = true;
+                    continue;
+                }
+                if (name == "max-sources4" || name == "max-sources6") {
+                    auto n = small_number(value);
+                    if (!n || *n < 1 || *n > 16777216) bad_value(word, "a number from 1 to 16777216");
+                    (name == "max-sources4" ? p.max_sources4 : p.max_sources6) = *n;
+                    continue;
+                }
+                unsigned* field = name == "crash"            ? &p.crash
+                                  : name == "authfail"       ? &p.authfail
+                                  : name == "noauth"         ? &p.noauth
+                                  : name == "grace-exceeded" ? &p.grace_exceeded
+                                  : name == "max"            ? &p.max
+                                  : name == "min"            ? &p.min
+                                                             : nullptr;
+                if (field == nullptr)
+                    error("unknown PerSourcePenalties keyword '" + printable(name, 64) +
+                          "' (crash, authfail, noauth, grace-exceeded, max, min, max-sources4, max-sources6, "
+                          "overflow, overflow6)");
+                auto t = parse_time_interval(value);
+                if (!t) bad_value(word, "a time such as 5s or 10m");
+                *field = *t;
+            }
+        }
+        if (!overflow6_set) p.overflow_deny_all6 = p.overflow_deny_all4;
+        store_single(config_.per_source_penalties, p);
+    }
+
     // A shell command: the arguments joined by single spaces ("none" for
     // no command). Quoting is not kept: complex commands belong in a script.
     void command(std::string& field)
@@ -718,15 +808,16 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
     if (!split_words(parts.rest, args))
         fail(source.prefix, "unterminated quote in arguments for " + std::string(info->name));
     if (match_ && source.number != 0) {
-        if (info->id != Keyword::PermitTunnel && info->id != Keyword::TunnelMTU)
-            fail(source.prefix,
-                 std::string(info->name) + " is not allowed in a Match block (only PermitTunnel and TunnelMTU)");
+        if (info->id != Keyword::PermitTunnel && info->id != Keyword::TunnelMTU && info->id != Keyword::MaxTunnels)
+            fail(source.prefix, std::string(info->name) +
+                                    " is not allowed in a Match block (only PermitTunnel, TunnelMTU and MaxTunnels)");
         // Parse the value with a scratch config, then keep the block's first.
         ServerConfig scratch;
         LineApplier(scratch, *info, source.prefix, source.origin, source.number, args, support_).apply();
         auto& block = config_.matches[*match_];
         if (info->id == Keyword::PermitTunnel && !block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
         if (info->id == Keyword::TunnelMTU && !block.tunnel_mtu) block.tunnel_mtu = scratch.tunnel_mtu;
+        if (info->id == Keyword::MaxTunnels && !block.max_tunnels) block.max_tunnels = scratch.max_tunnels;
         return;
     }
     LineApplier(config_, *info, source.prefix, source.origin, source.number, args, support_).apply();
@@ -894,6 +985,13 @@ unsigned effective_tunnel_mtu(const ServerConfig& cfg, std::string_view user, st
     return cfg.tunnel_mtu;
 }
 
+unsigned effective_max_tunnels(const ServerConfig& cfg, std::string_view user, std::string_view address)
+{
+    for (const auto& block : cfg.matches)
+        if (block.max_tunnels && block_matches(block, user, address)) return *block.max_tunnels;
+    return cfg.max_tunnels;
+}
+
 std::optional<std::uint64_t> parse_byte_size(std::string_view v)
 {
     if (v.empty() || v.size() > 24) return std::nullopt;
@@ -979,6 +1077,23 @@ std::string dump_config(const ServerConfig& c)
     line("tunnelmtu", mtu_value(c.tunnel_mtu));
     line("maxstartups", std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
                             std::to_string(c.max_startups.full));
+    line("persourcemaxstartups", c.per_source_max_startups == 0 ? std::string("none")
+                                                                 : std::to_string(c.per_source_max_startups));
+    line("persourcenetblocksize", std::to_string(c.per_source_masklen4) + ":" + std::to_string(c.per_source_masklen6));
+    {
+        const auto& p = c.per_source_penalties;
+        auto secs = [](unsigned v) { return std::to_string(v) + "s"; };
+        auto overflow = [](bool deny) { return std::string(deny ? "deny-all" : "permissive"); };
+        line("persourcepenalties",
+             !p.enabled ? std::string("no")
+                        : "crash:" + secs(p.crash) + " authfail:" + secs(p.authfail) + " noauth:" + secs(p.noauth) +
+                              " grace-exceeded:" + secs(p.grace_exceeded) + " max:" + secs(p.max) + " min:" +
+                              secs(p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
+                              " max-sources6:" + std::to_string(p.max_sources6) + " overflow:" +
+                              overflow(p.overflow_deny_all4) + " overflow6:" + overflow(p.overflow_deny_all6));
+    }
+    line("persourcepenaltyexemptlist", c.per_source_penalty_exempt.empty() ? "none" : c.per_source_penalty_exempt);
+    line("maxtunnels", std::to_string(c.max_tunnels));
     line("logingracetime", std::to_string(c.login_grace_time));
     line("maxauthtries", std::to_string(c.max_auth_tries));
     line("maxsessions", std::to_string(c.max_sessions));
@@ -997,7 +1112,8 @@ std::string dump_config(const ServerConfig& c)
         std::string crit;
         for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
         line("match", crit + (m.permit_tunnel ? " permittunnel " + permit(*m.permit_tunnel) : "") +
-                          (m.tunnel_mtu ? " tunnelmtu " + mtu_value(*m.tunnel_mtu) : ""));
+                          (m.tunnel_mtu ? " tunnelmtu " + mtu_value(*m.tunnel_mtu) : "") +
+                          (m.max_tunnels ? " maxtunnels " + std::to_string(*m.max_tunnels) : ""));
     }
     return out;
 }

@@ -47,8 +47,27 @@ struct MaxStartups {
     unsigned full = 100;
 };
 
+// sshd 9.8's PerSourcePenalties, seconds. sshd's defaults: a source whose
+// connections keep failing is refused once its penalties add up to more
+// than `min`, for at most `max`. invaliduser and refuseconnection (sshd
+// 10) are refused by name: feth-sshd does not tell invalid users apart
+// (the monitor answers them as any failed key) and has no RefuseConnection.
+struct PerSourcePenalties {
+    bool enabled = true;               // "no" / "off": none
+    unsigned crash = 90;               // the connection's process crashed
+    unsigned authfail = 5;             // ended after failed authentication
+    unsigned noauth = 1;               // ended without trying to authenticate
+    unsigned grace_exceeded = 10;      // LoginGraceTime ran out
+    unsigned max = 600;
+    unsigned min = 15;
+    unsigned max_sources4 = 65536;     // penalised IPv4 blocks kept at most
+    unsigned max_sources6 = 65536;
+    bool overflow_deny_all4 = false;   // overflow:deny-all (default permissive)
+    bool overflow_deny_all6 = false;   // overflow6: (default: as overflow)
+};
+
 // A Match block: criteria (all must match) and the keywords it overrides.
-// Only PermitTunnel and TunnelMTU may appear inside one.
+// Only PermitTunnel, TunnelMTU and MaxTunnels may appear inside one.
 struct MatchCriterion {
     std::string name;     // "all", "user" or "address" (lower case)
     std::string patterns; // comma-separated pattern list ("" for all)
@@ -57,6 +76,7 @@ struct MatchBlock {
     std::vector<MatchCriterion> criteria;
     std::optional<unsigned> permit_tunnel;
     std::optional<unsigned> tunnel_mtu; // 0: the device's default
+    std::optional<unsigned> max_tunnels;
     std::string where; // "<file> line <n>", for logs
 };
 
@@ -73,6 +93,16 @@ struct ServerConfig {
     unsigned tunnel_mtu = 0;                       // TunnelMTU (0: "default", the device's own)
     std::vector<std::string> deny_users;           // DenyUsers patterns
     MaxStartups max_startups;                      // MaxStartups
+    unsigned per_source_max_startups = 0;          // PerSourceMaxStartups (0: none)
+    unsigned per_source_masklen4 = 32;             // PerSourceNetBlockSize IPv4 part
+    unsigned per_source_masklen6 = 128;            // PerSourceNetBlockSize IPv6 part
+    PerSourcePenalties per_source_penalties;       // PerSourcePenalties
+    std::string per_source_penalty_exempt;         // PerSourcePenaltyExemptList ("": none)
+    // MaxTunnels: tunnels one user may have open at once, over all its
+    // connections. 16: a few sites per user with room to spare, while one
+    // stolen key cannot make thousands of root-created interfaces (each
+    // one a device, a slot and two hook runs).
+    unsigned max_tunnels = 16;
     unsigned login_grace_time = 120;               // LoginGraceTime, seconds; 0: none
     unsigned max_auth_tries = 6;                   // MaxAuthTries
     unsigned max_sessions = 10;                    // MaxSessions
@@ -172,6 +202,9 @@ unsigned effective_permit_tunnel(const ServerConfig& config, std::string_view us
 
 // TunnelMTU for this user and peer, the same way (0: leave the default).
 unsigned effective_tunnel_mtu(const ServerConfig& config, std::string_view user, std::string_view address);
+
+// MaxTunnels for this user and peer, the same way.
+unsigned effective_max_tunnels(const ServerConfig& config, std::string_view user, std::string_view address);
 
 // sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
 std::optional<unsigned> parse_time_interval(std::string_view text);

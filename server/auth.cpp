@@ -8,6 +8,7 @@
 #include <grp.h>
 
 #include <array>
+#include <climits>
 #include <cerrno>
 #include <cstdlib>
 #include <ctime>
@@ -66,32 +67,57 @@ private:
     std::vector<gid_t> saved_groups_;
 };
 
-// StrictModes: the file and every directory above it must be owned by root
-// or the user and not writable by group or others; a root-owned sticky
-// directory (/tmp) is accepted, as nobody else can replace entries in it.
-bool safe_path(const std::string& path, const struct stat& file_st, unsigned uid)
+// StrictModes, as sshd's auth_secure_path: on the canonical path (no
+// symlink left in it), the file and every directory above it, up to the
+// user's home or /, must be owned by root or the user and not writable by
+// group or others. sshd makes no exception for sticky directories (/tmp),
+// nor does this. Each directory is checked on a descriptor opened without
+// following a symlink, so a component swapped for a link is refused, not
+// followed. Returns sshd's reason, or "" when safe.
+std::string secure_path_problem(const std::string& real, const struct stat& file_st, unsigned uid,
+                                const std::string& real_home)
 {
-    auto bad = [&](const struct stat& st, bool dir) {
-        if (st.st_uid != 0 && st.st_uid != uid) return true;
-        if ((st.st_mode & 022) == 0) return false;
-        return !(dir && st.st_uid == 0 && (st.st_mode & S_ISVTX) != 0);
-    };
-    if (bad(file_st, false)) return false;
-    std::string dir = path;
+    auto bad = [uid](const struct stat& st) { return (st.st_uid != 0 && st.st_uid != uid) || (st.st_mode & 022) != 0; };
+    if (bad(file_st)) return "bad ownership or modes for file " + real;
+#if defined(O_PATH)
+    // Search permission is all stat needs: a 0711 directory passes, as in sshd.
+    constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#else
+    constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+#endif
+    std::string dir = real;
     for (;;) {
         auto slash = dir.find_last_of('/');
-        if (slash == std::string::npos) return true;
+        if (slash == std::string::npos) return {};
         dir.resize(slash == 0 ? 1 : slash);
+        UniqueFd fd(::open(dir.c_str(), kDirFlags));
         struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0 || bad(st, true)) return false;
-        if (dir == "/") return true;
+        if (!fd || ::fstat(fd.get(), &st) != 0 || bad(st)) return "bad ownership or modes for directory " + dir;
+        if (!real_home.empty() && dir == real_home) return {};
+        if (dir == "/") return {};
     }
 }
 
-// Reads at most kMaxKeysFile bytes; a missing file is simply no keys.
-std::optional<std::string> read_keys_file(const std::string& path, unsigned uid)
+std::string canonical(const std::string& path)
 {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    std::array<char, PATH_MAX> buf{};
+    return ::realpath(path.c_str(), buf.data()) != nullptr ? std::string(buf.data()) : std::string();
+}
+
+// Reads at most kMaxKeysFile bytes; a missing file is simply no keys.
+} // namespace
+
+std::optional<std::string> read_authorized_keys_file(const std::string& path, unsigned uid, const std::string& home)
+{
+    // The real path first: the checks below walk what the kernel will
+    // open, not the path as written (L7: a symlinked ~/.ssh's target).
+    const std::string real = canonical(path);
+    if (real.empty()) {
+        if (errno != ENOENT) LOG_ERROR("Could not open user's authorized keys file %s: realpath: %s", path.c_str(),
+                                       errno_text(errno).c_str());
+        return std::nullopt;
+    }
+    UniqueFd fd(::open(real.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
         if (errno != ENOENT) LOG_ERROR("Could not open user's authorized keys file %s: %s", path.c_str(),
                                        errno_text(errno).c_str());
@@ -102,8 +128,8 @@ std::optional<std::string> read_keys_file(const std::string& path, unsigned uid)
         LOG_ERROR("User's authorized keys file %s is not a regular file", path.c_str());
         return std::nullopt;
     }
-    if (!safe_path(path, st, uid)) {
-        LOG_ERROR("Authentication refused: bad ownership or modes for file %s", path.c_str());
+    if (std::string problem = secure_path_problem(real, st, uid, canonical(home)); !problem.empty()) {
+        LOG_ERROR("Authentication refused: %s", problem.c_str());
         return std::nullopt;
     }
     std::string text;
@@ -124,9 +150,6 @@ std::optional<std::string> read_keys_file(const std::string& path, unsigned uid)
     }
     return text;
 }
-
-
-} // namespace
 
 std::optional<UserInfo> lookup_user(const std::string& name)
 {
@@ -159,7 +182,7 @@ std::optional<KeyMatch> find_authorized_key(const config::ServerConfig& cfg, con
         std::optional<std::string> text;
         {
             TemporaryUid as_user(user);
-            text = read_keys_file(path, user.uid);
+            text = read_authorized_keys_file(path, user.uid, user.home);
         }
         if (!text) continue;
         auto parsed = config::parse_authorized_keys(*text);

@@ -1,16 +1,25 @@
 #include "host_keys.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 
 #include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {
 namespace {
+
+constexpr std::size_t kMaxKeyFile = 64 * 1024;
 
 void make_private_dir(const std::string& dir)
 {
@@ -21,9 +30,22 @@ void make_private_dir(const std::string& dir)
         if (::mkdir(part.c_str(), pos == std::string::npos ? 0700 : 0755) != 0 && errno != EEXIST)
             throw_errno("state directory " + part, "mkdir");
     }
+    // An existing directory must be ours and writable by nobody else (L3):
+    // whoever could write there could swap the host key. Checked on the
+    // open directory, so what is checked is what is used.
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("state directory " + dir, "open");
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0) throw_errno("state directory " + dir, "stat");
+    if (::fstat(fd.get(), &st) != 0) throw_errno("state directory " + dir, "fstat");
     if (!S_ISDIR(st.st_mode)) throw SystemError("state directory " + dir, "stat", ENOTDIR);
+    if (st.st_uid != ::geteuid())
+        throw InputError("state directory " + dir + ": owned by uid " + std::to_string(st.st_uid) + ", not by uid " +
+                         std::to_string(::geteuid()));
+    if ((st.st_mode & 022) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        throw InputError("state directory " + dir + ": mode " + mode + " lets others write to it");
+    }
 }
 
 void generate_ed25519(const std::string& path)
@@ -34,20 +56,75 @@ void generate_ed25519(const std::string& path)
     if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &raw) != SSH_OK)
         throw InputError("host key " + path + ": generating an ed25519 key failed");
     KeyPtr key(raw);
-    std::string tmp = path + ".new";
-    mode_t old = ::umask(077);
-    int rc = ssh_pki_export_privkey_file(key.get(), nullptr, nullptr, nullptr, tmp.c_str());
-    ::umask(old);
-    if (rc != SSH_OK) {
-        ::unlink(tmp.c_str());
-        throw InputError("host key " + path + ": writing " + tmp + " failed");
+    char* b64 = nullptr;
+    if (ssh_pki_export_privkey_base64(key.get(), nullptr, nullptr, nullptr, &b64) != SSH_OK || b64 == nullptr)
+        throw InputError("host key " + path + ": exporting the new key failed");
+    std::unique_ptr<char, decltype(&std::free)> text(b64, &std::free);
+    const std::string tmp = path + ".new";
+    // Mode 0600 from the first byte, never through a symlink, never into
+    // a file someone else made: a stale .new (a crash) is removed first
+    // (unlink removes a planted symlink itself, not its target).
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw_errno("host key " + tmp, "unlink");
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) throw_errno("host key " + tmp, "open");
+    const std::size_t len = std::strlen(text.get());
+    std::size_t done = 0;
+    while (done < len) {
+        ssize_t n = ::write(fd.get(), text.get() + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            int err = n < 0 ? errno : EIO;
+            ::unlink(tmp.c_str());
+            throw SystemError("host key " + tmp, "write", err);
+        }
+        done += static_cast<std::size_t>(n);
     }
-    if (::chmod(tmp.c_str(), 0600) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
         int err = errno;
         ::unlink(tmp.c_str());
         throw SystemError("host key " + path, "rename", err);
     }
     LOG_INFO("Generated host key %s", path.c_str());
+}
+
+// sshd's sshkey_perm_ok, plus the owner (L3): a host key readable by
+// anyone but its owner, or owned by another user than the server's, is
+// not loaded. Reads the checked descriptor, so the check and the key
+// are the same file. Empty: refused (already logged).
+std::string read_host_key(const std::string& path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) throw InputError("host key " + path + ": cannot load it (" + errno_text(errno) + ")");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("host key " + path, "fstat");
+    if (!S_ISREG(st.st_mode)) throw InputError("host key " + path + ": not a regular file");
+    if ((st.st_mode & 077) != 0) {
+        LOG_ERROR("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        LOG_ERROR("@         WARNING: UNPROTECTED PRIVATE KEY FILE!          @");
+        LOG_ERROR("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        LOG_ERROR("Permissions 0%3.3o for '%s' are too open.", static_cast<unsigned>(st.st_mode & 0777), path.c_str());
+        LOG_ERROR("It is required that your private key files are NOT accessible by others.");
+        LOG_ERROR("This private key will be ignored.");
+        return {};
+    }
+    if (st.st_uid != ::geteuid()) {
+        LOG_ERROR("Host key '%s' is owned by uid %u, not by uid %u: this private key will be ignored.", path.c_str(),
+                  static_cast<unsigned>(st.st_uid), static_cast<unsigned>(::geteuid()));
+        return {};
+    }
+    if (st.st_size > static_cast<off_t>(kMaxKeyFile)) throw InputError("host key " + path + ": larger than 64 KiB");
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("host key " + path, "read");
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    text.resize(done);
+    if (text.empty()) throw InputError("host key " + path + ": empty file");
+    return text;
 }
 
 } // namespace
@@ -70,14 +147,21 @@ HostKeys HostKeys::load(const std::vector<std::string>& paths)
 {
     HostKeys out;
     for (const auto& path : paths) {
+        const std::string text = read_host_key(path);
+        if (text.empty()) {
+            LOG_ERROR("Unable to load host key: %s", path.c_str());
+            continue;
+        }
         ssh_key raw = nullptr;
-        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK || raw == nullptr)
+        if (ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK || raw == nullptr)
             throw InputError("host key " + path + ": cannot load it (missing, unreadable or not a private key)");
         KeyPtr key(raw);
         if (ssh_key_is_private(key.get()) != 1) throw InputError("host key " + path + ": not a private key");
         std::string blob = public_key_blob(key.get());
         out.keys_.push_back(Key{path, std::move(key), std::move(blob)});
     }
+    // sshd: "no hostkeys available -- exiting."
+    if (out.keys_.empty() && !paths.empty()) throw InputError("no hostkeys available -- exiting.");
     return out;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "source_limits.hpp"
 #include "status.hpp"
 #include "privsep.hpp"
 #include "tunnel/error.hpp"
@@ -109,7 +110,13 @@ private:
 // whose write end the connection's monitor closes on authentication.
 using Startups = std::map<pid_t, UniqueFd>;
 
-void reap(std::set<pid_t>& children, Startups& startups)
+// The peer address of each connection process, for PerSourcePenalties and
+// PerSourceMaxStartups.
+using ChildSources = std::map<pid_t, std::string>;
+
+// `limits` learns how each connection ended from its monitor's exit status
+// (MonitorExit) and penalises its source (null: at shutdown, nobody is).
+void reap(std::set<pid_t>& children, Startups& startups, ChildSources& sources, SourceLimits* limits)
 {
     for (;;) {
         int status = 0;
@@ -119,6 +126,14 @@ void reap(std::set<pid_t>& children, Startups& startups)
         startups.erase(pid);
         if (WIFSIGNALED(status))
             LOG_ERROR("connection process %d ended by signal %d", static_cast<int>(pid), WTERMSIG(status));
+        if (auto it = sources.find(pid); it != sources.end()) {
+            if (limits != nullptr)
+                limits->penalise(it->second,
+                                 penalty_for_exit(WIFEXITED(status) ? WEXITSTATUS(status) : kExitError,
+                                                  WIFSIGNALED(status) ? WTERMSIG(status) : 0),
+                                 SourceLimits::Clock::now());
+            sources.erase(it);
+        }
         // A monitor frees its slots as it removes its devices; one that was
         // killed could not.
         if (int n = release_status_slots(pid); n != 0)
@@ -127,12 +142,12 @@ void reap(std::set<pid_t>& children, Startups& startups)
 }
 
 // Asks every connection process to close its tunnels, and waits for them.
-void stop_children(std::set<pid_t>& children, Startups& startups)
+void stop_children(std::set<pid_t>& children, Startups& startups, ChildSources& sources)
 {
     for (pid_t pid : children) ::kill(pid, SIGTERM);
     auto deadline = std::chrono::steady_clock::now() + kChildExitGrace;
     while (!children.empty() && std::chrono::steady_clock::now() < deadline) {
-        reap(children, startups);
+        reap(children, startups, sources, nullptr);
         if (!children.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     for (pid_t pid : children) {
@@ -170,6 +185,17 @@ bool drop_connection(const config::MaxStartups& m, std::size_t startups, std::mt
     return std::uniform_int_distribution<unsigned>(0, 99)(rng) < p;
 }
 
+// "[198.18.0.1]:2222", sshd's form for the local end in a drop line.
+std::string local_end(int fd)
+{
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "[?]:0";
+    unsigned port = 0;
+    std::string host = numeric_host(reinterpret_cast<sockaddr*>(&ss), len, &port);
+    return "[" + host + "]:" + std::to_string(port);
+}
+
 } // namespace
 
 namespace {
@@ -184,7 +210,8 @@ bool same_endpoints(const config::ServerConfig& a, const config::ServerConfig& b
 
 // SIGHUP: new settings for new connections, or the old ones kept with a
 // log line saying why. Connections already running keep their own.
-void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, const ReloadSettings& reload)
+void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, const ReloadSettings& reload,
+                     SourceLimits& limits)
 {
     try {
         ServerSettings next = reload();
@@ -192,6 +219,7 @@ void reload_settings(ServerSettings& current, std::vector<Listener>& listeners, 
         if (next.config.pid_file != current.config.pid_file)
             LOG_INFO("PidFile changes take effect at the next start");
         current = std::move(next);
+        limits.configure(current.config); // the penalties recorded so far stay
         LOG_INFO("Received SIGHUP; configuration reloaded for new connections.");
     } catch (const std::exception& e) {
         LOG_ERROR("Received SIGHUP; keeping the running configuration: %s", e.what());
@@ -225,8 +253,9 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
     PidFile pid_file(pid_path);
     std::set<pid_t> children;
     Startups startups;
+    ChildSources sources;
+    SourceLimits limits(settings.config);
     std::mt19937 rng(std::random_device{}());
-    unsigned long long connection_count = 0;
 
     std::vector<pollfd> pfds;
     for (;;) {
@@ -243,15 +272,15 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
         if (pfds[0].revents != 0) {
             bool stop = false;
             for (int sig = signals.next(); sig != 0; sig = signals.next()) {
-                if (sig == SIGCHLD) reap(children, startups);
-                else if (sig == SIGHUP) reload_settings(settings, listeners, reload);
+                if (sig == SIGCHLD) reap(children, startups, sources, &limits);
+                else if (sig == SIGHUP) reload_settings(settings, listeners, reload, limits);
                 else stop = true;
             }
             if (stop) {
                 LOG_INFO("Received signal; terminating.");
                 if (status_socket) ::unlink(settings.config.status_socket.c_str());
                 listeners.clear();
-                stop_children(children, startups);
+                stop_children(children, startups, sources);
                 return 0;
             }
         }
@@ -278,11 +307,25 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             }
             Peer peer;
             peer.address = numeric_host(reinterpret_cast<sockaddr*>(&ss), slen, &peer.port);
-            ++connection_count;
             const config::ServerConfig& cfg = settings.config;
-            if (drop_connection(cfg.max_startups, startups.size(), rng)) {
-                LOG_INFO("drop connection #%llu from [%s]:%u on %s past MaxStartups", connection_count,
-                         peer.address.c_str(), peer.port, listeners[i - 2].where.c_str());
+            // sshd's drop_connection(): a penalised source first, then
+            // MaxStartups, then PerSourceMaxStartups.
+            std::string why = limits.penalty_refusal(peer.address, SourceLimits::Clock::now());
+            if (why.empty() && drop_connection(cfg.max_startups, startups.size(), rng)) why = "past MaxStartups";
+            if (why.empty() && cfg.per_source_max_startups != 0) {
+                auto block = limits.block_of(peer.address);
+                std::size_t same = 0;
+                for (const auto& [pid, fd] : startups)
+                    if (auto it = sources.find(pid); block && it != sources.end() && limits.block_of(it->second) == block)
+                        ++same;
+                if (!limits.startup_allowed(same)) why = "past PerSourceMaxStartups";
+            }
+            if (!why.empty()) {
+                LOG_INFO("drop connection #%zu from [%s]:%u on %s %s", startups.size(), peer.address.c_str(),
+                         peer.port, local_end(conn.get()).c_str(), why.c_str());
+                // Best effort, as sshd: tell the client why, never wait.
+                static constexpr char kNotAllowed[] = "Not allowed at this time\r\n";
+                (void)::send(conn.get(), kNotAllowed, sizeof kNotAllowed - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
                 continue; // `conn` closes
             }
             LOG_VERBOSE("Connection from %s port %u", peer.address.c_str(), peer.port);
@@ -311,6 +354,7 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
                            peer, identity, std::move(startup_write));
             }
             children.insert(pid);
+            sources[pid] = peer.address;
             startups[pid] = std::move(startup_read);
         }
     }

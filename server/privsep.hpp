@@ -64,7 +64,8 @@ void drop_privileges(const PrivsepIdentity& identity);
 // are the private keys: the monitor signs with them, the child forgets its
 // copy at once (its `bind` has the public halves only). `startup_fd` is
 // closed when the user authenticates (MaxStartups accounting in the
-// listener). Returns the exit status.
+// listener). Returns the exit status: how the connection ended, for the
+// listener's PerSourcePenalties (MonitorExit, source_limits.hpp).
 int run_monitor(const config::ServerConfig& config, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
                 const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd);
 

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,6 +27,7 @@
 #include "sandbox.hpp"
 #include "pubkey_auth.hpp"
 #include "config/printable.hpp"
+#include "source_limits.hpp"
 #include "status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -57,6 +59,12 @@ constexpr auto kMessageDeadline = std::chrono::seconds(10);
 // tunnels at most); a child that keeps sending more than this is not ours.
 constexpr double kStatsPerSecond = 20;
 constexpr double kStatsBurst = 40;
+// L5: tunnels whose hooks run (TunnelUpCommand, then TunnelDownCommand,
+// both root shells) one connection may open per minute. Honest clients
+// open a tunnel or two and keep it; one that cycles open/close to spawn
+// root processes is refused past this, with a log line.
+constexpr std::size_t kHookedOpensPerMinute = 30;
+constexpr auto kHookWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
 
@@ -115,12 +123,18 @@ private:
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
     void end_child();
+    int exit_status() const;
 
     const config::ServerConfig& cfg_;
     const Peer& peer_;
     pid_t child_;
     bool child_reaped_ = false;
     int child_status_ = 0;
+    // How the connection ended, for the listener's PerSourcePenalties
+    // (exit_status): LoginGraceTime ran out, or the child broke the
+    // protocol (a compromised child: counted as a crash).
+    bool grace_exceeded_ = false;
+    bool child_misbehaved_ = false;
     UniqueFd sock_;
     UniqueFd startup_;
 
@@ -152,6 +166,7 @@ private:
     // hold a dup): they count against the tunnel limit until they go.
     std::vector<std::string> lingering_;
     Clock::time_point grace_end_;
+    std::deque<Clock::time_point> hooked_opens_; // within the last kHookWindow
     double stats_tokens_ = kStatsBurst;
     Clock::time_point stats_refilled_ = Clock::now();
 };
@@ -382,6 +397,39 @@ void Monitor::tun_open(Message& m)
         d.debug_line = "Failed to open the tunnel device.";
         d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
     }
+    const bool hooked = !cfg_.tunnel_up_command.empty() || !cfg_.tunnel_down_command.empty();
+    if (d.allowed && hooked) {
+        const auto now = Clock::now();
+        while (!hooked_opens_.empty() && now - hooked_opens_.front() >= kHookWindow) hooked_opens_.pop_front();
+        if (hooked_opens_.size() >= kHookedOpensPerMinute) {
+            d.allowed = false;
+            d.debug_line = "Failed to open the tunnel device.";
+            d.reason = "tunnel hooks already ran for " + std::to_string(hooked_opens_.size()) +
+                       " tunnels in the last minute on this connection (limit " +
+                       std::to_string(kHookedOpensPerMinute) + ")";
+            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
+        }
+    }
+    // MaxTunnels counts this user's tunnels over every connection, in the
+    // shared status table, and reserves a slot there before the device
+    // exists, so that two connections opening at once cannot both pass.
+    std::unique_ptr<StatusSlot> slot;
+    if (d.allowed) {
+        const unsigned limit = config::effective_max_tunnels(cfg_, user_, peer_.address);
+        unsigned in_use = 0;
+        slot = StatusSlot::reserve(user_, peer_.address, peer_.port, limit, in_use);
+        // Without the table (or with it full) only this connection's own
+        // tunnels can be counted.
+        if (slot && !slot->in_table()) in_use = static_cast<unsigned>(tunnels_in_use());
+        if (!slot || in_use >= limit) {
+            slot.reset();
+            d.allowed = false;
+            d.debug_line = "Failed to open the tunnel device.";
+            d.reason = "user " + user_ + " has " + std::to_string(in_use) + " tunnels open (MaxTunnels " +
+                       std::to_string(limit) + ")";
+            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
+        }
+    }
     std::unique_ptr<Device> device;
     if (d.allowed) {
         try {
@@ -395,6 +443,7 @@ void Monitor::tun_open(Message& m)
     }
     HookEnv env;
     if (d.allowed) {
+        if (hooked) hooked_opens_.push_back(Clock::now());
         env = hook_env(*device, mode, unit);
         // The up hook runs as root, before the client hears of the tunnel;
         // if it fails the tunnel is refused and the device goes.
@@ -427,7 +476,8 @@ void Monitor::tun_open(Message& m)
     LOG_INFO("Tunnel %s (%s) opened for %s from %s", device->name().c_str(), tun_mode_name(device->mode()),
              user_.c_str(), peer_str().c_str());
     MonitorTunnel& t = tunnels_[id];
-    t.status = std::make_unique<StatusSlot>(user_, peer_.address, peer_.port, *device);
+    slot->set_device(*device);
+    t.status = std::move(slot);
     t.device = std::move(device);
     t.hook_env = std::move(env);
     reply(a);
@@ -573,6 +623,7 @@ int Monitor::run()
         if (state_ == State::PreAuth && cfg_.login_grace_time > 0) {
             if (now >= grace_end) {
                 LOG_AUTH("Timeout before authentication for %s port %u", peer_.address.c_str(), peer_.port);
+                grace_exceeded_ = true;
                 ::kill(child_, SIGKILL);
                 break;
             }
@@ -613,20 +664,34 @@ int Monitor::run()
             if (!privsep::recv_message(sock_.get(), m, who_child().c_str(), options)) break; // the child is gone
             handle(m);
         } catch (const privsep::MessageTimeout& e) {
-            if (state_ == State::PreAuth && cfg_.login_grace_time > 0 && Clock::now() >= grace_end)
+            if (state_ == State::PreAuth && cfg_.login_grace_time > 0 && Clock::now() >= grace_end) {
                 LOG_AUTH("Timeout before authentication for %s port %u", peer_.address.c_str(), peer_.port);
+                grace_exceeded_ = true;
+            }
             LOG_ERROR("monitor: %s; killing it", e.what());
             ::kill(child_, SIGKILL);
             break;
         } catch (const std::exception& e) {
             LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
+            child_misbehaved_ = true;
             ::kill(child_, SIGKILL);
             break;
         }
     }
     end_child();
     while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
-    return 0;
+    return exit_status();
+}
+
+// The connection's outcome as the listener reads it (source_limits.hpp).
+int Monitor::exit_status() const
+{
+    const bool child_crashed = WIFSIGNALED(child_status_) && WTERMSIG(child_status_) != SIGKILL;
+    if (child_crashed || child_misbehaved_) return kExitChildCrash;
+    if (state_ == State::Authenticated) return kExitAuthenticated;
+    if (grace_exceeded_) return kExitLoginGrace;
+    if (failures_ > 0 || auth_requests_ > 0) return kExitAuthFailed;
+    return kExitNoAuth;
 }
 
 // The child must not outlive its monitor, which alone removes its devices:
@@ -656,7 +721,7 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     if (open_socketpair(AF_UNIX, SOCK_STREAM, IoMode::blocking, monitor_end, child_end) != 0) {
         LOG_ERROR("connection from %s port %u: socketpair: %s", peer.address.c_str(), peer.port,
                   errno_text(errno).c_str());
-        return 1;
+        return kExitError;
     }
     // The child may pass no descriptor to the monitor: where the kernel can,
     // it refuses them itself, so that no reference to a file of the child's
@@ -667,7 +732,7 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     pid_t pid = ::fork();
     if (pid < 0) {
         LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
-        return 1;
+        return kExitError;
     }
     if (pid == 0) {
         monitor_end.reset();
@@ -703,7 +768,7 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
         LOG_ERROR("monitor for %s port %u: %s", peer.address.c_str(), peer.port, e.what());
         ::kill(pid, SIGKILL);
         ::waitpid(pid, nullptr, 0);
-        return 1;
+        return kExitError;
     }
 }
 

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <vector>
 
 #include "tunnel/error.hpp"
@@ -35,7 +38,41 @@ struct Slot {
 };
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 
+// The table's lock: the pid of the monitor holding it, 0 when free. Held
+// only to count a user's slots and claim one (MaxTunnels), never across a
+// blocking call; a holder that died (SIGKILL) is seen gone and the lock
+// taken over, so no monitor can wedge the others.
+struct Header {
+    std::atomic<std::int32_t> lock_owner;
+    char pad[60];
+};
+static_assert(sizeof(Header) % alignof(Slot) == 0);
+
+Header* g_header = nullptr;
 Slot* g_table = nullptr;
+
+constexpr std::size_t kMapSize = sizeof(Header) + sizeof(Slot) * kSlots;
+
+class TableLock {
+public:
+    TableLock()
+    {
+        const std::int32_t me = static_cast<std::int32_t>(::getpid());
+        for (unsigned spins = 0;; ++spins) {
+            std::int32_t expected = 0;
+            if (g_header->lock_owner.compare_exchange_weak(expected, me, std::memory_order_acquire)) return;
+            if (expected != 0 && ::kill(expected, 0) != 0 && errno == ESRCH) {
+                // The holder died inside its few instructions: take over.
+                if (g_header->lock_owner.compare_exchange_strong(expected, me, std::memory_order_acquire)) return;
+                continue;
+            }
+            if (spins > 64) std::this_thread::yield();
+        }
+    }
+    ~TableLock() { g_header->lock_owner.store(0, std::memory_order_release); }
+    TableLock(const TableLock&) = delete;
+    TableLock& operator=(const TableLock&) = delete;
+};
 
 void copy_text(char* dst, std::size_t size, const std::string& src)
 {
@@ -63,7 +100,8 @@ std::vector<TunnelStatus> status_table_snapshot()
     if (g_table == nullptr) return out;
     for (int i = 0; i < kSlots; ++i) {
         const Slot& s = g_table[i];
-        if (s.owner.load(std::memory_order_acquire) == 0) continue;
+        // Negative: reserved for a tunnel still opening (no device yet).
+        if (s.owner.load(std::memory_order_acquire) <= 0) continue;
         TunnelStatus t;
         t.user = read_text(s.user, sizeof s.user);
         t.remote_address = read_text(s.remote_address, sizeof s.remote_address);
@@ -98,17 +136,20 @@ TunnelCounters counters_of(const PumpStats& st)
 void create_status_table()
 {
     if (g_table != nullptr) return;
-    void* p = ::mmap(nullptr, sizeof(Slot) * kSlots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void* p = ::mmap(nullptr, kMapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw_errno("status table", "mmap");
-    g_table = static_cast<Slot*>(p); // zero-filled: every slot free
+    // zero-filled: the lock free, every slot free
+    g_header = static_cast<Header*>(p);
+    g_table = reinterpret_cast<Slot*>(static_cast<char*>(p) + sizeof(Header));
 }
 
 void unmap_status_table()
 {
     if (g_table == nullptr) return;
     // Nothing to recover from: a table left mapped is what this prevents.
-    if (::munmap(g_table, sizeof(Slot) * kSlots) != 0) throw_errno("status table", "munmap");
+    if (::munmap(g_header, kMapSize) != 0) throw_errno("status table", "munmap");
     g_table = nullptr;
+    g_header = nullptr;
 }
 
 int release_status_slots(pid_t owner)
@@ -133,20 +174,67 @@ StatusSlot::StatusSlot(const std::string& user, const std::string& remote_addres
     for (int i = 0; i < kSlots; ++i) {
         std::int32_t expected = 0;
         if (!g_table[i].owner.compare_exchange_strong(expected, -me)) continue;
-        Slot& s = g_table[i];
-        copy_text(s.user, sizeof s.user, user);
-        copy_text(s.remote_address, sizeof s.remote_address, remote_address);
-        copy_text(s.interface, sizeof s.interface, device.name());
-        copy_text(s.io_interface, sizeof s.io_interface, device.io_name());
-        copy_text(s.mode, sizeof s.mode, tun_mode_name(device.mode()));
-        s.remote_port = remote_port;
-        s.started = static_cast<std::int64_t>(std::time(nullptr));
-        s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = s.device_busy = 0;
-        s.owner.store(me, std::memory_order_release); // now visible to the listener
         index_ = i;
+        fill_reserved(user, remote_address, remote_port);
+        set_device(device);
         return;
     }
     LOG_VERBOSE("status table full: %s will not show in feth-sshd -S", device.name().c_str());
+}
+
+std::unique_ptr<StatusSlot> StatusSlot::reserve(const std::string& user, const std::string& remote_address,
+                                                unsigned remote_port, unsigned limit, unsigned& in_use)
+{
+    in_use = 0;
+    auto slot = std::make_unique<StatusSlot>(Reserved{});
+    if (g_table == nullptr) return slot; // no table: nothing shared to count
+    const std::int32_t me = static_cast<std::int32_t>(::getpid());
+    TableLock lock;
+    int free_slot = -1;
+    for (int i = 0; i < kSlots; ++i) {
+        const Slot& s = g_table[i];
+        if (s.owner.load(std::memory_order_acquire) == 0) {
+            if (free_slot < 0) free_slot = i;
+            continue;
+        }
+        // Slot text is written under this lock before the owner can be
+        // seen: a NUL-terminated copy of the name the monitor gave.
+        if (std::strncmp(s.user, user.c_str(), sizeof s.user) == 0) ++in_use;
+    }
+    if (in_use >= limit) return nullptr;
+    if (free_slot < 0) {
+        LOG_VERBOSE("status table full: a tunnel of %s will not show in feth-sshd -S nor count for MaxTunnels",
+                    user.c_str());
+        return slot;
+    }
+    std::int32_t expected = 0;
+    // Under the lock nobody else claims; the CAS keeps the old protocol.
+    if (!g_table[free_slot].owner.compare_exchange_strong(expected, -me)) return slot;
+    slot->index_ = free_slot;
+    slot->fill_reserved(user, remote_address, remote_port);
+    return slot;
+}
+
+void StatusSlot::fill_reserved(const std::string& user, const std::string& remote_address, unsigned remote_port)
+{
+    Slot& s = g_table[index_];
+    copy_text(s.user, sizeof s.user, user);
+    copy_text(s.remote_address, sizeof s.remote_address, remote_address);
+    s.interface[0] = s.io_interface[0] = s.mode[0] = '\0';
+    s.remote_port = remote_port;
+    s.started = static_cast<std::int64_t>(std::time(nullptr));
+    s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = s.device_busy = 0;
+}
+
+void StatusSlot::set_device(const Device& device)
+{
+    if (index_ < 0 || g_table == nullptr) return;
+    Slot& s = g_table[index_];
+    copy_text(s.interface, sizeof s.interface, device.name());
+    copy_text(s.io_interface, sizeof s.io_interface, device.io_name());
+    copy_text(s.mode, sizeof s.mode, tun_mode_name(device.mode()));
+    s.started = static_cast<std::int64_t>(std::time(nullptr));
+    s.owner.store(static_cast<std::int32_t>(::getpid()), std::memory_order_release); // now visible to the listener
 }
 
 StatusSlot::~StatusSlot()

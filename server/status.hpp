@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,7 +56,28 @@ public:
     StatusSlot& operator=(const StatusSlot&) = delete;
     void update(const TunnelCounters& counters);
 
+    // MaxTunnels: under the table's lock, counts the slots `user` holds
+    // over every connection (live tunnels and ones still opening) into
+    // `in_use`, and claims one more unless that reaches `limit` (then
+    // null). The slot stays hidden from feth-sshd -S until set_device.
+    // Without a table, or with a full one, the slot holds nothing (the
+    // caller counts its own tunnels then) and `in_use` is 0.
+    static std::unique_ptr<StatusSlot> reserve(const std::string& user, const std::string& remote_address,
+                                               unsigned remote_port, unsigned limit, unsigned& in_use);
+    // The reserved tunnel's device is open: its line shows in feth-sshd -S.
+    void set_device(const Device& device);
+    // Whether this slot is in the shared table (counts for MaxTunnels).
+    bool in_table() const { return index_ >= 0; }
+
 private:
+    struct Reserved {};
+
+public:
+    // reserve()'s empty slot (the tag keeps it private to this class).
+    explicit StatusSlot(Reserved) {}
+
+private:
+    void fill_reserved(const std::string& user, const std::string& remote_address, unsigned remote_port);
     int index_ = -1;
 };
 

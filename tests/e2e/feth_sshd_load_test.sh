@@ -255,7 +255,8 @@ for i, c in enumerate(conns):
         print(f"HOLDER {i} OPEN")
     elif c["got"].startswith(b"SSH-2.0-"):
         print(f"HOLDER {i} ACCEPTED {c['end'] - c['t']:.2f}")
-    elif not c["got"]:
+    elif not c["got"] or c["got"] == b"Not allowed at this time\r\n":
+        # Dropped: closed at once, with sshd's best-effort line or nothing.
         print(f"HOLDER {i} DROPPED {c['end'] - c['t']:.2f}")
     else:
         print(f"HOLDER {i} OTHER {c['got'][:40]!r}")

@@ -112,7 +112,9 @@ e2e_cleanup() {
 e2e_init() {
   if [ "$(id -u)" != 0 ]; then echo "SKIP: end-to-end tests need root"; exit 77; fi
   if [ ! -c /dev/net/tun ]; then echo "SKIP: no /dev/net/tun"; exit 77; fi
-  TMP=$(mktemp -d "/tmp/feth-e2e-$E2E_ID.XXXXXX")
+  # Not under /tmp: StrictModes refuses an authorized_keys below a
+  # directory others can write (sticky or not), as sshd does.
+  TMP=$(mktemp -d "/run/feth-e2e-$E2E_ID.XXXXXX")
   chmod 755 "$TMP"
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM
@@ -225,10 +227,13 @@ stock_ssh_cmd() {
 }
 
 # start_feth_sshd [extra feth-sshd args...]: pid in $SSHD_PID.
+# PerSourcePenalties (on by default, as in sshd) is off unless the test sets
+# FETH_SSHD_PENALTIES: the other tests fail logins from one address on
+# purpose, many times, and test something else than the penalty.
 start_feth_sshd() {
   start_bg feth-sshd srv "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
     -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" \
-    -o StatusSocket="$TMP/status.sock" "$@"
+    -o StatusSocket="$TMP/status.sock" -o PerSourcePenalties="${FETH_SSHD_PENALTIES:-no}" "$@"
   SSHD_PID=$BG_PID
   wait_until 50 "feth-sshd listening" grep -q "Server listening" "$TMP/feth-sshd.log"
   wait_until 50 "feth-sshd answering on its status socket" feth_sshd_serving "$TMP/status.sock"

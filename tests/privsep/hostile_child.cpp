@@ -63,6 +63,7 @@
 #include "server/privsep_wire.hpp"
 #include "server/sandbox.hpp"
 #include "server/pubkey_auth.hpp"
+#include "server/source_limits.hpp"
 #include "server/status.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -458,7 +459,7 @@ void child_half_header(ChildCtx& c)
 void driver_half_header(Run& r)
 {
     r.expect("sent");
-    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + slack());
+    r.expect_monitor_exit(std::chrono::seconds(kLoginGrace) + slack(), feth::server::kExitLoginGrace);
     if (r.seconds() > kLoginGrace + std::chrono::duration<double>(slack()).count())
         failf("the monitor took " + std::to_string(r.seconds()) + " s, LoginGraceTime is " +
               std::to_string(kLoginGrace));
@@ -521,7 +522,7 @@ void driver_fd_refused_by_monitor(Run& r)
         if (std::string(e.what()).find("socket closed (have \"\")") == std::string::npos) throw;
     }
     if (result != "0") failf("sendmsg with a descriptor failed although the kernel's refusal is off");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
 }
 
@@ -533,7 +534,7 @@ void driver_fd_refused_by_kernel(Run& r)
     if (result == "0") {
         // No SO_PASSRIGHTS in this kernel: the monitor's own check.
         std::printf("  (this kernel has no SO_PASSRIGHTS: the monitor's check refused it)\n");
-        r.expect_monitor_exit(slack());
+        r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
         r.expect_logged("sent a descriptor or credentials, which the monitor refuses; killing it");
         return;
     }
@@ -593,7 +594,7 @@ void driver_stats_flood(Run& r)
 {
     r.expect("auth");
     r.expect("tunnel");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("sends TunStats faster than 20 a second; killing it");
 }
 
@@ -608,7 +609,7 @@ void child_stats_unknown(ChildCtx& c)
 void driver_stats_unknown(Run& r)
 {
     r.expect("auth");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("reports counters of tunnel 999, which it does not have; killing it");
 }
 
@@ -621,7 +622,7 @@ void child_stats_preauth(ChildCtx& c)
 
 void driver_stats_preauth(Run& r)
 {
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("request 9 (TunStats) is not valid before authentication; killing it");
 }
 
@@ -642,7 +643,7 @@ void driver_no_status_map(Run& r)
     const std::string status = read_file("/proc/" + std::to_string(r.child) + "/status");
     if (status.find("\nUid:\t0\t") != std::string::npos) failf("the child runs as root");
     r.net.reset();
-    r.expect_monitor_exit(5000ms);
+    r.expect_monitor_exit(5000ms, feth::server::kExitNoAuth);
 }
 
 // (f) M5: the monitor killed: the child goes at once (PR_SET_PDEATHSIG),
@@ -726,7 +727,7 @@ void child_no_signature(ChildCtx& c, std::uint32_t then)
 void driver_no_signature(Run& r, const std::string& refusal)
 {
     if (r.expect("allowed") != "1") failf("the monitor did not find the key: the scenario proves nothing");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged(refusal + " is not valid before authentication; killing it");
     r.expect_not_logged("Accepted publickey");
 }
@@ -797,7 +798,7 @@ void driver_denied_user(Run& r)
     r.expect_logged("Failed publickey for invalid user daemon from " + kPeer.address);
     r.expect_not_logged("Accepted publickey");
     r.net.reset();
-    r.expect_monitor_exit(5000ms);
+    r.expect_monitor_exit(5000ms, feth::server::kExitAuthFailed);
 }
 
 // ... and "daemon\0x", which getpwnam would read as daemon, ends the
@@ -813,7 +814,7 @@ void child_nul_user(ChildCtx& c)
 void driver_nul_user(Run& r)
 {
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("contains a NUL byte; killing it");
     r.expect_not_logged("not allowed because"); // never looked up
 }
@@ -829,7 +830,7 @@ void child_user_change(ChildCtx& c)
 void driver_user_change(Run& r)
 {
     if (r.expect("allowed") != "1") failf("the monitor did not find the key: the scenario proves nothing");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("Change of username not allowed: root -> daemon; killing it");
 }
 
@@ -850,7 +851,7 @@ void driver_max_tries(Run& r)
         if (r.expect("answer") != (i < kMaxAuthTries ? "0" : "2"))
             failf("answer " + std::to_string(i) + " of " + std::to_string(kMaxAuthTries) + " is wrong");
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged("Disconnecting authenticating user root " + kPeer.address + " port " + std::to_string(kPeer.port) +
                     ": Too many authentication failures [preauth]");
     r.expect_logged("goes on after too many authentication failures; killing it");
@@ -871,7 +872,7 @@ void child_sign_abuse(ChildCtx& c, bool long_data)
 void driver_sign_abuse(Run& r, const std::string& refusal)
 {
     r.expect("sending");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged(refusal + "; killing it");
 }
 
@@ -906,7 +907,7 @@ void expect_killed_by_sandbox(Run& r, const std::string& word)
         // No line: the socket closed (the child died) or nothing came.
     }
     if (!after.empty()) failf("the call did not kill the child; it said \"" + after + "\"");
-    r.expect_monitor_exit(slack());
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
     r.expect_logged(sigsys_line(r));
 }
 
@@ -952,7 +953,7 @@ void driver_sandbox_status(Run& r)
     const std::string env = r.expect("env");
     if (env != "0" && env != "1 TZ") failf("the child's environment is not empty: " + env);
     r.net.reset();
-    r.expect_monitor_exit(5000ms);
+    r.expect_monitor_exit(5000ms, feth::server::kExitNoAuth);
     r.expect_not_logged("ended by signal");
 }
 
@@ -1082,6 +1083,36 @@ void driver_sandbox_open(Run& r)
     if (r.expect("openat") != std::to_string(EACCES))
         failf("openat(leaked /etc, \"passwd\") was not refused with EACCES");
     r.net.reset();
+    r.expect_monitor_exit(5000ms, feth::server::kExitNoAuth);
+}
+
+// L5: a child that cycles open/close to spawn root hooks: 30 tunnels with
+// hooks a minute, then refused with a log line (nothing opened).
+constexpr unsigned kHookedOpensPerMinute = 30;
+
+void child_hook_cycle(ChildCtx& c)
+{
+    authenticate(c);
+    for (unsigned i = 0; i < kHookedOpensPerMinute; ++i) {
+        auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+        if (!t.ok) failf("tunnel " + std::to_string(i + 1) + " refused: " + t.reason);
+        t.device.reset();
+        c.monitor.close_tunnel(t.id);
+    }
+    auto over = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    report(c, std::string("over ") + (over.ok ? "opened" : over.debug_line));
+    wait_for_driver(c);
+}
+
+void driver_hook_cycle(Run& r)
+{
+    r.expect("auth");
+    const std::string over = r.expect("over", 20000ms);
+    if (over != "Failed to open the tunnel device.") failf("tunnel " + std::to_string(kHookedOpensPerMinute + 1) +
+                                                          " past the hook rate limit: " + over);
+    r.await_logged("tunnel hooks already ran for 30 tunnels in the last minute on this connection (limit 30)");
+    if (!interfaces().empty()) failf("an interface is there although the open was refused");
+    r.net.reset();
     r.expect_monitor_exit(5000ms);
 }
 
@@ -1128,6 +1159,7 @@ struct Scenario {
     bool kernel_refuses_descriptors = true; // set_monitor_kernel_descriptor_refusal
     bool monitor_killed = false;            // the monitor's exit is the driver's business
     bool leak_etc = false;                  // a descriptor of /etc leaks into monitor and child
+    const char* up_command = nullptr;       // TunnelUpCommand for this scenario
 };
 
 // More cases go here: one child function (what the hostile child sends),
@@ -1197,6 +1229,8 @@ const Scenario kScenarios[] = {
      child_sandbox_ten_tunnels, driver_sandbox_ten_tunnels},
     {"sandbox_open_leak", "M6: open(\"/etc/passwd\") and openat(leaked /etc descriptor, \"passwd\"): EACCES",
      child_sandbox_open, driver_sandbox_open, true, false, true},
+    {"hook_rate", "L5: 30 open/close cycles with TunnelUpCommand, then the 31st: refused, logged, nothing opened",
+     child_hook_cycle, driver_hook_cycle, true, false, false, "true"},
 };
 
 // ---- running one --------------------------------------------------------------
@@ -1239,6 +1273,7 @@ void common_checks(Run& r)
 bool run_scenario(const Scenario& s)
 {
     g.scenario = &s;
+    g.cfg.tunnel_up_command = s.up_command != nullptr ? s.up_command : "";
     Run r;
     r.name = s.name;
     r.log_path = g.dir + "/" + s.name + ".log";
@@ -1301,7 +1336,9 @@ bool run_scenario(const Scenario& s)
 
 void setup()
 {
-    char tmpl[] = "/tmp/feth-hostile-XXXXXX";
+    // Not under /tmp: StrictModes refuses authorized_keys below a
+    // directory others can write (sshd makes no exception for sticky ones).
+    char tmpl[] = "/run/feth-hostile-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) feth::throw_errno("temporary directory", "mkdtemp");
     g.dir = tmpl;
 
@@ -1330,6 +1367,7 @@ void setup()
     const std::string host_path = g.dir + "/host_ed25519";
     if (ssh_pki_export_privkey_file(host.get(), nullptr, nullptr, nullptr, host_path.c_str()) != SSH_OK)
         throw std::runtime_error("cannot write " + host_path);
+    ::chmod(host_path.c_str(), 0600); // feth-sshd refuses a host key others can read
     g.host_keys = feth::server::HostKeys::load({host_path});
     raw = nullptr;
     if (ssh_pki_export_privkey_to_pubkey(host.get(), &raw) != SSH_OK) throw std::runtime_error("no public host key");

@@ -174,7 +174,7 @@ TEST_CASE("unknown keywords, Match and Include", "[config]")
     CHECK(text_error("Match Host bob\n") ==
           std::string(kOrigin) + " line 1: unsupported Match criterion 'Host' (supported: All, User, Address)");
     CHECK(text_error("Match User bob\nPort 22\n") ==
-          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel and TunnelMTU)");
+          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel, TunnelMTU and MaxTunnels)");
     CHECK(contains(text_error("Include /etc/x/*.conf\n"), " line 1: Include is not supported"));
     CHECK(text_error("=22\n") == std::string(kOrigin) + " line 1: missing keyword before '='");
     // Hostile bytes are escaped in messages.
@@ -811,4 +811,71 @@ TEST_CASE("KexAlgorithms and Ciphers against a libssh that lacks names", "[confi
     CHECK(contains(e, "line 1: Bad SSH2 KexAlgorithms '+mlkem768x25519-sha256': 'mlkem768x25519-sha256' is not "
                       "implemented by this libssh (it has: curve25519-sha256,"));
     CHECK_FALSE(contains(e, "(it has: mlkem"));
+}
+
+TEST_CASE("PerSourcePenalties, PerSourceMaxStartups, PerSourceNetBlockSize, exempt list: sshd's defaults and forms",
+          "[config]")
+{
+    ServerConfig d = parse("Port 22\n");
+    CHECK(d.per_source_penalties.enabled);
+    CHECK(d.per_source_penalties.crash == 90);
+    CHECK(d.per_source_penalties.authfail == 5);
+    CHECK(d.per_source_penalties.noauth == 1);
+    CHECK(d.per_source_penalties.grace_exceeded == 10);
+    CHECK(d.per_source_penalties.max == 600);
+    CHECK(d.per_source_penalties.min == 15);
+    CHECK(d.per_source_penalties.max_sources4 == 65536);
+    CHECK(d.per_source_max_startups == 0);
+    CHECK(d.per_source_masklen4 == 32);
+    CHECK(d.per_source_masklen6 == 128);
+    const std::string dump = dump_config(d);
+    CHECK(contains(dump, "\npersourcepenalties crash:90s authfail:5s noauth:1s grace-exceeded:10s max:600s min:15s "
+                         "max-sources4:65536 max-sources6:65536 overflow:permissive overflow6:permissive\n"));
+    CHECK(contains(dump, "\npersourcemaxstartups none\n"));
+    CHECK(contains(dump, "\npersourcenetblocksize 32:128\n"));
+    CHECK(contains(dump, "\npersourcepenaltyexemptlist none\n"));
+
+    ServerConfig c = parse("PerSourcePenalties authfail:1m min:30s overflow:deny-all max-sources4:10\n"
+                           "PerSourcePenalties no\n" // first value wins
+                           "PerSourceMaxStartups 3\nPerSourceNetBlockSize 24:64\n"
+                           "PerSourcePenaltyExemptList 198.18.0.3,2001:db8::/32\n");
+    CHECK(c.per_source_penalties.enabled);
+    CHECK(c.per_source_penalties.authfail == 60);
+    CHECK(c.per_source_penalties.min == 30);
+    CHECK(c.per_source_penalties.crash == 90); // untouched words keep the default
+    CHECK(c.per_source_penalties.overflow_deny_all4);
+    CHECK(c.per_source_penalties.overflow_deny_all6); // overflow6 follows overflow
+    CHECK(c.per_source_penalties.max_sources4 == 10);
+    CHECK(c.per_source_max_startups == 3);
+    CHECK(c.per_source_masklen4 == 24);
+    CHECK(c.per_source_masklen6 == 64);
+    CHECK(c.per_source_penalty_exempt == "198.18.0.3,2001:db8::/32");
+    CHECK(contains(dump_config(parse("PerSourcePenalties off\n")), "\npersourcepenalties no\n"));
+    CHECK(!parse("PerSourcePenalties no\n").per_source_penalties.enabled);
+    CHECK(parse("PerSourceNetBlockSize 16\n").per_source_masklen6 == 128);
+
+    CHECK(input_error([] { parse("PerSourcePenalties invaliduser:5s\n"); }) ==
+          std::string(kOrigin) +
+              " line 1: PerSourcePenalties invaliduser is not supported by feth-sshd (invalid users fail as any key "
+              "does: see authfail)");
+    CHECK(contains(input_error([] { parse("PerSourcePenalties refuseconnection:5s\n"); }), "not supported"));
+    CHECK(contains(input_error([] { parse("PerSourcePenalties bogus:5s\n"); }), "unknown PerSourcePenalties keyword 'bogus'"));
+    CHECK(contains(input_error([] { parse("PerSourcePenalties authfail:soon\n"); }), "bad value 'authfail:soon'"));
+    CHECK(contains(input_error([] { parse("PerSourcePenalties overflow:maybe\n"); }), "deny-all or permissive"));
+    CHECK(contains(input_error([] { parse("PerSourceNetBlockSize 33\n"); }), "bad value '33'"));
+    CHECK(contains(input_error([] { parse("PerSourceMaxStartups 0\n"); }), "bad value '0'"));
+    CHECK(contains(input_error([] { parse("PerSourcePenaltyExemptList 198.18.0.1/40\n"); }), "bad value"));
+}
+
+TEST_CASE("MaxTunnels: default 16, Match blocks, -T", "[config]")
+{
+    CHECK(parse("Port 22\n").max_tunnels == 16);
+    ServerConfig c = parse("MaxTunnels 4\nMatch User alice\n  MaxTunnels 1\nMatch Address 198.18.0.0/15\n  MaxTunnels 8\n");
+    CHECK(effective_max_tunnels(c, "alice", "198.18.0.2") == 1);
+    CHECK(effective_max_tunnels(c, "bob", "198.18.0.2") == 8);
+    CHECK(effective_max_tunnels(c, "bob", "192.0.2.1") == 4);
+    const std::string dump = dump_config(c);
+    CHECK(contains(dump, "\nmaxtunnels 4\n"));
+    CHECK(contains(dump, "\nmatch user alice maxtunnels 1\n"));
+    CHECK(contains(input_error([] { parse("MaxTunnels 0\n"); }), "bad value '0' for MaxTunnels"));
 }
