@@ -198,6 +198,10 @@ int Connection::auth_answer(MonitorClient::AuthAnswer answer, const std::string&
 int Connection::auth_pubkey(const std::string& user_name, ssh_key key, char state)
 {
     if (user_) return SSH_AUTH_DENIED; // already authenticated
+    // MaxAuthTries reached: the monitor said disconnect and would kill us
+    // for asking again; the client gets sshd's disconnect when this
+    // callback returns (a client may send its next request meanwhile).
+    if (terminate_) return SSH_AUTH_DENIED;
     // With the signature callback set libssh sends only queries here; no
     // other state ever authenticates (a signed request goes to the monitor).
     if (state != SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_DENIED;
@@ -211,7 +215,7 @@ int Connection::on_auth_pubkey_signature(ssh_session, const char* user, const ch
 {
     auto* self = static_cast<Connection*>(userdata);
     try {
-        if (self->user_) return SSH_AUTH_DENIED;
+        if (self->user_ || self->terminate_) return SSH_AUTH_DENIED; // see auth_pubkey
         const std::string name = str(user);
         auto answer = self->monitor_.verify_publickey(name, str(service), str(method), str(algorithm),
                                                       str(key_blob), str(hostkey_blob), str(signature));

@@ -747,6 +747,9 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
             drop_privileges(identity);
             // Again: changing the uid cleared PR_SET_PDEATHSIG.
             die_with_monitor(monitor_pid);
+            // What the pump asks its devices later (their MTU) needs a
+            // socket, which the sandbox will not let it open.
+            prepare_device_queries();
             // Last: from here on the child can do nothing but its job
             // (sandbox.hpp), whatever serve_connection turns out to be.
             enter_sandbox(child_end.get());

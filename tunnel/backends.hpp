@@ -18,6 +18,8 @@ namespace feth::backends {
 // /dev/net/tun: tap for ethernet, tun for point-to-point.
 std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_linux_tuntap(AdoptRequest& request);
+// Keeps the socket tap/tun mtu() queries go through (prepare_device_queries).
+void prepare_linux_tuntap_queries();
 // A veth pair (feth<N> for the user, feth<N+5000> for I/O), the Linux twin
 // of macOS's feth pairs.
 std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request);

@@ -75,4 +75,11 @@ std::unique_ptr<Device> adopt_device(AdoptRequest request)
                      ")");
 }
 
+void prepare_device_queries()
+{
+#if defined(__linux__)
+    backends::prepare_linux_tuntap_queries();
+#endif
+}
+
 } // namespace feth

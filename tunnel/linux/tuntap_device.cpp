@@ -42,11 +42,25 @@ UniqueFd inet_socket(const std::string& name)
     return sock;
 }
 
+// The socket kept by prepare_linux_tuntap_queries(), for a process that
+// may not open one later (the sandboxed network child).
+UniqueFd& kept_query_socket()
+{
+    static UniqueFd sock;
+    return sock;
+}
+
 unsigned interface_mtu(const std::string& name)
 {
     struct ifreq ifr {};
     std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-    if (::ioctl(inet_socket(name).get(), SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+    UniqueFd own;
+    int fd = kept_query_socket().get();
+    if (fd < 0) {
+        own = inet_socket(name);
+        fd = own.get();
+    }
+    if (::ioctl(fd, SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
     return static_cast<unsigned>(ifr.ifr_mtu);
 }
 
@@ -229,6 +243,11 @@ std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request)
         if (existed) LOG_INFO("device %s: MTU %u -> %u (existing device)", name.c_str(), current, *want);
     }
     return std::make_unique<TunTapDevice>(std::move(fd), std::move(name), request.mode, !existed);
+}
+
+void prepare_linux_tuntap_queries()
+{
+    if (!kept_query_socket()) kept_query_socket().reset(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
 }
 
 std::unique_ptr<Device> adopt_linux_tuntap(AdoptRequest& request)
