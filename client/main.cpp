@@ -147,7 +147,7 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
             g_forward_to = r;
             struct sigaction sa {};
             sa.sa_handler = forward_signal;
-            for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+            for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::sigaction(sig, &sa, nullptr);
             char byte = 0;
             ssize_t n;
             do n = ::read(rd.get(), &byte, 1);

@@ -145,6 +145,10 @@ public:
 
 private:
     RemotePrivileged& p_;
+    // As HookProcess: finished only once service() or wait() said so, even
+    // when the root part's answer was read earlier (on_watch_ready), so
+    // that the owner's "it just finished" branch runs.
+    bool finished_ = false;
 };
 
 class RemotePrivileged final : public Privileged {
@@ -291,19 +295,25 @@ private:
     bool down_done_ = false;
 };
 
-bool RemoteHook::finished() const { return p_.up_finished(); }
+bool RemoteHook::finished() const { return finished_; }
 bool RemoteHook::service()
 {
     p_.poll_messages(0);
-    return p_.up_finished();
+    finished_ = p_.up_finished();
+    return finished_;
 }
 const HookResult& RemoteHook::result() const { return p_.up_result(); }
 const HookResult& RemoteHook::wait()
 {
     p_.wait_up();
+    finished_ = true;
     return p_.up_result();
 }
-void RemoteHook::stop() { p_.stop_up(); }
+void RemoteHook::stop()
+{
+    p_.stop_up();
+    finished_ = true;
+}
 
 // ---- the root part --------------------------------------------------------
 
@@ -321,7 +331,14 @@ public:
 
     int run()
     {
-        SignalPipe signals({SIGINT, SIGTERM, SIGHUP});
+        // What the user sends to the feth-ssh they started (this process)
+        // goes on to the SSH part: the ends, and the status line.
+        SignalPipe signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1
+#ifdef SIGINFO
+                            ,
+                            SIGINFO
+#endif
+        });
         timeval tv{10, 0};
         ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         (void)wire::refuse_descriptors_in_kernel(sock_.get());
