@@ -59,7 +59,10 @@ EOF
 chown "$TUSER:$TGID" "$THOME/.ssh/config"
 chmod 600 "$THOME/.ssh/config"
 
-printf '%s ALL=(root) NOPASSWD: %s\n' "$TUSER" "$FETH_SSH" >"$SUDOERS.tmp"
+{
+  printf 'Defaults:%s env_keep += "SSH_AUTH_SOCK"\n' "$TUSER"
+  printf '%s ALL=(root) NOPASSWD: %s\n' "$TUSER" "$FETH_SSH"
+} >"$SUDOERS.tmp"
 chmod 440 "$SUDOERS.tmp"
 visudo -cqf "$SUDOERS.tmp" || fail "the test's sudoers line does not parse"
 mv "$SUDOERS.tmp" "$SUDOERS"
@@ -209,6 +212,72 @@ case_root_login() {
   stop_pid "$SSHD_PID" || true
 }
 
+case_background() {
+  E2E_CURRENT="sudo feth-ssh -f"
+  start_stock_sshd ethernet
+  rm -f "$TMP/up-hook.uid"
+  start_sudo_feth_ssh sudo-bg -f -o TunnelDownCommand=none -w 0:0 srv
+  local top=$BG_PID status
+  # sudo returns once the tunnel is up and TunnelUpCommand succeeded.
+  wait_exit "$top" 150 >"$TMP/exit.status"
+  status=$(cat "$TMP/exit.status")
+  [ "$status" = 0 ] || fail "sudo feth-ssh -f exited '$status', expected 0 once the tunnel was up"
+  [ "$(cat "$TMP/up-hook.uid" 2>/dev/null)" = 0 ] || fail "-f returned before the up hook ran as root"
+  # Both parts go on in the background: the user's SSH part, whose parent
+  # is the root part. They are found by the test user's unique uid.
+  local ssh_part root_part
+  ssh_part=$(pgrep -u "$TUID" -x feth-ssh || true)
+  [ -n "$ssh_part" ] && [ "$(echo "$ssh_part" | wc -l)" = 1 ] || fail "no single SSH part of $TUSER after -f: '$ssh_part'"
+  root_part=$(ps -o ppid= -p "$ssh_part" | tr -d ' ')
+  [ "$(readlink "/proc/$root_part/exe")" = "$(readlink -f "$FETH_SSH")" ] && [ "$(uid_line "$root_part")" = "0 0 0 0" ] ||
+    fail "the SSH part's parent after -f is not the root part"
+  link_in "$NS_CLI" tap0 || fail "no client tap0 after -f"
+  # The server's persistent tap0 kept its address from the first case.
+  in_cli ip addr add "$TUN4_CLI/24" dev tap0
+  in_cli ip link set tap0 up
+  in_cli ping -c 2 -i 0.2 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "no ping through the tunnel after -f"
+  kill -TERM "$root_part"
+  wait_until 100 "both parts gone after SIGTERM" sh -c "! kill -0 $root_part 2>/dev/null && ! kill -0 $ssh_part 2>/dev/null"
+  wait_until 100 "the client's tap0 removed" no_link_in "$NS_CLI" tap0
+  pass "sudo feth-ssh -f: returned 0 after the root up hook, both parts in the background carried ping, SIGTERM removed everything"
+  stop_pid "$SSHD_PID" || true
+}
+
+agent_answers() {
+  local rc=0
+  runuser -u "$TUSER" -- env SSH_AUTH_SOCK="$THOME/agent.sock" ssh-add -l >/dev/null 2>&1 || rc=$?
+  [ "$rc" -le 1 ]
+}
+
+case_agent() {
+  E2E_CURRENT="sudo feth-ssh with the user's agent"
+  start_bg agent cli runuser -u "$TUSER" -- ssh-agent -D -a "$THOME/agent.sock"
+  local apid=$BG_PID
+  wait_until 50 "the user's agent answering" agent_answers
+  runuser -u "$TUSER" -- ssh-keygen -q -t ed25519 -N '' -C agent-only -f "$THOME/agent_key"
+  runuser -u "$TUSER" -- env SSH_AUTH_SOCK="$THOME/agent.sock" ssh-add -q "$THOME/agent_key" 2>/dev/null ||
+    fail "ssh-add failed"
+  local fp
+  fp=$(ssh-keygen -l -f "$THOME/agent_key.pub" | awk '{print $2}')
+  rm -f "$THOME/agent_key"
+  cp "$THOME/.ssh/id_ed25519.pub" "$TMP/authorized_keys.saved"
+  cp "$THOME/agent_key.pub" "$TMP/authorized_keys" # only the agent's key opens it now
+  start_stock_sshd ethernet
+  # The sudoers drop-in keeps SSH_AUTH_SOCK (env_keep), as feth-ssh(1) says.
+  start_bg sudo-agent cli runuser -u "$TUSER" -- env SSH_AUTH_SOCK="$THOME/agent.sock" \
+    sudo -n "$FETH_SSH" -o TunnelUpCommand=none -o TunnelDownCommand=none -w 0:0 srv
+  local top=$BG_PID
+  wait_until 100 "the tunnel up (agent)" tunnel_up_in sudo-agent "$TUSER"
+  grep -q "Accepted publickey for $TUSER from .*$fp" "$TMP/stock-sshd.log" || fail "sshd did not log the agent's key"
+  wait_until 50 "the root part and the SSH part (agent)" find_parts "$top"
+  kill -TERM "$ROOT_PART"
+  wait_exit "$top" 100 >/dev/null
+  stop_pid "$SSHD_PID" || true
+  stop_pid "$apid" || true
+  cp "$TMP/authorized_keys.saved" "$TMP/authorized_keys"
+  pass "sudo feth-ssh used the user's agent (SSH_AUTH_SOCK kept by env_keep) from the SSH part running as $TUSER"
+}
+
 case_lying_sudo_env() {
   E2E_CURRENT="SUDO_* checked"
   local status=0
@@ -226,5 +295,7 @@ case_lying_sudo_env() {
 case_sudo_invisible
 case_root_part_killed
 case_root_login
+case_background
+case_agent
 case_lying_sudo_env
 echo "client_sudo: all cases passed"
