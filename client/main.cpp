@@ -59,7 +59,7 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     opts.background = a.background;
     opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
     auto& cfg = opts.dest.config;
-    feth::config::ClientConfigParser parser(cfg, host, me.home);
+    feth::config::ClientConfigParser parser(cfg, host, me.home, me.name);
     const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
     parser.set_algorithm_support(support);
     // Command-line values come first, so they win (ssh's rule).

@@ -42,14 +42,18 @@ TUID=$(id -u "$TUSER")
 TGID=$(id -g "$TUSER")
 chown -R "$TUSER:$TGID" "$THOME"
 chmod 700 "$THOME" "$THOME/.ssh"
-runuser -u "$TUSER" -- ssh-keygen -q -t ed25519 -N '' -C "$TUSER-key" -f "$THOME/.ssh/id_ed25519"
+runuser -u "$TUSER" -- ssh-keygen -q -t ed25519 -N '' -C "$TUSER-key" -f "$THOME/.ssh/key_$TUSER"
 # Only the user's key opens the server (for the user and for root).
-cp "$THOME/.ssh/id_ed25519.pub" "$TMP/authorized_keys"
+cp "$THOME/.ssh/key_$TUSER.pub" "$TMP/authorized_keys"
 # sshd reads it as the user logging in.
 chmod 644 "$TMP/authorized_keys"
 cat >"$THOME/.ssh/config" <<EOF
-Host srv
+# The local user is the sudo user for Match localuser and %u too: as root
+# there would be no HostName and no key.
+Match localuser $TUSER
   HostName $UNDERLAY_SRV
+  IdentityFile ~/.ssh/key_%u
+Host srv
   Port $PORT
   StrictHostKeyChecking accept-new
   ConnectTimeout $(scaled 5)
@@ -158,7 +162,7 @@ case_sudo_invisible() {
   configure_tunnel tap0 tap0
   in_srv ip link set tap0 address 02:fe:18:00:00:01
   in_cli ping -c 3 -i 0.2 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "no ping through the tunnel"
-  pass "sudo feth-ssh: logged in as $TUSER with the user's key and config, known_hosts the user's, SSH part uid $TUID (root part uid 0), up hook as root, ping through"
+  pass "sudo feth-ssh: logged in as $TUSER with the user's key and config (Match localuser, %u), known_hosts the user's, SSH part uid $TUID (root part uid 0), up hook as root, ping through"
 
   # SIGKILL of the SSH part: the root part removes the device, runs the
   # down hook and exits; nothing is left.
@@ -260,7 +264,7 @@ case_agent() {
   local fp
   fp=$(ssh-keygen -l -f "$THOME/agent_key.pub" | awk '{print $2}')
   rm -f "$THOME/agent_key"
-  cp "$THOME/.ssh/id_ed25519.pub" "$TMP/authorized_keys.saved"
+  cp "$THOME/.ssh/key_$TUSER.pub" "$TMP/authorized_keys.saved"
   cp "$THOME/agent_key.pub" "$TMP/authorized_keys" # only the agent's key opens it now
   start_stock_sshd ethernet
   # The sudoers drop-in keeps SSH_AUTH_SOCK (env_keep), as feth-ssh(1) says.
