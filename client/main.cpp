@@ -1,6 +1,7 @@
 // feth-ssh: ssh -w for tunnels that stay up. The command line and the
 // configuration follow ssh's, so that a user of ssh needs no new habits.
 #include <pwd.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -101,6 +102,34 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
 {
     using feth::client::Invoker;
     feth::client::die_with_root_part(root_part);
+    // As nobody: root's configuration, identity files and known_hosts are
+    // read now, while still root and before any network byte; the SSH part
+    // keeps private copies.
+    feth::client::TunnelOptions root_opts;
+    feth::client::RootSetup setup;
+    if (who.kind == Invoker::Kind::Nobody) {
+        root_opts = read_options(a, who, lo);
+        const auto& c = root_opts.dest.config;
+        auto copies = std::make_shared<feth::client::PrivateCopies>();
+        for (const auto& path : c.identity_files) {
+            copies->add(path, false);
+            copies->add(path + ".pub", false);
+        }
+        const auto& kh = *c.user_known_hosts_files;
+        for (std::size_t i = 0; i < kh.size(); ++i) copies->add(kh[i], i == 0);
+        root_opts.dest.file_copies = copies->paths();
+        if (!kh.empty()) {
+            setup.known_hosts_path = kh.front();
+            setup.known_hosts_name = *c.port == 22 ? *c.host_name
+                                                   : "[" + *c.host_name + "]:" + std::to_string(*c.port);
+        }
+        if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
+            setup.agent_path = *c.identity_agent;
+        else if (const char* sock = ::getenv("SSH_AUTH_SOCK"); sock != nullptr && (!c.identity_agent || *c.identity_agent != "none"))
+            setup.agent_path = sock;
+        if (setup.agent_path.size() >= sizeof(sockaddr_un::sun_path)) setup.agent_path.clear();
+        setup.copies = copies;
+    }
     feth::client::drop_to_invoker(who);
     feth::client::die_with_root_part(root_part); // a change of uid clears PR_SET_PDEATHSIG
     if (who.kind == Invoker::Kind::User) {
@@ -108,16 +137,26 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         ::setenv("USER", who.name.c_str(), 1);
         ::setenv("LOGNAME", who.name.c_str(), 1);
     }
-    feth::client::TunnelOptions opts = read_options(a, who, lo);
+    feth::client::TunnelOptions opts =
+        who.kind == Invoker::Kind::Nobody ? std::move(root_opts) : read_options(a, who, lo);
+    if (who.kind == Invoker::Kind::Nobody)
+        LOG_INFO("Started by root without sudo: the SSH part runs as %s (uid %u); root's configuration, identity "
+                 "files and known_hosts were read before dropping root, root's agent is reached through the "
+                 "root part, and new known_hosts lines are written by it.",
+                 who.drop_name.c_str(), static_cast<unsigned>(who.uid));
     LOG_DEBUG("the SSH part runs as %s (uid %u); the root part (pid %ld) holds the device", who.drop_name.c_str(),
               static_cast<unsigned>(::getuid()), static_cast<long>(root_part));
     const auto& c = opts.dest.config;
-    feth::client::RootSetup setup;
     setup.hooks = {*c.tunnel_up_command, *c.tunnel_down_command, std::chrono::seconds(*c.tunnel_command_timeout)};
     setup.remote_unit = c.tunnel_device->remote;
     setup.user = *c.user;
     setup.host_name = *c.host_name;
+    const bool agent_via_root = !setup.agent_path.empty();
     opts.privileged = feth::client::remote_privileged(std::move(sock), std::move(setup));
+    if (agent_via_root) {
+        feth::client::Privileged* p = opts.privileged.get();
+        opts.dest.agent_socket = [p] { return p->agent_socket(); };
+    }
     return run_client(opts);
 }
 

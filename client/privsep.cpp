@@ -6,15 +6,25 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
 #endif
 
+#include <sys/un.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <optional>
+
+#include <libssh/libssh.h>
 
 #include "server/privsep_wire.hpp"
 #include "tunnel/error.hpp"
@@ -33,17 +43,22 @@ enum class Msg : std::uint32_t {
     // SSH part -> root part
     Open = 101,       // uint32 mode, uint32 unit, string backend, uint32 mtu, uint32 remote unit,
                       //   string TunnelUpCommand, string TunnelDownCommand, uint32 timeout s,
-                      //   string user, string host name. Once, first, before the network.
+                      //   string user, string host name, string known_hosts path,
+                      //   string known_hosts host name, string agent path (the last three
+                      //   empty but as nobody). Once, first, before the network.
     TunnelUp = 103,   // string remote address (numeric), uint32 remote port, uint32 reconnect (0/1)
     TunnelDown = 104, // (empty)
     HookStop = 105,   // (empty): stop the running TunnelUpCommand
     Detach = 107,     // (empty): -f
+    KnownHostsAdd = 109, // uint32 n (<= 8), n strings: known_hosts lines for the host of Open
+    AgentConnect = 111,  // (empty)
     // root part -> SSH part
     OpenAnswer = 102, // uint32 ok; ok: uint32 mode, string name, string io name, string backend,
                       //   with 1 or 2 fds; refused: string reason
     HookDone = 106,   // uint32 which (1 up, 2 down), uint32 started, uint32 kind, uint32 status,
                       //   string error (not started)
     DetachDone = 108, // (empty)
+    AgentAnswer = 112, // uint32 ok, with 1 fd when ok
 };
 
 constexpr const char* kRootPeer = "feth-ssh root part";
@@ -53,6 +68,11 @@ constexpr std::size_t kMaxHost = 1024;
 constexpr std::size_t kMaxUser = 256;
 constexpr std::uint32_t kMaxTimeout = 24 * 3600;
 constexpr auto kMessageDeadline = std::chrono::seconds(10);
+constexpr std::size_t kMaxPath = 4096;
+constexpr std::size_t kMaxKnownHostsLine = 16 * 1024;
+constexpr std::uint32_t kMaxKnownHostsLines = 8;   // per message
+constexpr std::uint32_t kMaxKnownHostsTotal = 64;  // per run
+constexpr std::uint32_t kMaxAgentConnections = 10000;
 
 wire::Message msg(Msg t)
 {
@@ -168,6 +188,9 @@ public:
         m.put_u32(static_cast<std::uint32_t>(setup_.hooks.timeout.count()));
         m.put_string(setup_.user);
         m.put_string(setup_.host_name);
+        m.put_string(setup_.known_hosts_path);
+        m.put_string(setup_.known_hosts_name);
+        m.put_string(setup_.agent_path);
         wire::send_message(sock_.get(), m, kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
@@ -228,6 +251,34 @@ public:
 
     int watch_fd() const override { return sock_.get(); }
     void on_watch_ready() override { poll_messages(0); }
+
+    int agent_socket() override
+    {
+        if (setup_.agent_path.empty()) return -1;
+        wire::send_message(sock_.get(), msg(Msg::AgentConnect), kRootPeer);
+        wire::Message a = next();
+        if (!is(a, Msg::AgentAnswer)) throw InputError("the root part answered the agent request with something else");
+        const bool ok = a.get_u32() == 1;
+        a.expect_end();
+        if (!ok || a.fds().size() != 1) {
+            LOG_DEBUG("the root part could not connect to the agent %s", setup_.agent_path.c_str());
+            return -1;
+        }
+        return a.fds().front().release();
+    }
+
+    void after_connect() override
+    {
+        if (!setup_.copies || setup_.known_hosts_path.empty()) return;
+        std::vector<std::string> lines = setup_.copies->take_appended(setup_.known_hosts_path);
+        for (std::size_t i = 0; i < lines.size(); i += kMaxKnownHostsLines) {
+            auto m = msg(Msg::KnownHostsAdd);
+            const std::size_t n = std::min<std::size_t>(kMaxKnownHostsLines, lines.size() - i);
+            m.put_u32(static_cast<std::uint32_t>(n));
+            for (std::size_t j = 0; j < n; ++j) m.put_string(lines[i + j].substr(0, kMaxKnownHostsLine));
+            wire::send_message(sock_.get(), m, kRootPeer);
+        }
+    }
 
     // Reads what has arrived (waiting at most `timeout_ms`).
     void poll_messages(int timeout_ms)
@@ -400,6 +451,8 @@ private:
             return;
         }
         if (is(m, Msg::Detach)) return detach(m);
+        if (is(m, Msg::KnownHostsAdd)) return known_hosts_add(m);
+        if (is(m, Msg::AgentConnect)) return agent_connect(m);
         throw MisbehavedError("unknown message type " + std::to_string(m.type()));
     }
 
@@ -422,7 +475,12 @@ private:
         const std::uint32_t t = m.get_u32();
         user_ = m.get_string(kMaxUser);
         host_ = m.get_string(kMaxHost);
+        kh_path_ = m.get_string(kMaxPath);
+        kh_name_ = m.get_string(kMaxHost + 8);
+        agent_path_ = m.get_string(sizeof(sockaddr_un::sun_path) - 1);
         m.expect_end();
+        if (!printable_text(kh_path_) || !printable_text(kh_name_) || !printable_text(agent_path_))
+            throw MisbehavedError("control characters in a path");
         if (r.mtu > 65535) throw MisbehavedError("MTU out of range");
         if (t == 0 || t > kMaxTimeout) throw MisbehavedError("hook timeout out of range");
         if (hooks_.up.find('\0') != std::string::npos || hooks_.down.find('\0') != std::string::npos)
@@ -480,6 +538,61 @@ private:
         } catch (const std::exception& e) {
             send_hook_done(1, false, {}, e.what());
         }
+    }
+
+    // Lines libssh added to the SSH part's copy of known_hosts (accept-new,
+    // or a "yes"): each must be one line that names the host of Open, which
+    // only ssh_known_hosts_parse_line says; at most kMaxKnownHostsTotal.
+    void known_hosts_add(wire::Message& m)
+    {
+        if (kh_path_.empty() || kh_name_.empty()) throw MisbehavedError("known_hosts lines with no file to add to");
+        const std::uint32_t n = m.get_u32();
+        if (n == 0 || n > kMaxKnownHostsLines) throw MisbehavedError("known_hosts line count out of range");
+        std::vector<std::string> lines;
+        for (std::uint32_t i = 0; i < n; ++i) lines.push_back(m.get_string(kMaxKnownHostsLine));
+        m.expect_end();
+        kh_added_ += n;
+        if (kh_added_ > kMaxKnownHostsTotal) throw MisbehavedError("too many known_hosts lines");
+        std::string out;
+        for (const auto& line : lines) {
+            if (line.empty() || !printable_text(line)) throw MisbehavedError("a known_hosts line with control characters");
+            struct ssh_knownhosts_entry* entry = nullptr;
+            const int rc = ssh_known_hosts_parse_line(kh_name_.c_str(), line.c_str(), &entry);
+            if (entry != nullptr) ssh_knownhosts_entry_free(entry);
+            if (rc != SSH_OK) throw MisbehavedError("a known_hosts line that is not for " + kh_name_);
+            out += line + "\n";
+        }
+        UniqueFd f(::open(kh_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!f) {
+            LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
+                      errno_text(errno).c_str());
+            return;
+        }
+        if (::write(f.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()))
+            LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
+                      errno_text(errno).c_str());
+    }
+
+    // A new connection to the agent of Open, for the SSH part's next login.
+    void agent_connect(wire::Message& m)
+    {
+        m.expect_end();
+        if (agent_path_.empty()) throw MisbehavedError("an agent request with no agent");
+        if (++agent_connections_ > kMaxAgentConnections) throw MisbehavedError("too many agent requests");
+        auto a = msg(Msg::AgentAnswer);
+        UniqueFd s = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, agent_path_.c_str(), agent_path_.size());
+        if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            LOG_DEBUG("root part: agent %s: %s", agent_path_.c_str(), errno_text(errno).c_str());
+            a.put_u32(0);
+            wire::send_message(sock_.get(), a, kSshPeer);
+            return;
+        }
+        a.put_u32(1);
+        a.add_fd(s.get());
+        wire::send_message(sock_.get(), a, kSshPeer);
     }
 
     void up_hook_done()
@@ -585,12 +698,81 @@ private:
     std::uint32_t remote_unit_ = kTunUnitAny;
     std::string user_;
     std::string host_;
+    std::string kh_path_;
+    std::string kh_name_;
+    std::string agent_path_;
+    std::uint32_t kh_added_ = 0;
+    std::uint32_t agent_connections_ = 0;
     bool up_ = false;
     HookEnv env_;
     std::unique_ptr<HookProcess> up_hook_;
 };
 
 } // namespace
+
+bool PrivateCopies::add(const std::string& path, bool create)
+{
+#if defined(__linux__)
+    if (copies_.count(path) != 0) return true;
+    constexpr std::size_t kMaxCopy = 4 * 1024 * 1024;
+    std::string content;
+    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!in) {
+        if (errno != ENOENT || !create) return false;
+    } else {
+        char buf[8192];
+        for (;;) {
+            ssize_t n = ::read(in.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            content.append(buf, static_cast<std::size_t>(n));
+            if (content.size() > kMaxCopy) return false;
+        }
+    }
+    UniqueFd fd(::memfd_create("feth-ssh-copy", MFD_CLOEXEC));
+    if (!fd) throw_errno("copy of " + path, "memfd_create");
+    if (!content.empty() && ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+        throw_errno("copy of " + path, "write");
+    Copy c;
+    c.fd = std::move(fd);
+    c.seen = content.size();
+    copies_.emplace(path, std::move(c));
+    return true;
+#else
+    (void)path;
+    (void)create;
+    return false;
+#endif
+}
+
+std::map<std::string, std::string> PrivateCopies::paths() const
+{
+    std::map<std::string, std::string> out;
+    for (const auto& [name, c] : copies_) out[name] = "/proc/self/fd/" + std::to_string(c.fd.get());
+    return out;
+}
+
+std::vector<std::string> PrivateCopies::take_appended(const std::string& path)
+{
+    std::vector<std::string> lines;
+    auto it = copies_.find(path);
+    if (it == copies_.end()) return lines;
+    Copy& c = it->second;
+    struct stat st {};
+    if (::fstat(c.fd.get(), &st) != 0 || static_cast<std::size_t>(st.st_size) <= c.seen) return lines;
+    std::string added(static_cast<std::size_t>(st.st_size) - c.seen, '\0');
+    ssize_t n = ::pread(c.fd.get(), added.data(), added.size(), static_cast<off_t>(c.seen));
+    if (n <= 0) return lines;
+    added.resize(static_cast<std::size_t>(n));
+    // Whole lines only; a partial one waits for the next call.
+    std::size_t start = 0;
+    for (std::size_t nl = added.find('\n'); nl != std::string::npos; nl = added.find('\n', start)) {
+        if (nl > start) lines.push_back(added.substr(start, nl - start));
+        start = nl + 1;
+    }
+    c.seen += start;
+    return lines;
+}
 
 std::unique_ptr<Privileged> local_privileged(HookCommands hooks)
 {

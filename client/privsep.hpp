@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -43,10 +44,13 @@ struct Invoker {
     enum class Kind {
         Self,   // not root: no separation, feth-ssh runs as it was started
         User,   // the sudo user (or the real uid of a set-uid start)
-        // root itself (no sudo): the SSH part keeps uid 0 for now, separated
-        // from the device and the hooks by process only. Running it as
-        // nobody needs root's keys, known_hosts (and their updates) and
-        // agent passed across first (docs/security.md, "Not yet").
+        // root itself (no sudo): the SSH part is `nobody` (Linux), after
+        // reading root's configuration, identity files and known_hosts;
+        // root's agent is connected by the root part, and known_hosts
+        // lines it adds are written by the root part (validated).
+        Nobody,
+        // the same where that is not built (macOS): the SSH part keeps uid
+        // 0, separated from the device and the hooks by process only.
         Root,
     };
     Kind kind = Kind::Self;
@@ -97,6 +101,11 @@ public:
     virtual void tunnel_down(const HookEnv& env) = 0;
     // -f: the root part (if any) goes to the background first.
     virtual void detach() = 0;
+    // Nobody mode: a connection to the agent made by the root part (-1:
+    // none), and lines libssh appended to the private known_hosts copy,
+    // which the root part writes to the real file.
+    virtual int agent_socket() { return -1; }
+    virtual void after_connect() {}
     // A descriptor to watch (the root part's socket), or -1.
     virtual int watch_fd() const { return -1; }
     // Called when watch_fd() is readable; exits when the root part is gone.
@@ -110,11 +119,37 @@ struct HookCommands {
 };
 
 // What the root part is told once, before the SSH part touches the network.
+// Private copies of files read before the drop to nobody: memfds, which
+// the SSH part reopens by /proc/self/fd/N as any user. Linux only.
+class PrivateCopies {
+public:
+    // Copies `path` if it can be read now (or, with `create`, an empty
+    // copy when it does not exist). Returns whether a copy was made.
+    bool add(const std::string& path, bool create);
+    // configured name -> the copy's path (Destination::file_copies)
+    std::map<std::string, std::string> paths() const;
+    // Whole lines appended to the copy of `path` since the last call.
+    std::vector<std::string> take_appended(const std::string& path);
+
+private:
+    struct Copy {
+        UniqueFd fd;
+        std::size_t seen = 0;
+    };
+    std::map<std::string, Copy> copies_;
+};
+
 struct RootSetup {
     HookCommands hooks;
     std::uint32_t remote_unit = kTunUnitAny; // FETH_UNIT
     std::string user;                         // FETH_USER
     std::string host_name;                    // FETH_REMOTE_HOST
+    // Nobody mode (empty otherwise): the known_hosts file the root part
+    // appends to, the host name its lines must be for, root's agent.
+    std::string known_hosts_path;
+    std::string known_hosts_name;
+    std::string agent_path;
+    std::shared_ptr<PrivateCopies> copies;
 };
 
 std::unique_ptr<Privileged> local_privileged(HookCommands hooks);

@@ -88,6 +88,8 @@ bool in_group(const std::string& user, gid_t primary, gid_t gid)
     return false;
 }
 
+// Root without sudo: root's files, read before the drop to nobody (Linux:
+// the copies need memfd), or the SSH part stays root (elsewhere).
 Invoker root_itself()
 {
     Invoker who;
@@ -97,6 +99,16 @@ Invoker root_itself()
     who.home = root ? root->home : "/root";
     if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') who.home = h;
     who.drop_name = who.name;
+#if defined(__linux__)
+    auto nobody = by_name("nobody");
+    if (!nobody || nobody->uid == 0 || nobody->gid == 0)
+        throw InputError("started as root: the SSH part runs as user nobody, which does not exist here (or has uid "
+                         "or gid 0)");
+    who.kind = Invoker::Kind::Nobody;
+    who.uid = nobody->uid;
+    who.gid = nobody->gid;
+    who.drop_name = nobody->name;
+#endif
     return who;
 }
 
@@ -155,12 +167,17 @@ Invoker find_invoker()
 void drop_to_invoker(const Invoker& who)
 {
     const std::string what = "dropping root for the SSH part (user " + who.drop_name + ")";
-    if (who.kind != Invoker::Kind::User) return;
+    if (who.kind != Invoker::Kind::User && who.kind != Invoker::Kind::Nobody) return;
+    if (who.kind == Invoker::Kind::Nobody) {
+        gid_t g = who.gid;
+        if (::setgroups(1, &g) != 0) throw_errno(what, "setgroups");
+    } else {
 #if defined(__APPLE__)
-    if (::initgroups(who.drop_name.c_str(), static_cast<int>(who.gid)) != 0) throw_errno(what, "initgroups");
+        if (::initgroups(who.drop_name.c_str(), static_cast<int>(who.gid)) != 0) throw_errno(what, "initgroups");
 #else
-    if (::initgroups(who.drop_name.c_str(), who.gid) != 0) throw_errno(what, "initgroups");
+        if (::initgroups(who.drop_name.c_str(), who.gid) != 0) throw_errno(what, "initgroups");
 #endif
+    }
 #if defined(__linux__)
     if (::setresgid(who.gid, who.gid, who.gid) != 0) throw_errno(what, "setresgid");
     if (::setresuid(who.uid, who.uid, who.uid) != 0) throw_errno(what, "setresuid");

@@ -138,6 +138,7 @@ public:
                 out = connect_and_pump();
                 backoff = kBackoffFirst; // a tunnel was up: start over
             } catch (const ConnectError& e) {
+                priv_->after_connect(); // a host key accepted before the failure is kept
                 LOG_ERROR("%s", e.what());
                 if (!reconnect || !e.retryable()) return 255;
                 out = Outcome::ConnectionLost;
@@ -164,6 +165,7 @@ private:
     {
         const auto& c = opts_.dest.config;
         SessionPtr session = connect_session(opts_.dest);
+        priv_->after_connect();
         ssh_session s = session.get();
 
         ChannelPtr channel(ssh_channel_new(s));

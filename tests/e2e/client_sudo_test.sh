@@ -282,6 +282,39 @@ case_agent() {
   pass "sudo feth-ssh used the user's agent (SSH_AUTH_SOCK kept by env_keep) from the SSH part running as $TUSER"
 }
 
+case_root_direct() {
+  E2E_CURRENT="feth-ssh started by root (no sudo)"
+  cat "$THOME/.ssh/key_$TUSER.pub" "$TMP/id_ed25519.pub" >"$TMP/authorized_keys"
+  start_stock_sshd ethernet
+  local nobody_uid
+  nobody_uid=$(id -u nobody)
+  # Root's key and known_hosts, where nobody may not read them (0600 files).
+  rm -f "$TMP/root_known_hosts"
+  [ "$(stat -c %a "$TMP/id_ed25519")" = 600 ] || fail "the test key is not 0600"
+  start_bg root-direct cli "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/root_known_hosts" \
+    -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV"
+  local top=$BG_PID ssh_part
+  wait_until 100 "the tunnel up (root directly)" tunnel_up_in root-direct root
+  grep -q "Started by root without sudo: the SSH part runs as nobody" "$TMP/root-direct.log" ||
+    fail "no note about the SSH part running as nobody"
+  ssh_part=$(pgrep -P "$top" -x feth-ssh || true)
+  [ -n "$ssh_part" ] || fail "no SSH part below the root part"
+  [ "$(uid_line "$ssh_part")" = "$nobody_uid $nobody_uid $nobody_uid $nobody_uid" ] ||
+    fail "the SSH part of root's feth-ssh is '$(uid_line "$ssh_part")', not nobody ($nobody_uid)"
+  [ "$(uid_line "$top")" = "0 0 0 0" ] || fail "the root part is not uid 0"
+  ssh-keygen -F "[$UNDERLAY_SRV]:$PORT" -f "$TMP/root_known_hosts" >/dev/null ||
+    fail "accept-new did not reach root's known_hosts (written by the root part)"
+  [ "$(stat -c %U "$TMP/root_known_hosts")" = root ] || fail "root's known_hosts is not root's"
+  kill -TERM "$top"
+  local status
+  wait_exit "$top" 100 >"$TMP/exit.status"
+  status=$(cat "$TMP/exit.status")
+  [ "$status" = 0 ] || fail "feth-ssh exited $status on SIGTERM"
+  wait_until 100 "the client's tap0 removed" no_link_in "$NS_CLI" tap0
+  stop_pid "$SSHD_PID" || true
+  pass "started by root: the SSH part ran as nobody (uid $nobody_uid) with root's 0600 key read before the drop; accept-new wrote root's known_hosts through the root part"
+}
+
 case_lying_sudo_env() {
   E2E_CURRENT="SUDO_* checked"
   local status=0
@@ -301,5 +334,6 @@ case_root_part_killed
 case_root_login
 case_background
 case_agent
+case_root_direct
 case_lying_sudo_env
 echo "client_sudo: all cases passed"
