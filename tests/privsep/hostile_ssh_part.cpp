@@ -35,6 +35,8 @@
 #include <thread>
 #include <vector>
 
+#include <libssh/libssh.h>
+
 #include "client/privsep.hpp"
 #include "server/privsep_wire.hpp"
 #include "tunnel/error.hpp"
@@ -49,7 +51,8 @@ using namespace std::chrono_literals;
 
 // The client's message numbers (client/privsep.cpp).
 constexpr std::uint32_t kOpen = 101, kOpenAnswer = 102, kTunnelUp = 103, kTunnelDown = 104, kHookDone = 106,
-                        kDetach = 107;
+                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111;
+constexpr const char* kKhName = "[server.example]:2222";
 
 std::string g_dir;     // markers the hooks (and scripts) write
 int g_root_status = 0; // the last root part's, for the checks
@@ -61,7 +64,8 @@ int scale()
     return v > 0 ? v : 1;
 }
 
-wire::Message open_msg(const std::string& up = "", const std::string& down = "")
+wire::Message open_msg(const std::string& up = "", const std::string& down = "", const std::string& kh_path = "",
+                       const std::string& kh_name = "", const std::string& agent = "")
 {
     wire::Message m;
     m.set_type(kOpen);
@@ -75,7 +79,40 @@ wire::Message open_msg(const std::string& up = "", const std::string& down = "")
     m.put_u32(5);
     m.put_string("alice");
     m.put_string("server.example");
+    m.put_string(kh_path);
+    m.put_string(kh_name);
+    m.put_string(agent);
     return m;
+}
+
+// A known_hosts line for `host` with a fresh Ed25519 key.
+std::string known_hosts_line(const std::string& host)
+{
+    ssh_key key = nullptr;
+    if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &key) != SSH_OK) std::_Exit(96);
+    char* b64 = nullptr;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) std::_Exit(97);
+    std::string line = host + " ssh-ed25519 " + b64;
+    ssh_string_free_char(b64);
+    ssh_key_free(key);
+    return line;
+}
+
+wire::Message kh_msg(const std::vector<std::string>& lines)
+{
+    wire::Message m;
+    m.set_type(kKnownHostsAdd);
+    m.put_u32(static_cast<std::uint32_t>(lines.size()));
+    for (const auto& l : lines) m.put_string(l);
+    return m;
+}
+
+std::size_t lines_in(const std::string& file)
+{
+    std::ifstream f(file);
+    std::size_t n = 0;
+    for (std::string l; std::getline(f, l);) ++n;
+    return n;
 }
 
 wire::Message up_msg(const std::string& address)
@@ -275,6 +312,51 @@ std::vector<Scenario> scenarios()
              std::this_thread::sleep_for(5s);
          },
          255, [] { return std::string(); }},
+        {"known_hosts_for_the_host",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("server.example,[server.example]:2222")}));
+             std::this_thread::sleep_for(200ms);
+         },
+         0, [] { return std::string(lines_in(g_dir + "/kh") == 2 ? "" : "the 2 lines are not in known_hosts"); }},
+        {"known_hosts_other_host",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("bank.example")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("kh") ? "a line was written" : ""); }},
+        {"known_hosts_two_lines_in_one",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName) + "\n" + known_hosts_line("bank.example")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("kh") ? "a line was written" : ""); }},
+        {"known_hosts_without_file",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, kh_msg({known_hosts_line(kKhName)}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"known_hosts_flood",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             const std::string line = known_hosts_line(kKhName);
+             for (int i = 0; i < 20; ++i) send(sock, kh_msg(std::vector<std::string>(8, line)));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(lines_in(g_dir + "/kh") <= 64 ? "" : "more than 64 lines written"); }},
+        {"agent_without_agent",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             wire::Message m;
+             m.set_type(kAgentConnect);
+             send(sock, m);
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
         {"persist_then_exit",
          [=](int sock) {
              auto fds = open_device(sock, open_msg());
@@ -328,6 +410,7 @@ int main(int argc, char** argv)
         std::filesystem::remove(g_dir + "/up");
         std::filesystem::remove(g_dir + "/down");
         std::filesystem::remove(g_dir + "/kernel_refused");
+        std::filesystem::remove(g_dir + "/kh");
         Outcome o = run(s);
         g_root_status = o.root_status;
         std::string why;
