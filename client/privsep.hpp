@@ -5,8 +5,8 @@
 //     hooks (TunnelUpCommand, TunnelDownCommand) and removes the device; it
 //     never reads the network, the configuration or a key;
 //   - the SSH part (the rest of feth-ssh) runs as the invoking user (the
-//     sudo user, verified against the password database; root itself for
-//     now when root started it without sudo), and
+//     sudo user, verified against the password database; nobody when root
+//     started it without sudo, after reading root's files), and
 //     does everything else: configuration, known_hosts, keys, agent, the
 //     libssh session and the pump, through every reconnect, without ever
 //     regaining root.
