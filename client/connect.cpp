@@ -87,6 +87,13 @@ UniqueFd tcp_connect(const Destination& d)
 
 
 
+// Where a configured file is read from (its private copy, if any).
+const std::string& file_path(const Destination& d, const std::string& name)
+{
+    auto it = d.file_copies.find(name);
+    return it != d.file_copies.end() ? it->second : name;
+}
+
 // "[host]:port" or "host", as known_hosts names a host.
 std::string known_hosts_name(const Destination& d)
 {
@@ -100,7 +107,7 @@ std::string offending_line(const Destination& d)
 {
     const auto& files = *d.config.user_known_hosts_files;
     if (files.empty()) return "";
-    std::ifstream in(files.front());
+    std::ifstream in(file_path(d, files.front()));
     std::string line;
     const std::string name = known_hosts_name(d);
     for (std::size_t n = 1; std::getline(in, line) && n < 1000000; ++n) {
@@ -212,14 +219,15 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
 
 bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
 {
-    if (::access(path.c_str(), R_OK) != 0) {
+    const std::string& file = file_path(d, path);
+    if (::access(file.c_str(), R_OK) != 0) {
         LOG_DEBUG("identity file %s not accessible", path.c_str());
         return false;
     }
     // Offer the public key first so that a passphrase is asked only for a
     // key the server would accept.
     ssh_key pub_raw = nullptr;
-    if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &pub_raw) == SSH_OK) {
+    if (ssh_pki_import_pubkey_file(file_path(d, path + ".pub").c_str(), &pub_raw) == SSH_OK) {
         KeyPtr pub(pub_raw);
         if (ssh_userauth_try_publickey(session, nullptr, pub.get()) != SSH_AUTH_SUCCESS) {
             LOG_DEBUG("server refused key %s", path.c_str());
@@ -227,7 +235,7 @@ bool try_identity_file(const Destination& d, ssh_session session, const std::str
         }
     }
     ssh_key priv_raw = nullptr;
-    if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
+    if (ssh_pki_import_privkey_file(file.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
                                     &priv_raw) != SSH_OK) {
         LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
                   path.c_str());
@@ -281,7 +289,10 @@ SessionPtr connect_session(const Destination& d)
     ssh_options_set(s, SSH_OPTIONS_USER, c.user->c_str());
     ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout);
     const auto& kh = *c.user_known_hosts_files;
-    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh.empty() ? "/dev/null" : kh.front().c_str());
+    ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, kh.empty() ? "/dev/null" : file_path(d, kh.front()).c_str());
+    if (d.agent_socket) {
+        if (int afd = d.agent_socket(); afd >= 0 && ssh_set_agent_socket(s, afd) != SSH_OK) ::close(afd);
+    }
     if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
         ssh_options_set(s, SSH_OPTIONS_IDENTITY_AGENT, c.identity_agent->c_str());
     // The effective lists (resolve_defaults): names libssh implements, in

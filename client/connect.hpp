@@ -3,6 +3,8 @@
 // public-key authentication through the agent and identity files.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -28,6 +30,13 @@ struct Destination {
     std::string host_arg;   // as given on the command line (for messages)
     config::ClientConfig config; // resolved: every field set
     bool batch_mode = false;     // never prompt (no terminal, or -f)
+    // Privilege separation as nobody (client/privsep.hpp): identity and
+    // known_hosts files the SSH part read before dropping root, by their
+    // configured name -> the path of its private copy; messages keep the
+    // configured name. And the agent, connected by the root part: a socket,
+    // or -1. Unset: files and agent are opened as usual.
+    std::map<std::string, std::string> file_copies;
+    std::function<int()> agent_socket;
 };
 
 // Connects and authenticates. Throws ConnectError.

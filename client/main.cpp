@@ -1,9 +1,15 @@
 // feth-ssh: ssh -w for tunnels that stay up. The command line and the
 // configuration follow ssh's, so that a user of ssh needs no new habits.
 #include <pwd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -13,6 +19,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
+#include "privsep.hpp"
 #include "tunnel_client.hpp"
 
 namespace {
@@ -35,17 +42,190 @@ struct Args {
     std::string destination;
 };
 
-struct LocalUser {
-    std::string name;
-    std::string home;
-};
-
-LocalUser local_user()
+// Options and configuration, read as the local user `me` (the SSH part's
+// identity under privilege separation): command line first, then the
+// configuration file, as ssh does.
+feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invoker& me, feth::log::Options& lo)
 {
-    struct passwd* pw = ::getpwuid(::getuid());
-    LocalUser u{pw != nullptr ? pw->pw_name : "root", pw != nullptr ? pw->pw_dir : "/"};
-    if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') u.home = h;
-    return u;
+    std::string host = a.destination;
+    std::string user_from_dest;
+    if (auto at = host.rfind('@'); at != std::string::npos) {
+        user_from_dest = host.substr(0, at);
+        host = host.substr(at + 1);
+    }
+    if (host.empty()) throw feth::InputError("no host name given");
+
+    feth::client::TunnelOptions opts;
+    opts.dest.host_arg = host;
+    opts.background = a.background;
+    opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
+    auto& cfg = opts.dest.config;
+    feth::config::ClientConfigParser parser(cfg, host, me.home, me.name);
+    const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
+    parser.set_algorithm_support(support);
+    // Command-line values come first, so they win (ssh's rule).
+    if (!user_from_dest.empty()) parser.apply_option("User=" + user_from_dest);
+    if (!a.login.empty()) parser.apply_option("User=" + a.login);
+    if (!a.port.empty()) parser.apply_option("Port=" + a.port);
+    if (a.ipv4 || a.ipv6) parser.apply_option(a.ipv6 && !a.ipv4 ? "AddressFamily=inet6" : "AddressFamily=inet");
+    if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
+    if (a.reconnect) parser.apply_option("Reconnect=yes");
+    if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
+    for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
+    for (const auto& o : a.options) parser.apply_option(o);
+    if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
+    else parser.apply_file(me.home + "/.ssh/config", false);
+    feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
+    if (a.verbose == 0 && !a.quiet && cfg.log_level) {
+        if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
+            lo.level = *lvl;
+            feth::log::configure(lo);
+        }
+    }
+    if (!cfg.tunnel) throw feth::InputError("Tunnel is set to no: nothing to do");
+    if (*cfg.batch_mode) opts.dest.batch_mode = true;
+    return opts;
+}
+
+int run_client(feth::client::TunnelOptions& opts)
+{
+    if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
+    int status = feth::client::run_tunnel(opts);
+    ssh_finalize();
+    return status;
+}
+
+// The SSH part (privsep.hpp): becomes the invoker, reads the configuration
+// as that user and runs the client with the root part's device.
+int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd sock, pid_t root_part,
+             feth::log::Options& lo)
+{
+    using feth::client::Invoker;
+    feth::client::die_with_root_part(root_part);
+    // As nobody: root's configuration, identity files and known_hosts are
+    // read now, while still root and before any network byte; the SSH part
+    // keeps private copies.
+    feth::client::TunnelOptions root_opts;
+    feth::client::RootSetup setup;
+    if (who.kind == Invoker::Kind::Nobody) {
+        root_opts = read_options(a, who, lo);
+        const auto& c = root_opts.dest.config;
+        auto copies = std::make_shared<feth::client::PrivateCopies>();
+        for (const auto& path : c.identity_files) {
+            copies->add(path, false);
+            copies->add(path + ".pub", false);
+        }
+        const auto& kh = *c.user_known_hosts_files;
+        for (std::size_t i = 0; i < kh.size(); ++i) copies->add(kh[i], i == 0);
+        root_opts.dest.file_copies = copies->paths();
+        if (!kh.empty()) {
+            setup.known_hosts_path = kh.front();
+            setup.known_hosts_name = *c.port == 22 ? *c.host_name
+                                                   : "[" + *c.host_name + "]:" + std::to_string(*c.port);
+        }
+        if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
+            setup.agent_path = *c.identity_agent;
+        else if (const char* sock = ::getenv("SSH_AUTH_SOCK"); sock != nullptr && (!c.identity_agent || *c.identity_agent != "none"))
+            setup.agent_path = sock;
+        if (setup.agent_path.size() >= sizeof(sockaddr_un::sun_path)) setup.agent_path.clear();
+        setup.copies = copies;
+    }
+    feth::client::drop_to_invoker(who);
+    feth::client::die_with_root_part(root_part); // a change of uid clears PR_SET_PDEATHSIG
+    if (who.kind == Invoker::Kind::User) {
+        ::setenv("HOME", who.home.c_str(), 1);
+        ::setenv("USER", who.name.c_str(), 1);
+        ::setenv("LOGNAME", who.name.c_str(), 1);
+    }
+    feth::client::TunnelOptions opts =
+        who.kind == Invoker::Kind::Nobody ? std::move(root_opts) : read_options(a, who, lo);
+    if (who.kind == Invoker::Kind::Nobody)
+        LOG_INFO("Started by root without sudo: the SSH part runs as %s (uid %u); root's configuration, identity "
+                 "files and known_hosts were read before dropping root, root's agent is reached through the "
+                 "root part, and new known_hosts lines are written by it.",
+                 who.drop_name.c_str(), static_cast<unsigned>(who.uid));
+    LOG_DEBUG("the SSH part runs as %s (uid %u); the root part (pid %ld) holds the device", who.drop_name.c_str(),
+              static_cast<unsigned>(::getuid()), static_cast<long>(root_part));
+    const auto& c = opts.dest.config;
+    setup.hooks = {*c.tunnel_up_command, *c.tunnel_down_command, std::chrono::seconds(*c.tunnel_command_timeout)};
+    setup.remote_unit = c.tunnel_device->remote;
+    setup.user = *c.user;
+    setup.host_name = *c.host_name;
+    const bool agent_via_root = !setup.agent_path.empty();
+    opts.privileged = feth::client::remote_privileged(std::move(sock), std::move(setup));
+    if (agent_via_root) {
+        feth::client::Privileged* p = opts.privileged.get();
+        opts.dest.agent_socket = [p] { return p->agent_socket(); };
+    }
+    return run_client(opts);
+}
+
+pid_t g_forward_to = -1;
+extern "C" void forward_signal(int sig)
+{
+    if (g_forward_to > 0) ::kill(g_forward_to, sig);
+}
+
+// Started as root: the root part and the SSH part (privsep.hpp). With -f a
+// third process stays in the foreground until the tunnel is up, so that the
+// root part's going to the background never takes the SSH part's parent
+// away (it dies with its parent).
+int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Options& lo)
+{
+    feth::UniqueFd detach_wr;
+    if (a.background) {
+        int p[2];
+        if (::pipe(p) != 0) feth::throw_errno("-f", "pipe");
+        feth::UniqueFd rd(p[0]);
+        feth::UniqueFd wr(p[1]);
+        const pid_t waiter = ::getpid();
+        pid_t r = ::fork();
+        if (r < 0) feth::throw_errno("-f", "fork");
+        if (r > 0) {
+            wr.reset();
+            g_forward_to = r;
+            struct sigaction sa {};
+            sa.sa_handler = forward_signal;
+            for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::sigaction(sig, &sa, nullptr);
+            char byte = 0;
+            ssize_t n;
+            do n = ::read(rd.get(), &byte, 1);
+            while (n < 0 && errno == EINTR);
+            if (n == 1) return 0; // the tunnel is up and the rest is in the background
+            int st = 0;
+            while (::waitpid(r, &st, 0) < 0 && errno == EINTR) {
+            }
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+        }
+        rd.reset();
+#if defined(__linux__)
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); // until it goes to the background
+#endif
+        if (::getppid() != waiter) ::_exit(255);
+        detach_wr = std::move(wr);
+    }
+    feth::UniqueFd root_end;
+    feth::UniqueFd ssh_end;
+    if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, root_end, ssh_end) != 0)
+        feth::throw_errno("privilege separation", "socketpair");
+    const pid_t root_pid = ::getpid();
+    std::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) feth::throw_errno("privilege separation", "fork");
+    if (pid == 0) {
+        root_end.reset();
+        detach_wr.reset();
+        int status = 255;
+        try {
+            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "feth-ssh: %s\n", e.what());
+        }
+        std::fflush(nullptr);
+        ::_exit(status);
+    }
+    ssh_end.reset();
+    return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr));
 }
 
 } // namespace
@@ -99,49 +279,10 @@ int main(int argc, char** argv)
     ::signal(SIGPIPE, SIG_IGN);
 
     try {
-        std::string host = a.destination;
-        std::string user_from_dest;
-        if (auto at = host.rfind('@'); at != std::string::npos) {
-            user_from_dest = host.substr(0, at);
-            host = host.substr(at + 1);
-        }
-        if (host.empty()) throw feth::InputError("no host name given");
-        const LocalUser me = local_user();
-
-        feth::client::TunnelOptions opts;
-        opts.dest.host_arg = host;
-        opts.background = a.background;
-        opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
-        auto& cfg = opts.dest.config;
-        feth::config::ClientConfigParser parser(cfg, host, me.home);
-        const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
-        parser.set_algorithm_support(support);
-        // Command-line values come first, so they win (ssh's rule).
-        if (!user_from_dest.empty()) parser.apply_option("User=" + user_from_dest);
-        if (!a.login.empty()) parser.apply_option("User=" + a.login);
-        if (!a.port.empty()) parser.apply_option("Port=" + a.port);
-        if (a.ipv4 || a.ipv6) parser.apply_option(a.ipv6 && !a.ipv4 ? "AddressFamily=inet6" : "AddressFamily=inet");
-        if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
-        if (a.reconnect) parser.apply_option("Reconnect=yes");
-        if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
-        for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
-        for (const auto& o : a.options) parser.apply_option(o);
-        if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
-        else parser.apply_file(me.home + "/.ssh/config", false);
-        feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
-        if (a.verbose == 0 && !a.quiet && cfg.log_level) {
-            if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
-                lo.level = *lvl;
-                feth::log::configure(lo);
-            }
-        }
-        if (!cfg.tunnel) throw feth::InputError("Tunnel is set to no: nothing to do");
-        if (*cfg.batch_mode) opts.dest.batch_mode = true;
-
-        if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
-        int status = feth::client::run_tunnel(opts);
-        ssh_finalize();
-        return status;
+        const feth::client::Invoker who = feth::client::find_invoker();
+        if (who.kind != feth::client::Invoker::Kind::Self) return run_separated(a, who, lo);
+        feth::client::TunnelOptions opts = read_options(a, who, lo);
+        return run_client(opts);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "feth-ssh: %s\n", e.what());
         return 255;

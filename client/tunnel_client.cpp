@@ -48,8 +48,6 @@ bool is_status_signal(int sig)
     return sig == SIGUSR1;
 }
 
-using HookEnv = std::vector<std::pair<std::string, std::string>>;
-
 // The numeric address and port of the server this session is connected to.
 std::pair<std::string, std::string> peer_endpoint(ssh_session s)
 {
@@ -77,9 +75,23 @@ public:
     std::uint64_t dropped = 0;
 };
 
-void detach_to_background()
+// -f. Under privilege separation the root part went first; this process
+// is its child and must stay so (it dies with it), so it does not fork.
+void detach_to_background(bool separated)
 {
-    detach_from_terminal("-f");
+    if (!separated) {
+        detach_from_terminal("-f");
+    } else {
+        (void)::setsid();
+        if (::chdir("/") != 0) LOG_DEBUG("-f: chdir /: %s", errno_text(errno).c_str());
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            ::dup2(null, 0);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+            if (null > 2) ::close(null);
+        }
+    }
     log::Options o;
     o.level = log::level();
     o.to_stderr = false;
@@ -105,8 +117,13 @@ public:
         const auto& c = opts_.dest.config;
         DeviceRequest req{*c.tunnel, c.tunnel_device->local, c.tunnel_backend.value_or("auto"),
                           c.tunnel_mtu.value_or(0)};
+        separated_ = opts_.privileged != nullptr;
+        if (!opts_.privileged)
+            opts_.privileged = local_privileged(
+                {*c.tunnel_up_command, *c.tunnel_down_command, std::chrono::seconds(*c.tunnel_command_timeout)});
+        priv_ = opts_.privileged.get();
         try {
-            device_ = open_device(req);
+            device_ = priv_->open_device(req);
         } catch (const std::exception& e) {
             LOG_ERROR("Tunnel device open failed: %s", e.what());
             return 255;
@@ -121,6 +138,7 @@ public:
                 out = connect_and_pump();
                 backoff = kBackoffFirst; // a tunnel was up: start over
             } catch (const ConnectError& e) {
+                priv_->after_connect(); // a host key accepted before the failure is kept
                 LOG_ERROR("%s", e.what());
                 if (!reconnect || !e.retryable()) return 255;
                 out = Outcome::ConnectionLost;
@@ -147,6 +165,7 @@ private:
     {
         const auto& c = opts_.dest.config;
         SessionPtr session = connect_session(opts_.dest);
+        priv_->after_connect();
         ssh_session s = session.get();
 
         ChannelPtr channel(ssh_channel_new(s));
@@ -170,16 +189,14 @@ private:
         // to its timeout). With -f, feth-ssh goes to the background once the
         // hook has succeeded, so that a failure is reported in the
         // foreground.
-        std::unique_ptr<HookProcess> up_hook;
+        std::unique_ptr<RunningHook> up_hook;
         bool up_hook_failed = false;
-        if (!c.tunnel_up_command->empty()) {
-            try {
-                up_hook = std::make_unique<HookProcess>(hook_spec("TunnelUpCommand", *c.tunnel_up_command, env));
-            } catch (const std::exception& e) {
-                LOG_ERROR("TunnelUpCommand could not be started: %s: closing the tunnel %s", e.what(),
-                          device_->name().c_str());
-                up_hook_failed = true;
-            }
+        try {
+            up_hook = priv_->tunnel_up(env);
+        } catch (const std::exception& e) {
+            LOG_ERROR("TunnelUpCommand could not be started: %s: closing the tunnel %s", e.what(),
+                      device_->name().c_str());
+            up_hook_failed = true;
         }
         if (!up_hook && !up_hook_failed) maybe_detach();
 
@@ -190,6 +207,9 @@ private:
             throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
         bool signal_ready = false;
         ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signal_ready);
+        bool root_ready = false; // the root part wrote, or went away
+        if (priv_->watch_fd() >= 0)
+            ssh_event_add_fd(event.get(), priv_->watch_fd(), POLLIN, &TunnelClient::on_signal, &root_ready);
 
         Outcome outcome = up_hook_failed ? Outcome::HookFailed : Outcome::ConnectionLost;
         {
@@ -211,6 +231,10 @@ private:
                 timeout = sooner_timeout(timeout, pump.poll_timeout_ms());
                 int rc = ssh_event_dopoll(event.get(), timeout);
                 pump.service();
+                if (root_ready) {
+                    root_ready = false;
+                    priv_->on_watch_ready();
+                }
                 if (signal_ready) {
                     signal_ready = false;
                     bool stop = false;
@@ -226,7 +250,7 @@ private:
                 if (up_hook && !up_hook->finished() && up_hook->service()) {
                     if (!up_hook->result().ok()) {
                         LOG_ERROR("TunnelUpCommand %s: closing the tunnel %s",
-                                  up_hook->result().describe(up_hook->spec().timeout).c_str(),
+                                  up_hook->result().describe(hook_timeout()).c_str(),
                                   device_->name().c_str());
                         outcome = Outcome::HookFailed;
                         break;
@@ -262,6 +286,7 @@ private:
                                                             : "closed");
         }
         ssh_event_remove_fd(event.get(), signals_.fd());
+        if (priv_->watch_fd() >= 0) ssh_event_remove_fd(event.get(), priv_->watch_fd());
         ssh_event_remove_session(event.get(), s);
         if (outcome != Outcome::ConnectionLost && ssh_is_connected(s)) ssh_disconnect(s);
 
@@ -270,40 +295,22 @@ private:
         // timeout, before the down hook undoes it.
         if (up_hook && !up_hook->finished()) {
             if (outcome == Outcome::Signal) {
-                LOG_INFO("Stopping TunnelUpCommand (pid %ld)", static_cast<long>(up_hook->pid()));
+                up_hook->stop();
                 up_hook.reset();
             } else if (!up_hook->wait().ok()) {
-                LOG_ERROR("TunnelUpCommand %s", up_hook->result().describe(up_hook->spec().timeout).c_str());
+                LOG_ERROR("TunnelUpCommand %s", up_hook->result().describe(hook_timeout()).c_str());
                 outcome = Outcome::HookFailed;
             }
         }
         // TunnelDownCommand: once per tunnel that came up, after it is down
         // (also after a failed up hook, to undo what it did). Bounded by its
         // timeout; its failure is logged and changes nothing else.
-        if (!c.tunnel_down_command->empty()) {
-            try {
-                HookResult r = run_hook(hook_spec("TunnelDownCommand", *c.tunnel_down_command, env));
-                if (!r.ok()) LOG_ERROR("TunnelDownCommand %s", r.describe(hook_timeout()).c_str());
-            } catch (const std::exception& e) {
-                LOG_ERROR("TunnelDownCommand could not be started: %s", e.what());
-            }
-        }
+        priv_->tunnel_down(env);
         up_since_.reset();
         return outcome;
     }
 
     milliseconds hook_timeout() const { return std::chrono::seconds(*opts_.dest.config.tunnel_command_timeout); }
-
-    HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const
-    {
-        HookSpec spec;
-        spec.name = name;
-        spec.command = command;
-        spec.env = env;
-        spec.timeout = hook_timeout();
-        spec.inherit_environment = true; // as ssh's LocalCommand
-        return spec;
-    }
 
     // What a hook learns about its tunnel (docs/hooks.md).
     HookEnv hook_env(ssh_session s) const
@@ -327,7 +334,8 @@ private:
     void maybe_detach()
     {
         if (opts_.background && !detached_) {
-            detach_to_background();
+            priv_->detach();
+            detach_to_background(separated_);
             detached_ = true;
         }
     }
@@ -369,8 +377,10 @@ private:
         for (;;) {
             auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
             if (left <= 0) break;
-            struct pollfd p[2] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0}};
-            int n = ::poll(p, 2, static_cast<int>(left));
+            struct pollfd p[3] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0},
+                                  {priv_->watch_fd(), POLLIN, 0}};
+            int n = ::poll(p, 3, static_cast<int>(left));
+            if (n > 0 && p[2].revents != 0) priv_->on_watch_ready();
             if (n > 0 && p[0].revents != 0) {
                 for (int sig = signals_.next(); sig != 0; sig = signals_.next()) {
                     if (is_status_signal(sig)) log_status(nullptr);
@@ -399,6 +409,8 @@ private:
     }
 
     TunnelOptions& opts_;
+    Privileged* priv_ = nullptr; // opts_.privileged
+    bool separated_ = false;     // a root part of feth-ssh holds the device
     SignalPipe signals_;
     std::unique_ptr<Device> device_;
     bool detached_ = false;

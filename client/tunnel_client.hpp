@@ -4,13 +4,19 @@
 // device (name, MAC, addresses) stays in place so traffic resumes by itself.
 #pragma once
 
+#include <memory>
+
 #include "connect.hpp"
+#include "privsep.hpp"
 
 namespace feth::client {
 
 struct TunnelOptions {
     Destination dest;
     bool background = false; // -f: detach once the tunnel is up
+    // Where the device and the hooks come from: the root part of feth-ssh
+    // (privsep.hpp) when it was started as root; unset: this process.
+    std::unique_ptr<Privileged> privileged;
 };
 
 // Returns the process exit status: 0 for a clean close or a signal, 255 for

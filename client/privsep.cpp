@@ -1,0 +1,793 @@
+// The two halves of feth-ssh's privilege separation (privsep.hpp): the
+// SSH part's calls (RemotePrivileged), the in-process stand-in when there is
+// no root to separate (LocalPrivileged), and the root part's loop.
+#include "privsep.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+#include <sys/un.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <optional>
+
+#include <libssh/libssh.h>
+
+#include "server/privsep_wire.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/log.hpp"
+#include "tunnel/signal_pipe.hpp"
+
+namespace feth::client {
+namespace {
+
+namespace wire = feth::server::privsep;
+using Clock = std::chrono::steady_clock;
+
+// The client's messages, in feth-sshd's monitor framing (numbers of their
+// own, far from the server's).
+enum class Msg : std::uint32_t {
+    // SSH part -> root part
+    Open = 101,       // uint32 mode, uint32 unit, string backend, uint32 mtu, uint32 remote unit,
+                      //   string TunnelUpCommand, string TunnelDownCommand, uint32 timeout s,
+                      //   string user, string host name, string known_hosts path,
+                      //   string known_hosts host name, string agent path (the last three
+                      //   empty but as nobody). Once, first, before the network.
+    TunnelUp = 103,   // string remote address (numeric), uint32 remote port, uint32 reconnect (0/1)
+    TunnelDown = 104, // (empty)
+    HookStop = 105,   // (empty): stop the running TunnelUpCommand
+    Detach = 107,     // (empty): -f
+    KnownHostsAdd = 109, // uint32 n (<= 8), n strings: known_hosts lines for the host of Open
+    AgentConnect = 111,  // (empty)
+    // root part -> SSH part
+    OpenAnswer = 102, // uint32 ok; ok: uint32 mode, string name, string io name, string backend,
+                      //   with 1 or 2 fds; refused: string reason
+    HookDone = 106,   // uint32 which (1 up, 2 down), uint32 started, uint32 kind, uint32 status,
+                      //   string error (not started)
+    DetachDone = 108, // (empty)
+    AgentAnswer = 112, // uint32 ok, with 1 fd when ok
+};
+
+constexpr const char* kRootPeer = "feth-ssh root part";
+constexpr const char* kSshPeer = "feth-ssh SSH part";
+constexpr std::size_t kMaxCommand = 8192;
+constexpr std::size_t kMaxHost = 1024;
+constexpr std::size_t kMaxUser = 256;
+constexpr std::uint32_t kMaxTimeout = 24 * 3600;
+constexpr auto kMessageDeadline = std::chrono::seconds(10);
+constexpr std::size_t kMaxPath = 4096;
+constexpr std::size_t kMaxKnownHostsLine = 16 * 1024;
+constexpr std::uint32_t kMaxKnownHostsLines = 8;   // per message
+constexpr std::uint32_t kMaxKnownHostsTotal = 64;  // per run
+constexpr std::uint32_t kMaxAgentConnections = 10000;
+
+wire::Message msg(Msg t)
+{
+    wire::Message m;
+    m.set_type(static_cast<std::uint32_t>(t));
+    return m;
+}
+
+bool is(const wire::Message& m, Msg t)
+{
+    return m.type() == static_cast<std::uint32_t>(t);
+}
+
+// Printable ASCII and nothing else (no NUL, newline or escape).
+bool printable_text(const std::string& s)
+{
+    for (unsigned char c : s)
+        if (c < 0x20 || c == 0x7f) return false;
+    return true;
+}
+
+// ---- no root: everything in-process --------------------------------------
+
+class LocalHook final : public RunningHook {
+public:
+    explicit LocalHook(HookSpec spec) : p_(std::move(spec)) {}
+    bool finished() const override { return p_.finished(); }
+    bool service() override { return p_.service(); }
+    int poll_timeout_ms() const override { return p_.poll_timeout_ms(); }
+    const HookResult& result() const override { return p_.result(); }
+    const HookResult& wait() override { return p_.wait(); }
+    // Destroying the process stops and reaps it; the owner does next.
+    void stop() override { LOG_INFO("Stopping TunnelUpCommand (pid %ld)", static_cast<long>(p_.pid())); }
+
+private:
+    HookProcess p_;
+};
+
+HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env, std::chrono::seconds timeout)
+{
+    HookSpec spec;
+    spec.name = name;
+    spec.command = command;
+    spec.env = env;
+    spec.timeout = timeout;
+    spec.inherit_environment = true; // as ssh's LocalCommand
+    return spec;
+}
+
+void run_down_hook(const std::string& command, const HookEnv& env, std::chrono::seconds timeout)
+{
+    if (command.empty()) return;
+    try {
+        HookResult r = run_hook(hook_spec("TunnelDownCommand", command, env, timeout));
+        if (!r.ok()) LOG_ERROR("TunnelDownCommand %s", r.describe(timeout).c_str());
+    } catch (const std::exception& e) {
+        LOG_ERROR("TunnelDownCommand could not be started: %s", e.what());
+    }
+}
+
+class LocalPrivileged final : public Privileged {
+public:
+    explicit LocalPrivileged(HookCommands h) : h_(std::move(h)) {}
+    std::unique_ptr<Device> open_device(const DeviceRequest& r) override { return feth::open_device(r); }
+    std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) override
+    {
+        if (h_.up.empty()) return nullptr;
+        return std::make_unique<LocalHook>(hook_spec("TunnelUpCommand", h_.up, env, h_.timeout));
+    }
+    void tunnel_down(const HookEnv& env) override { run_down_hook(h_.down, env, h_.timeout); }
+    void detach() override {}
+
+private:
+    HookCommands h_;
+};
+
+// ---- the SSH part's side --------------------------------------------------
+
+class RemotePrivileged;
+
+class RemoteHook final : public RunningHook {
+public:
+    explicit RemoteHook(RemotePrivileged& p) : p_(p) {}
+    bool finished() const override;
+    bool service() override;
+    int poll_timeout_ms() const override { return 100; }
+    const HookResult& result() const override;
+    const HookResult& wait() override;
+    void stop() override;
+
+private:
+    RemotePrivileged& p_;
+    // As HookProcess: finished only once service() or wait() said so, even
+    // when the root part's answer was read earlier (on_watch_ready), so
+    // that the owner's "it just finished" branch runs.
+    bool finished_ = false;
+};
+
+class RemotePrivileged final : public Privileged {
+public:
+    RemotePrivileged(UniqueFd sock, RootSetup setup) : sock_(std::move(sock)), setup_(std::move(setup)) {}
+
+    std::unique_ptr<Device> open_device(const DeviceRequest& r) override
+    {
+        auto m = msg(Msg::Open);
+        m.put_u32(static_cast<std::uint32_t>(r.mode));
+        m.put_u32(r.unit);
+        m.put_string(r.backend);
+        m.put_u32(r.mtu);
+        m.put_u32(setup_.remote_unit);
+        m.put_string(setup_.hooks.up);
+        m.put_string(setup_.hooks.down);
+        m.put_u32(static_cast<std::uint32_t>(setup_.hooks.timeout.count()));
+        m.put_string(setup_.user);
+        m.put_string(setup_.host_name);
+        m.put_string(setup_.known_hosts_path);
+        m.put_string(setup_.known_hosts_name);
+        m.put_string(setup_.agent_path);
+        wire::send_message(sock_.get(), m, kRootPeer);
+        wire::Message a = next();
+        if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
+        if (a.get_u32() != 1) {
+            std::string reason = a.get_string(wire::kMaxText);
+            a.expect_end();
+            throw InputError(reason);
+        }
+        AdoptRequest ad;
+        const std::uint32_t mode = a.get_u32();
+        if (mode != static_cast<std::uint32_t>(TunMode::Ethernet) &&
+            mode != static_cast<std::uint32_t>(TunMode::PointToPoint))
+            throw InputError("the root part sent a bad tunnel mode");
+        ad.mode = static_cast<TunMode>(mode);
+        ad.name = a.get_string(wire::kMaxText);
+        ad.io_name = a.get_string(wire::kMaxText);
+        ad.backend = a.get_string(wire::kMaxBackendName);
+        a.expect_end();
+        ad.fds = std::move(a.fds());
+        return adopt_device(std::move(ad));
+    }
+
+    std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) override
+    {
+        auto get = [&](const char* k) {
+            for (const auto& [n, v] : env)
+                if (n == k) return v;
+            return std::string();
+        };
+        auto m = msg(Msg::TunnelUp);
+        m.put_string(get("FETH_REMOTE_ADDRESS"));
+        m.put_u32(static_cast<std::uint32_t>(std::strtoul(get("FETH_REMOTE_PORT").c_str(), nullptr, 10)));
+        m.put_u32(get("FETH_RECONNECT") == "1" ? 1 : 0);
+        wire::send_message(sock_.get(), m, kRootPeer);
+        if (setup_.hooks.up.empty()) return nullptr;
+        up_result_.reset();
+        up_error_.clear();
+        auto h = std::make_unique<RemoteHook>(*this);
+        // A hook the root part could not start is reported at once.
+        poll_messages(0);
+        if (!up_error_.empty()) throw InputError(up_error_);
+        return h;
+    }
+
+    void tunnel_down(const HookEnv&) override
+    {
+        wire::send_message(sock_.get(), msg(Msg::TunnelDown), kRootPeer);
+        down_done_ = false;
+        while (!down_done_) handle(next());
+    }
+
+    void detach() override
+    {
+        wire::send_message(sock_.get(), msg(Msg::Detach), kRootPeer);
+        wire::Message a = next();
+        if (!is(a, Msg::DetachDone)) throw InputError("the root part did not go to the background");
+    }
+
+    int watch_fd() const override { return sock_.get(); }
+    void on_watch_ready() override { poll_messages(0); }
+
+    int agent_socket() override
+    {
+        if (setup_.agent_path.empty()) return -1;
+        wire::send_message(sock_.get(), msg(Msg::AgentConnect), kRootPeer);
+        wire::Message a = next();
+        if (!is(a, Msg::AgentAnswer)) throw InputError("the root part answered the agent request with something else");
+        const bool ok = a.get_u32() == 1;
+        a.expect_end();
+        if (!ok || a.fds().size() != 1) {
+            LOG_DEBUG("the root part could not connect to the agent %s", setup_.agent_path.c_str());
+            return -1;
+        }
+        return a.fds().front().release();
+    }
+
+    void after_connect() override
+    {
+        if (!setup_.copies || setup_.known_hosts_path.empty()) return;
+        std::vector<std::string> lines = setup_.copies->take_appended(setup_.known_hosts_path);
+        for (std::size_t i = 0; i < lines.size(); i += kMaxKnownHostsLines) {
+            auto m = msg(Msg::KnownHostsAdd);
+            const std::size_t n = std::min<std::size_t>(kMaxKnownHostsLines, lines.size() - i);
+            m.put_u32(static_cast<std::uint32_t>(n));
+            for (std::size_t j = 0; j < n; ++j) m.put_string(lines[i + j].substr(0, kMaxKnownHostsLine));
+            wire::send_message(sock_.get(), m, kRootPeer);
+        }
+    }
+
+    // Reads what has arrived (waiting at most `timeout_ms`).
+    void poll_messages(int timeout_ms)
+    {
+        for (;;) {
+            struct pollfd p {sock_.get(), POLLIN, 0};
+            int n = ::poll(&p, 1, timeout_ms);
+            if (n <= 0) return;
+            handle(next());
+            timeout_ms = 0;
+        }
+    }
+
+    bool up_finished() const { return up_result_.has_value() || !up_error_.empty(); }
+    const HookResult& up_result() const
+    {
+        static const HookResult failed{HookResult::Kind::Exited, 127};
+        return up_result_ ? *up_result_ : failed;
+    }
+    void stop_up()
+    {
+        if (up_finished()) return; // the root part logs the stop, with the hook's pid
+        wire::send_message(sock_.get(), msg(Msg::HookStop), kRootPeer);
+        while (!up_finished()) handle(next());
+    }
+    void wait_up()
+    {
+        while (!up_finished()) handle(next());
+    }
+
+private:
+    wire::Message next()
+    {
+        wire::Message m;
+        if (!wire::recv_message(sock_.get(), m, kRootPeer)) {
+            LOG_ERROR("The root part of feth-ssh is gone: exiting");
+            std::fflush(nullptr);
+            ::_exit(255);
+        }
+        return m;
+    }
+
+    void handle(wire::Message m)
+    {
+        if (!is(m, Msg::HookDone)) throw InputError("unexpected message from the root part");
+        const std::uint32_t which = m.get_u32();
+        const std::uint32_t started = m.get_u32();
+        HookResult r;
+        r.kind = static_cast<HookResult::Kind>(std::min<std::uint32_t>(m.get_u32(), 2));
+        r.status = static_cast<int>(m.get_u32());
+        std::string error = m.get_string(wire::kMaxText);
+        m.expect_end();
+        if (which == 1) {
+            if (started == 0) up_error_ = error.empty() ? "not started" : error;
+            else up_result_ = r;
+        } else {
+            down_done_ = true;
+        }
+    }
+
+    UniqueFd sock_;
+    RootSetup setup_;
+    std::optional<HookResult> up_result_;
+    std::string up_error_;
+    bool down_done_ = false;
+};
+
+bool RemoteHook::finished() const { return finished_; }
+bool RemoteHook::service()
+{
+    p_.poll_messages(0);
+    finished_ = p_.up_finished();
+    return finished_;
+}
+const HookResult& RemoteHook::result() const { return p_.up_result(); }
+const HookResult& RemoteHook::wait()
+{
+    p_.wait_up();
+    finished_ = true;
+    return p_.up_result();
+}
+void RemoteHook::stop()
+{
+    p_.stop_up();
+    finished_ = true;
+}
+
+// ---- the root part --------------------------------------------------------
+
+class MisbehavedError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class RootPart {
+public:
+    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd)
+        : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd))
+    {
+    }
+
+    int run()
+    {
+        // What the user sends to the feth-ssh they started (this process)
+        // goes on to the SSH part: the ends, and the status line.
+        SignalPipe signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1
+#ifdef SIGINFO
+                            ,
+                            SIGINFO
+#endif
+        });
+        timeval tv{10, 0};
+        ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        (void)wire::refuse_descriptors_in_kernel(sock_.get());
+        bool misbehaved = false;
+        try {
+            for (;;) {
+                struct pollfd p[3] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
+                                      {up_hook_ ? up_hook_->fd() : -1, POLLIN, 0}};
+                int timeout = up_hook_ ? up_hook_->poll_timeout_ms() : -1;
+                int n = ::poll(p, 3, timeout);
+                if (n < 0 && errno != EINTR) throw_errno("root part", "poll");
+                if (n > 0 && p[1].revents != 0)
+                    for (int sig = signals.next(); sig != 0; sig = signals.next()) ::kill(child_, sig);
+                if (up_hook_ && up_hook_->service()) up_hook_done();
+                if (n > 0 && p[0].revents != 0) {
+                    wire::Message m;
+                    wire::RecvOptions o;
+                    o.descriptors = false;
+                    o.deadline = Clock::now() + kMessageDeadline;
+                    try {
+                        if (!wire::recv_message(sock_.get(), m, kSshPeer, o)) break; // the SSH part is gone
+                    } catch (const InputError& e) {
+                        throw MisbehavedError(e.what());
+                    }
+                    handle(m);
+                }
+            }
+        } catch (const MisbehavedError& e) {
+            LOG_ERROR("The SSH part of feth-ssh misbehaved (%s): ending it", e.what());
+            misbehaved = true;
+        } catch (const InputError& e) {
+            LOG_ERROR("The SSH part of feth-ssh misbehaved (%s): ending it", e.what());
+            misbehaved = true;
+        } catch (const std::exception& e) {
+            LOG_ERROR("feth-ssh root part: %s", e.what());
+            misbehaved = true;
+        }
+        if (misbehaved) ::kill(child_, SIGKILL);
+        sock_.reset();
+        int status = reap(misbehaved);
+        cleanup();
+        return misbehaved ? 255 : status;
+    }
+
+private:
+    void handle(wire::Message& m)
+    {
+        if (is(m, Msg::Open)) return open(m);
+        if (!device_) throw MisbehavedError("a request before the device was opened");
+        if (is(m, Msg::TunnelUp)) return tunnel_up(m);
+        if (is(m, Msg::TunnelDown)) return tunnel_down(m);
+        if (is(m, Msg::HookStop)) {
+            m.expect_end();
+            if (up_hook_) {
+                LOG_INFO("Stopping TunnelUpCommand (pid %ld)", static_cast<long>(up_hook_->pid()));
+                up_hook_.reset(); // stops and reaps it
+                send_hook_done(1, true, HookResult{HookResult::Kind::Signaled, SIGTERM}, "");
+            }
+            return;
+        }
+        if (is(m, Msg::Detach)) return detach(m);
+        if (is(m, Msg::KnownHostsAdd)) return known_hosts_add(m);
+        if (is(m, Msg::AgentConnect)) return agent_connect(m);
+        throw MisbehavedError("unknown message type " + std::to_string(m.type()));
+    }
+
+    void open(wire::Message& m)
+    {
+        if (opened_) throw MisbehavedError("a second device request");
+        opened_ = true;
+        DeviceRequest r;
+        const std::uint32_t mode = m.get_u32();
+        if (mode != static_cast<std::uint32_t>(TunMode::Ethernet) &&
+            mode != static_cast<std::uint32_t>(TunMode::PointToPoint))
+            throw MisbehavedError("bad tunnel mode " + std::to_string(mode));
+        r.mode = static_cast<TunMode>(mode);
+        r.unit = m.get_u32();
+        r.backend = m.get_string(wire::kMaxBackendName);
+        r.mtu = m.get_u32();
+        remote_unit_ = m.get_u32();
+        hooks_.up = m.get_string(kMaxCommand);
+        hooks_.down = m.get_string(kMaxCommand);
+        const std::uint32_t t = m.get_u32();
+        user_ = m.get_string(kMaxUser);
+        host_ = m.get_string(kMaxHost);
+        kh_path_ = m.get_string(kMaxPath);
+        kh_name_ = m.get_string(kMaxHost + 8);
+        agent_path_ = m.get_string(sizeof(sockaddr_un::sun_path) - 1);
+        m.expect_end();
+        if (!printable_text(kh_path_) || !printable_text(kh_name_) || !printable_text(agent_path_))
+            throw MisbehavedError("control characters in a path");
+        if (r.mtu > 65535) throw MisbehavedError("MTU out of range");
+        if (t == 0 || t > kMaxTimeout) throw MisbehavedError("hook timeout out of range");
+        if (hooks_.up.find('\0') != std::string::npos || hooks_.down.find('\0') != std::string::npos)
+            throw MisbehavedError("NUL in a hook command");
+        if (!printable_text(user_) || !printable_text(host_) || !printable_text(r.backend))
+            throw MisbehavedError("control characters in the user, host or backend name");
+        hooks_.timeout = std::chrono::seconds(t);
+        auto a = msg(Msg::OpenAnswer);
+        try {
+            device_ = feth::open_device(r);
+        } catch (const std::exception& e) {
+            a.put_u32(0);
+            a.put_string(std::string(e.what()).substr(0, wire::kMaxText));
+            wire::send_message(sock_.get(), a, kSshPeer);
+            return;
+        }
+        LOG_DEBUG("root part: device %s opened for the SSH part", device_->name().c_str());
+        a.put_u32(1);
+        a.put_u32(static_cast<std::uint32_t>(device_->mode()));
+        a.put_string(device_->name());
+        a.put_string(device_->io_name());
+        a.put_string(device_->backend());
+        a.add_fd(device_->read_fd());
+        if (device_->write_fd() != device_->read_fd()) a.add_fd(device_->write_fd());
+        wire::send_message(sock_.get(), a, kSshPeer);
+    }
+
+    void tunnel_up(wire::Message& m)
+    {
+        std::string address = m.get_string(64);
+        const std::uint32_t port = m.get_u32();
+        const std::uint32_t reconnect = m.get_u32();
+        m.expect_end();
+        if (up_ || up_hook_) throw MisbehavedError("tunnel up twice");
+        unsigned char buf[16];
+        if (!address.empty() && ::inet_pton(AF_INET, address.c_str(), buf) != 1 &&
+            ::inet_pton(AF_INET6, address.c_str(), buf) != 1)
+            throw MisbehavedError("the remote address is not a numeric address");
+        if (port == 0 || port > 65535 || reconnect > 1) throw MisbehavedError("port or reconnect flag out of range");
+        up_ = true;
+        env_ = {
+            {"FETH_INTERFACE", device_->name()},
+            {"FETH_IO_INTERFACE", device_->io_name()},
+            {"FETH_MODE", tun_mode_name(device_->mode())},
+            {"FETH_UNIT", remote_unit_ == kTunUnitAny ? std::string("any") : std::to_string(remote_unit_)},
+            {"FETH_USER", user_},
+            {"FETH_REMOTE_HOST", host_},
+            {"FETH_REMOTE_ADDRESS", address},
+            {"FETH_REMOTE_PORT", std::to_string(port)},
+            {"FETH_RECONNECT", reconnect == 1 ? "1" : "0"},
+        };
+        if (hooks_.up.empty()) return;
+        try {
+            up_hook_ = std::make_unique<HookProcess>(hook_spec("TunnelUpCommand", hooks_.up, env_, hooks_.timeout));
+        } catch (const std::exception& e) {
+            send_hook_done(1, false, {}, e.what());
+        }
+    }
+
+    // Lines libssh added to the SSH part's copy of known_hosts (accept-new,
+    // or a "yes"): each must be one line that names the host of Open, which
+    // only ssh_known_hosts_parse_line says; at most kMaxKnownHostsTotal.
+    void known_hosts_add(wire::Message& m)
+    {
+        if (kh_path_.empty() || kh_name_.empty()) throw MisbehavedError("known_hosts lines with no file to add to");
+        const std::uint32_t n = m.get_u32();
+        if (n == 0 || n > kMaxKnownHostsLines) throw MisbehavedError("known_hosts line count out of range");
+        std::vector<std::string> lines;
+        for (std::uint32_t i = 0; i < n; ++i) lines.push_back(m.get_string(kMaxKnownHostsLine));
+        m.expect_end();
+        kh_added_ += n;
+        if (kh_added_ > kMaxKnownHostsTotal) throw MisbehavedError("too many known_hosts lines");
+        std::string out;
+        for (const auto& line : lines) {
+            if (line.empty() || !printable_text(line)) throw MisbehavedError("a known_hosts line with control characters");
+            struct ssh_knownhosts_entry* entry = nullptr;
+            const int rc = ssh_known_hosts_parse_line(kh_name_.c_str(), line.c_str(), &entry);
+            if (entry != nullptr) ssh_knownhosts_entry_free(entry);
+            if (rc != SSH_OK) throw MisbehavedError("a known_hosts line that is not for " + kh_name_);
+            out += line + "\n";
+        }
+        UniqueFd f(::open(kh_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!f) {
+            LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
+                      errno_text(errno).c_str());
+            return;
+        }
+        if (::write(f.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()))
+            LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
+                      errno_text(errno).c_str());
+    }
+
+    // A new connection to the agent of Open, for the SSH part's next login.
+    void agent_connect(wire::Message& m)
+    {
+        m.expect_end();
+        if (agent_path_.empty()) throw MisbehavedError("an agent request with no agent");
+        if (++agent_connections_ > kMaxAgentConnections) throw MisbehavedError("too many agent requests");
+        auto a = msg(Msg::AgentAnswer);
+        UniqueFd s = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, agent_path_.c_str(), agent_path_.size());
+        if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+            LOG_DEBUG("root part: agent %s: %s", agent_path_.c_str(), errno_text(errno).c_str());
+            a.put_u32(0);
+            wire::send_message(sock_.get(), a, kSshPeer);
+            return;
+        }
+        a.put_u32(1);
+        a.add_fd(s.get());
+        wire::send_message(sock_.get(), a, kSshPeer);
+    }
+
+    void up_hook_done()
+    {
+        HookResult r = up_hook_->result();
+        up_hook_.reset();
+        send_hook_done(1, true, r, "");
+    }
+
+    void tunnel_down(wire::Message& m)
+    {
+        m.expect_end();
+        if (!up_) throw MisbehavedError("tunnel down while not up");
+        if (up_hook_) {
+            up_hook_->wait();
+            up_hook_done();
+        }
+        up_ = false;
+        run_down_hook(hooks_.down, env_, hooks_.timeout);
+        send_hook_done(2, true, {}, "");
+    }
+
+    void detach(wire::Message& m)
+    {
+        m.expect_end();
+        if (!detach_fd_) throw MisbehavedError("a request to go to the background without -f");
+#if defined(__linux__)
+        ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0); // the foreground waiter exits now
+#endif
+        const char byte = 'd';
+        (void)!::write(detach_fd_.get(), &byte, 1);
+        detach_fd_.reset();
+        ::setsid();
+        if (::chdir("/") != 0) LOG_DEBUG("root part: chdir /: %s", errno_text(errno).c_str());
+        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null >= 0) {
+            ::dup2(null, 0);
+            ::dup2(null, 1);
+            ::dup2(null, 2);
+            if (null > 2) ::close(null);
+        }
+        log::Options o;
+        o.level = log::level();
+        o.to_stderr = false;
+        o.ident = "feth-ssh";
+        log::configure(o);
+        wire::send_message(sock_.get(), msg(Msg::DetachDone), kSshPeer);
+    }
+
+    void send_hook_done(std::uint32_t which, bool started, const HookResult& r, const std::string& error)
+    {
+        auto a = msg(Msg::HookDone);
+        a.put_u32(which);
+        a.put_u32(started ? 1 : 0);
+        a.put_u32(static_cast<std::uint32_t>(r.kind));
+        a.put_u32(static_cast<std::uint32_t>(r.status));
+        a.put_string(error.substr(0, wire::kMaxText));
+        wire::send_message(sock_.get(), a, kSshPeer);
+    }
+
+    // The SSH part has closed its end (or was killed): it is given a few
+    // seconds to exit, then killed.
+    int reap(bool killed)
+    {
+        int st = 0;
+        auto deadline = Clock::now() + std::chrono::seconds(5);
+        for (;;) {
+            pid_t r = ::waitpid(child_, &st, WNOHANG);
+            if (r == child_) break;
+            if (r < 0 && errno != EINTR) return 255;
+            if (Clock::now() >= deadline) {
+                ::kill(child_, SIGKILL);
+                ::waitpid(child_, &st, 0);
+                return 255;
+            }
+            ::usleep(20000);
+        }
+        if (WIFEXITED(st)) return WEXITSTATUS(st);
+        if (!killed)
+            LOG_ERROR("The SSH part of feth-ssh ended by signal %d", WTERMSIG(st));
+        return 255;
+    }
+
+    // Nothing is left: a running hook is stopped, a tunnel that was up gets
+    // its TunnelDownCommand, and the device goes.
+    void cleanup()
+    {
+        up_hook_.reset();
+        if (up_) {
+            up_ = false;
+            run_down_hook(hooks_.down, env_, hooks_.timeout);
+        }
+        if (device_) LOG_DEBUG("root part: removing device %s", device_->name().c_str());
+        device_.reset();
+    }
+
+    UniqueFd sock_;
+    pid_t child_;
+    UniqueFd detach_fd_;
+    bool opened_ = false;
+    std::unique_ptr<Device> device_;
+    HookCommands hooks_;
+    std::uint32_t remote_unit_ = kTunUnitAny;
+    std::string user_;
+    std::string host_;
+    std::string kh_path_;
+    std::string kh_name_;
+    std::string agent_path_;
+    std::uint32_t kh_added_ = 0;
+    std::uint32_t agent_connections_ = 0;
+    bool up_ = false;
+    HookEnv env_;
+    std::unique_ptr<HookProcess> up_hook_;
+};
+
+} // namespace
+
+bool PrivateCopies::add(const std::string& path, bool create)
+{
+#if defined(__linux__)
+    if (copies_.count(path) != 0) return true;
+    constexpr std::size_t kMaxCopy = 4 * 1024 * 1024;
+    std::string content;
+    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!in) {
+        if (errno != ENOENT || !create) return false;
+    } else {
+        char buf[8192];
+        for (;;) {
+            ssize_t n = ::read(in.get(), buf, sizeof buf);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            content.append(buf, static_cast<std::size_t>(n));
+            if (content.size() > kMaxCopy) return false;
+        }
+    }
+    UniqueFd fd(::memfd_create("feth-ssh-copy", MFD_CLOEXEC));
+    if (!fd) throw_errno("copy of " + path, "memfd_create");
+    if (!content.empty() && ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+        throw_errno("copy of " + path, "write");
+    Copy c;
+    c.fd = std::move(fd);
+    c.seen = content.size();
+    copies_.emplace(path, std::move(c));
+    return true;
+#else
+    (void)path;
+    (void)create;
+    return false;
+#endif
+}
+
+std::map<std::string, std::string> PrivateCopies::paths() const
+{
+    std::map<std::string, std::string> out;
+    for (const auto& [name, c] : copies_) out[name] = "/proc/self/fd/" + std::to_string(c.fd.get());
+    return out;
+}
+
+std::vector<std::string> PrivateCopies::take_appended(const std::string& path)
+{
+    std::vector<std::string> lines;
+    auto it = copies_.find(path);
+    if (it == copies_.end()) return lines;
+    Copy& c = it->second;
+    struct stat st {};
+    if (::fstat(c.fd.get(), &st) != 0 || static_cast<std::size_t>(st.st_size) <= c.seen) return lines;
+    std::string added(static_cast<std::size_t>(st.st_size) - c.seen, '\0');
+    ssize_t n = ::pread(c.fd.get(), added.data(), added.size(), static_cast<off_t>(c.seen));
+    if (n <= 0) return lines;
+    added.resize(static_cast<std::size_t>(n));
+    // Whole lines only; a partial one waits for the next call.
+    std::size_t start = 0;
+    for (std::size_t nl = added.find('\n'); nl != std::string::npos; nl = added.find('\n', start)) {
+        if (nl > start) lines.push_back(added.substr(start, nl - start));
+        start = nl + 1;
+    }
+    c.seen += start;
+    return lines;
+}
+
+std::unique_ptr<Privileged> local_privileged(HookCommands hooks)
+{
+    return std::make_unique<LocalPrivileged>(std::move(hooks));
+}
+
+std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup)
+{
+    return std::make_unique<RemotePrivileged>(std::move(sock), std::move(setup));
+}
+
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd)
+{
+    RootPart part(std::move(sock), ssh_part, std::move(detach_fd));
+    return part.run();
+}
+
+} // namespace feth::client

@@ -1,0 +1,163 @@
+// feth-ssh's privilege separation (docs/security.md, "The client").
+//
+// Started as root (through sudo, or by root itself), feth-ssh splits in two:
+//   - the root part (run_root_part) makes the tunnel device, runs the root
+//     hooks (TunnelUpCommand, TunnelDownCommand) and removes the device; it
+//     never reads the network, the configuration or a key;
+//   - the SSH part (the rest of feth-ssh) runs as the invoking user (the
+//     sudo user, verified against the password database; nobody when root
+//     started it without sudo, after reading root's files), and
+//     does everything else: configuration, known_hosts, keys, agent, the
+//     libssh session and the pump, through every reconnect, without ever
+//     regaining root.
+// The device's descriptors cross from the root part to the SSH part by
+// SCM_RIGHTS on a unix socketpair, in the framing of feth-sshd's monitor
+// (server/privsep_wire.hpp) with a message set of its own (below). The
+// root part treats every message as hostile: bounded, validated, one
+// device for the whole run, hooks only with the commands fixed by the first
+// message (sent before the SSH part touches the network) and with values it
+// checks itself. The two die together: the SSH part by PR_SET_PDEATHSIG
+// (Linux) and by watching the socket; the root part when the socket closes,
+// removing the device and reaping the SSH part.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tunnel/device.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/hook.hpp"
+
+namespace feth::client {
+
+using HookEnv = std::vector<std::pair<std::string, std::string>>;
+
+// Who the SSH part runs as.
+struct Invoker {
+    enum class Kind {
+        Self,   // not root: no separation, feth-ssh runs as it was started
+        User,   // the sudo user (or the real uid of a set-uid start)
+        // root itself (no sudo): the SSH part is `nobody` (Linux), after
+        // reading root's configuration, identity files and known_hosts;
+        // root's agent is connected by the root part, and known_hosts
+        // lines it adds are written by the root part (validated).
+        Nobody,
+        // the same where that is not built (macOS): the SSH part keeps uid
+        // 0, separated from the device and the hooks by process only.
+        Root,
+    };
+    Kind kind = Kind::Self;
+    std::string name; // the local user (%u, %l, Match localuser, default User)
+    std::string home; // whose ~/.ssh is read
+    uid_t uid = 0;    // what the SSH part runs as
+    gid_t gid = 0;
+    std::string drop_name; // the account the SSH part becomes (User)
+};
+
+// Decides from the uids, SUDO_USER/SUDO_UID/SUDO_GID (only when the real
+// uid is 0) and the password database. Throws InputError when the SUDO_*
+// variables disagree with the password database.
+Invoker find_invoker();
+
+// Becomes the invoker for good (groups, gid, uid; Linux: setresuid), and
+// checks that root cannot come back. Throws SystemError/InputError.
+void drop_to_invoker(const Invoker& who);
+
+// The SSH part dies with the root part: PR_SET_PDEATHSIG on Linux (set
+// again after every change of uid, which clears it), and the parent check
+// that closes the race with a root part already gone.
+void die_with_root_part(pid_t root_part);
+
+// A TunnelUpCommand while it runs.
+class RunningHook {
+public:
+    virtual ~RunningHook() = default;
+    virtual bool finished() const = 0;
+    virtual bool service() = 0; // non-blocking; true once finished
+    virtual int poll_timeout_ms() const = 0;
+    virtual const HookResult& result() const = 0;
+    virtual const HookResult& wait() = 0;
+    virtual void stop() = 0; // stops it (the user asked to end)
+};
+
+// What needs root: the device and the hooks. In-process when feth-ssh was
+// not started as root; a message to the root part otherwise.
+class Privileged {
+public:
+    virtual ~Privileged() = default;
+    virtual std::unique_ptr<Device> open_device(const DeviceRequest& request) = 0;
+    // A tunnel came up: starts TunnelUpCommand (nullptr when there is
+    // none). Throws when it cannot be started.
+    virtual std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) = 0;
+    // The tunnel is down: runs TunnelDownCommand to its end (a failure is
+    // logged).
+    virtual void tunnel_down(const HookEnv& env) = 0;
+    // -f: the root part (if any) goes to the background first.
+    virtual void detach() = 0;
+    // Nobody mode: a connection to the agent made by the root part (-1:
+    // none), and lines libssh appended to the private known_hosts copy,
+    // which the root part writes to the real file.
+    virtual int agent_socket() { return -1; }
+    virtual void after_connect() {}
+    // A descriptor to watch (the root part's socket), or -1.
+    virtual int watch_fd() const { return -1; }
+    // Called when watch_fd() is readable; exits when the root part is gone.
+    virtual void on_watch_ready() {}
+};
+
+struct HookCommands {
+    std::string up;
+    std::string down;
+    std::chrono::seconds timeout{30};
+};
+
+// What the root part is told once, before the SSH part touches the network.
+// Private copies of files read before the drop to nobody: memfds, which
+// the SSH part reopens by /proc/self/fd/N as any user. Linux only.
+class PrivateCopies {
+public:
+    // Copies `path` if it can be read now (or, with `create`, an empty
+    // copy when it does not exist). Returns whether a copy was made.
+    bool add(const std::string& path, bool create);
+    // configured name -> the copy's path (Destination::file_copies)
+    std::map<std::string, std::string> paths() const;
+    // Whole lines appended to the copy of `path` since the last call.
+    std::vector<std::string> take_appended(const std::string& path);
+
+private:
+    struct Copy {
+        UniqueFd fd;
+        std::size_t seen = 0;
+    };
+    std::map<std::string, Copy> copies_;
+};
+
+struct RootSetup {
+    HookCommands hooks;
+    std::uint32_t remote_unit = kTunUnitAny; // FETH_UNIT
+    std::string user;                         // FETH_USER
+    std::string host_name;                    // FETH_REMOTE_HOST
+    // Nobody mode (empty otherwise): the known_hosts file the root part
+    // appends to, the host name its lines must be for, root's agent.
+    std::string known_hosts_path;
+    std::string known_hosts_name;
+    std::string agent_path;
+    std::shared_ptr<PrivateCopies> copies;
+};
+
+std::unique_ptr<Privileged> local_privileged(HookCommands hooks);
+std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup);
+
+// The root part's loop. `detach_fd` is the write end of the pipe to the
+// foreground waiter of -f (invalid without -f). Returns the exit status for
+// feth-ssh: the SSH part's, or 255 when it misbehaved or died by a signal.
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd);
+
+} // namespace feth::client

@@ -1,0 +1,434 @@
+// The hostile SSH part: feth-ssh's real root part (run_root_part, from
+// client/privsep.cpp) against a stand-in for its unprivileged SSH part that
+// speaks the client's message set (client/privsep.hpp) the way an SSH part
+// taken over through libssh could.
+//
+//   this program (root, in a network namespace of its own: the driver)
+//   +-- root part process: run_root_part(), as feth-ssh's main calls it
+//       +-- the hostile SSH part: one scenario's script
+//
+// After each scenario the driver checks the root part's exit status, that
+// the SSH part is gone, that no interface but lo is left, and what the
+// hooks (which write marker files) did.
+//
+// Usage: hostile_ssh_part [SCENARIO...]   (none: all). Needs root; exit 77
+// (skipped) without it, without /dev/net/tun, or when unshare(CLONE_NEWNET)
+// is refused.
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <libssh/libssh.h>
+
+#include "client/privsep.hpp"
+#include "server/privsep_wire.hpp"
+#include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
+#include "tunnel/log.hpp"
+
+namespace {
+
+namespace wire = feth::server::privsep;
+using feth::UniqueFd;
+using namespace std::chrono_literals;
+
+// The client's message numbers (client/privsep.cpp).
+constexpr std::uint32_t kOpen = 101, kOpenAnswer = 102, kTunnelUp = 103, kTunnelDown = 104, kHookDone = 106,
+                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111;
+constexpr const char* kKhName = "[server.example]:2222";
+
+std::string g_dir;     // markers the hooks (and scripts) write
+int g_root_status = 0; // the last root part's, for the checks
+
+int scale()
+{
+    const char* s = std::getenv("FETH_E2E_TIME_SCALE");
+    int v = s != nullptr ? std::atoi(s) : 1;
+    return v > 0 ? v : 1;
+}
+
+wire::Message open_msg(const std::string& up = "", const std::string& down = "", const std::string& kh_path = "",
+                       const std::string& kh_name = "", const std::string& agent = "")
+{
+    wire::Message m;
+    m.set_type(kOpen);
+    m.put_u32(2); // ethernet
+    m.put_u32(0x7fffffff);
+    m.put_string("tap");
+    m.put_u32(0);
+    m.put_u32(0x7fffffff);
+    m.put_string(up);
+    m.put_string(down);
+    m.put_u32(5);
+    m.put_string("alice");
+    m.put_string("server.example");
+    m.put_string(kh_path);
+    m.put_string(kh_name);
+    m.put_string(agent);
+    return m;
+}
+
+// A known_hosts line for `host` with a fresh Ed25519 key.
+std::string known_hosts_line(const std::string& host)
+{
+    ssh_key key = nullptr;
+    if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &key) != SSH_OK) std::_Exit(96);
+    char* b64 = nullptr;
+    if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) std::_Exit(97);
+    std::string line = host + " ssh-ed25519 " + b64;
+    ssh_string_free_char(b64);
+    ssh_key_free(key);
+    return line;
+}
+
+wire::Message kh_msg(const std::vector<std::string>& lines)
+{
+    wire::Message m;
+    m.set_type(kKnownHostsAdd);
+    m.put_u32(static_cast<std::uint32_t>(lines.size()));
+    for (const auto& l : lines) m.put_string(l);
+    return m;
+}
+
+std::size_t lines_in(const std::string& file)
+{
+    std::ifstream f(file);
+    std::size_t n = 0;
+    for (std::string l; std::getline(f, l);) ++n;
+    return n;
+}
+
+wire::Message up_msg(const std::string& address)
+{
+    wire::Message m;
+    m.set_type(kTunnelUp);
+    m.put_string(address);
+    m.put_u32(22);
+    m.put_u32(0);
+    return m;
+}
+
+void send(int sock, const wire::Message& m) { wire::send_message(sock, m, "root part"); }
+
+// Receives the device; returns its fds (empty when refused).
+std::vector<UniqueFd> open_device(int sock, const wire::Message& m)
+{
+    send(sock, m);
+    wire::Message a;
+    if (!wire::recv_message(sock, a, "root part") || a.type() != kOpenAnswer) std::_Exit(90);
+    if (a.get_u32() != 1) return {};
+    return std::move(a.fds());
+}
+
+bool wait_hook_done(int sock)
+{
+    wire::Message a;
+    return wire::recv_message(sock, a, "root part") && a.type() == kHookDone;
+}
+
+// Interfaces in this namespace besides lo.
+std::vector<std::string> interfaces()
+{
+    std::vector<std::string> out;
+    struct if_nameindex* list = ::if_nameindex();
+    if (list == nullptr) return out;
+    for (auto* p = list; p->if_index != 0; ++p)
+        if (std::strcmp(p->if_name, "lo") != 0) out.emplace_back(p->if_name);
+    ::if_freenameindex(list);
+    return out;
+}
+
+bool exists(const std::string& f) { return std::filesystem::exists(g_dir + "/" + f); }
+
+struct Outcome {
+    int root_status = -1; // the root part's exit status
+    bool ssh_part_gone = false;
+};
+
+struct Scenario {
+    const char* name;
+    std::function<void(int sock)> ssh_part; // runs in the hostile SSH part, then it exits 0
+    // The root part's (-1: the check decides): 255 for a violation (the SSH part is SIGKILLed; a
+    // script that is not caught sleeps and exits 0, so its root part
+    // would exit 0).
+    int expect_status;
+    std::function<std::string()> check;     // more checks; "" when fine
+};
+
+Outcome run(const Scenario& s)
+{
+    Outcome out;
+    int status_pipe[2];
+    if (::pipe(status_pipe) != 0) std::_Exit(91);
+    std::fflush(nullptr); // nothing buffered is printed twice
+    pid_t root = ::fork();
+    if (root == 0) {
+        ::close(status_pipe[0]);
+        UniqueFd a, b;
+        if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, a, b) != 0) std::_Exit(92);
+        pid_t ssh = ::fork();
+        if (ssh == 0) {
+            a.reset();
+            try {
+                s.ssh_part(b.get());
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "  (ssh part: %s)\n", e.what());
+            }
+            std::fflush(nullptr);
+            std::_Exit(0);
+        }
+        b.reset();
+        int st = feth::client::run_root_part(std::move(a), ssh, UniqueFd());
+        // run_root_part has reaped it: the pid must be gone.
+        const bool gone = ::kill(ssh, 0) != 0;
+        char msg[2] = {static_cast<char>(gone ? 'g' : 'l'), 0};
+        (void)!::write(status_pipe[1], msg, 1);
+        std::fflush(nullptr);
+        std::_Exit(st);
+    }
+    ::close(status_pipe[1]);
+    int st = 0;
+    ::waitpid(root, &st, 0);
+    char c = 0;
+    (void)!::read(status_pipe[0], &c, 1);
+    ::close(status_pipe[0]);
+    out.root_status = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+    out.ssh_part_gone = c == 'g';
+    return out;
+}
+
+std::vector<Scenario> scenarios()
+{
+    const std::string up = "echo \"$FETH_INTERFACE $FETH_REMOTE_ADDRESS $(id -u)\" >" + g_dir + "/up";
+    const std::string down = "echo down >" + g_dir + "/down";
+    return {
+        {"honest",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg(up, down));
+             if (fds.empty()) std::_Exit(93);
+             send(sock, up_msg("198.18.0.1"));
+             if (!wait_hook_done(sock)) std::_Exit(94);
+             wire::Message d;
+             d.set_type(kTunnelDown);
+             send(sock, d);
+             if (!wait_hook_done(sock)) std::_Exit(95);
+         },
+         0,
+         [] {
+             std::ifstream f(g_dir + "/up");
+             std::string line;
+             std::getline(f, line);
+             if (line.rfind("tap", 0) != 0 || line.find(" 198.18.0.1 0") == std::string::npos)
+                 return "up hook wrote '" + line + "'";
+             return std::string(exists("down") ? "" : "no down hook");
+         }},
+        {"second_open",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, open_msg()); // a second device
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"up_before_open",
+         [=](int sock) {
+             send(sock, up_msg("198.18.0.1"));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("up") ? "a hook ran" : ""); }},
+        {"address_not_numeric",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg(up, down));
+             send(sock, up_msg("198.18.0.1;id"));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("up") ? "the up hook ran" : ""); }},
+        {"nul_in_hook",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg(std::string("true\0rm", 7)));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"huge_length",
+         [=](int sock) {
+             unsigned char hdr[8] = {0, 0, 0, 101, 0x7f, 0xff, 0xff, 0xff};
+             (void)!::write(sock, hdr, sizeof hdr);
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"half_a_header",
+         [=](int sock) {
+             unsigned char hdr[3] = {0, 0, 0};
+             (void)!::write(sock, hdr, sizeof hdr);
+             std::this_thread::sleep_for(std::chrono::seconds(20 * scale()));
+         },
+         255, [] { return std::string(); }},
+        {"descriptor_sent",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             wire::Message m = up_msg("198.18.0.1");
+             int null = ::open("/dev/null", O_RDONLY);
+             m.add_fd(null);
+             try {
+                 send(sock, m);
+             } catch (const std::exception&) {
+                 // The kernel refused it (SO_PASSRIGHTS off, Linux 6.16+):
+                 // nothing reached the root part, which goes on.
+                 std::ofstream(g_dir + "/kernel_refused") << "yes\n";
+                 return;
+             }
+             std::this_thread::sleep_for(5s);
+         },
+         -1,
+         [] {
+             if (exists("up")) return std::string("a hook ran");
+             if (exists("kernel_refused"))
+                 return std::string(g_root_status == 0 ? "" : "the kernel refused it, yet the root part exited " +
+                                                                   std::to_string(g_root_status));
+             return std::string(g_root_status == 255 ? "" : "a descriptor reached the root part and it went on");
+         }},
+        {"detach_without_f",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             wire::Message m;
+             m.set_type(kDetach);
+             send(sock, m);
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"known_hosts_for_the_host",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("server.example,[server.example]:2222")}));
+             std::this_thread::sleep_for(200ms);
+         },
+         0, [] { return std::string(lines_in(g_dir + "/kh") == 2 ? "" : "the 2 lines are not in known_hosts"); }},
+        {"known_hosts_other_host",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("bank.example")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("kh") ? "a line was written" : ""); }},
+        {"known_hosts_two_lines_in_one",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(kKhName) + "\n" + known_hosts_line("bank.example")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(exists("kh") ? "a line was written" : ""); }},
+        {"known_hosts_without_file",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, kh_msg({known_hosts_line(kKhName)}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"known_hosts_flood",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             const std::string line = known_hosts_line(kKhName);
+             for (int i = 0; i < 20; ++i) send(sock, kh_msg(std::vector<std::string>(8, line)));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(lines_in(g_dir + "/kh") <= 64 ? "" : "more than 64 lines written"); }},
+        {"agent_without_agent",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             wire::Message m;
+             m.set_type(kAgentConnect);
+             send(sock, m);
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"persist_then_exit",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             if (fds.empty()) std::_Exit(93);
+             (void)::ioctl(fds[0].get(), TUNSETPERSIST, 1);
+             (void)::ioctl(fds[0].get(), TUNSETOWNER, 65534);
+         },
+         0, [] { return std::string(); }},
+        {"killed_while_up",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg(up, down));
+             send(sock, up_msg("2001:db8::1"));
+             if (!wait_hook_done(sock)) std::_Exit(94);
+             ::raise(SIGKILL);
+         },
+         255, [] { return std::string(exists("down") ? "" : "no down hook after the SSH part died"); }},
+    };
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (::geteuid() != 0) {
+        std::puts("SKIP: needs root");
+        return 77;
+    }
+    if (::access("/dev/net/tun", R_OK | W_OK) != 0) {
+        std::puts("SKIP: no /dev/net/tun");
+        return 77;
+    }
+    if (::unshare(CLONE_NEWNET) != 0) {
+        std::printf("SKIP: unshare(CLONE_NEWNET): %s\n", std::strerror(errno));
+        return 77;
+    }
+    ::signal(SIGPIPE, SIG_IGN);
+    feth::log::Options lo;
+    lo.ident = "hostile_ssh_part";
+    feth::log::configure(lo);
+    char tmpl[] = "/tmp/hostile-ssh-part.XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return 1;
+    g_dir = tmpl;
+    int failures = 0, ran = 0;
+    for (const auto& s : scenarios()) {
+        if (argc > 1) {
+            bool want = false;
+            for (int i = 1; i < argc; ++i) want = want || s.name == std::string(argv[i]);
+            if (!want) continue;
+        }
+        ++ran;
+        std::filesystem::remove(g_dir + "/up");
+        std::filesystem::remove(g_dir + "/down");
+        std::filesystem::remove(g_dir + "/kernel_refused");
+        std::filesystem::remove(g_dir + "/kh");
+        Outcome o = run(s);
+        g_root_status = o.root_status;
+        std::string why;
+        if (s.expect_status >= 0 && o.root_status != s.expect_status)
+            why = "root part exited " + std::to_string(o.root_status) + ", expected " + std::to_string(s.expect_status);
+        else if (!o.ssh_part_gone)
+            why = "the SSH part outlived the root part";
+        else if (auto left = interfaces(); !left.empty())
+            why = "interface left: " + left.front();
+        else
+            why = s.check();
+        if (why.empty()) std::printf("PASS: %s\n", s.name);
+        else {
+            std::printf("FAIL: %s: %s\n", s.name, why.c_str());
+            ++failures;
+        }
+    }
+    std::filesystem::remove_all(g_dir);
+    std::printf("%d of %d scenarios failed\n", failures, ran);
+    return failures == 0 ? 0 : 1;
+}
