@@ -48,8 +48,6 @@ bool is_status_signal(int sig)
     return sig == SIGUSR1;
 }
 
-using HookEnv = std::vector<std::pair<std::string, std::string>>;
-
 // The numeric address and port of the server this session is connected to.
 std::pair<std::string, std::string> peer_endpoint(ssh_session s)
 {

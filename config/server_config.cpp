@@ -15,6 +15,7 @@
 #include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/device.hpp"
 #include "tunnel/mtu.hpp"
 #include "config/key_options.hpp"
 
@@ -715,10 +716,8 @@ private:
 
     void tunnel_backend()
     {
-        static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
         const std::string& arg = single_arg();
-        if (std::find(std::begin(kBackends), std::end(kBackends), arg) == std::end(kBackends))
-            bad_value(arg, "auto, tap, tun, pair, feth or utun");
+        if (!is_backend_name(arg)) bad_value(arg, backend_names_text());
         store_single(config_.tunnel_backend, arg);
     }
 

@@ -18,6 +18,16 @@
 
 namespace feth::config {
 
+// feth-sshd's run directory (the status socket, the privilege-separation
+// chroot), defined only here: macOS has no /run.
+#if defined(__APPLE__)
+#define FETH_SSHD_RUN_DIR "/var/run/feth-sshd"
+#else
+#define FETH_SSHD_RUN_DIR "/run/feth-sshd"
+#endif
+inline constexpr const char* kRunDir = FETH_SSHD_RUN_DIR;
+inline constexpr const char* kDefaultStatusSocket = FETH_SSHD_RUN_DIR "/status.sock";
+
 // PermitTunnel's values, as bits of OpenSSH's tunnel modes (1 = point-to-point,
 // 2 = ethernet) so that `(permit & mode) == 0` means refuse.
 enum PermitTunnel : unsigned {
@@ -118,11 +128,7 @@ struct ServerConfig {
     std::string kex_algorithms;                    // KexAlgorithms
     std::uint64_t rekey_limit_bytes = 0;           // RekeyLimit data part (0: the cipher's default)
     unsigned rekey_limit_seconds = 0;              // RekeyLimit time part (0: none)
-#if defined(__APPLE__)
-    std::string status_socket = "/var/run/feth-sshd/status.sock"; // StatusSocket ("": none)
-#else
-    std::string status_socket = "/run/feth-sshd/status.sock"; // StatusSocket ("": none)
-#endif
+    std::string status_socket = kDefaultStatusSocket; // StatusSocket ("": none)
     std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;

@@ -37,8 +37,6 @@ constexpr auto kStatsInterval = std::chrono::seconds(1);
 
 using Clock = std::chrono::steady_clock;
 
-// A session channel: stock `ssh -w` without -N opens one after the tunnel.
-// It prints one line and lives as long as the connection's tunnels.
 // A tunnel and the descriptors the monitor gave it. The pump is declared
 // after the device so that it is destroyed first: channel closed, then the
 // fds, then the monitor removes the interface (close_tunnel).
@@ -51,6 +49,8 @@ struct ServerTunnel {
     std::optional<Clock::time_point> reported_at;
 };
 
+// A session channel: stock `ssh -w` without -N opens one after the tunnel.
+// It prints one line and lives as long as the connection's tunnels.
 struct SessionChannel {
     ChannelPtr channel;
     ssh_channel_callbacks_struct callbacks{};
@@ -112,8 +112,8 @@ private:
     ssh_server_callbacks_struct server_cb_{};
 
     std::optional<UserInfo> user_;
-    // ClientAliveInterval: when the next keepalive is due, whether one is
-    // unanswered, and how many intervals passed without an answer.
+    // Set when the connection must end (authentication failed, SIGTERM),
+    // with the reason logged; ClientAlive* lives in run() (PeerLiveness).
     bool terminate_ = false;
     std::string terminate_reason_;
     // The monitor's socket closed (or it broke the protocol): nothing more

@@ -68,8 +68,6 @@ constexpr auto kHookWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
 
-using HookEnv = std::vector<std::pair<std::string, std::string>>;
-
 // A monitor-side tunnel: the device object that removes the interface (the
 // backend deletes what it created whatever the child did to its copy of
 // the descriptors), the environment its TunnelDownCommand runs with, and
