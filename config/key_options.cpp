@@ -381,48 +381,4 @@ bool authorise_key(const KeyOptions& o, std::string_view user, std::string_view 
     return true;
 }
 
-TunnelDecision decide_tunnel(unsigned permit, const KeyOptions* key, std::uint32_t mode, std::uint32_t unit)
-{
-    TunnelDecision d;
-    if (mode != static_cast<std::uint32_t>(TunMode::PointToPoint) &&
-        mode != static_cast<std::uint32_t>(TunMode::Ethernet)) {
-        d.debug_line = "Unsupported tunnel device mode.";
-        d.reason = "unsupported tunnel mode " + std::to_string(mode);
-        return d;
-    }
-    const char* mode_name = tun_mode_name(static_cast<TunMode>(mode));
-    if ((permit & mode) == 0) {
-        d.debug_line = "Server has rejected tunnel device forwarding";
-        d.reason = std::string("PermitTunnel does not allow ") + mode_name + " tunnels";
-        return d;
-    }
-    if (key != nullptr && key->restricted) {
-        d.debug_line = "Server has rejected tunnel device forwarding";
-        d.reason = "the key's \"restrict\" option forbids tunnels";
-        return d;
-    }
-    d.debug_line = "Failed to open the tunnel device.";
-    if (unit > 0x7fffffffu) {
-        d.reason = "unit " + std::to_string(unit) + " out of range";
-        return d;
-    }
-    if (key != nullptr && key->tunnel) {
-        if (unit != kTunUnitAny && *key->tunnel != unit) {
-            d.reason = "the key's tunnel=\"" +
-                       (*key->tunnel == kTunUnitAny ? std::string("any") : std::to_string(*key->tunnel)) +
-                       "\" option forbids unit " + std::to_string(unit);
-            return d;
-        }
-        unit = *key->tunnel;
-    }
-    if (unit != kTunUnitAny && unit > kTunUnitMax) {
-        d.reason = "unit " + std::to_string(unit) + " out of range";
-        return d;
-    }
-    d.allowed = true;
-    d.unit = unit;
-    d.debug_line.clear();
-    return d;
-}
-
 } // namespace feth::config

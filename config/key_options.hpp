@@ -65,14 +65,4 @@ int match_host_and_ip(std::string_view host, std::string_view ip, std::string_vi
 bool authorise_key(const KeyOptions& options, std::string_view user, std::string_view remote_ip,
                    std::string_view remote_host, std::time_t now, std::string_view loc, std::string& log);
 
-// server_request_tun's decision, in its order. `permit` is PermitTunnel's
-// mode bits after Match; `key` the matched key's options (null: none).
-struct TunnelDecision {
-    bool allowed = false;
-    std::uint32_t unit = 0;     // the unit to open when allowed
-    std::string debug_line;     // the SSH_MSG_DEBUG sshd sends when refused
-    std::string reason;         // for our log
-};
-TunnelDecision decide_tunnel(unsigned permit, const KeyOptions* key, std::uint32_t mode, std::uint32_t unit);
-
 } // namespace feth::config

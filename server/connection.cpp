@@ -19,6 +19,7 @@
 #include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
 #include "status.hpp"
+#include "tunnel_policy.hpp"
 #include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
@@ -30,7 +31,6 @@
 namespace feth::server {
 namespace {
 
-constexpr std::size_t kMaxTunnels = 10;
 // TunStats: at most one per tunnel this often, and only when the counters
 // moved (the monitor ends a connection that floods it).
 constexpr auto kStatsInterval = std::chrono::seconds(1);
@@ -268,8 +268,8 @@ void Connection::handle_tun_open(ssh_message msg)
     const TunOpenRequest req = check_tun_open(raw_mode > 0 ? static_cast<std::uint32_t>(raw_mode) : 0, unit);
     if (req.error == TunOpenError::UnsupportedMode)
         return refuse_tun(msg, tun_open_debug_line(req.error), "unsupported tunnel mode " + std::to_string(raw_mode));
-    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnels)
-        return refuse_tun(msg, "Failed to open the tunnel device.", "too many tunnels on one connection");
+    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnelsPerConnection)
+        return refuse_tun(msg, kTunnelFailedLine, "too many tunnels on one connection");
 
     // The monitor applies PermitTunnel (with Match) and the key's options
     // itself, opens the device and hands us its descriptors.
