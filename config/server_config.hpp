@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/algorithm_list.hpp"
+#include "config/openssh_syntax.hpp" // split_arguments, parse_time_interval, parse_byte_size
 #include "tunnel/log.hpp"
 
 namespace feth::config {
@@ -211,20 +212,5 @@ unsigned effective_tunnel_mtu(const ServerConfig& config, std::string_view user,
 
 // MaxTunnels for this user and peer, the same way.
 unsigned effective_max_tunnels(const ServerConfig& config, std::string_view user, std::string_view address);
-
-// sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
-std::optional<unsigned> parse_time_interval(std::string_view text);
-
-// ssh's scan_scaled, as RekeyLimit takes it: a number of bytes with an
-// optional K, M, G or T suffix (powers of 1024).
-std::optional<std::uint64_t> parse_byte_size(std::string_view text);
-
-// Splits a config line as sshd does (strdelim for the keyword, argv_split for
-// the arguments): the result is the keyword then its arguments; empty for a
-// blank or comment line. Arguments are whitespace separated, may be "..." or
-// '...' quoted, know the escapes \" \' \\ and (unquoted) "\ ", and an
-// argument starting with '#' ends the line. The first argument may be joined
-// to the keyword by one '='. Throws InputError for an unterminated quote.
-std::vector<std::string> split_arguments(std::string_view text);
 
 } // namespace feth::config
