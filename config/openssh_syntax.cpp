@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 
@@ -49,25 +50,45 @@ bool iequals(std::string_view a, std::string_view b)
     return true;
 }
 
-std::string read_bounded_file(const std::string& path, const std::string& context)
+BoundedFile read_bounded_file(const std::string& path, const std::string& context, const ReadRules& rules)
 {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) throw_errno(context, "open");
+    BoundedFile file;
+    const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (rules.nonblocking ? O_NONBLOCK : 0);
+    UniqueFd fd(::open(path.c_str(), flags));
+    if (!fd) {
+        if (rules.missing_is_empty && (errno == ENOENT || errno == ENOTDIR)) {
+            file.missing = true;
+            return file;
+        }
+        throw_errno(context, "open");
+    }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw_errno(context, "fstat");
-    if (S_ISDIR(st.st_mode)) throw SystemError(context, "open", EISDIR);
+    if (rules.check_owner && ((st.st_uid != 0 && st.st_uid != ::getuid()) || (st.st_mode & 022) != 0))
+        throw InputError("Bad owner or permissions on " + printable(path, 4096));
+    if (S_ISDIR(st.st_mode)) {
+        if (rules.directory_is_empty) return file;
+        throw SystemError(context, "open", EISDIR);
+    }
 
-    std::string text(kMaxFileSize + 1, '\0');
+    std::string& text = file.text;
+    text.assign(kMaxFileSize + 1, '\0');
     std::size_t used = 0;
     while (used < text.size()) {
         ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && rules.nonblocking && errno == EAGAIN) break;
         if (n < 0) throw_errno(context, "read");
         if (n == 0) break;
         used += static_cast<std::size_t>(n);
     }
     text.resize(used);
-    return text;
+    return file;
+}
+
+std::string read_bounded_file(const std::string& path, const std::string& context)
+{
+    return read_bounded_file(path, context, ReadRules{}).text;
 }
 
 bool split_words(std::string_view s, std::vector<std::string>& out)

@@ -26,10 +26,36 @@ inline constexpr std::size_t kMaxFileSize = 1024 * 1024;
 // locale.
 bool iequals(std::string_view a, std::string_view b);
 
+// How read_bounded_file treats what sshd and ssh treat differently. The
+// defaults are sshd's (a config file must exist and be a file; a pipe is
+// read until its writer closes it).
+struct ReadRules {
+    // ssh's optional files: a path that does not exist (ENOENT, ENOTDIR)
+    // reads as empty with `missing` set instead of throwing.
+    bool missing_is_empty = false;
+    // ssh reads a directory as empty (its getline just stops); sshd
+    // refuses it (EISDIR).
+    bool directory_is_empty = false;
+    // ssh's SSHCONF_CHECKPERM (~/.ssh/config and what it includes): owned
+    // by root or by us and not group- or world-writable, else InputError
+    // "Bad owner or permissions on PATH".
+    bool check_owner = false;
+    // O_NONBLOCK: a FIFO without a writer cannot hang the reader; what is
+    // not there yet (EAGAIN) ends the file.
+    bool nonblocking = false;
+};
+
+struct BoundedFile {
+    std::string text;
+    bool missing = false; // only with ReadRules::missing_is_empty
+};
+
 // Reads `path` whole, but at most kMaxFileSize + 1 bytes: one byte past the
 // limit, so that a caller tells "too large" from "exactly at the limit"
-// even for pipes, whose size fstat cannot tell. Refuses a directory
-// (EISDIR). Throws SystemError naming `context` and the call that failed.
+// even for pipes, whose size fstat cannot tell. Throws SystemError naming
+// `context` and the call that failed.
+BoundedFile read_bounded_file(const std::string& path, const std::string& context, const ReadRules& rules);
+// sshd's rules: the text, or an error (a directory: EISDIR).
 std::string read_bounded_file(const std::string& path, const std::string& context);
 
 // The keyword as sshd's strdelim() finds it, and the rest after whitespace

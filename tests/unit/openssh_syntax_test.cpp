@@ -84,6 +84,39 @@ TEST_CASE("read_bounded_file reads one byte past the limit, never more", "[opens
     }
 }
 
+TEST_CASE("read_bounded_file's rules for ssh: missing, directory, owner and mode, FIFO", "[openssh_syntax]")
+{
+    TempDir dir;
+    syntax::ReadRules ssh;
+    ssh.missing_is_empty = true;
+    ssh.directory_is_empty = true;
+    ssh.check_owner = true;
+    ssh.nonblocking = true;
+
+    auto f = syntax::read_bounded_file(dir.path + "/missing", "ctx", ssh);
+    CHECK(f.missing);
+    CHECK(f.text.empty());
+    CHECK(syntax::read_bounded_file(dir.path + "/missing/x", "ctx", ssh).missing); // ENOTDIR
+    REQUIRE(::mkdir((dir.path + "/sub").c_str(), 0700) == 0);
+    f = syntax::read_bounded_file(dir.path + "/sub", "ctx", ssh);
+    CHECK_FALSE(f.missing);
+    CHECK(f.text.empty());
+
+    const std::string at = dir.write("/at", 10);
+    REQUIRE(::chmod(at.c_str(), 0600) == 0);
+    CHECK(syntax::read_bounded_file(at, "ctx", ssh).text == std::string(10, 'x'));
+    REQUIRE(::chmod(at.c_str(), 0620) == 0); // group-writable
+    CHECK_THROWS_WITH(syntax::read_bounded_file(at, "ctx", ssh), "Bad owner or permissions on " + at);
+    syntax::ReadRules no_check = ssh;
+    no_check.check_owner = false;
+    CHECK(syntax::read_bounded_file(at, "ctx", no_check).text.size() == 10);
+
+    // A FIFO without a writer: no hang, it reads as empty.
+    const std::string fifo = dir.path + "/over";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(syntax::read_bounded_file(fifo, "ctx", ssh).text.empty());
+}
+
 TEST_CASE("take_keyword: strdelim's keyword, one '=' and blanks after it", "[openssh_syntax]")
 {
     auto p = syntax::take_keyword("  Port = 22  \r");
