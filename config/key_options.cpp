@@ -7,10 +7,14 @@
 #include <array>
 #include <cstring>
 
+#include "config/match.hpp"
+#include "config/openssh_syntax.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::config {
 namespace {
+
+using syntax::iequals;
 
 // OpenSSH's SSH_AUTHOPT_ENV_MAX and SSH_AUTHOPT_PERMIT_MAX.
 constexpr std::size_t kEnvMax = 1024;
@@ -19,17 +23,6 @@ constexpr std::size_t kPermitMax = 4096;
 bool is_digits(std::string_view s)
 {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-bool iequals(std::string_view a, std::string_view b)
-{
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-        char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-        if (x != y) return false;
-    }
-    return true;
 }
 
 // a2tun without the remote part: "any" or 0..SSH_TUNID_MAX.
@@ -202,150 +195,6 @@ std::optional<std::uint64_t> parse_expiry_time(std::string_view s)
     return static_cast<std::uint64_t>(t);
 }
 
-bool match_pattern(std::string_view s, std::string_view p)
-{
-    // Iterative with one backtrack point: O(n*m) for hostile patterns.
-    std::size_t si = 0, pi = 0;
-    std::size_t star = std::string_view::npos, star_s = 0;
-    while (si < s.size()) {
-        if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-            ++si;
-            ++pi;
-        } else if (pi < p.size() && p[pi] == '*') {
-            star = pi++;
-            star_s = si;
-        } else if (star != std::string_view::npos) {
-            pi = star + 1;
-            si = ++star_s;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '*') ++pi;
-    return pi == p.size();
-}
-
-int match_pattern_list(std::string_view s, std::string_view list, bool lowercase)
-{
-    bool positive = false;
-    std::size_t i = 0;
-    while (i < list.size()) {
-        bool negated = list[i] == '!';
-        if (negated) ++i;
-        std::size_t end = list.find(',', i);
-        if (end == std::string_view::npos) end = list.size();
-        std::string sub(list.substr(i, end - i));
-        if (sub.size() >= 1023) return 0; // sshd: a subpattern too long is no match
-        if (lowercase)
-            for (auto& c : sub)
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-        i = end < list.size() ? end + 1 : end;
-        if (match_pattern(s, sub)) {
-            if (negated) return -1;
-            positive = true;
-        }
-    }
-    return positive ? 1 : 0;
-}
-
-namespace {
-
-struct Addr {
-    int af = 0;
-    std::array<std::uint8_t, 16> bytes{};
-};
-
-std::optional<Addr> parse_addr(const std::string& s)
-{
-    Addr a;
-    if (::inet_pton(AF_INET, s.c_str(), a.bytes.data()) == 1) {
-        a.af = AF_INET;
-        return a;
-    }
-    std::string v6 = s.substr(0, s.find('%')); // a zone does not take part
-    if (::inet_pton(AF_INET6, v6.c_str(), a.bytes.data()) == 1) {
-        a.af = AF_INET6;
-        return a;
-    }
-    return std::nullopt;
-}
-
-// addr_pton_cidr: 0 ok, -1 not an address (try a wildcard), -2 bad mask.
-int parse_cidr(std::string_view text, Addr& net, unsigned& masklen)
-{
-    if (text.size() >= 64) return -1;
-    std::string s(text);
-    std::optional<unsigned> len;
-    auto slash = s.find('/');
-    if (slash != std::string::npos) {
-        std::string m = s.substr(slash + 1);
-        if (!is_digits(m) || m.size() > 9) return -1;
-        len = static_cast<unsigned>(std::stoul(m));
-        s.resize(slash);
-    }
-    auto a = parse_addr(s);
-    if (!a) return -1;
-    unsigned max = a->af == AF_INET ? 32 : 128;
-    masklen = len.value_or(max);
-    if (masklen > max) return -2;
-    // Host bits must be zero.
-    for (unsigned bit = masklen; bit < max; ++bit)
-        if ((a->bytes[bit / 8] >> (7 - bit % 8)) & 1) return -2;
-    net = *a;
-    return 0;
-}
-
-bool net_match(const Addr& a, const Addr& net, unsigned masklen)
-{
-    if (a.af != net.af) return false;
-    for (unsigned bit = 0; bit < masklen; ++bit) {
-        int x = (a.bytes[bit / 8] >> (7 - bit % 8)) & 1;
-        int y = (net.bytes[bit / 8] >> (7 - bit % 8)) & 1;
-        if (x != y) return false;
-    }
-    return true;
-}
-
-} // namespace
-
-int addr_match_list(std::string_view addr, std::string_view list)
-{
-    auto a = parse_addr(std::string(addr));
-    if (!a) return 0;
-    int ret = 0;
-    std::size_t i = 0;
-    for (;;) {
-        std::size_t end = list.find(',', i);
-        std::string_view cp = list.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
-        bool neg = !cp.empty() && cp.front() == '!';
-        if (neg) cp.remove_prefix(1);
-        if (cp.empty()) return -2;
-        Addr net;
-        unsigned masklen = 0;
-        int r = parse_cidr(cp, net, masklen);
-        if (r == -2) return -2;
-        bool found = r == 0 ? net_match(*a, net, masklen) : match_pattern(addr, cp);
-        if (found) {
-            if (neg) return -1;
-            ret = 1;
-        }
-        if (end == std::string_view::npos) break;
-        i = end + 1;
-    }
-    return ret;
-}
-
-int match_host_and_ip(std::string_view host, std::string_view ip, std::string_view list)
-{
-    int mip = addr_match_list(ip, list);
-    if (mip == -2) return -1;
-    if (mip == -1) return 0;
-    int mhost = match_pattern_list(host, list, true);
-    if (mhost == -1) return 0;
-    if (mhost == 0 && mip == 0) return 0;
-    return 1;
-}
-
 bool authorise_key(const KeyOptions& o, std::string_view user, std::string_view ip, std::string_view host,
                    std::time_t now, std::string_view loc, std::string& log)
 {
@@ -379,50 +228,6 @@ bool authorise_key(const KeyOptions& o, std::string_view user, std::string_view 
         }
     }
     return true;
-}
-
-TunnelDecision decide_tunnel(unsigned permit, const KeyOptions* key, std::uint32_t mode, std::uint32_t unit)
-{
-    TunnelDecision d;
-    if (mode != static_cast<std::uint32_t>(TunMode::PointToPoint) &&
-        mode != static_cast<std::uint32_t>(TunMode::Ethernet)) {
-        d.debug_line = "Unsupported tunnel device mode.";
-        d.reason = "unsupported tunnel mode " + std::to_string(mode);
-        return d;
-    }
-    const char* mode_name = tun_mode_name(static_cast<TunMode>(mode));
-    if ((permit & mode) == 0) {
-        d.debug_line = "Server has rejected tunnel device forwarding";
-        d.reason = std::string("PermitTunnel does not allow ") + mode_name + " tunnels";
-        return d;
-    }
-    if (key != nullptr && key->restricted) {
-        d.debug_line = "Server has rejected tunnel device forwarding";
-        d.reason = "the key's \"restrict\" option forbids tunnels";
-        return d;
-    }
-    d.debug_line = "Failed to open the tunnel device.";
-    if (unit > 0x7fffffffu) {
-        d.reason = "unit " + std::to_string(unit) + " out of range";
-        return d;
-    }
-    if (key != nullptr && key->tunnel) {
-        if (unit != kTunUnitAny && *key->tunnel != unit) {
-            d.reason = "the key's tunnel=\"" +
-                       (*key->tunnel == kTunUnitAny ? std::string("any") : std::to_string(*key->tunnel)) +
-                       "\" option forbids unit " + std::to_string(unit);
-            return d;
-        }
-        unit = *key->tunnel;
-    }
-    if (unit != kTunUnitAny && unit > kTunUnitMax) {
-        d.reason = "unit " + std::to_string(unit) + " out of range";
-        return d;
-    }
-    d.allowed = true;
-    d.unit = unit;
-    d.debug_line.clear();
-    return d;
 }
 
 } // namespace feth::config

@@ -1,7 +1,8 @@
 // What authorized_keys options mean, as OpenSSH's auth-options.c and
-// auth2-pubkeyfile.c decide it, and the tunnel policy sshd's
-// server_request_tun() applies. Pure: no I/O, no clock (callers pass `now`),
-// so the unit tests and the fuzzer drive it directly. Options come from a
+// auth2-pubkeyfile.c decide it (the patterns of from="...":
+// config/match.hpp; the tunnel policy: server/tunnel_policy.hpp). Pure: no
+// I/O, no clock (callers pass `now`), so the unit tests and the fuzzer drive
+// it directly. Options come from a
 // file a user controls: every value is bounded and checked.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "config/authorized_keys.hpp"
+#include "config/match.hpp"
 
 namespace feth::config {
 
@@ -46,33 +48,10 @@ std::optional<KeyOptions> evaluate_key_options(const std::vector<KeyOption>& opt
 // trailing "Z" / "UTC" in UTC. nullopt when malformed.
 std::optional<std::uint64_t> parse_expiry_time(std::string_view text);
 
-// sshd's match_pattern ('*', '?') and match_pattern_list (comma list with
-// '!' negation): 1 positive match, 0 none, -1 a negated pattern matched.
-bool match_pattern(std::string_view s, std::string_view pattern);
-int match_pattern_list(std::string_view s, std::string_view list, bool lowercase);
-
-// sshd's addr_match_list: CIDR or wildcard entries, '!' negation. 1 match,
-// 0 none, -1 negated match, -2 a malformed entry (empty, bad mask, host bits
-// set).
-int addr_match_list(std::string_view addr, std::string_view list);
-
-// sshd's match_host_and_ip, for from="...": 1 allowed, 0 not, -1 malformed.
-int match_host_and_ip(std::string_view host, std::string_view ip, std::string_view list);
-
 // auth_authorise_keyopts for a plain (non-certificate) key. Returns true
 // when the key may be used now from this peer; otherwise `log` holds the
 // line sshd would log.
 bool authorise_key(const KeyOptions& options, std::string_view user, std::string_view remote_ip,
                    std::string_view remote_host, std::time_t now, std::string_view loc, std::string& log);
-
-// server_request_tun's decision, in its order. `permit` is PermitTunnel's
-// mode bits after Match; `key` the matched key's options (null: none).
-struct TunnelDecision {
-    bool allowed = false;
-    std::uint32_t unit = 0;     // the unit to open when allowed
-    std::string debug_line;     // the SSH_MSG_DEBUG sshd sends when refused
-    std::string reason;         // for our log
-};
-TunnelDecision decide_tunnel(unsigned permit, const KeyOptions* key, std::uint32_t mode, std::uint32_t unit);
 
 } // namespace feth::config

@@ -1,7 +1,5 @@
 #include "config/server_config.hpp"
 
-#include <fcntl.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +10,12 @@
 #include <span>
 
 #include "config/algorithm_list.hpp"
+#include "config/match.hpp"
+#include "config/openssh_syntax.hpp"
 #include "config/printable.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
+#include "tunnel/device.hpp"
 #include "tunnel/mtu.hpp"
 #include "config/key_options.hpp"
 
@@ -22,9 +23,13 @@ namespace feth::config {
 
 namespace {
 
-// The file is hostile input: bound what one line and one file may cost.
-constexpr std::size_t kMaxLineLength = 8192;
-constexpr std::size_t kMaxFileSize = 1024 * 1024;
+using syntax::iequals;
+using syntax::kMaxFileSize;
+using syntax::kMaxLineLength;
+using syntax::LineParts;
+using syntax::split_words;
+using syntax::take_keyword;
+
 // sshd's MAX_PORTS; the other lists get a generous but finite bound, and
 // the listen x port product is bounded so that finish() cannot blow up.
 constexpr std::size_t kMaxPorts = 256;
@@ -104,11 +109,6 @@ constexpr KeywordInfo kKeywords[] = {
     {"MaxTunnels", Keyword::MaxTunnels, false},
 };
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 const KeywordInfo* find_keyword(std::string_view name)
 {
     for (const auto& k : kKeywords)
@@ -116,84 +116,6 @@ const KeywordInfo* find_keyword(std::string_view name)
     return nullptr;
 }
 
-
-constexpr bool is_blank(char c) { return c == ' ' || c == '\t'; }
-// sshd's WHITESPACE plus the form feed it also strips from line ends.
-constexpr bool is_trailing_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
-}
-constexpr bool ends_keyword(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '='; }
-
-std::string_view trim_trailing(std::string_view s)
-{
-    while (!s.empty() && is_trailing_space(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string_view skip_blanks(std::string_view s)
-{
-    while (!s.empty() && is_trailing_space(s.front())) s.remove_prefix(1);
-    return s;
-}
-
-// sshd's argv_split(..., terminate_on_comment=1). Returns false for an
-// unterminated quote.
-bool split_words(std::string_view s, std::vector<std::string>& out)
-{
-    std::size_t i = 0;
-    while (i < s.size()) {
-        if (is_blank(s[i])) {
-            ++i;
-            continue;
-        }
-        if (s[i] == '#') break; // an argument starting with '#' is a comment
-        std::string word;
-        char quote = 0;
-        for (; i < s.size(); ++i) {
-            char c = s[i];
-            char next = i + 1 < s.size() ? s[i + 1] : '\0';
-            if (c == '\\' && (next == '\'' || next == '"' || next == '\\' || (quote == 0 && next == ' '))) {
-                word += next;
-                ++i;
-            } else if (quote == 0 && is_blank(c)) {
-                break;
-            } else if (quote == 0 && (c == '"' || c == '\'')) {
-                quote = c;
-            } else if (quote != 0 && c == quote) {
-                quote = 0;
-            } else {
-                word += c;
-            }
-        }
-        if (quote != 0) return false;
-        out.push_back(std::move(word));
-    }
-    return true;
-}
-
-// The keyword as sshd's strdelim() finds it, and the rest after whitespace
-// and at most one '='. Empty keyword: blank or comment line.
-struct LineParts {
-    std::string_view keyword;
-    std::string_view rest;
-    bool bare_equals = false; // "=value" with no keyword before it
-};
-
-LineParts take_keyword(std::string_view line)
-{
-    LineParts parts;
-    line = skip_blanks(trim_trailing(line));
-    if (line.empty() || line.front() == '#') return parts;
-    std::size_t end = 0;
-    while (end < line.size() && !ends_keyword(line[end])) ++end;
-    parts.keyword = line.substr(0, end);
-    parts.bare_equals = end == 0;
-    std::string_view rest = skip_blanks(line.substr(end));
-    if (!rest.empty() && rest.front() == '=') rest = skip_blanks(rest.substr(1));
-    parts.rest = rest;
-    return parts;
-}
 
 std::optional<std::uint16_t> parse_port(std::string_view text)
 {
@@ -715,10 +637,8 @@ private:
 
     void tunnel_backend()
     {
-        static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
         const std::string& arg = single_arg();
-        if (std::find(std::begin(kBackends), std::end(kBackends), arg) == std::end(kBackends))
-            bad_value(arg, "auto, tap, tun, pair, feth or utun");
+        if (!is_backend_name(arg)) bad_value(arg, backend_names_text());
         store_single(config_.tunnel_backend, arg);
     }
 
@@ -745,17 +665,6 @@ std::string keyword_hint(std::string_view line)
 bool ServerConfig::was_set(std::string_view keyword) const
 {
     return std::any_of(seen.begin(), seen.end(), [&](const std::string& k) { return iequals(k, keyword); });
-}
-
-std::vector<std::string> split_arguments(std::string_view text)
-{
-    LineParts parts = take_keyword(text);
-    if (parts.bare_equals) throw InputError("missing keyword before '='");
-    std::vector<std::string> words;
-    if (parts.keyword.empty()) return words;
-    words.emplace_back(parts.keyword);
-    if (!split_words(parts.rest, words)) throw InputError("unterminated quote");
-    return words;
 }
 
 void ConfigParser::apply_line(std::string_view line, const Source& source)
@@ -857,25 +766,7 @@ void ConfigParser::apply_text(std::string_view text, std::string_view origin)
 void ConfigParser::apply_file(const std::string& path)
 {
     const std::string context = "cannot read config file " + printable(path, 4096);
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) throw_errno(context, "open");
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_errno(context, "fstat");
-    if (S_ISDIR(st.st_mode)) throw SystemError(context, "open", EISDIR);
-
-    // Read one byte past the limit so that "too large" is told apart from
-    // "exactly at the limit" even for pipes, whose size fstat cannot tell.
-    std::string text(kMaxFileSize + 1, '\0');
-    std::size_t used = 0;
-    while (used < text.size()) {
-        ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno(context, "read");
-        if (n == 0) break;
-        used += static_cast<std::size_t>(n);
-    }
-    text.resize(used);
-    apply_text(text, path);
+    apply_text(syntax::read_bounded_file(path, context), path);
 }
 
 void ConfigParser::finish()
@@ -931,27 +822,13 @@ bool user_allowed(const std::vector<std::string>& allow_users, std::string_view 
                        [&](const std::string& p) { return match_pattern(user, p); });
 }
 
-namespace {
-
-// sshd's match_user for one AllowUsers/DenyUsers entry: "user" or
-// "user@host", the host part matched against the address (we do no DNS).
-bool match_user_entry(std::string_view user, std::string_view address, std::string_view entry)
-{
-    auto at = entry.find('@');
-    if (at == std::string_view::npos) return match_pattern(user, entry);
-    if (!match_pattern(user, entry.substr(0, at))) return false;
-    return match_host_and_ip(address, address, entry.substr(at + 1)) == 1;
-}
-
-} // namespace
-
 std::string user_access_problem(const ServerConfig& cfg, std::string_view user, std::string_view address)
 {
     for (const auto& p : cfg.deny_users)
-        if (match_user_entry(user, address, p)) return "listed in DenyUsers";
+        if (match_user(user, address, p)) return "listed in DenyUsers";
     if (!cfg.allow_users.empty() &&
         std::none_of(cfg.allow_users.begin(), cfg.allow_users.end(),
-                     [&](const std::string& p) { return match_user_entry(user, address, p); }))
+                     [&](const std::string& p) { return match_user(user, address, p); }))
         return "not listed in AllowUsers";
     return {};
 }
@@ -990,56 +867,6 @@ unsigned effective_max_tunnels(const ServerConfig& cfg, std::string_view user, s
     for (const auto& block : cfg.matches)
         if (block.max_tunnels && block_matches(block, user, address)) return *block.max_tunnels;
     return cfg.max_tunnels;
-}
-
-std::optional<std::uint64_t> parse_byte_size(std::string_view v)
-{
-    if (v.empty() || v.size() > 24) return std::nullopt;
-    std::uint64_t shift = 0;
-    switch (std::tolower(static_cast<unsigned char>(v.back()))) {
-    case 'k': shift = 10; break;
-    case 'm': shift = 20; break;
-    case 'g': shift = 30; break;
-    case 't': shift = 40; break;
-    default: break;
-    }
-    if (shift != 0) v.remove_suffix(1);
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc{} || end != v.data() + v.size() || n > (std::uint64_t{1} << (62 - shift)))
-        return std::nullopt;
-    return n << shift;
-}
-
-std::optional<unsigned> parse_time_interval(std::string_view s)
-{
-    if (s.empty() || s.size() > 32) return std::nullopt;
-    std::uint64_t total = 0, value = 0;
-    bool have_digit = false;
-    for (char c : s) {
-        if (c >= '0' && c <= '9') {
-            value = value * 10 + static_cast<unsigned>(c - '0');
-            have_digit = true;
-            if (value > 100000000) return std::nullopt;
-            continue;
-        }
-        if (!have_digit) return std::nullopt;
-        std::uint64_t mult = 0;
-        switch (c) {
-        case 's': case 'S': mult = 1; break;
-        case 'm': case 'M': mult = 60; break;
-        case 'h': case 'H': mult = 3600; break;
-        case 'd': case 'D': mult = 86400; break;
-        case 'w': case 'W': mult = 604800; break;
-        default: return std::nullopt;
-        }
-        total += value * mult;
-        value = 0;
-        have_digit = false;
-    }
-    total += value;
-    if (total > 0x7fffffff) return std::nullopt;
-    return static_cast<unsigned>(total);
 }
 
 } // namespace feth::config

@@ -14,9 +14,20 @@
 #include <vector>
 
 #include "config/algorithm_list.hpp"
+#include "config/openssh_syntax.hpp" // split_arguments, parse_time_interval, parse_byte_size
 #include "tunnel/log.hpp"
 
 namespace feth::config {
+
+// feth-sshd's run directory (the status socket, the privilege-separation
+// chroot), defined only here: macOS has no /run.
+#if defined(__APPLE__)
+#define FETH_SSHD_RUN_DIR "/var/run/feth-sshd"
+#else
+#define FETH_SSHD_RUN_DIR "/run/feth-sshd"
+#endif
+inline constexpr const char* kRunDir = FETH_SSHD_RUN_DIR;
+inline constexpr const char* kDefaultStatusSocket = FETH_SSHD_RUN_DIR "/status.sock";
 
 // PermitTunnel's values, as bits of OpenSSH's tunnel modes (1 = point-to-point,
 // 2 = ethernet) so that `(permit & mode) == 0` means refuse.
@@ -118,11 +129,7 @@ struct ServerConfig {
     std::string kex_algorithms;                    // KexAlgorithms
     std::uint64_t rekey_limit_bytes = 0;           // RekeyLimit data part (0: the cipher's default)
     unsigned rekey_limit_seconds = 0;              // RekeyLimit time part (0: none)
-#if defined(__APPLE__)
-    std::string status_socket = "/var/run/feth-sshd/status.sock"; // StatusSocket ("": none)
-#else
-    std::string status_socket = "/run/feth-sshd/status.sock"; // StatusSocket ("": none)
-#endif
+    std::string status_socket = kDefaultStatusSocket; // StatusSocket ("": none)
     std::vector<MatchBlock> matches;               // Match blocks, in file order
 
     // Which keywords have been set (canonical spelling), for first-value-wins;
@@ -205,20 +212,5 @@ unsigned effective_tunnel_mtu(const ServerConfig& config, std::string_view user,
 
 // MaxTunnels for this user and peer, the same way.
 unsigned effective_max_tunnels(const ServerConfig& config, std::string_view user, std::string_view address);
-
-// sshd's convtime: "120", "2m", "1h30m" (s, m, h, d, w). nullopt if malformed.
-std::optional<unsigned> parse_time_interval(std::string_view text);
-
-// ssh's scan_scaled, as RekeyLimit takes it: a number of bytes with an
-// optional K, M, G or T suffix (powers of 1024).
-std::optional<std::uint64_t> parse_byte_size(std::string_view text);
-
-// Splits a config line as sshd does (strdelim for the keyword, argv_split for
-// the arguments): the result is the keyword then its arguments; empty for a
-// blank or comment line. Arguments are whitespace separated, may be "..." or
-// '...' quoted, know the escapes \" \' \\ and (unquoted) "\ ", and an
-// argument starting with '#' ends the line. The first argument may be joined
-// to the keyword by one '='. Throws InputError for an unterminated quote.
-std::vector<std::string> split_arguments(std::string_view text);
 
 } // namespace feth::config

@@ -19,6 +19,7 @@
 #include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
 #include "status.hpp"
+#include "tunnel_policy.hpp"
 #include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/pump.hpp"
@@ -30,15 +31,12 @@
 namespace feth::server {
 namespace {
 
-constexpr std::size_t kMaxTunnels = 10;
 // TunStats: at most one per tunnel this often, and only when the counters
 // moved (the monitor ends a connection that floods it).
 constexpr auto kStatsInterval = std::chrono::seconds(1);
 
 using Clock = std::chrono::steady_clock;
 
-// A session channel: stock `ssh -w` without -N opens one after the tunnel.
-// It prints one line and lives as long as the connection's tunnels.
 // A tunnel and the descriptors the monitor gave it. The pump is declared
 // after the device so that it is destroyed first: channel closed, then the
 // fds, then the monitor removes the interface (close_tunnel).
@@ -51,6 +49,8 @@ struct ServerTunnel {
     std::optional<Clock::time_point> reported_at;
 };
 
+// A session channel: stock `ssh -w` without -N opens one after the tunnel.
+// It prints one line and lives as long as the connection's tunnels.
 struct SessionChannel {
     ChannelPtr channel;
     ssh_channel_callbacks_struct callbacks{};
@@ -112,8 +112,8 @@ private:
     ssh_server_callbacks_struct server_cb_{};
 
     std::optional<UserInfo> user_;
-    // ClientAliveInterval: when the next keepalive is due, whether one is
-    // unanswered, and how many intervals passed without an answer.
+    // Set when the connection must end (authentication failed, SIGTERM),
+    // with the reason logged; ClientAlive* lives in run() (PeerLiveness).
     bool terminate_ = false;
     std::string terminate_reason_;
     // The monitor's socket closed (or it broke the protocol): nothing more
@@ -268,8 +268,8 @@ void Connection::handle_tun_open(ssh_message msg)
     const TunOpenRequest req = check_tun_open(raw_mode > 0 ? static_cast<std::uint32_t>(raw_mode) : 0, unit);
     if (req.error == TunOpenError::UnsupportedMode)
         return refuse_tun(msg, tun_open_debug_line(req.error), "unsupported tunnel mode " + std::to_string(raw_mode));
-    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnels)
-        return refuse_tun(msg, "Failed to open the tunnel device.", "too many tunnels on one connection");
+    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnelsPerConnection)
+        return refuse_tun(msg, kTunnelFailedLine, "too many tunnels on one connection");
 
     // The monitor applies PermitTunnel (with Match) and the key's options
     // itself, opens the device and hands us its descriptors.

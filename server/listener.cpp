@@ -334,15 +334,11 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
             // around a wake-up's frames. feth-ssh does the same on its side.
             int one = 1;
             ::setsockopt(conn.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            int sp[2];
-            if (::pipe(sp) != 0) {
+            UniqueFd startup_read, startup_write;
+            if (open_pipe(IoMode::blocking, startup_read, startup_write) != 0) {
                 LOG_ERROR("pipe for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
                 continue;
             }
-            UniqueFd startup_read(sp[0]);
-            UniqueFd startup_write(sp[1]);
-            ::fcntl(sp[0], F_SETFD, FD_CLOEXEC);
-            ::fcntl(sp[1], F_SETFD, FD_CLOEXEC);
             pid_t pid = ::fork();
             if (pid < 0) {
                 LOG_ERROR("fork for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <libssh/libssh.h>
@@ -33,14 +34,14 @@ struct PrivsepIdentity {
     std::string chroot_dir;
 };
 
+// The run directory is config::kRunDir (config/server_config.hpp).
+inline constexpr const char* kPrivsepDir = config::kRunDir;
 #if defined(__APPLE__)
-// macOS has no /run and a read-only root volume; sshd there chroots into
-// /var/empty, which the system provides root-owned and empty.
-inline constexpr const char* kPrivsepDir = "/var/run/feth-sshd";
+// macOS has a read-only root volume; sshd there chroots into /var/empty,
+// which the system provides root-owned and empty.
 inline constexpr const char* kPrivsepEmptyDir = "/var/empty";
 #else
-inline constexpr const char* kPrivsepDir = "/run/feth-sshd";
-inline constexpr const char* kPrivsepEmptyDir = "/run/feth-sshd/empty";
+inline constexpr const char* kPrivsepEmptyDir = FETH_SSHD_RUN_DIR "/empty";
 #endif
 
 // At startup, as root: resolves PrivilegeSeparationUser (default: the user
@@ -133,7 +134,16 @@ private:
 // `backend` (the one the monitor opened it with): frames in and out only;
 // the monitor keeps the interface and removes it. Throws InputError for an
 // unknown backend or a wrong descriptor count.
-std::unique_ptr<Device> make_received_device(std::string backend, std::string name, std::string io_name, TunMode mode,
-                                             std::vector<UniqueFd> fds);
+inline std::unique_ptr<Device> make_received_device(std::string backend, std::string name, std::string io_name,
+                                                    TunMode mode, std::vector<UniqueFd> fds)
+{
+    AdoptRequest request;
+    request.backend = std::move(backend);
+    request.mode = mode;
+    request.name = std::move(name);
+    request.io_name = std::move(io_name);
+    request.fds = std::move(fds);
+    return adopt_device(std::move(request));
+}
 
 } // namespace feth::server

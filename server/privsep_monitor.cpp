@@ -29,6 +29,7 @@
 #include "config/printable.hpp"
 #include "source_limits.hpp"
 #include "status.hpp"
+#include "tunnel_policy.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
@@ -44,7 +45,6 @@ using privsep::MsgType;
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kMaxTunnels = 10;
 constexpr auto kChildExitGrace = std::chrono::seconds(3);
 constexpr int kSendTimeoutSeconds = 10;
 // Host key signatures an honest child asks for before authentication: the
@@ -67,8 +67,6 @@ constexpr std::size_t kHookedOpensPerMinute = 30;
 constexpr auto kHookWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
-
-using HookEnv = std::vector<std::pair<std::string, std::string>>;
 
 // A monitor-side tunnel: the device object that removes the interface (the
 // backend deletes what it created whatever the child did to its copy of
@@ -391,12 +389,7 @@ void Monitor::tun_open(Message& m)
     std::uint32_t unit = m.get_u32();
     m.expect_end();
     unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
-    auto d = config::decide_tunnel(permit, &key_options_, mode, unit);
-    if (d.allowed && tunnels_in_use() >= kMaxTunnels) {
-        d.allowed = false;
-        d.debug_line = "Failed to open the tunnel device.";
-        d.reason = "too many tunnels on one connection (limit " + std::to_string(kMaxTunnels) + ")";
-    }
+    auto d = decide_tunnel({mode, unit}, permit, &key_options_, tunnels_in_use());
     const bool hooked = !cfg_.tunnel_up_command.empty() || !cfg_.tunnel_down_command.empty();
     if (d.allowed && hooked) {
         const auto now = Clock::now();

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fd.hpp"
@@ -94,6 +95,18 @@ struct DeviceRequest {
     std::string backend = "auto";
     unsigned mtu = 0; // 0: leave the interface's default
 };
+
+// Every backend's name on any platform, as a config names it: a config
+// written for macOS still parses on Linux, and open_device() says which of
+// them this system has. device_factory.cpp's table takes its names from
+// here.
+inline constexpr std::string_view kBackendNames[] = {"tap", "tun", "pair", "feth", "utun"};
+
+// True for "auto" and for each of kBackendNames.
+bool is_backend_name(std::string_view name);
+
+// "auto, tap, tun, pair, feth or utun", for messages about a bad name.
+std::string backend_names_text();
 
 // Picks the backend for the request on this platform and opens it. Throws
 // SystemError or InputError naming the device and the cause.

@@ -34,6 +34,22 @@ constexpr Backend kBackends[] = {
     {"", TunMode::Ethernet, false, nullptr, nullptr, 0},
 };
 
+constexpr bool is_listed(std::string_view name)
+{
+    if (name.empty()) return true; // the table's end
+    for (auto listed : kBackendNames)
+        if (listed == name) return true;
+    return false;
+}
+
+constexpr bool all_listed()
+{
+    for (const auto& b : kBackends)
+        if (!is_listed(b.name)) return false;
+    return true;
+}
+static_assert(all_listed(), "every backend's name is one of kBackendNames (device.hpp)");
+
 std::string known_backends(TunMode mode)
 {
     std::string names;
@@ -46,6 +62,25 @@ std::string known_backends(TunMode mode)
 }
 
 } // namespace
+
+bool is_backend_name(std::string_view name)
+{
+    if (name == "auto") return true;
+    for (auto listed : kBackendNames)
+        if (listed == name) return true;
+    return false;
+}
+
+std::string backend_names_text()
+{
+    std::string text = "auto";
+    constexpr std::size_t n = std::size(kBackendNames);
+    for (std::size_t i = 0; i < n; ++i) {
+        text += i + 1 == n ? " or " : ", ";
+        text += kBackendNames[i];
+    }
+    return text;
+}
 
 std::unique_ptr<Device> open_device(const DeviceRequest& request)
 {

@@ -27,6 +27,11 @@ int socketpair_in_mode(int domain, int type, IoMode mode, int sv[2]) noexcept
     return ::socketpair(domain, type_with_mode(type, mode), 0, sv);
 }
 
+int pipe_in_mode(IoMode mode, int fds[2]) noexcept
+{
+    return ::pipe2(fds, O_CLOEXEC | (mode == IoMode::nonblocking ? O_NONBLOCK : 0));
+}
+
 // accept4 sets exactly these flags: nothing is inherited from the listener.
 int accept_in_mode(int listen_fd, sockaddr* addr, socklen_t* addr_len, IoMode mode) noexcept
 {
@@ -67,6 +72,19 @@ int socketpair_in_mode(int domain, int type, IoMode mode, int sv[2]) noexcept
         int err = errno;
         ::close(sv[0]);
         ::close(sv[1]);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+int pipe_in_mode(IoMode mode, int fds[2]) noexcept
+{
+    if (::pipe(fds) != 0) return -1;
+    if (set_io_mode(fds[0], mode) != 0 || set_io_mode(fds[1], mode) != 0) {
+        int err = errno;
+        ::close(fds[0]);
+        ::close(fds[1]);
         errno = err;
         return -1;
     }
@@ -114,6 +132,15 @@ int open_socketpair(int domain, int type, IoMode mode, UniqueFd& first, UniqueFd
     if (socketpair_in_mode(domain, type, mode, sv) != 0) return -1;
     first.reset(sv[0]);
     second.reset(sv[1]);
+    return 0;
+}
+
+int open_pipe(IoMode mode, UniqueFd& read_end, UniqueFd& write_end) noexcept
+{
+    int fds[2];
+    if (pipe_in_mode(mode, fds) != 0) return -1;
+    read_end.reset(fds[0]);
+    write_end.reset(fds[1]);
     return 0;
 }
 

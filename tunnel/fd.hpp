@@ -48,7 +48,7 @@ enum class IoMode { blocking, nonblocking };
 // 0, or -1 with errno set (fcntl's).
 int set_io_mode(int fd, IoMode mode) noexcept;
 
-// socket(2), socketpair(2) and accept(2) whose descriptors are always
+// socket(2), socketpair(2), accept(2) and pipe(2) whose descriptors are always
 // close-on-exec and in exactly `mode`, on every platform: Linux sets both
 // atomically (SOCK_CLOEXEC, SOCK_NONBLOCK, accept4); macOS has none of the
 // three, so the flags are set right after the call. An accepted socket gets
@@ -58,5 +58,8 @@ int set_io_mode(int fd, IoMode mode) noexcept;
 UniqueFd open_socket(int domain, int type, int protocol, IoMode mode) noexcept;
 int open_socketpair(int domain, int type, IoMode mode, UniqueFd& first, UniqueFd& second) noexcept;
 UniqueFd accept_socket(int listen_fd, sockaddr* addr, socklen_t* addr_len, IoMode mode) noexcept;
+// pipe(2) the same way (pipe2 with O_CLOEXEC on Linux): both ends
+// close-on-exec and in `mode`. 0, or -1 with errno set.
+int open_pipe(IoMode mode, UniqueFd& read_end, UniqueFd& write_end) noexcept;
 
 } // namespace feth

@@ -110,11 +110,9 @@ HookProcess::HookProcess(HookSpec spec) : spec_(std::move(spec))
     UniqueFd null_fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!null_fd) throw_errno(what, "open /dev/null");
     null_fd = above_stdio(std::move(null_fd), what.c_str());
-    int p[2];
-    if (::pipe(p) != 0) throw_errno(what, "pipe");
-    UniqueFd rd(p[0]), wr(p[1]);
+    UniqueFd rd, wr;
+    if (open_pipe(IoMode::blocking, rd, wr) != 0) throw_errno(what, "pipe");
     set_nonblocking_cloexec(rd.get(), what.c_str());
-    if (::fcntl(wr.get(), F_SETFD, FD_CLOEXEC) != 0) throw_errno(what, "fcntl");
     rd = above_stdio(std::move(rd), what.c_str());
     wr = above_stdio(std::move(wr), what.c_str());
 

@@ -32,11 +32,14 @@
 
 namespace feth {
 
+// The variables a hook gets (name, value), in order.
+using HookEnv = std::vector<std::pair<std::string, std::string>>;
+
 struct HookSpec {
     std::string name;    // for log lines: "TunnelUpCommand"
     std::string command; // run with /bin/sh -c
     // Variables set for the command (replacing any of the same name).
-    std::vector<std::pair<std::string, std::string>> env;
+    HookEnv env;
     // true: the command also gets our own environment (a client, like ssh's
     // LocalCommand); false: only PATH=/usr/bin:/bin:/usr/sbin:/sbin and
     // `env` (a server, which must not pass its environment on).

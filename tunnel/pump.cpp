@@ -236,7 +236,8 @@ bool TunnelPump::on_frame(std::span<const std::uint8_t> frame)
         case SendResult::Later: break;
         }
     }
-    // Keep it and stop reading until the window opens or the re-key ends.
+    // Keep it and stop reading until the window opens, the re-key ends or
+    // libssh's output for the socket drains (send_to_peer says which).
     to_peer_.emplace_back(frame.begin(), frame.end());
     ++stats_.queued_to_peer;
     return false;

@@ -23,12 +23,7 @@ extern "C" void on_signal(int sig)
 
 SignalPipe::SignalPipe(std::initializer_list<int> signals) : signals_(signals)
 {
-    int fds[2];
-    if (::pipe(fds) != 0) throw_errno("signal pipe", "pipe");
-    read_end_.reset(fds[0]);
-    write_end_.reset(fds[1]);
-    set_nonblocking_cloexec(read_end_.get(), "signal pipe");
-    set_nonblocking_cloexec(write_end_.get(), "signal pipe");
+    if (open_pipe(IoMode::nonblocking, read_end_, write_end_) != 0) throw_errno("signal pipe", "pipe");
     g_write_fd = write_end_.get();
     struct sigaction sa {};
     sa.sa_handler = on_signal;

@@ -43,8 +43,8 @@ const char* tun_open_error_name(TunOpenError error)
 const char* tun_open_debug_line(TunOpenError error)
 {
     switch (error) {
-    case TunOpenError::UnsupportedMode: return "Unsupported tunnel device mode.";
-    case TunOpenError::UnitOutOfRange: return "Failed to open the tunnel device.";
+    case TunOpenError::UnsupportedMode: return kTunnelUnsupportedModeLine;
+    case TunOpenError::UnitOutOfRange: return kTunnelFailedLine;
     default: return "";
     }
 }

@@ -16,6 +16,12 @@
 
 namespace feth {
 
+// The SSH_MSG_DEBUG lines OpenSSH's sshd sends before it refuses a tunnel
+// (serverloop.c server_request_tun), written only here.
+inline constexpr const char* kTunnelUnsupportedModeLine = "Unsupported tunnel device mode.";
+inline constexpr const char* kTunnelRejectedLine = "Server has rejected tunnel device forwarding";
+inline constexpr const char* kTunnelFailedLine = "Failed to open the tunnel device.";
+
 enum class TunOpenError {
     None,
     Truncated,       // fewer than 8 bytes: no mode and unit

@@ -8,6 +8,7 @@
 
 #include "config/authorized_keys.hpp"
 #include "config/key_options.hpp"
+#include "server/tunnel_policy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -19,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!options) continue;
         std::string log;
         (void)feth::config::authorise_key(*options, "user", "198.18.0.2", "198.18.0.2", 1700000000, "fuzz:1", log);
-        (void)feth::config::decide_tunnel(3, &*options, 2, 0x7fffffff);
-        (void)feth::config::decide_tunnel(1, &*options, 1, 0);
+        (void)feth::server::decide_tunnel({2, 0x7fffffff}, 3, &*options, 0);
+        (void)feth::server::decide_tunnel({1, 0}, 1, &*options, 0);
     }
     std::string_view first = text.substr(0, text.find('\n'));
     if (first.size() <= 4096) {

@@ -4,7 +4,7 @@
 // TunOpen message, and the monitor must assume a compromised child wrote
 // those bytes. So: the input is a byte stream on the monitor's socket
 // (recv_message framing, any number of messages), and every TunOpen in it
-// goes through the monitor's own checks (decide_tunnel) under a PermitTunnel
+// goes through the monitor's own checks (server/tunnel_policy decide_tunnel) under a PermitTunnel
 // and key options taken from the input's first bytes. Besides not crashing,
 // the decision must keep its promises: nothing but ethernet/point-to-point
 // within PermitTunnel, never with "restrict", and tunnel="n" pins the unit.
@@ -24,6 +24,7 @@
 
 #include "config/key_options.hpp"
 #include "server/privsep_wire.hpp"
+#include "server/tunnel_policy.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/tun_open.hpp"
 #include "tunnel/wire.hpp"
@@ -43,7 +44,7 @@ void decide(unsigned permit, const KeyOptions& key, privsep::Message& m)
     const std::uint32_t mode = m.get_u32();
     const std::uint32_t unit = m.get_u32();
     m.expect_end();
-    const auto d = feth::config::decide_tunnel(permit, &key, mode, unit);
+    const auto d = feth::server::decide_tunnel({mode, unit}, permit, &key, 0);
     if (!d.allowed) {
         check(!d.debug_line.empty() && !d.reason.empty());
         return;
@@ -70,7 +71,7 @@ void parse(const std::uint8_t* data, std::size_t size)
     }
     const std::uint32_t mode = feth::wire::load_be32(data);
     const std::uint32_t unit = feth::wire::load_be32(data + 4);
-    const auto d = feth::config::decide_tunnel(3, nullptr, mode, unit);
+    const auto d = feth::server::decide_tunnel({mode, unit}, 3, nullptr, 0);
     if (r.ok()) {
         check(static_cast<std::uint32_t>(r.mode) == mode && r.unit == unit);
         check(unit == feth::kTunUnitAny || unit <= feth::kTunUnitMax);

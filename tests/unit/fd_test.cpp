@@ -112,6 +112,23 @@ TEST_CASE("open_socketpair: both ends close-on-exec in the mode asked for")
     }
 }
 
+TEST_CASE("open_pipe: both ends close-on-exec in the mode asked for, and connected")
+{
+    for (IoMode mode : {IoMode::blocking, IoMode::nonblocking}) {
+        UniqueFd rd, wr;
+        REQUIRE(feth::open_pipe(mode, rd, wr) == 0);
+        for (int fd : {rd.get(), wr.get()}) {
+            CHECK(is_cloexec(fd));
+            CHECK(is_nonblocking(fd) == (mode == IoMode::nonblocking));
+        }
+        const char byte = 'x';
+        REQUIRE(::write(wr.get(), &byte, 1) == 1);
+        char got = 0;
+        REQUIRE(::read(rd.get(), &got, 1) == 1);
+        CHECK(got == 'x');
+    }
+}
+
 TEST_CASE("accept_socket: the mode asked for, not the listener's")
 {
     SECTION("a blocking connection from a non-blocking listener")

@@ -35,8 +35,6 @@ KeyOptions ok(const std::string& options)
     return *r;
 }
 
-constexpr unsigned kEth = 2, kP2p = 1;
-
 } // namespace
 
 TEST_CASE("key options: flags, restrict and what follows it", "[key_options]")
@@ -130,32 +128,3 @@ TEST_CASE("from=: addresses, CIDR, negation, wildcards", "[key_options]")
     CHECK_FALSE(authorise_key(ok("cert-authority"), "u", "1.2.3.4", "1.2.3.4", 1, "f:1", log));
 }
 
-TEST_CASE("tunnel decisions as sshd's server_request_tun", "[key_options]")
-{
-    auto d = decide_tunnel(3, nullptr, 3, 0);
-    CHECK_FALSE(d.allowed);
-    CHECK(d.debug_line == "Unsupported tunnel device mode.");
-    d = decide_tunnel(kP2p, nullptr, kEth, 0);
-    CHECK_FALSE(d.allowed);
-    CHECK(d.debug_line == "Server has rejected tunnel device forwarding");
-    auto restricted = ok("restrict,pty");
-    d = decide_tunnel(3, &restricted, kEth, 0);
-    CHECK_FALSE(d.allowed);
-    CHECK(d.debug_line == "Server has rejected tunnel device forwarding");
-    auto forced = ok("tunnel=\"7\"");
-    d = decide_tunnel(3, &forced, kEth, feth::kTunUnitAny);
-    CHECK(d.allowed);
-    CHECK(d.unit == 7u);
-    d = decide_tunnel(3, &forced, kEth, 7);
-    CHECK(d.allowed);
-    d = decide_tunnel(3, &forced, kEth, 3);
-    CHECK_FALSE(d.allowed);
-    CHECK(d.debug_line == "Failed to open the tunnel device.");
-    d = decide_tunnel(3, nullptr, kEth, 0x7ffffffe);
-    CHECK_FALSE(d.allowed);
-    d = decide_tunnel(3, nullptr, kEth, 0xffffffffu);
-    CHECK_FALSE(d.allowed);
-    d = decide_tunnel(kEth, nullptr, kEth, 0x7fffffff);
-    CHECK(d.allowed);
-    CHECK(d.unit == feth::kTunUnitAny);
-}

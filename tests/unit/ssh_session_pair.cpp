@@ -44,7 +44,7 @@ int generate_host_key(ssh_key* key)
 
 } // namespace
 
-SessionPair::SessionPair(TunMode mode)
+SessionPair::SessionPair(TunMode mode, std::uint64_t server_rekey_data)
 {
     // Non-blocking, as feth-sshd's connections are: one thread runs both
     // ends, so neither may ever wait on a full socket.
@@ -84,6 +84,11 @@ SessionPair::SessionPair(TunMode mode)
         ::close(server_fd);
         ::close(client_fd);
         setup_failed("ssh_bind_accept_fd", nullptr);
+    }
+    if (server_rekey_data != 0 &&
+        ssh_options_set(server_.get(), SSH_OPTIONS_REKEY_DATA, &server_rekey_data) != SSH_OK) {
+        ::close(client_fd);
+        setup_failed("SSH_OPTIONS_REKEY_DATA", server_.get());
     }
     socket_t cfd = client_fd;
     if (ssh_options_set(client_.get(), SSH_OPTIONS_FD, &cfd) != SSH_OK) {

@@ -10,6 +10,7 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include <cstdint>
 #include <functional>
 
 #include "tunnel/ssh_handles.hpp"
@@ -20,7 +21,10 @@ namespace feth::test {
 class SessionPair {
 public:
     // Throws std::runtime_error naming the step that failed.
-    explicit SessionPair(TunMode mode = TunMode::Ethernet);
+    // `server_rekey_data` (0: libssh's default): the server re-keys after
+    // that many bytes, counted from the first key exchange (libssh fixes
+    // the limit when the keys are taken into use).
+    explicit SessionPair(TunMode mode = TunMode::Ethernet, std::uint64_t server_rekey_data = 0);
     ~SessionPair();
     SessionPair(const SessionPair&) = delete;
     SessionPair& operator=(const SessionPair&) = delete;

@@ -1,5 +1,5 @@
 // The few rtnetlink requests the Linux backends make (veth pairs in
-// pair_device.cpp, the removal of tap/tun devices in tuntap_device.cpp):
+// veth_pair.cpp, the removal of tap/tun devices in tuntap_device.cpp):
 // one request per socket, answered by the kernel's acknowledgement.
 #pragma once
 
