@@ -21,6 +21,7 @@
 #include <set>
 
 #include "auth.hpp"
+#include "child_log.hpp"
 #include "connection.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
@@ -89,8 +90,10 @@ public:
 class Monitor {
 public:
     Monitor(const config::ServerConfig& cfg, const HostKeys& host_keys, const Peer& peer, pid_t child, UniqueFd sock,
-            UniqueFd startup)
+            UniqueFd startup, UniqueFd child_log)
         : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
+          child_log_(std::move(child_log)),
+          relay_([](const std::string& line) { log::write_verbatim(line); }, "monitor: " + who_child()),
           host_keys_(host_keys)
     {
     }
@@ -123,6 +126,7 @@ private:
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
     void end_child();
+    void read_child_log(bool to_end);
     int exit_status() const;
 
     const config::ServerConfig& cfg_;
@@ -137,6 +141,9 @@ private:
     bool child_misbehaved_ = false;
     UniqueFd sock_;
     UniqueFd startup_;
+    // The reading end of the child's stdout and stderr (child_log.hpp).
+    UniqueFd child_log_;
+    ChildLogRelay relay_;
 
     const HostKeys& host_keys_;
     State state_ = State::PreAuth;
@@ -637,8 +644,8 @@ int Monitor::run()
             int t = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at - now).count()) + 1;
             timeout = timeout < 0 ? t : std::min(timeout, t);
         }
-        pollfd pfds[2] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-        int n = ::poll(pfds, 2, timeout);
+        pollfd pfds[3] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
+        int n = ::poll(pfds, 3, timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
             LOG_ERROR("monitor for %s: poll: %s", peer_str().c_str(), errno_text(errno).c_str());
@@ -653,6 +660,7 @@ int Monitor::run()
                 kill_at = Clock::now() + kChildExitGrace;
             }
         }
+        if (pfds[2].revents != 0) read_child_log(false);
         if (pfds[0].revents == 0) continue;
         Message m;
         try {
@@ -679,8 +687,32 @@ int Monitor::run()
         }
     }
     end_child();
+    read_child_log(true);
     while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
     return exit_status();
+}
+
+// What the child wrote to its stdout or stderr, to the monitor's log. At
+// most 64 KiB a call while the child runs, so that a flood cannot starve
+// its requests; `to_end` (the child is gone): until the pipe's end.
+void Monitor::read_child_log(bool to_end)
+{
+    if (!child_log_) return;
+    char buf[16384];
+    for (std::size_t total = 0; to_end || total < 64 * 1024;) {
+        ssize_t n = ::read(child_log_.get(), buf, sizeof buf);
+        if (n > 0) {
+            relay_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+            total += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return; // for now (to_end: nobody else may hold the pipe)
+        if (n < 0) LOG_ERROR("monitor: log pipe of %s: read: %s", who_child().c_str(), errno_text(errno).c_str());
+        relay_.finish();
+        child_log_.reset();
+        return;
+    }
 }
 
 // The connection's outcome as the listener reads it (source_limits.hpp).
@@ -728,6 +760,26 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     // (a socket lingering on close, say) ever reaches root; the monitor's
     // reads refuse them everywhere.
     if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
+    // The child's stdout and stderr: a pipe the monitor reads and copies to
+    // its own log (child_log.hpp), so that the child writes no file.
+    UniqueFd log_read;
+    UniqueFd log_write;
+    {
+        int lp[2];
+        if (::pipe2(lp, O_CLOEXEC) != 0) {
+            LOG_ERROR("connection from %s port %u: pipe2 (the child's log): %s", peer.address.c_str(), peer.port,
+                      errno_text(errno).c_str());
+            return kExitError;
+        }
+        log_read.reset(lp[0]);
+        log_write.reset(lp[1]);
+    }
+    if (::fcntl(log_read.get(), F_SETFL, ::fcntl(log_read.get(), F_GETFL) | O_NONBLOCK) != 0) {
+        LOG_ERROR("connection from %s port %u: fcntl (the child's log): %s", peer.address.c_str(), peer.port,
+                  errno_text(errno).c_str());
+        return kExitError;
+    }
+    std::fflush(nullptr); // nothing buffered for the monitor's stdio goes out twice
     const pid_t monitor_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -737,6 +789,10 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     if (pid == 0) {
         monitor_end.reset();
         startup_fd.reset();
+        log_read.reset();
+        // From here on every log line of the child goes through the pipe.
+        if (::dup2(log_write.get(), STDERR_FILENO) < 0 || ::dup2(log_write.get(), STDOUT_FILENO) < 0) ::_exit(1);
+        log_write.reset();
         // The private host keys stay with the monitor (sshd's
         // demote_sensitive_data): the child signs through it.
         host_keys.forget();
@@ -764,8 +820,9 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     // The monitor never touches the peer's bytes.
     conn_fd.reset();
     child_end.reset();
+    log_write.reset();
     try {
-        Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd));
+        Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd), std::move(log_read));
         return monitor.run();
     } catch (const std::exception& e) {
         LOG_ERROR("monitor for %s port %u: %s", peer.address.c_str(), peer.port, e.what());
