@@ -80,6 +80,9 @@ struct MonitorTunnel {
     std::unique_ptr<Device> device;
     HookEnv hook_env;
     std::unique_ptr<StatusSlot> status;
+    // Its TunnelUpCommand while it runs: the child has been told the id
+    // only (TunOpenAnswer); the descriptors go with TunUp once it succeeds.
+    std::unique_ptr<HookProcess> up_hook;
 };
 
 class ProtocolViolation : public std::runtime_error {
@@ -117,6 +120,10 @@ private:
     void tun_open(Message& m);
     void tun_close(Message& m);
     void tun_stats(Message& m);
+    HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const;
+    void service_up_hooks();
+    void tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it);
+    void tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
     bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
     void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
@@ -448,20 +455,6 @@ void Monitor::tun_open(Message& m)
             d.reason = e.what();
         }
     }
-    HookEnv env;
-    if (d.allowed) {
-        if (hooked) hooked_opens_.push_back(Clock::now());
-        env = hook_env(*device, mode, unit);
-        // The up hook runs as root, before the client hears of the tunnel;
-        // if it fails the tunnel is refused and the device goes.
-        if (!run_tunnel_hook("TunnelUpCommand", cfg_.tunnel_up_command, env)) {
-            d.allowed = false;
-            d.debug_line = "Failed to open the tunnel device.";
-            d.reason = "TunnelUpCommand failed for " + device->name();
-            device.reset();
-            run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
-        }
-    }
     Message a(MsgType::TunOpenAnswer);
     if (!d.allowed) {
         a.put_u32(0);
@@ -469,25 +462,90 @@ void Monitor::tun_open(Message& m)
         a.put_string(d.reason.substr(0, privsep::kMaxText));
         return reply(a);
     }
+    if (hooked) hooked_opens_.push_back(Clock::now());
     const std::uint32_t id = next_id_++;
-    a.put_u32(1);
-    a.put_u32(id);
-    a.put_u32(mode);
-    a.put_string(device->name());
-    a.put_string(device->io_name());
-    a.put_string(device->backend());
-    a.add_fd(device->read_fd());
-    if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
-    // The audit line comes from here, not from the child, which could
-    // forge or omit it.
-    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device->name().c_str(), tun_mode_name(device->mode()),
-             user_.c_str(), peer_str().c_str());
     MonitorTunnel& t = tunnels_[id];
+    t.hook_env = hook_env(*device, mode, unit);
     slot->set_device(*device);
     t.status = std::move(slot);
     t.device = std::move(device);
-    t.hook_env = std::move(env);
+    a.put_u32(1);
+    a.put_u32(id);
     reply(a);
+    auto it = tunnels_.find(id);
+    if (cfg_.tunnel_up_command.empty()) return tunnel_up(it);
+    // The up hook runs as root before the child gets the device and the
+    // client hears of the tunnel; the monitor keeps serving the child (its
+    // other tunnels, re-keys) meanwhile and watches the hook in its loop.
+    // If it fails the tunnel is refused and the device goes.
+    try {
+        t.up_hook = std::make_unique<HookProcess>(hook_spec("TunnelUpCommand", cfg_.tunnel_up_command, t.hook_env));
+    } catch (const std::exception& e) {
+        LOG_ERROR("TunnelUpCommand for %s: %s", t.device->name().c_str(), e.what());
+        tunnel_up_failed(it, "TunnelUpCommand failed for " + t.device->name());
+    }
+}
+
+// The tunnel is up (its hook succeeded, or it has none): the audit line,
+// and the device's descriptors to the child.
+void Monitor::tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it)
+{
+    MonitorTunnel& t = it->second;
+    Device& device = *t.device;
+    Message a(MsgType::TunUp);
+    a.put_u32(it->first);
+    a.put_u32(1);
+    a.put_u32(static_cast<std::uint32_t>(device.mode()));
+    a.put_string(device.name());
+    a.put_string(device.io_name());
+    a.put_string(device.backend());
+    a.add_fd(device.read_fd());
+    if (device.write_fd() != device.read_fd()) a.add_fd(device.write_fd());
+    // The audit line comes from here, not from the child, which could
+    // forge or omit it.
+    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device.name().c_str(), tun_mode_name(device.mode()),
+             user_.c_str(), peer_str().c_str());
+    reply(a);
+}
+
+// The up hook failed: the device goes, its TunnelDownCommand runs, and
+// the child hears the refusal to pass on.
+void Monitor::tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why)
+{
+    const std::uint32_t id = it->first;
+    HookEnv env = std::move(it->second.hook_env);
+    tunnels_.erase(it); // the hook (already finished), the slot, the device
+    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    Message a(MsgType::TunUp);
+    a.put_u32(id);
+    a.put_u32(0);
+    a.put_string("Failed to open the tunnel device.");
+    a.put_string(why.substr(0, privsep::kMaxText));
+    reply(a);
+}
+
+// Called on every wake-up of the monitor's loop: steps every running up
+// hook (non-blocking) and acts on those that finished.
+void Monitor::service_up_hooks()
+{
+    std::vector<std::uint32_t> done;
+    for (auto& [id, t] : tunnels_)
+        if (t.up_hook && t.up_hook->service()) done.push_back(id);
+    for (std::uint32_t id : done) {
+        auto it = tunnels_.find(id);
+        if (it == tunnels_.end()) continue;
+        const HookResult r = it->second.up_hook->result();
+        const auto timeout = it->second.up_hook->spec().timeout;
+        it->second.up_hook.reset();
+        if (r.ok()) {
+            tunnel_up(it);
+            continue;
+        }
+        const std::string name = it->second.device->name();
+        LOG_ERROR("TunnelUpCommand for %s of %s from %s %s", name.c_str(), user_.c_str(), peer_str().c_str(),
+                  r.describe(timeout).c_str());
+        tunnel_up_failed(it, "TunnelUpCommand failed for " + name);
+    }
 }
 
 void Monitor::tun_close(Message& m)
@@ -552,15 +610,21 @@ HookEnv Monitor::hook_env(const Device& device, std::uint32_t mode, std::uint32_
     };
 }
 
-bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+HookSpec Monitor::hook_spec(const char* name, const std::string& command, const HookEnv& env) const
 {
-    if (command.empty()) return true;
     HookSpec spec;
     spec.name = name;
     spec.command = command;
     spec.env = env;
     spec.inherit_environment = false; // a server passes nothing of its own on
     spec.timeout = std::chrono::seconds(cfg_.tunnel_command_timeout);
+    return spec;
+}
+
+bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+{
+    if (command.empty()) return true;
+    const HookSpec spec = hook_spec(name, command, env);
     try {
         HookResult r = run_hook(spec);
         if (r.ok()) return true;
@@ -579,6 +643,12 @@ void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it,
     const std::string mode = tun_mode_name(it->second.device->mode());
     const bool created = it->second.device->created();
     HookEnv env = std::move(it->second.hook_env);
+    if (it->second.up_hook) {
+        // Its up hook still runs (the child closed it, or the connection
+        // ended): its process group is stopped and reaped first.
+        LOG_INFO("TunnelUpCommand for %s stopped: %s", name.c_str(), why);
+        it->second.up_hook.reset();
+    }
     tunnels_.erase(it);
     // The backend removed what it created; an interface still there is one
     // whose life the child's copy of a descriptor decides (utun).
@@ -644,8 +714,15 @@ int Monitor::run()
             int t = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at - now).count()) + 1;
             timeout = timeout < 0 ? t : std::min(timeout, t);
         }
-        pollfd pfds[3] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
-        int n = ::poll(pfds, 3, timeout);
+        std::vector<pollfd> pfds = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
+        // Running up hooks: their output, and their deadlines.
+        for (const auto& [id, t] : tunnels_) {
+            if (!t.up_hook) continue;
+            if (t.up_hook->fd() >= 0) pfds.push_back({t.up_hook->fd(), POLLIN, 0});
+            const int ht = t.up_hook->poll_timeout_ms();
+            if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
+        }
+        int n = ::poll(pfds.data(), static_cast<nfds_t>(pfds.size()), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
             LOG_ERROR("monitor for %s: poll: %s", peer_str().c_str(), errno_text(errno).c_str());
@@ -661,6 +738,13 @@ int Monitor::run()
             }
         }
         if (pfds[2].revents != 0) read_child_log(false);
+        try {
+            service_up_hooks();
+        } catch (const std::exception& e) {
+            LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
+            ::kill(child_, SIGKILL);
+            break;
+        }
         if (pfds[0].revents == 0) continue;
         Message m;
         try {

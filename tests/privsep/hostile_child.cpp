@@ -223,7 +223,7 @@ void authenticate(const ChildCtx& c)
 
 MonitorClient::Tunnel open_tap(const ChildCtx& c)
 {
-    auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
     if (!t.ok) failf("TunOpen refused: " + t.reason);
     report(c, "tunnel " + std::to_string(t.id) + " " + t.device->name());
     return t;
@@ -1168,6 +1168,110 @@ void driver_log_flood(Run& r)
               " bytes to its log");
 }
 
+// Processes whose parent is `parent` (from /proc/PID/stat).
+std::vector<pid_t> children_of(pid_t parent)
+{
+    std::vector<pid_t> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const std::string stat = read_file(e.path().string() + "/stat");
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream f(stat.substr(close + 1));
+        std::string state;
+        long ppid = 0;
+        f >> state >> ppid;
+        if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+// L5: TunnelUpCommand runs asynchronously: while it runs (a 30 s sleep) the
+// monitor answers the child (a re-key's HostKeySign) at once; the child
+// has the tunnel's id but no device yet. The child then goes: the monitor
+// stops the hook's process group, removes the device, and exits.
+void child_hook_pending(ChildCtx& c)
+{
+    authenticate(c);
+    auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    if (!t.ok) failf("TunOpen refused: " + t.reason);
+    report(c, "pending " + std::to_string(t.id) + (t.device ? " with a device" : ""));
+    (void)fix_session_id(c, random_bytes(32)); // answered while the hook runs
+    report(c, std::string("signed") + (c.monitor.take_tun_up() ? " and a TunUp came" : ""));
+    wait_for_driver(c);
+}
+
+void driver_hook_pending(Run& r)
+{
+    r.expect("auth");
+    if (const std::string p = r.expect("pending"); p != "1") failf("the child got \"" + p + "\" from TunOpenAnswer");
+    // Well before the hook's 30 s.
+    if (const std::string s = r.expect("signed", slack()); !s.empty())
+        failf("while the up hook runs: signed " + s);
+    std::vector<pid_t> hooks;
+    if (!wait_for(slack(), [&] {
+            hooks = children_of(r.monitor);
+            std::erase(hooks, r.child);
+            return !hooks.empty();
+        }))
+        failf("no TunnelUpCommand process under the monitor");
+    const auto ifs = interfaces();
+    if (ifs.size() != 1) failf("expected the tunnel's one interface while its hook runs");
+    r.expect_not_logged("opened for");
+    r.net.reset(); // the child goes with its tunnel pending
+    r.expect_monitor_exit(slack());
+    for (pid_t h : hooks)
+        if (::kill(h, 0) == 0) failf("the up hook " + std::to_string(h) + " is still running");
+    r.expect_logged("TunnelUpCommand for " + ifs[0] + " stopped: connection ended");
+    r.expect_logged("Tunnel " + ifs[0] + " (ethernet) closed");
+}
+
+// L5: an up hook that fails: the tunnel is refused through TunUp (after
+// TunOpenAnswer gave an id), the device is gone, the failure logged.
+void child_hook_fails(ChildCtx& c)
+{
+    authenticate(c);
+    auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    report(c, std::string("up ") + (t.ok ? "ok" : t.debug_line + "|" + t.reason) + (t.device ? " with a device" : ""));
+    wait_for_driver(c);
+}
+
+void driver_hook_fails(Run& r)
+{
+    r.expect("auth");
+    const std::string up = r.expect("up", slack());
+    if (up.rfind("Failed to open the tunnel device.|TunnelUpCommand failed for ", 0) != 0 ||
+        up.find("with a device") != std::string::npos)
+        failf("a failing up hook: " + up);
+    r.await_logged("exited with status 3");
+    r.expect_not_logged("opened for");
+    if (!interfaces().empty()) failf("an interface is left after its up hook failed");
+    r.net.reset();
+    r.expect_monitor_exit(slack());
+}
+
+// TunUp is the monitor's message: from the child it is a protocol violation.
+void child_tun_up(ChildCtx& c)
+{
+    authenticate(c);
+    Message m(MsgType::TunUp);
+    m.put_u32(1);
+    m.put_u32(1);
+    privsep::send_message(c.mon(), m, "hostile child");
+    report(c, "sent");
+    wait_for_driver(c);
+}
+
+void driver_tun_up(Run& r)
+{
+    r.expect("auth");
+    r.expect("sent");
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
+    r.expect_logged("request 15 (TunUp) is not valid after authentication");
+}
+
 // L5: a child that cycles open/close to spawn root hooks: 30 tunnels with
 // hooks a minute, then refused with a log line (nothing opened).
 constexpr unsigned kHookedOpensPerMinute = 30;
@@ -1176,12 +1280,12 @@ void child_hook_cycle(ChildCtx& c)
 {
     authenticate(c);
     for (unsigned i = 0; i < kHookedOpensPerMinute; ++i) {
-        auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+        auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
         if (!t.ok) failf("tunnel " + std::to_string(i + 1) + " refused: " + t.reason);
         t.device.reset();
         c.monitor.close_tunnel(t.id);
     }
-    auto over = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    auto over = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
     report(c, std::string("over ") + (over.ok ? "opened" : over.debug_line));
     wait_for_driver(c);
 }
@@ -1320,6 +1424,12 @@ const Scenario kScenarios[] = {
      child_log_flood, driver_log_flood},
     {"hook_rate", "L5: 30 open/close cycles with TunnelUpCommand, then the 31st: refused, logged, nothing opened",
      child_hook_cycle, driver_hook_cycle, true, false, false, false, "true"},
+    {"hook_pending", "L5: while a 30 s TunnelUpCommand runs the monitor answers at once; the child goes: hook "
+                     "stopped, device removed",
+     child_hook_pending, driver_hook_pending, true, false, false, false, "exec sleep 30"},
+    {"hook_fails", "L5: TunnelUpCommand exits 3: TunUp refused (no descriptor), no interface, logged",
+     child_hook_fails, driver_hook_fails, true, false, false, false, "exit 3"},
+    {"tun_up_from_child", "TunUp sent by the child: a protocol violation, killed", child_tun_up, driver_tun_up},
 };
 
 // ---- running one --------------------------------------------------------------
