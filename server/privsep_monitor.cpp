@@ -850,17 +850,20 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     UniqueFd log_write;
     {
         int lp[2];
-        if (::pipe2(lp, O_CLOEXEC) != 0) {
-            LOG_ERROR("connection from %s port %u: pipe2 (the child's log): %s", peer.address.c_str(), peer.port,
+        if (::pipe(lp) != 0) {
+            LOG_ERROR("connection from %s port %u: pipe (the child's log): %s", peer.address.c_str(), peer.port,
                       errno_text(errno).c_str());
             return kExitError;
         }
         log_read.reset(lp[0]);
         log_write.reset(lp[1]);
     }
-    if (::fcntl(log_read.get(), F_SETFL, ::fcntl(log_read.get(), F_GETFL) | O_NONBLOCK) != 0) {
-        LOG_ERROR("connection from %s port %u: fcntl (the child's log): %s", peer.address.c_str(), peer.port,
-                  errno_text(errno).c_str());
+    // The reading end non-blocking; both close on exec (no hook gets them).
+    try {
+        set_nonblocking_cloexec(log_read.get(), "the child's log pipe");
+        if (::fcntl(log_write.get(), F_SETFD, FD_CLOEXEC) != 0) throw_errno("the child's log pipe", "fcntl");
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
         return kExitError;
     }
     std::fflush(nullptr); // nothing buffered for the monitor's stdio goes out twice
