@@ -49,6 +49,13 @@ struct ServerTunnel {
     std::optional<Clock::time_point> reported_at;
 };
 
+// A tunnel channel open the child keeps (SSH_MESSAGE_KEEP) until the
+// monitor's TunUp: its up hook runs meanwhile, and the connection goes on.
+struct PendingTunnel {
+    std::uint32_t id = 0;
+    MessagePtr msg;
+};
+
 // A session channel: stock `ssh -w` without -N opens one after the tunnel.
 // It prints one line and lives as long as the connection's tunnels.
 struct SessionChannel {
@@ -91,7 +98,9 @@ private:
 
     int auth_pubkey(const std::string& user, ssh_key key, char state);
     int auth_answer(MonitorClient::AuthAnswer answer, const std::string& user);
-    void handle_tun_open(ssh_message msg);
+    bool handle_tun_open(ssh_message msg);
+    void tunnel_up(MonitorClient::Tunnel up);
+    void take_tun_ups();
     void refuse_tun(ssh_message msg, const char* debug_line, const std::string& why);
     void mark_banner(ssh_channel channel);
     void service();
@@ -122,6 +131,7 @@ private:
 
     std::vector<ServerTunnel> tunnels_;
     std::vector<ServerTunnel> new_tunnels_; // attached outside callbacks
+    std::vector<PendingTunnel> pending_;   // waiting for their TunUp
     std::vector<std::unique_ptr<SessionChannel>> sessions_;
     bool ever_had_tunnel_ = false;
 };
@@ -236,7 +246,7 @@ int Connection::on_message(ssh_session, ssh_message msg, void* userdata)
     if (ssh_message_type(msg) != SSH_REQUEST_CHANNEL_OPEN) return 1; // libssh's default answer
     if (ssh_message_subtype(msg) == SSH_CHANNEL_TUN) {
         try {
-            self->handle_tun_open(msg);
+            if (self->handle_tun_open(msg)) return SSH_MESSAGE_KEEP; // answered on its TunUp
         } catch (const std::exception& e) {
             LOG_ERROR("tunnel request of %s: %s", self->who().c_str(), e.what());
             ssh_message_reply_default(msg);
@@ -256,33 +266,61 @@ void Connection::refuse_tun(ssh_message msg, const char* debug_line, const std::
     ssh_message_reply_default(msg);
 }
 
-void Connection::handle_tun_open(ssh_message msg)
+// Returns true when `msg` is kept for the monitor's TunUp (the caller
+// returns SSH_MESSAGE_KEEP); false: answered (refused) here.
+bool Connection::handle_tun_open(ssh_message msg)
 {
     const int raw_mode = ssh_message_channel_request_open_tun_mode(msg);
     const std::uint32_t unit = ssh_message_channel_request_open_tun_unit(msg);
-    if (!user_) return refuse_tun(msg, "Server has rejected tunnel device forwarding", "not authenticated");
+    if (!user_) {
+        refuse_tun(msg, "Server has rejected tunnel device forwarding", "not authenticated");
+        return false;
+    }
     // Mode and unit as sshd reads them (tunnel/tun_open.hpp). An unknown mode
     // is refused here; a unit out of range is left to the monitor, which
     // checks PermitTunnel first, as sshd does (a forbidden mode is answered
     // "Server has rejected ..." whatever the unit).
     const TunOpenRequest req = check_tun_open(raw_mode > 0 ? static_cast<std::uint32_t>(raw_mode) : 0, unit);
-    if (req.error == TunOpenError::UnsupportedMode)
-        return refuse_tun(msg, tun_open_debug_line(req.error), "unsupported tunnel mode " + std::to_string(raw_mode));
-    if (tunnels_.size() + new_tunnels_.size() >= kMaxTunnelsPerConnection)
-        return refuse_tun(msg, kTunnelFailedLine, "too many tunnels on one connection");
+    if (req.error == TunOpenError::UnsupportedMode) {
+        refuse_tun(msg, tun_open_debug_line(req.error), "unsupported tunnel mode " + std::to_string(raw_mode));
+        return false;
+    }
+    if (tunnels_.size() + new_tunnels_.size() + pending_.size() >= kMaxTunnelsPerConnection) {
+        refuse_tun(msg, kTunnelFailedLine, "too many tunnels on one connection");
+        return false;
+    }
 
     // The monitor applies PermitTunnel (with Match) and the key's options
-    // itself, opens the device and hands us its descriptors.
+    // itself and opens the device; its TunnelUpCommand runs while this
+    // loop goes on, and its TunUp (take_tun_ups) brings the descriptors
+    // or the refusal.
     auto t = monitor_.open_tunnel(static_cast<std::uint32_t>(req.mode), unit);
-    if (!t.ok) return refuse_tun(msg, t.debug_line.c_str(), t.reason);
-    ssh_channel raw = ssh_message_channel_request_open_reply_accept(msg);
+    if (!t.ok) {
+        refuse_tun(msg, t.debug_line.c_str(), t.reason);
+        return false;
+    }
+    pending_.push_back(PendingTunnel{t.id, MessagePtr(msg)});
+    return true;
+}
+
+// The monitor's TunUp for a pending tunnel: accept the client's channel
+// open with the device, or refuse it.
+void Connection::tunnel_up(MonitorClient::Tunnel up)
+{
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](const PendingTunnel& p) { return p.id == up.id; });
+    if (it == pending_.end()) throw InputError("the monitor sent TunUp for tunnel " + std::to_string(up.id) +
+                                               ", which is not waiting for it");
+    MessagePtr msg = std::move(it->msg);
+    pending_.erase(it);
+    if (!up.ok) return refuse_tun(msg.get(), up.debug_line.c_str(), up.reason);
+    ssh_channel raw = ssh_message_channel_request_open_reply_accept(msg.get());
     if (raw == nullptr) {
         LOG_ERROR("accepting the tunnel channel of %s failed: %s", who().c_str(), ssh_get_error(session_.get()));
-        t.device.reset();
-        monitor_.close_tunnel(t.id);
+        up.device.reset();
+        tell_monitor([&] { monitor_.close_tunnel(up.id); });
         return;
     }
-    Device& device = *t.device;
+    Device& device = *up.device;
     // The monitor logged "Tunnel ... opened"; this process's lines are not
     // the audit record.
     std::string label = device.name() + " for " + who();
@@ -291,8 +329,21 @@ void Connection::handle_tun_open(ssh_message msg)
     PumpLimits limits;
     limits.device_mtu = config::effective_tunnel_mtu(cfg_, user_->name, peer_.address);
     auto pump = std::make_unique<TunnelPump>(session_.get(), ChannelPtr(raw), device, std::move(label), limits);
-    new_tunnels_.push_back(ServerTunnel{t.id, std::move(t.device), std::move(pump), {}, std::nullopt});
+    new_tunnels_.push_back(ServerTunnel{up.id, std::move(up.device), std::move(pump), {}, std::nullopt});
     ever_had_tunnel_ = true;
+}
+
+void Connection::take_tun_ups()
+{
+    if (monitor_gone_) return;
+    try {
+        while (auto up = monitor_.take_tun_up()) tunnel_up(std::move(*up));
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection of %s: %s", who().c_str(), e.what());
+        monitor_gone_ = true;
+        terminate_ = true;
+        terminate_reason_ = "privileged monitor gone";
+    }
 }
 
 // ---- session channels -----------------------------------------------------
@@ -353,7 +404,8 @@ void Connection::service_sessions()
             it = sessions_.erase(it);
             continue;
         }
-        if (sc.want_banner && !sc.banner_sent) {
+        // A tunnel whose up hook still runs: its line waits for the result.
+        if (sc.want_banner && !sc.banner_sent && pending_.empty()) {
             sc.banner_sent = true;
             std::string line = devices.empty()
                                    ? "feth-sshd: this server carries tunnels only, and this connection has no tunnel "
@@ -393,14 +445,22 @@ int Connection::on_signal_fd(socket_t, int, void* userdata)
 int Connection::on_monitor_fd(socket_t fd, int, void* userdata)
 {
     auto* self = static_cast<Connection*>(userdata);
-    // It speaks only when asked, and every answer is read where it was
-    // asked for: anything here is its end (EOF) or a broken monitor.
+    // It speaks unasked only to say a tunnel is up (TunUp, queued here and
+    // taken in service()); every answer is read where it was asked for.
+    // Anything else here is its end (EOF) or a broken monitor.
     char byte = 0;
     ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return SSH_OK;
     if (self->monitor_gone_) return SSH_OK;
-    LOG_ERROR("connection of %s: %s", self->who().c_str(),
-              n > 0 ? "the monitor sent an unexpected message" : "the monitor is gone");
+    std::string what = "the monitor is gone";
+    if (n > 0) {
+        try {
+            if (self->monitor_.read_unsolicited()) return SSH_OK;
+        } catch (const std::exception& e) {
+            what = e.what();
+        }
+    }
+    LOG_ERROR("connection of %s: %s", self->who().c_str(), what.c_str());
     self->monitor_gone_ = true;
     self->terminate_ = true;
     self->terminate_reason_ = "privileged monitor gone";
@@ -448,6 +508,7 @@ int Connection::stats_timeout_ms() const
 
 void Connection::service()
 {
+    take_tun_ups();
     for (auto& t : new_tunnels_) {
         t.pump->attach(event_.get());
         tunnels_.push_back(std::move(t));
@@ -599,6 +660,11 @@ int Connection::run()
     // A peer that broke the protocol is not a peer that closed: say what
     // libssh saw.
     const std::string violation = protocol_violation(session_.get());
+    // Opens still waiting for their TunUp: the messages go with the
+    // session; the monitor stops their hooks when this process ends.
+    pending_.clear();
+    while (!monitor_gone_ && monitor_.take_tun_up()) {
+    }
     for (auto& t : tunnels_) t.pump->close(why);
     for (auto& t : new_tunnels_) t.pump->close(why);
     service(); // logs and frees every tunnel: devices go now

@@ -7,7 +7,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,7 +80,11 @@ int run_monitor(const config::ServerConfig& config, ssh_bind bind, HostKeys& hos
 void set_monitor_kernel_descriptor_refusal(bool on);
 
 // The child's side of the monitor socket. Every call blocks for the answer;
-// any protocol or I/O problem throws, which ends the connection.
+// any protocol or I/O problem throws, which ends the connection. The one
+// message the monitor sends unasked, TunUp (a tunnel's up hook finished),
+// is queued wherever it arrives: while a call waits for its answer, or
+// read by read_unsolicited() when the child's event loop sees the socket
+// readable; take_tun_up() hands them out.
 class MonitorClient {
 public:
     explicit MonitorClient(UniqueFd sock) : sock_(std::move(sock)) {}
@@ -109,12 +115,25 @@ public:
     struct Tunnel {
         bool ok = false;
         std::uint32_t id = 0;
-        std::unique_ptr<Device> device;
+        std::unique_ptr<Device> device; // TunUp ok only
         std::string debug_line; // refused: what to tell the peer
         std::string reason;     // refused: why, for our log
     };
-    // The monitor checks the policy itself and opens the device.
+    // The monitor checks the policy itself and opens the device. ok: the
+    // tunnel `id` exists and its TunnelUpCommand runs; its TunUp (with the
+    // device, or refused) comes later. Not ok: refused now (no TunUp).
     Tunnel open_tunnel(std::uint32_t mode, std::uint32_t unit);
+    // Reads one message the monitor sent unasked (the socket is readable):
+    // a TunUp, queued. Returns false on the monitor's EOF; throws for
+    // anything else.
+    bool read_unsolicited();
+    // The next queued TunUp, if any.
+    std::optional<Tunnel> take_tun_up();
+    // Blocks for tunnel `id`'s TunUp (others are queued).
+    Tunnel wait_tun_up(std::uint32_t id);
+    // open_tunnel, then wait_tun_up: the tunnel with its device, or refused
+    // (the hostile-child tests).
+    Tunnel open_tunnel_and_wait(std::uint32_t mode, std::uint32_t unit);
     // The tunnel ended: the monitor removes its device.
     void close_tunnel(std::uint32_t id);
     // The tunnel's counters for feth-sshd -S (TunStats, no answer). The
@@ -128,6 +147,7 @@ public:
 
 private:
     UniqueFd sock_;
+    std::deque<Tunnel> tun_ups_;
 };
 
 // A device whose descriptors came from the monitor (SCM_RIGHTS), wrapped by

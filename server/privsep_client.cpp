@@ -9,14 +9,54 @@ namespace {
 
 constexpr const char* kPeer = "monitor";
 
-privsep::Message ask(int sock, const privsep::Message& request, privsep::MsgType answer_type)
+using Tunnel = MonitorClient::Tunnel;
+
+// A TunUp (privsep_wire.hpp), checked.
+Tunnel parse_tun_up(privsep::Message& a)
+{
+    Tunnel t;
+    t.id = a.get_u32();
+    const std::uint32_t ok = a.get_u32();
+    if (ok > 1) throw InputError("monitor sent TunUp with ok " + std::to_string(ok));
+    t.ok = ok == 1;
+    if (!t.ok) {
+        t.debug_line = a.get_string(privsep::kMaxText);
+        t.reason = a.get_string(privsep::kMaxText);
+        a.expect_end();
+        if (!a.fds().empty()) throw InputError("monitor sent descriptors with a refused TunUp");
+        return t;
+    }
+    std::uint32_t dev_mode = a.get_u32();
+    std::string name = a.get_string(privsep::kMaxText);
+    std::string io_name = a.get_string(privsep::kMaxText);
+    std::string backend = a.get_string(privsep::kMaxBackendName);
+    a.expect_end();
+    auto tm = tun_mode_from_wire(dev_mode);
+    if (!tm) throw InputError("monitor sent a bad tunnel mode");
+    t.device = make_received_device(std::move(backend), std::move(name), std::move(io_name), *tm,
+                                     std::move(a.fds()));
+    return t;
+}
+
+// Sends `request` and waits for its answer; a TunUp that comes first is
+// queued.
+privsep::Message ask(int sock, std::deque<Tunnel>& tun_ups, const privsep::Message& request,
+                     privsep::MsgType answer_type)
 {
     privsep::send_message(sock, request, kPeer);
-    privsep::Message answer;
-    if (!privsep::recv_message(sock, answer, kPeer)) throw InputError("the monitor closed the connection");
-    if (answer.type() != static_cast<std::uint32_t>(answer_type))
-        throw InputError(std::string("monitor answered with ") + privsep::msg_type_name(answer.type()));
-    return answer;
+    for (;;) {
+        privsep::Message answer;
+        if (!privsep::recv_message(sock, answer, kPeer)) throw InputError("the monitor closed the connection");
+        if (answer.type() == static_cast<std::uint32_t>(privsep::MsgType::TunUp)) {
+            tun_ups.push_back(parse_tun_up(answer));
+            continue;
+        }
+        if (answer.type() != static_cast<std::uint32_t>(answer_type))
+            throw InputError(std::string("monitor answered with ") + privsep::msg_type_name(answer.type()));
+        if (!answer.fds().empty())
+            throw InputError(std::string("monitor sent descriptors with ") + privsep::msg_type_name(answer.type()));
+        return answer;
+    }
 }
 
 MonitorClient::AuthAnswer auth_answer(privsep::Message& a)
@@ -37,7 +77,7 @@ std::string MonitorClient::sign_exchange_hash(const std::string& algorithm, cons
     m.put_string(algorithm);
     m.put_string(hostkey_blob);
     m.put_string(hash);
-    auto a = ask(sock_.get(), m, privsep::MsgType::HostKeySignAnswer);
+    auto a = ask(sock_.get(), tun_ups_, m, privsep::MsgType::HostKeySignAnswer);
     std::string sig = a.get_string(privsep::kMaxSignature);
     a.expect_end();
     return sig;
@@ -48,7 +88,7 @@ MonitorClient::AuthAnswer MonitorClient::key_allowed(const std::string& user, co
     privsep::Message m(privsep::MsgType::KeyAllowed);
     m.put_string(user.substr(0, privsep::kMaxUserName));
     m.put_string(key_blob);
-    auto a = ask(sock_.get(), m, privsep::MsgType::KeyAllowedAnswer);
+    auto a = ask(sock_.get(), tun_ups_, m, privsep::MsgType::KeyAllowedAnswer);
     return auth_answer(a);
 }
 
@@ -66,7 +106,7 @@ MonitorClient::AuthAnswer MonitorClient::verify_publickey(const std::string& use
     m.put_string(key_blob);
     m.put_string(hostkey_blob);
     m.put_string(signature);
-    auto a = ask(sock_.get(), m, privsep::MsgType::PubkeyVerifyAnswer);
+    auto a = ask(sock_.get(), tun_ups_, m, privsep::MsgType::PubkeyVerifyAnswer);
     return auth_answer(a);
 }
 
@@ -75,26 +115,57 @@ MonitorClient::Tunnel MonitorClient::open_tunnel(std::uint32_t mode, std::uint32
     privsep::Message m(privsep::MsgType::TunOpen);
     m.put_u32(mode);
     m.put_u32(unit);
-    auto a = ask(sock_.get(), m, privsep::MsgType::TunOpenAnswer);
+    auto a = ask(sock_.get(), tun_ups_, m, privsep::MsgType::TunOpenAnswer);
     Tunnel t;
-    t.ok = a.get_u32() == 1;
+    const std::uint32_t ok = a.get_u32();
+    if (ok > 1) throw InputError("monitor sent TunOpenAnswer with ok " + std::to_string(ok));
+    t.ok = ok == 1;
     if (!t.ok) {
         t.debug_line = a.get_string(privsep::kMaxText);
         t.reason = a.get_string(privsep::kMaxText);
-        a.expect_end();
-        return t;
+    } else {
+        t.id = a.get_u32();
     }
-    t.id = a.get_u32();
-    std::uint32_t dev_mode = a.get_u32();
-    std::string name = a.get_string(privsep::kMaxText);
-    std::string io_name = a.get_string(privsep::kMaxText);
-    std::string backend = a.get_string(privsep::kMaxBackendName);
     a.expect_end();
-    auto tm = tun_mode_from_wire(dev_mode);
-    if (!tm) throw InputError("monitor sent a bad tunnel mode");
-    t.device = make_received_device(std::move(backend), std::move(name), std::move(io_name), *tm,
-                                     std::move(a.fds()));
     return t;
+}
+
+bool MonitorClient::read_unsolicited()
+{
+    privsep::Message m;
+    if (!privsep::recv_message(sock_.get(), m, kPeer)) return false;
+    if (m.type() != static_cast<std::uint32_t>(privsep::MsgType::TunUp))
+        throw InputError(std::string("monitor sent ") + privsep::msg_type_name(m.type()) + " unasked");
+    tun_ups_.push_back(parse_tun_up(m));
+    return true;
+}
+
+std::optional<MonitorClient::Tunnel> MonitorClient::take_tun_up()
+{
+    if (tun_ups_.empty()) return std::nullopt;
+    Tunnel t = std::move(tun_ups_.front());
+    tun_ups_.pop_front();
+    return t;
+}
+
+MonitorClient::Tunnel MonitorClient::wait_tun_up(std::uint32_t id)
+{
+    for (;;) {
+        for (auto it = tun_ups_.begin(); it != tun_ups_.end(); ++it) {
+            if (it->id != id) continue;
+            Tunnel t = std::move(*it);
+            tun_ups_.erase(it);
+            return t;
+        }
+        if (!read_unsolicited()) throw InputError("the monitor closed the connection");
+    }
+}
+
+MonitorClient::Tunnel MonitorClient::open_tunnel_and_wait(std::uint32_t mode, std::uint32_t unit)
+{
+    Tunnel t = open_tunnel(mode, unit);
+    if (!t.ok) return t;
+    return wait_tun_up(t.id);
 }
 
 void MonitorClient::close_tunnel(std::uint32_t id)

@@ -21,6 +21,7 @@
 #include <set>
 
 #include "auth.hpp"
+#include "child_log.hpp"
 #include "connection.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
@@ -33,6 +34,7 @@
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
+#include "tunnel/tun_open.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/signal_pipe.hpp"
 #include "tunnel/ssh_handles.hpp"
@@ -77,6 +79,9 @@ struct MonitorTunnel {
     std::unique_ptr<Device> device;
     HookEnv hook_env;
     std::unique_ptr<StatusSlot> status;
+    // Its TunnelUpCommand while it runs: the child has been told the id
+    // only (TunOpenAnswer); the descriptors go with TunUp once it succeeds.
+    std::unique_ptr<HookProcess> up_hook;
 };
 
 class ProtocolViolation : public std::runtime_error {
@@ -87,8 +92,10 @@ public:
 class Monitor {
 public:
     Monitor(const config::ServerConfig& cfg, const HostKeys& host_keys, const Peer& peer, pid_t child, UniqueFd sock,
-            UniqueFd startup)
+            UniqueFd startup, UniqueFd child_log)
         : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
+          child_log_(std::move(child_log)),
+          relay_([](const std::string& line) { log::write_verbatim(line); }, "monitor: " + who_child()),
           host_keys_(host_keys)
     {
     }
@@ -112,6 +119,10 @@ private:
     void tun_open(Message& m);
     void tun_close(Message& m);
     void tun_stats(Message& m);
+    HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const;
+    void service_up_hooks();
+    void tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it);
+    void tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
     bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
     void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
@@ -121,6 +132,7 @@ private:
     std::string who_child() const { return "child " + std::to_string(child_) + " of " + peer_str(); }
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
     void end_child();
+    void read_child_log(bool to_end);
     int exit_status() const;
 
     const config::ServerConfig& cfg_;
@@ -135,6 +147,9 @@ private:
     bool child_misbehaved_ = false;
     UniqueFd sock_;
     UniqueFd startup_;
+    // The reading end of the child's stdout and stderr (child_log.hpp).
+    UniqueFd child_log_;
+    ChildLogRelay relay_;
 
     const HostKeys& host_keys_;
     State state_ = State::PreAuth;
@@ -396,7 +411,7 @@ void Monitor::tun_open(Message& m)
         while (!hooked_opens_.empty() && now - hooked_opens_.front() >= kHookWindow) hooked_opens_.pop_front();
         if (hooked_opens_.size() >= kHookedOpensPerMinute) {
             d.allowed = false;
-            d.debug_line = "Failed to open the tunnel device.";
+            d.debug_line = kTunnelFailedLine;
             d.reason = "tunnel hooks already ran for " + std::to_string(hooked_opens_.size()) +
                        " tunnels in the last minute on this connection (limit " +
                        std::to_string(kHookedOpensPerMinute) + ")";
@@ -417,7 +432,7 @@ void Monitor::tun_open(Message& m)
         if (!slot || in_use >= limit) {
             slot.reset();
             d.allowed = false;
-            d.debug_line = "Failed to open the tunnel device.";
+            d.debug_line = kTunnelFailedLine;
             d.reason = "user " + user_ + " has " + std::to_string(in_use) + " tunnels open (MaxTunnels " +
                        std::to_string(limit) + ")";
             LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
@@ -430,22 +445,8 @@ void Monitor::tun_open(Message& m)
                                                config::effective_tunnel_mtu(cfg_, user_, peer_.address)});
         } catch (const std::exception& e) {
             d.allowed = false;
-            d.debug_line = "Failed to open the tunnel device.";
+            d.debug_line = kTunnelFailedLine;
             d.reason = e.what();
-        }
-    }
-    HookEnv env;
-    if (d.allowed) {
-        if (hooked) hooked_opens_.push_back(Clock::now());
-        env = hook_env(*device, mode, unit);
-        // The up hook runs as root, before the client hears of the tunnel;
-        // if it fails the tunnel is refused and the device goes.
-        if (!run_tunnel_hook("TunnelUpCommand", cfg_.tunnel_up_command, env)) {
-            d.allowed = false;
-            d.debug_line = "Failed to open the tunnel device.";
-            d.reason = "TunnelUpCommand failed for " + device->name();
-            device.reset();
-            run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
         }
     }
     Message a(MsgType::TunOpenAnswer);
@@ -455,25 +456,90 @@ void Monitor::tun_open(Message& m)
         a.put_string(d.reason.substr(0, privsep::kMaxText));
         return reply(a);
     }
+    if (hooked) hooked_opens_.push_back(Clock::now());
     const std::uint32_t id = next_id_++;
-    a.put_u32(1);
-    a.put_u32(id);
-    a.put_u32(mode);
-    a.put_string(device->name());
-    a.put_string(device->io_name());
-    a.put_string(device->backend());
-    a.add_fd(device->read_fd());
-    if (device->write_fd() != device->read_fd()) a.add_fd(device->write_fd());
-    // The audit line comes from here, not from the child, which could
-    // forge or omit it.
-    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device->name().c_str(), tun_mode_name(device->mode()),
-             user_.c_str(), peer_str().c_str());
     MonitorTunnel& t = tunnels_[id];
+    t.hook_env = hook_env(*device, mode, unit);
     slot->set_device(*device);
     t.status = std::move(slot);
     t.device = std::move(device);
-    t.hook_env = std::move(env);
+    a.put_u32(1);
+    a.put_u32(id);
     reply(a);
+    auto it = tunnels_.find(id);
+    if (cfg_.tunnel_up_command.empty()) return tunnel_up(it);
+    // The up hook runs as root before the child gets the device and the
+    // client hears of the tunnel; the monitor keeps serving the child (its
+    // other tunnels, re-keys) meanwhile and watches the hook in its loop.
+    // If it fails the tunnel is refused and the device goes.
+    try {
+        t.up_hook = std::make_unique<HookProcess>(hook_spec("TunnelUpCommand", cfg_.tunnel_up_command, t.hook_env));
+    } catch (const std::exception& e) {
+        LOG_ERROR("TunnelUpCommand for %s: %s", t.device->name().c_str(), e.what());
+        tunnel_up_failed(it, "TunnelUpCommand failed for " + t.device->name());
+    }
+}
+
+// The tunnel is up (its hook succeeded, or it has none): the audit line,
+// and the device's descriptors to the child.
+void Monitor::tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it)
+{
+    MonitorTunnel& t = it->second;
+    Device& device = *t.device;
+    Message a(MsgType::TunUp);
+    a.put_u32(it->first);
+    a.put_u32(1);
+    a.put_u32(static_cast<std::uint32_t>(device.mode()));
+    a.put_string(device.name());
+    a.put_string(device.io_name());
+    a.put_string(device.backend());
+    a.add_fd(device.read_fd());
+    if (device.write_fd() != device.read_fd()) a.add_fd(device.write_fd());
+    // The audit line comes from here, not from the child, which could
+    // forge or omit it.
+    LOG_INFO("Tunnel %s (%s) opened for %s from %s", device.name().c_str(), tun_mode_name(device.mode()),
+             user_.c_str(), peer_str().c_str());
+    reply(a);
+}
+
+// The up hook failed: the device goes, its TunnelDownCommand runs, and
+// the child hears the refusal to pass on.
+void Monitor::tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why)
+{
+    const std::uint32_t id = it->first;
+    HookEnv env = std::move(it->second.hook_env);
+    tunnels_.erase(it); // the hook (already finished), the slot, the device
+    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    Message a(MsgType::TunUp);
+    a.put_u32(id);
+    a.put_u32(0);
+    a.put_string(kTunnelFailedLine);
+    a.put_string(why.substr(0, privsep::kMaxText));
+    reply(a);
+}
+
+// Called on every wake-up of the monitor's loop: steps every running up
+// hook (non-blocking) and acts on those that finished.
+void Monitor::service_up_hooks()
+{
+    std::vector<std::uint32_t> done;
+    for (auto& [id, t] : tunnels_)
+        if (t.up_hook && t.up_hook->service()) done.push_back(id);
+    for (std::uint32_t id : done) {
+        auto it = tunnels_.find(id);
+        if (it == tunnels_.end()) continue;
+        const HookResult r = it->second.up_hook->result();
+        const auto timeout = it->second.up_hook->spec().timeout;
+        it->second.up_hook.reset();
+        if (r.ok()) {
+            tunnel_up(it);
+            continue;
+        }
+        const std::string name = it->second.device->name();
+        LOG_ERROR("TunnelUpCommand for %s of %s from %s %s", name.c_str(), user_.c_str(), peer_str().c_str(),
+                  r.describe(timeout).c_str());
+        tunnel_up_failed(it, "TunnelUpCommand failed for " + name);
+    }
 }
 
 void Monitor::tun_close(Message& m)
@@ -538,15 +604,21 @@ HookEnv Monitor::hook_env(const Device& device, std::uint32_t mode, std::uint32_
     };
 }
 
-bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+HookSpec Monitor::hook_spec(const char* name, const std::string& command, const HookEnv& env) const
 {
-    if (command.empty()) return true;
     HookSpec spec;
     spec.name = name;
     spec.command = command;
     spec.env = env;
     spec.inherit_environment = false; // a server passes nothing of its own on
     spec.timeout = std::chrono::seconds(cfg_.tunnel_command_timeout);
+    return spec;
+}
+
+bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+{
+    if (command.empty()) return true;
+    const HookSpec spec = hook_spec(name, command, env);
     try {
         HookResult r = run_hook(spec);
         if (r.ok()) return true;
@@ -565,6 +637,12 @@ void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it,
     const std::string mode = tun_mode_name(it->second.device->mode());
     const bool created = it->second.device->created();
     HookEnv env = std::move(it->second.hook_env);
+    if (it->second.up_hook) {
+        // Its up hook still runs (the child closed it, or the connection
+        // ended): its process group is stopped and reaped first.
+        LOG_INFO("TunnelUpCommand for %s stopped: %s", name.c_str(), why);
+        it->second.up_hook.reset();
+    }
     tunnels_.erase(it);
     // The backend removed what it created; an interface still there is one
     // whose life the child's copy of a descriptor decides (utun).
@@ -630,8 +708,15 @@ int Monitor::run()
             int t = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*kill_at - now).count()) + 1;
             timeout = timeout < 0 ? t : std::min(timeout, t);
         }
-        pollfd pfds[2] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
-        int n = ::poll(pfds, 2, timeout);
+        std::vector<pollfd> pfds = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
+        // Running up hooks: their output, and their deadlines.
+        for (const auto& [id, t] : tunnels_) {
+            if (!t.up_hook) continue;
+            if (t.up_hook->fd() >= 0) pfds.push_back({t.up_hook->fd(), POLLIN, 0});
+            const int ht = t.up_hook->poll_timeout_ms();
+            if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
+        }
+        int n = ::poll(pfds.data(), static_cast<nfds_t>(pfds.size()), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
             LOG_ERROR("monitor for %s: poll: %s", peer_str().c_str(), errno_text(errno).c_str());
@@ -645,6 +730,14 @@ int Monitor::run()
                 ::kill(child_, SIGTERM);
                 kill_at = Clock::now() + kChildExitGrace;
             }
+        }
+        if (pfds[2].revents != 0) read_child_log(false);
+        try {
+            service_up_hooks();
+        } catch (const std::exception& e) {
+            LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
+            ::kill(child_, SIGKILL);
+            break;
         }
         if (pfds[0].revents == 0) continue;
         Message m;
@@ -672,8 +765,32 @@ int Monitor::run()
         }
     }
     end_child();
+    read_child_log(true);
     while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
     return exit_status();
+}
+
+// What the child wrote to its stdout or stderr, to the monitor's log. At
+// most 64 KiB a call while the child runs, so that a flood cannot starve
+// its requests; `to_end` (the child is gone): until the pipe's end.
+void Monitor::read_child_log(bool to_end)
+{
+    if (!child_log_) return;
+    char buf[16384];
+    for (std::size_t total = 0; to_end || total < 64 * 1024;) {
+        ssize_t n = ::read(child_log_.get(), buf, sizeof buf);
+        if (n > 0) {
+            relay_.feed(std::string_view(buf, static_cast<std::size_t>(n)));
+            total += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) return; // for now (to_end: nobody else may hold the pipe)
+        if (n < 0) LOG_ERROR("monitor: log pipe of %s: read: %s", who_child().c_str(), errno_text(errno).c_str());
+        relay_.finish();
+        child_log_.reset();
+        return;
+    }
 }
 
 // The connection's outcome as the listener reads it (source_limits.hpp).
@@ -721,6 +838,29 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     // (a socket lingering on close, say) ever reaches root; the monitor's
     // reads refuse them everywhere.
     if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
+    // The child's stdout and stderr: a pipe the monitor reads and copies to
+    // its own log (child_log.hpp), so that the child writes no file.
+    UniqueFd log_read;
+    UniqueFd log_write;
+    {
+        int lp[2];
+        if (::pipe(lp) != 0) {
+            LOG_ERROR("connection from %s port %u: pipe (the child's log): %s", peer.address.c_str(), peer.port,
+                      errno_text(errno).c_str());
+            return kExitError;
+        }
+        log_read.reset(lp[0]);
+        log_write.reset(lp[1]);
+    }
+    // The reading end non-blocking; both close on exec (no hook gets them).
+    try {
+        set_nonblocking_cloexec(log_read.get(), "the child's log pipe");
+        if (::fcntl(log_write.get(), F_SETFD, FD_CLOEXEC) != 0) throw_errno("the child's log pipe", "fcntl");
+    } catch (const std::exception& e) {
+        LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
+        return kExitError;
+    }
+    std::fflush(nullptr); // nothing buffered for the monitor's stdio goes out twice
     const pid_t monitor_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -730,6 +870,10 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     if (pid == 0) {
         monitor_end.reset();
         startup_fd.reset();
+        log_read.reset();
+        // From here on every log line of the child goes through the pipe.
+        if (::dup2(log_write.get(), STDERR_FILENO) < 0 || ::dup2(log_write.get(), STDOUT_FILENO) < 0) ::_exit(1);
+        log_write.reset();
         // The private host keys stay with the monitor (sshd's
         // demote_sensitive_data): the child signs through it.
         host_keys.forget();
@@ -757,8 +901,9 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     // The monitor never touches the peer's bytes.
     conn_fd.reset();
     child_end.reset();
+    log_write.reset();
     try {
-        Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd));
+        Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd), std::move(log_read));
         return monitor.run();
     } catch (const std::exception& e) {
         LOG_ERROR("monitor for %s port %u: %s", peer.address.c_str(), peer.port, e.what());

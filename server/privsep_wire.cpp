@@ -25,6 +25,7 @@ const char* msg_type_name(std::uint32_t type)
     case MsgType::HostKeySignAnswer: return "HostKeySignAnswer";
     case MsgType::TunOpen: return "TunOpen";
     case MsgType::TunOpenAnswer: return "TunOpenAnswer";
+    case MsgType::TunUp: return "TunUp";
     case MsgType::TunClose: return "TunClose";
     case MsgType::TunStats: return "TunStats";
     }

@@ -51,10 +51,18 @@ enum class MsgType : std::uint32_t {
     KeyAllowedAnswer = 2,    // uint32 MonitorClient::AuthAnswer
     PubkeyVerifyAnswer = 12, // uint32 MonitorClient::AuthAnswer
     HostKeySignAnswer = 14,  // string signature blob
-    TunOpenAnswer = 6,       // uint32 ok; ok: uint32 id, uint32 mode, string ifname,
-                             //   string io name, string backend ("tap", "pair",
-                             //   "feth", ...), with 1 or 2 fds (read, write);
+    TunOpenAnswer = 6,       // uint32 ok; ok: uint32 id (the device exists and its
+                             //   TunnelUpCommand runs: TunUp follows, later, while
+                             //   the monitor keeps serving other requests);
                              // refused: string debug line for the peer, string reason
+    TunUp = 15,              // unsolicited, once per TunOpenAnswer ok: uint32 id,
+                             //   uint32 ok; ok (the up hook succeeded, or there is
+                             //   none): uint32 mode, string ifname, string io name,
+                             //   string backend ("tap", "pair", "feth", ...), with 1
+                             //   or 2 fds (read, write); refused (the hook failed;
+                             //   the device is gone): string debug line for the
+                             //   peer, string reason. None after the child's TunClose
+                             //   of that id.
 };
 
 inline constexpr std::size_t kMaxPayload = 32 * 1024;

@@ -4,7 +4,6 @@
 #include "sandbox.hpp"
 
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -23,17 +22,6 @@ void limit(int resource, rlim_t value, const char* name)
 {
     struct rlimit rl {value, value};
     if (::setrlimit(resource, &rl) != 0) throw_errno(std::string("connection sandbox (") + name + ")", "setrlimit");
-}
-
-// The child logs to its standard error itself. When that is a regular file
-// (feth-sshd -e 2>>file), RLIMIT_FSIZE 0 would make its first log line
-// fail with EFBIG and SIGXFSZ; the seccomp filter and Seatbelt keep it
-// from opening any other file, so the limit is left alone then.
-bool logs_to_regular_file()
-{
-    struct stat st {};
-    return (::fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ||
-           (::fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode));
 }
 
 void clean_environment()
@@ -55,7 +43,10 @@ void clean_environment()
 
 void enter_sandbox(int monitor_fd)
 {
-    if (!logs_to_regular_file()) limit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE 0");
+    // Its stdout and stderr are a pipe to the monitor, which logs for it
+    // (child_log.hpp): it has no file to write, whatever the monitor's
+    // stderr is.
+    limit(RLIMIT_FSIZE, 0, "RLIMIT_FSIZE 0");
     limit(RLIMIT_NOFILE, kChildMaxDescriptors, "RLIMIT_NOFILE");
     limit(RLIMIT_NPROC, 0, "RLIMIT_NPROC 0");
     clean_environment();

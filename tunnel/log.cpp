@@ -118,4 +118,15 @@ void write(Level lvl, bool auth, const char* fmt, ...)
     }
 }
 
+void write_verbatim(const std::string& line)
+{
+    const State& s = state();
+    if (s.options.to_stderr) {
+        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stderr);
+    } else {
+        ::syslog(LOG_DAEMON | LOG_INFO, "%s", line.c_str());
+    }
+}
+
 } // namespace feth::log

@@ -32,6 +32,12 @@ void set_suffix(std::string suffix);
 // sshd's auth log (fail2ban) see them.
 void write(Level level, bool auth, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
+// A line another process logged, already made printable by the caller
+// (the connection child's, relayed by its monitor: server/child_log.hpp):
+// written as it is, with neither prefix nor suffix, to stderr, or to
+// syslog at LOG_INFO.
+void write_verbatim(const std::string& line);
+
 } // namespace feth::log
 
 #define FETH_LOG(lvl, ...)                                                                         \

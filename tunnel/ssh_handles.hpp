@@ -24,6 +24,11 @@ struct EventDeleter {
 struct BindDeleter {
     void operator()(ssh_bind b) const noexcept { ssh_bind_free(b); }
 };
+// A message the application kept (SSH_MESSAGE_KEEP, libssh patch 0007):
+// freed before its session.
+struct MessageDeleter {
+    void operator()(ssh_message m) const noexcept { ssh_message_free(m); }
+};
 struct StringDeleter {
     void operator()(char* p) const noexcept { ssh_string_free_char(p); }
 };
@@ -33,6 +38,7 @@ using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelDeleter>;
 using KeyPtr = std::unique_ptr<ssh_key_struct, KeyDeleter>;
 using EventPtr = std::unique_ptr<ssh_event_struct, EventDeleter>;
 using BindPtr = std::unique_ptr<ssh_bind_struct, BindDeleter>;
+using MessagePtr = std::unique_ptr<ssh_message_struct, MessageDeleter>;
 using SshStringPtr = std::unique_ptr<char, StringDeleter>;
 
 } // namespace feth

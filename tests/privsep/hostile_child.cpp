@@ -125,6 +125,8 @@ struct Setup {
     feth::server::PrivsepIdentity identity;
     const Scenario* scenario = nullptr;
     int leaked_dir = -1; // sandbox_open_leak: /etc, inherited by monitor and child
+    int leaked_file = -1; // sandbox_fsize: a regular file open for writing, inherited too
+    std::string leaked_file_path;
 };
 Setup g;
 
@@ -221,7 +223,7 @@ void authenticate(const ChildCtx& c)
 
 MonitorClient::Tunnel open_tap(const ChildCtx& c)
 {
-    auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
     if (!t.ok) failf("TunOpen refused: " + t.reason);
     report(c, "tunnel " + std::to_string(t.id) + " " + t.device->name());
     return t;
@@ -947,8 +949,14 @@ void driver_sandbox_status(Run& r)
     };
     if (!limit_is("Max open files", "64")) failf("the child's RLIMIT_NOFILE is not 64: " + limits);
     if (!limit_is("Max processes", "0")) failf("the child's RLIMIT_NPROC is not 0: " + limits);
-    // Its standard error is this test's log file: RLIMIT_FSIZE stays (the
-    // child could not log otherwise), see sandbox.cpp.
+    // The monitor's standard error is this test's log file; the child's is
+    // a pipe to the monitor (child_log.hpp): no file to grow, RLIMIT_FSIZE 0.
+    if (!limit_is("Max file size", "0")) failf("the child's RLIMIT_FSIZE is not 0: " + limits);
+    {
+        std::error_code ec;
+        const auto err = std::filesystem::read_symlink("/proc/" + std::to_string(r.child) + "/fd/2", ec).string();
+        if (ec || err.rfind("pipe:", 0) != 0) failf("the child's stderr is not a pipe: " + err);
+    }
     // (/proc/PID/environ shows the strings it started with, not environ.)
     const std::string env = r.expect("env");
     if (env != "0" && env != "1 TZ") failf("the child's environment is not empty: " + env);
@@ -1086,6 +1094,184 @@ void driver_sandbox_open(Run& r)
     r.expect_monitor_exit(5000ms, feth::server::kExitNoAuth);
 }
 
+// M6: RLIMIT_FSIZE 0 though the monitor's stderr is a regular file (this
+// test's log): the child logs through the monitor, and writing to a file
+// it has (one that leaked in) kills it with SIGXFSZ; nothing reaches the
+// file. Its log lines before that are in the monitor's log.
+void child_sandbox_fsize(ChildCtx& c)
+{
+    LOG_INFO("hostile child: a log line through the monitor");
+    // Raw bytes, past the child's own log code: the monitor escapes them.
+    std::fprintf(stderr, "hostile child: a line through the monitor \x1b[2J\r\n");
+    std::fprintf(stdout, "hostile child: on stdout\n");
+    std::fflush(stdout);
+    report(c, "logged");
+    wait_for_go(c);
+    const char data[] = "what the child must not write\n";
+    ssize_t n = ::write(g.leaked_file, data, sizeof data - 1);
+    report(c, "wrote " + std::to_string(n < 0 ? -errno : n));
+    wait_for_driver(c);
+}
+
+void driver_sandbox_fsize(Run& r)
+{
+    r.expect("logged");
+    r.await_logged("hostile child: a log line through the monitor");
+    r.await_logged("hostile child: a line through the monitor \\x1b[2J\\x0d");
+    r.await_logged("hostile child: on stdout");
+    r.go();
+    std::string after;
+    try {
+        after = r.line(slack());
+    } catch (const Failure&) {
+        // the socket closed: the child died
+    }
+    if (!after.empty()) failf("the write to a file did not kill the child; it said \"" + after + "\"");
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
+    r.expect_logged("ended by signal " + std::to_string(SIGXFSZ) + " (SIGXFSZ");
+    struct stat st {};
+    if (::stat(g.leaked_file_path.c_str(), &st) != 0 || st.st_size != 0)
+        failf("the leaked file is not empty: the child wrote to it");
+}
+
+// M6: a child that floods its stderr: the monitor copies a bounded part
+// (child_log.hpp: 256 KiB at once, 64 KiB a second), says how much it
+// dropped, and keeps serving it.
+constexpr std::size_t kFloodBytes = 4 * 1024 * 1024;
+
+void child_log_flood(ChildCtx& c)
+{
+    const std::string line(1023, 'f');
+    for (std::size_t sent = 0; sent < kFloodBytes; sent += 1024) std::fprintf(stderr, "%s\n", line.c_str());
+    std::fprintf(stderr, "%s\n", std::string(64 * 1024, 'L').c_str()); // one line past the line bound
+    report(c, "flooded");
+    wait_for_go(c);
+    authenticate(c); // the monitor still answers
+    wait_for_driver(c);
+}
+
+void driver_log_flood(Run& r)
+{
+    r.expect("flooded", slack() * 4);
+    r.go();
+    r.expect("auth");
+    r.net.reset();
+    r.expect_monitor_exit(slack(), feth::server::kExitAuthenticated);
+    r.expect_logged("lines (");
+    r.expect_logged("bytes) of its log");
+    struct stat st {};
+    if (::stat(r.log_path.c_str(), &st) != 0) failf("no log file");
+    // The burst plus what the bucket refilled while the flood lasted
+    // (seconds at most), far below what the child wrote.
+    if (static_cast<std::size_t>(st.st_size) > kFloodBytes / 2)
+        failf("the monitor copied " + std::to_string(st.st_size) + " of the child's " + std::to_string(kFloodBytes) +
+              " bytes to its log");
+}
+
+// Processes whose parent is `parent` (from /proc/PID/stat).
+std::vector<pid_t> children_of(pid_t parent)
+{
+    std::vector<pid_t> out;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const std::string stat = read_file(e.path().string() + "/stat");
+        const auto close = stat.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream f(stat.substr(close + 1));
+        std::string state;
+        long ppid = 0;
+        f >> state >> ppid;
+        if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+// L5: TunnelUpCommand runs asynchronously: while it runs (a 30 s sleep) the
+// monitor answers the child (a re-key's HostKeySign) at once; the child
+// has the tunnel's id but no device yet. The child then goes: the monitor
+// stops the hook's process group, removes the device, and exits.
+void child_hook_pending(ChildCtx& c)
+{
+    authenticate(c);
+    auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    if (!t.ok) failf("TunOpen refused: " + t.reason);
+    report(c, "pending " + std::to_string(t.id) + (t.device ? " with a device" : ""));
+    (void)fix_session_id(c, random_bytes(32)); // answered while the hook runs
+    report(c, std::string("signed") + (c.monitor.take_tun_up() ? " and a TunUp came" : ""));
+    wait_for_driver(c);
+}
+
+void driver_hook_pending(Run& r)
+{
+    r.expect("auth");
+    if (const std::string p = r.expect("pending"); p != "1") failf("the child got \"" + p + "\" from TunOpenAnswer");
+    // Well before the hook's 30 s.
+    if (const std::string s = r.expect("signed", slack()); !s.empty())
+        failf("while the up hook runs: signed " + s);
+    std::vector<pid_t> hooks;
+    if (!wait_for(slack(), [&] {
+            hooks = children_of(r.monitor);
+            std::erase(hooks, r.child);
+            return !hooks.empty();
+        }))
+        failf("no TunnelUpCommand process under the monitor");
+    const auto ifs = interfaces();
+    if (ifs.size() != 1) failf("expected the tunnel's one interface while its hook runs");
+    r.expect_not_logged("opened for");
+    r.net.reset(); // the child goes with its tunnel pending
+    r.expect_monitor_exit(slack());
+    for (pid_t h : hooks)
+        if (::kill(h, 0) == 0) failf("the up hook " + std::to_string(h) + " is still running");
+    r.expect_logged("TunnelUpCommand for " + ifs[0] + " stopped: connection ended");
+    r.expect_logged("Tunnel " + ifs[0] + " (ethernet) closed");
+}
+
+// L5: an up hook that fails: the tunnel is refused through TunUp (after
+// TunOpenAnswer gave an id), the device is gone, the failure logged.
+void child_hook_fails(ChildCtx& c)
+{
+    authenticate(c);
+    auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    report(c, std::string("up ") + (t.ok ? "ok" : t.debug_line + "|" + t.reason) + (t.device ? " with a device" : ""));
+    wait_for_driver(c);
+}
+
+void driver_hook_fails(Run& r)
+{
+    r.expect("auth");
+    const std::string up = r.expect("up", slack());
+    if (up.rfind("Failed to open the tunnel device.|TunnelUpCommand failed for ", 0) != 0 ||
+        up.find("with a device") != std::string::npos)
+        failf("a failing up hook: " + up);
+    r.await_logged("exited with status 3");
+    r.expect_not_logged("opened for");
+    if (!interfaces().empty()) failf("an interface is left after its up hook failed");
+    r.net.reset();
+    r.expect_monitor_exit(slack());
+}
+
+// TunUp is the monitor's message: from the child it is a protocol violation.
+void child_tun_up(ChildCtx& c)
+{
+    authenticate(c);
+    Message m(MsgType::TunUp);
+    m.put_u32(1);
+    m.put_u32(1);
+    privsep::send_message(c.mon(), m, "hostile child");
+    report(c, "sent");
+    wait_for_driver(c);
+}
+
+void driver_tun_up(Run& r)
+{
+    r.expect("auth");
+    r.expect("sent");
+    r.expect_monitor_exit(slack(), feth::server::kExitChildCrash);
+    r.expect_logged("request 15 (TunUp) is not valid after authentication");
+}
+
 // L5: a child that cycles open/close to spawn root hooks: 30 tunnels with
 // hooks a minute, then refused with a log line (nothing opened).
 constexpr unsigned kHookedOpensPerMinute = 30;
@@ -1094,12 +1280,12 @@ void child_hook_cycle(ChildCtx& c)
 {
     authenticate(c);
     for (unsigned i = 0; i < kHookedOpensPerMinute; ++i) {
-        auto t = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+        auto t = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
         if (!t.ok) failf("tunnel " + std::to_string(i + 1) + " refused: " + t.reason);
         t.device.reset();
         c.monitor.close_tunnel(t.id);
     }
-    auto over = c.monitor.open_tunnel(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
+    auto over = c.monitor.open_tunnel_and_wait(static_cast<std::uint32_t>(feth::TunMode::Ethernet), feth::kTunUnitAny);
     report(c, std::string("over ") + (over.ok ? "opened" : over.debug_line));
     wait_for_driver(c);
 }
@@ -1159,6 +1345,7 @@ struct Scenario {
     bool kernel_refuses_descriptors = true; // set_monitor_kernel_descriptor_refusal
     bool monitor_killed = false;            // the monitor's exit is the driver's business
     bool leak_etc = false;                  // a descriptor of /etc leaks into monitor and child
+    bool leak_file = false;                 // a regular file open for writing leaks into both
     const char* up_command = nullptr;       // TunnelUpCommand for this scenario
 };
 
@@ -1229,8 +1416,20 @@ const Scenario kScenarios[] = {
      child_sandbox_ten_tunnels, driver_sandbox_ten_tunnels},
     {"sandbox_open_leak", "M6: open(\"/etc/passwd\") and openat(leaked /etc descriptor, \"passwd\"): EACCES",
      child_sandbox_open, driver_sandbox_open, true, false, true},
+    {"sandbox_fsize", "M6: RLIMIT_FSIZE 0 with a file as the monitor's stderr: the child's lines reach the "
+                      "monitor's log; a write to a leaked file: SIGXFSZ, the file stays empty",
+     child_sandbox_fsize, driver_sandbox_fsize, true, false, false, true},
+    {"log_flood", "M6: 4 MiB on the child's stderr: a bounded part logged, the rest counted; the monitor still "
+                  "answers",
+     child_log_flood, driver_log_flood},
     {"hook_rate", "L5: 30 open/close cycles with TunnelUpCommand, then the 31st: refused, logged, nothing opened",
-     child_hook_cycle, driver_hook_cycle, true, false, false, "true"},
+     child_hook_cycle, driver_hook_cycle, true, false, false, false, "true"},
+    {"hook_pending", "L5: while a 30 s TunnelUpCommand runs the monitor answers at once; the child goes: hook "
+                     "stopped, device removed",
+     child_hook_pending, driver_hook_pending, true, false, false, false, "exec sleep 30"},
+    {"hook_fails", "L5: TunnelUpCommand exits 3: TunUp refused (no descriptor), no interface, logged",
+     child_hook_fails, driver_hook_fails, true, false, false, false, "exit 3"},
+    {"tun_up_from_child", "TunUp sent by the child: a protocol violation, killed", child_tun_up, driver_tun_up},
 };
 
 // ---- running one --------------------------------------------------------------
@@ -1297,6 +1496,13 @@ bool run_scenario(const Scenario& s)
             if (!leaked) feth::throw_errno("/etc", "open");
         }
         g.leaked_dir = leaked.get();
+        UniqueFd leaked_file;
+        if (s.leak_file) {
+            g.leaked_file_path = g.dir + "/" + s.name + ".leaked";
+            leaked_file.reset(::open(g.leaked_file_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666));
+            if (!leaked_file) feth::throw_errno(g.leaked_file_path, "open");
+        }
+        g.leaked_file = leaked_file.get();
         std::fflush(nullptr);
         r.started = Clock::now();
         r.monitor = ::fork();
@@ -1315,6 +1521,7 @@ bool run_scenario(const Scenario& s)
         net_child.reset();
         startup_write.reset();
         leaked.reset();
+        leaked_file.reset();
         r.child = std::stoi(r.expect("pid"));
         s.driver(r);
         common_checks(r);

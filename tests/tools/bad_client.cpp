@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "raw_packets.h"
+#include "tunnel/device.hpp"
+#include "tunnel/pump.hpp"
 #include "tunnel/ssh_handles.hpp"
 #include "tunnel/wire.hpp"
 
@@ -64,9 +66,17 @@ struct NoConnection : std::runtime_error {
 // libssh only logs a received SSH_MSG_DEBUG (at SSH_LOG_DEBUG); a log
 // callback collects the text of each.
 std::vector<std::string> g_debug_lines;
+// slow-tunnel: the server's keepalives received, and the answers to ours.
+unsigned g_server_keepalives = 0;
+unsigned g_keepalive_answers = 0;
 
 void on_log(int, const char*, const char* buffer, void*)
 {
+    const std::string_view l(buffer);
+    if (l.find("Received keepalive@openssh.com") != std::string_view::npos) ++g_server_keepalives;
+    if (l.find("Received SSH_REQUEST_SUCCESS") != std::string_view::npos ||
+        l.find("Received SSH_REQUEST_FAILURE") != std::string_view::npos)
+        ++g_keepalive_answers;
     constexpr std::string_view kMark = "Received SSH_MSG_DEBUG packet with message ";
     constexpr std::string_view kAlways = " (always display)";
     const std::string_view line(buffer);
@@ -526,6 +536,121 @@ std::string stall(const Target& t, const std::string& ready_file, int hold_s)
            std::to_string(hold_s) + " s";
 }
 
+void touch(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Failure("cannot create " + path + ": " + std::strerror(errno));
+    ::close(fd);
+}
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// Not hostile: an honest client with three Ethernet tunnels on one
+// connection, each pumped to a local tap (tapN for unit N), as feth-ssh
+// would. Tunnel 0 opens first; `dir`/up0 is created once it carries
+// frames. When `dir`/go exists the open of tunnel 1 is sent and the loop
+// goes on (tunnel 0's pump, a keepalive@openssh.com every second) until
+// the server answers it; the server's keepalives and the answers to ours
+// that came meanwhile are counted. Then `dir`/up1, and the open of
+// tunnel 2, whose refusal (the test's up hook fails for it) must come with
+// sshd's debug line; `dir`/done then, and the loop runs until `dir`/stop
+// exists (at most 120 s).
+std::string slow_tunnel(const Target& t, const std::string& dir, unsigned min_keepalives)
+{
+    auto s = connect_to(t, true);
+    auto open_blocking = [&](ssh_channel c, std::uint32_t unit) {
+        return ssh_channel_open_tun(c, SSH_TUN_MODE_ETHERNET, unit);
+    };
+    ChannelPtr c0(ssh_channel_new(s.get()));
+    if (!c0 || open_blocking(c0.get(), 0) != SSH_OK)
+        throw Failure("tunnel 0 did not open: " + std::string(ssh_get_error(s.get())));
+    ssh_set_blocking(s.get(), 0);
+    feth::EventPtr event(ssh_event_new());
+    if (!event || ssh_event_add_session(event.get(), s.get()) != SSH_OK) throw Failure("cannot make an event");
+    std::vector<std::unique_ptr<feth::Device>> devices;
+    std::vector<std::unique_ptr<feth::TunnelPump>> pumps;
+    auto add_pump = [&](ChannelPtr c, std::uint32_t unit) {
+        devices.push_back(feth::open_device(feth::DeviceRequest{feth::TunMode::Ethernet, unit, "auto", 0}));
+        pumps.push_back(std::make_unique<feth::TunnelPump>(s.get(), std::move(c), *devices.back(),
+                                                           "tunnel " + std::to_string(unit), feth::PumpLimits{}));
+        pumps.back()->attach(event.get());
+    };
+    add_pump(std::move(c0), 0);
+    touch(dir + "/up0");
+
+    enum class Step { WaitGo, Opening1, Opening2, Done } step = Step::WaitGo;
+    ChannelPtr pending;
+    unsigned keepalives_at_open = 0, answers_at_open = 0, keepalives_waiting = 0, answers_waiting = 0;
+    std::size_t debug_at_open2 = 0;
+    std::string refused2;
+    auto next_keepalive = Clock::now();
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (Clock::now() < deadline) {
+        int timeout = 100;
+        for (auto& p : pumps) timeout = feth::sooner_timeout(timeout, p->poll_timeout_ms());
+        if (ssh_event_dopoll(event.get(), timeout) == SSH_ERROR)
+            throw Failure("the session ended: " + std::string(ssh_get_error(s.get())));
+        for (auto& p : pumps) {
+            p->service();
+            if (p->finished()) throw Failure(p->label() + " ended: " + p->end_reason());
+        }
+        if (!ssh_is_connected(s.get())) throw Failure("the server closed the connection");
+        if (Clock::now() >= next_keepalive) {
+            ssh_send_keepalive(s.get());
+            next_keepalive = Clock::now() + std::chrono::seconds(1);
+        }
+        switch (step) {
+        case Step::WaitGo:
+            if (!exists(dir + "/go")) break;
+            pending.reset(ssh_channel_new(s.get()));
+            keepalives_at_open = g_server_keepalives;
+            answers_at_open = g_keepalive_answers;
+            step = Step::Opening1;
+            [[fallthrough]];
+        case Step::Opening1: {
+            const int rc = open_blocking(pending.get(), 1);
+            if (rc == SSH_AGAIN) break;
+            if (rc != SSH_OK) throw Failure("tunnel 1 was refused: " + std::string(ssh_get_error(s.get())));
+            keepalives_waiting = g_server_keepalives - keepalives_at_open;
+            answers_waiting = g_keepalive_answers - answers_at_open;
+            // The test holds the hook for 10 s or more; with ClientAliveInterval
+            // 1 and one keepalive of ours a second, a connection whose loop ran
+            // meanwhile saw several of each; a blocked one, none.
+            if (keepalives_waiting < min_keepalives || answers_waiting < min_keepalives)
+                throw Failure("while tunnel 1 waited for its up hook the server sent " +
+                              std::to_string(keepalives_waiting) + " keepalives and answered " +
+                              std::to_string(answers_waiting) + " of ours (expected at least " +
+                              std::to_string(min_keepalives) + " each)");
+            add_pump(std::move(pending), 1);
+            touch(dir + "/up1");
+            pending.reset(ssh_channel_new(s.get()));
+            debug_at_open2 = g_debug_lines.size();
+            step = Step::Opening2;
+            break;
+        }
+        case Step::Opening2: {
+            const int rc = open_blocking(pending.get(), 2);
+            if (rc == SSH_AGAIN) break;
+            if (rc == SSH_OK) throw Failure("tunnel 2 opened although its up hook fails");
+            for (std::size_t i = debug_at_open2; i < g_debug_lines.size(); ++i) refused2 += g_debug_lines[i];
+            if (refused2 != "Failed to open the tunnel device.")
+                throw Failure("tunnel 2 was refused with debug lines " + quote(refused2));
+            pending.reset();
+            touch(dir + "/done");
+            step = Step::Done;
+            break;
+        }
+        case Step::Done:
+            if (exists(dir + "/stop"))
+                return "tunnel 1 waited for its up hook while the server sent " + std::to_string(keepalives_waiting) +
+                       " keepalives and answered " + std::to_string(answers_waiting) +
+                       " of ours; tunnel 2 refused with " + quote(refused2);
+            break;
+        }
+    }
+    throw Failure("not done within 120 s");
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -557,6 +682,11 @@ int main(int argc, char** argv)
     auto* sc_stall = app.add_subcommand("stall", "a tun channel with a 4 GiB window, then no reading");
     sc_stall->add_option("--ready-file", ready_file, "created once the channel is open and reading stopped");
     sc_stall->add_option("--hold", hold_s, "seconds to hold the connection without reading");
+    std::string slow_dir;
+    auto* sc_slow = app.add_subcommand("slow-tunnel", "three tunnels on one connection, the second one slow to come up");
+    sc_slow->add_option("--dir", slow_dir, "where the steps' files are")->required();
+    unsigned min_keepalives = 3;
+    sc_slow->add_option("--min-keepalives", min_keepalives, "keepalives each way expected while tunnel 1 waits");
     CLI11_PARSE(app, argc, argv);
 
     ssh_init();
@@ -575,6 +705,7 @@ int main(int argc, char** argv)
         else if (*sc_flood) what = flood(t, count, limit);
         else if (*sc_frames) what = frames(t, go_file);
         else if (*sc_stall) what = stall(t, ready_file, hold_s);
+        else if (*sc_slow) what = slow_tunnel(t, slow_dir, min_keepalives);
         std::printf("RESULT %s ok: %s\n", name.c_str(), what.c_str());
     } catch (const Failure& e) {
         std::printf("RESULT %s FAILED: %s\n", name.c_str(), e.what());
