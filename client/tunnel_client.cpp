@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <utility>
@@ -16,6 +18,7 @@
 
 #include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 #include "tunnel/hook.hpp"
 #include "tunnel/liveness.hpp"
 #include "tunnel/log.hpp"
@@ -201,6 +204,12 @@ private:
         if (!up_hook && !up_hook_failed) maybe_detach();
 
         ssh_set_blocking(s, 0);
+        // As feth-sshd's connection: libssh leaves the socket blocking and
+        // writes all it holds in one send() after POLLOUT, which would wait
+        // in the kernel for a server that stopped reading.
+        if (set_io_mode(ssh_get_fd(s), IoMode::nonblocking) != 0)
+            throw ConnectError(ConnectError::Kind::Network,
+                               std::string("socket to the server: fcntl(O_NONBLOCK): ") + std::strerror(errno));
         PeerLiveness alive(s, *c.server_alive_interval, *c.server_alive_count_max);
         EventPtr event(ssh_event_new());
         if (!event || ssh_event_add_session(event.get(), s) != SSH_OK)

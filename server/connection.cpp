@@ -18,6 +18,7 @@
 #include "privsep.hpp"
 #include "pubkey_auth.hpp"
 #include "tunnel/error.hpp"
+#include "tunnel/fd.hpp"
 #include "status.hpp"
 #include "tunnel_policy.hpp"
 #include "tunnel/liveness.hpp"
@@ -624,6 +625,15 @@ int Connection::run()
     }
     log_negotiated_algorithms(session_.get());
     ssh_set_blocking(session_.get(), 0);
+    // libssh hands its whole output buffer to one send() once poll() saw
+    // POLLOUT, and leaves the accepted socket blocking: a send() larger
+    // than the room the kernel has then waits inside the kernel until the
+    // peer reads, and a peer that stopped reading freezes this process
+    // (every tunnel, keepalives, signals) with less than the output bound
+    // queued. Non-blocking, send() takes what fits (POLLOUT said there is
+    // room) and libssh keeps the rest for the next POLLOUT.
+    if (set_io_mode(ssh_get_fd(session_.get()), IoMode::nonblocking) != 0)
+        throw_errno("connection from " + who(), "fcntl(O_NONBLOCK)");
 
     event_.reset(ssh_event_new());
     // The monitor's socket too: its end is ours (Linux also has

@@ -179,7 +179,7 @@ void MonitorClient::report_stats(std::uint32_t id, const TunnelCounters& c)
 {
     privsep::Message m(privsep::MsgType::TunStats);
     m.put_u32(id);
-    for (std::uint64_t v : {c.frames_out, c.bytes_out, c.frames_in, c.bytes_in, c.dropped, c.device_busy})
+    for (std::uint64_t v : {c.frames_out, c.bytes_out, c.frames_in, c.bytes_in, c.dropped, c.device_busy, c.oversize})
         m.put_u64(v);
     privsep::send_message(sock_.get(), m, kPeer);
 }

@@ -561,6 +561,7 @@ void Monitor::tun_stats(Message& m)
     c.bytes_in = m.get_u64();
     c.dropped = m.get_u64();
     c.device_busy = m.get_u64();
+    c.oversize = m.get_u64();
     m.expect_end();
     auto it = tunnels_.find(id);
     if (it == tunnels_.end())

@@ -45,7 +45,7 @@ enum class MsgType : std::uint32_t {
     TunClose = 7,      // uint32 tunnel id (no answer)
     TunStats = 9,      // uint32 tunnel id, then kTunStatsCounters uint64 (big-endian):
                        //   frames out, bytes out, frames in, bytes in, dropped,
-                       //   device busy (no answer; 10 stays unused). At most one
+                       //   device busy, dropped above the MTU (no answer; 10 stays unused). At most one
                        //   per tunnel per second from an honest child.
     // monitor -> child
     KeyAllowedAnswer = 2,    // uint32 MonitorClient::AuthAnswer
@@ -74,7 +74,7 @@ inline constexpr std::size_t kMaxHashLen = 64;  // SHA-512
 inline constexpr std::size_t kMaxText = 1024;
 inline constexpr std::size_t kMaxBackendName = 16;
 inline constexpr std::size_t kMaxFds = 2;
-inline constexpr std::size_t kTunStatsCounters = 6;
+inline constexpr std::size_t kTunStatsCounters = 7;
 
 const char* msg_type_name(std::uint32_t type);
 

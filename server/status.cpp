@@ -34,7 +34,7 @@ struct Slot {
     char mode[16];
     std::uint32_t remote_port;
     std::int64_t started;
-    std::uint64_t frames_out, bytes_out, frames_in, bytes_in, dropped, device_busy;
+    std::uint64_t frames_out, bytes_out, frames_in, bytes_in, dropped, device_busy, oversize;
 };
 static_assert(std::atomic<std::int32_t>::is_always_lock_free);
 
@@ -116,6 +116,7 @@ std::vector<TunnelStatus> status_table_snapshot()
         t.stats.bytes_from_peer = s.bytes_in;
         t.stats.dropped_from_device = s.dropped;
         t.stats.device_busy = s.device_busy;
+        t.stats.dropped_oversize = s.oversize;
         out.push_back(std::move(t));
     }
     return out;
@@ -130,6 +131,7 @@ TunnelCounters counters_of(const PumpStats& st)
     c.bytes_in = st.bytes_from_peer;
     c.dropped = st.dropped_from_device + st.dropped_from_peer + st.dropped_device_full + st.dropped_oversize;
     c.device_busy = st.device_busy;
+    c.oversize = st.dropped_oversize;
     return c;
 }
 
@@ -223,7 +225,7 @@ void StatusSlot::fill_reserved(const std::string& user, const std::string& remot
     s.interface[0] = s.io_interface[0] = s.mode[0] = '\0';
     s.remote_port = remote_port;
     s.started = static_cast<std::int64_t>(std::time(nullptr));
-    s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = s.device_busy = 0;
+    s.frames_out = s.bytes_out = s.frames_in = s.bytes_in = s.dropped = s.device_busy = s.oversize = 0;
 }
 
 void StatusSlot::set_device(const Device& device)
@@ -252,6 +254,7 @@ void StatusSlot::update(const TunnelCounters& c)
     s.bytes_in = c.bytes_in;
     s.dropped = c.dropped;
     s.device_busy = c.device_busy;
+    s.oversize = c.oversize;
 }
 
 std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, std::int64_t now)
@@ -267,7 +270,7 @@ std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, s
             std::snprintf(line, sizeof line,
                           "%s\n {\"user\":\"%s\",\"remote_address\":\"%s\",\"remote_port\":%u,\"interface\":\"%s\","
                           "\"io_interface\":\"%s\",\"mode\":\"%s\",\"uptime_s\":%lld,\"frames_out\":%llu,"
-                          "\"bytes_out\":%llu,\"frames_in\":%llu,\"bytes_in\":%llu,\"dropped\":%llu,\"device_busy\":%llu}",
+                          "\"bytes_out\":%llu,\"frames_in\":%llu,\"bytes_in\":%llu,\"dropped\":%llu,\"dropped_oversize\":%llu,\"device_busy\":%llu}",
                           first ? "" : ",", t.user.c_str(), t.remote_address.c_str(), t.remote_port,
                           t.interface.c_str(), t.io_interface.c_str(), t.mode.c_str(), up,
                           static_cast<unsigned long long>(s.frames_to_peer),
@@ -275,11 +278,12 @@ std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, s
                           static_cast<unsigned long long>(s.frames_from_peer),
                           static_cast<unsigned long long>(s.bytes_from_peer),
                           static_cast<unsigned long long>(s.dropped_from_device),
+                          static_cast<unsigned long long>(s.dropped_oversize),
                           static_cast<unsigned long long>(s.device_busy));
         } else {
             std::snprintf(line, sizeof line,
                           "%s from %s port %u: %s%s%s %s up %llds out %llu frames %llu bytes in %llu frames %llu "
-                          "bytes dropped %llu device busy %llu\n",
+                          "bytes dropped %llu oversize %llu device busy %llu\n",
                           t.user.c_str(), t.remote_address.c_str(), t.remote_port, t.interface.c_str(),
                           t.io_interface.empty() ? "" : "/", t.io_interface.c_str(), t.mode.c_str(), up,
                           static_cast<unsigned long long>(s.frames_to_peer),
@@ -287,6 +291,7 @@ std::string render_status(const std::vector<TunnelStatus>& tunnels, bool json, s
                           static_cast<unsigned long long>(s.frames_from_peer),
                           static_cast<unsigned long long>(s.bytes_from_peer),
                           static_cast<unsigned long long>(s.dropped_from_device),
+                          static_cast<unsigned long long>(s.dropped_oversize),
                           static_cast<unsigned long long>(s.device_busy));
         }
         out += line;

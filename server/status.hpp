@@ -33,7 +33,10 @@ struct TunnelStatus {
 
 // The counters a tunnel's line shows, as the child reports them.
 struct TunnelCounters {
+    // dropped: every frame dropped (oversize included); oversize: those of
+    // them from the peer above the device's MTU plus header.
     std::uint64_t frames_out = 0, bytes_out = 0, frames_in = 0, bytes_in = 0, dropped = 0, device_busy = 0;
+    std::uint64_t oversize = 0;
     bool operator==(const TunnelCounters&) const = default;
 };
 TunnelCounters counters_of(const PumpStats& stats);

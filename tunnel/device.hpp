@@ -132,7 +132,7 @@ struct AdoptRequest {
 std::unique_ptr<Device> adopt_device(AdoptRequest request);
 
 // Opens, once per process, what devices need later to answer mtu() (on
-// Linux the AF_INET datagram socket SIOCGIFMTU goes through). A sandboxed
+// Linux and macOS the AF_INET datagram socket SIOCGIFMTU goes through). A sandboxed
 // process (server/sandbox.hpp) may not open sockets, so feth-sshd's network
 // child calls this before it enters its sandbox; the socket is never bound
 // or connected, and the sandbox refuses both. Elsewhere, or without it,

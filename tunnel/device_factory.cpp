@@ -5,6 +5,10 @@
 #include "backends.hpp"
 #include "error.hpp"
 
+#if defined(__APPLE__)
+#include "tunnel/darwin/darwin_io.hpp"
+#endif
+
 namespace feth {
 namespace {
 
@@ -114,6 +118,8 @@ void prepare_device_queries()
 {
 #if defined(__linux__)
     backends::prepare_linux_tuntap_queries();
+#elif defined(__APPLE__)
+    darwin::prepare_mtu_queries();
 #endif
 }
 

@@ -70,7 +70,7 @@ mode=$(stat -c %a "$TMP/status.sock")
 [ $((8#$mode & 8#077)) = 0 ] && [ "$(stat -c %U "$TMP/status.sock")" = root ] ||
   fail "the status socket is not root-only: mode $mode"
 st1=$("$FETH_SSHD" -S -f "$TMP/live_config") || fail "feth-sshd -S failed"
-grep -Eq "^root from $UNDERLAY_CLI port [0-9]+: tap0 ethernet up [0-9]+s out [0-9]+ frames" <<<"$st1" ||
+grep -Eq "^root from $UNDERLAY_CLI port [0-9]+: tap0 ethernet up [0-9]+s out [0-9]+ frames .* dropped 0 oversize 0 device busy [0-9]+$" <<<"$st1" ||
   fail "unexpected status line: $st1"
 in_cli ping -c 5 -i 0.05 -w "$(ping_w)" "$TUN4_SRV" >/dev/null
 # The connection publishes its counters after it handled a wake-up, which
@@ -85,6 +85,7 @@ assert len(tunnels) == 1, tunnels
 t = tunnels[0]
 assert t["interface"] == "tap0" and t["mode"] == "ethernet" and t["user"] == "root", t
 assert t["frames_in"] >= before + 5, (before, t)
+assert t["dropped"] == 0 and t["dropped_oversize"] == 0, t
 PY
 }
 st2=""

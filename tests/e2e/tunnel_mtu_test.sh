@@ -203,11 +203,56 @@ case_existing_device() {
   pass "an existing tap and veth pair are set to the MTU asked for, logged, and kept"
 }
 
+# The client's side of the MTU rule (issue 15): feth-sshd's tap0 has MTU
+# 9000, feth-ssh's the default 1500. The server sends 3000-byte pings
+# without DF (ping -M dont), one 3042-byte frame each: feth-ssh's pump drops
+# them (above 1500 plus the Ethernet header) and counts them in its SIGUSR1
+# status line; pings of normal size still cross both ways.
+status_lines() { grep -c -E "$STATUS_RE" "$STATUS_LOG" || true; }
+more_status_lines() { [ "$(status_lines)" -gt "$1" ]; }
+# usr1_drops PID: sends feth-ssh a SIGUSR1 and prints its status line's
+# count of frames dropped above the MTU.
+usr1_drops() {
+  local n
+  n=$(status_lines)
+  kill -USR1 "$1"
+  wait_until 50 "a status line after SIGUSR1" more_status_lines "$n"
+  grep -o -E "$STATUS_RE" "$STATUS_LOG" | tail -1 | sed -E 's/.* ([0-9]+) above the MTU$/\1/'
+}
+
+case_client_drops_oversize() {
+  E2E_CURRENT="feth-ssh (MTU 1500) drops frames from a TunnelMTU 9000 server"
+  start_feth_sshd -o TunnelMTU=9000
+  start_bg feth-ssh cli "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV"
+  local cpid=$BG_PID log="$TMP/feth-ssh.log" before after out
+  wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
+  wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
+  expect_mtu "$NS_SRV" tap0 9000
+  expect_mtu "$NS_CLI" tap0 1500
+  configure_tunnel tap0 tap0
+  ping_both
+  STATUS_RE='dropped [0-9]+ from device, [0-9]+ from server, [0-9]+ above the MTU'
+  STATUS_LOG=$log
+  before=$(usr1_drops "$cpid")
+  [ "$before" = 0 ] || fail "feth-ssh counted $before frames above the MTU before any was sent"
+  out=$(in_srv ping -M dont -s 3000 -c 3 -i 0.2 -W 1 "$TUN4_CLI" 2>&1) &&
+    fail "3000-byte pings crossed a client device of MTU 1500: $out"
+  after=$(usr1_drops "$cpid")
+  [ "$after" -ge 3 ] || fail "feth-ssh counted $after frames above the MTU after 3 were sent, expected at least 3"
+  ping_both
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh died"
+  stop_pid "$cpid" || fail "feth-ssh did not exit cleanly"
+  wait_until 30 "server tap0 removed" no_link_in "$NS_SRV" tap0
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "client tap0 MTU 1500: $after 3042-byte frames from the server dropped and counted (status line); normal pings cross"
+}
+
 case_config_check
 case_feth_ssh_to_feth_sshd
 case_stock_ssh_to_feth_sshd
 case_match_block
 case_pair_backend
 case_existing_device
+case_client_drops_oversize
 assert_no_sanitizer_reports
 echo "tunnel_mtu: all cases passed"

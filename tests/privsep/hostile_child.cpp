@@ -566,7 +566,8 @@ bool slot_shows(std::uint64_t base)
     if (slots.size() != 1) return false;
     const auto& s = slots[0].stats;
     return s.frames_to_peer == base && s.bytes_to_peer == base + 1 && s.frames_from_peer == base + 2 &&
-           s.bytes_from_peer == base + 3 && s.dropped_from_device == base + 4 && s.device_busy == base + 5;
+           s.bytes_from_peer == base + 3 && s.dropped_from_device == base + 4 && s.device_busy == base + 5 &&
+           s.dropped_oversize == base + 6;
 }
 
 void driver_stats_honest(Run& r)

@@ -122,4 +122,14 @@ private:
 // A stable identity of this Mac for the MAC addresses (the host UUID).
 std::string host_seed();
 
+// The MTU of interface `name` (SIOCGIFMTU on an AF_INET datagram socket),
+// or 0 when the kernel will not tell (logged at debug level 2): what
+// Device::mtu() of the feth and utun backends answers. Never throws.
+unsigned interface_mtu(const std::string& name) noexcept;
+
+// Opens, once per process, the socket interface_mtu() asks through, for a
+// process that may not open one later (the sandboxed network child, which
+// calls prepare_device_queries() before its sandbox). Never throws.
+void prepare_mtu_queries() noexcept;
+
 } // namespace feth::darwin

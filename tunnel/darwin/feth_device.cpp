@@ -47,6 +47,7 @@ public:
     const std::string& io_name() const override { return names_.peer; }
     TunMode mode() const override { return TunMode::Ethernet; }
     const char* backend() const override { return "feth"; }
+    unsigned mtu() const override { return darwin::interface_mtu(names_.visible); }
     bool created() const override { return pair_ && pair_->created(); }
     int read_fd() const override { return io_.read_fd(); }
     int write_fd() const override { return io_.write_fd(); }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/sockio.h>
 #include <sys/sysctl.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
 
@@ -302,6 +303,43 @@ FethPair FethPair::open(std::uint32_t unit, unsigned mtu)
         } catch (const SystemError& e) {
             if (e.code() != EEXIST || attempt >= 4) throw;
         }
+    }
+}
+
+namespace {
+
+// The socket kept by prepare_mtu_queries().
+UniqueFd& kept_query_socket()
+{
+    static UniqueFd sock;
+    return sock;
+}
+
+} // namespace
+
+void prepare_mtu_queries() noexcept
+{
+    if (!kept_query_socket()) kept_query_socket().reset(::socket(AF_INET, SOCK_DGRAM, 0));
+    if (kept_query_socket()) (void)::fcntl(kept_query_socket().get(), F_SETFD, FD_CLOEXEC);
+}
+
+unsigned interface_mtu(const std::string& name) noexcept
+{
+    try {
+        struct ifreq ifr {};
+        std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+        UniqueFd own;
+        int fd = kept_query_socket().get();
+        if (fd < 0) {
+            own.reset(::socket(AF_INET, SOCK_DGRAM, 0));
+            if (!own) throw_errno("device " + name, "socket(AF_INET)");
+            fd = own.get();
+        }
+        if (::ioctl(fd, SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+        return ifr.ifr_mtu > 0 ? static_cast<unsigned>(ifr.ifr_mtu) : 0;
+    } catch (const std::exception& e) {
+        LOG_DEBUG2("%s", e.what());
+        return 0;
     }
 }
 

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "tunnel/backends.hpp"
+#include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/darwin_structs.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -41,6 +42,7 @@ public:
     const std::string& io_name() const override { return no_io_name_; }
     TunMode mode() const override { return TunMode::PointToPoint; }
     const char* backend() const override { return "utun"; }
+    unsigned mtu() const override { return darwin::interface_mtu(name_); }
     bool created() const override { return created_; } // opened: gone when the socket closes
     int read_fd() const override { return fd_.get(); }
     int write_fd() const override { return fd_.get(); }
