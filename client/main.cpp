@@ -32,6 +32,8 @@ struct Args {
     bool reconnect = false;
     bool habit = false; // -N, -T: what feth-ssh always does
     bool quiet = false;
+    bool dump_config = false; // -G
+    std::string bind_address;  // -b
     std::string destination;
 };
 
@@ -46,6 +48,14 @@ LocalUser local_user()
     LocalUser u{pw != nullptr ? pw->pw_name : "root", pw != nullptr ? pw->pw_dir : "/"};
     if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') u.home = h;
     return u;
+}
+
+// -G: as ssh -G, without root, without a device, without connecting.
+int print_config(const feth::config::ClientConfig& raw, const feth::config::ClientConfig& resolved,
+                 const std::string& host)
+{
+    std::string text = feth::config::dump_client_config(raw, resolved, host);
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0 ? 0 : 255;
 }
 
 } // namespace
@@ -76,6 +86,8 @@ int main(int argc, char** argv)
     app.add_flag("-f", a.background, "Go to the background once the tunnel is up (and TunnelUpCommand succeeded)");
     app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");
     app.add_flag("-q", a.quiet, "Quiet mode: only errors");
+    app.add_flag("-G", a.dump_config, "Print the effective configuration for the destination (as ssh -G) and exit");
+    app.add_option("-b", a.bind_address, "Local address to connect from (BindAddress)")->type_name("BIND_ADDRESS");
     app.add_flag("--reconnect", a.reconnect,
                  "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
@@ -124,11 +136,14 @@ int main(int argc, char** argv)
         if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
         if (a.reconnect) parser.apply_option("Reconnect=yes");
         if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
+        if (!a.bind_address.empty()) parser.apply_option("BindAddress=" + a.bind_address);
         for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
         for (const auto& o : a.options) parser.apply_option(o);
         if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
         else parser.apply_file(me.home + "/.ssh/config", false);
+        const feth::config::ClientConfig raw_cfg = cfg;
         feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
+        if (a.dump_config) return print_config(raw_cfg, cfg, host);
         if (a.verbose == 0 && !a.quiet && cfg.log_level) {
             if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
                 lo.level = *lvl;
