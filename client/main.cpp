@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -137,10 +139,24 @@ int main(int argc, char** argv)
         if (a.reconnect) parser.apply_option("Reconnect=yes");
         if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
         if (!a.bind_address.empty()) parser.apply_option("BindAddress=" + a.bind_address);
-        for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
+        for (const auto& i : a.identities) {
+            // ssh: a -i file that does not exist is left out, with a warning.
+            if (::access(i.c_str(), F_OK) != 0) {
+                std::fprintf(stderr, "Warning: Identity file %s not accessible: %s.\n", i.c_str(), std::strerror(errno));
+                continue;
+            }
+            parser.apply_option("IdentityFile=" + i);
+        }
         for (const auto& o : a.options) parser.apply_option(o);
-        if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
-        else parser.apply_file(me.home + "/.ssh/config", false);
+        auto read_files = [&] {
+            if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
+            else parser.apply_file(me.home + "/.ssh/config", false);
+        };
+        read_files();
+        if (parser.wants_final_pass()) {
+            parser.begin_final_pass();
+            read_files();
+        }
         const feth::config::ClientConfig raw_cfg = cfg;
         feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
         if (a.dump_config) return print_config(raw_cfg, cfg, host);

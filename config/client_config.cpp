@@ -557,6 +557,7 @@ ClientConfigParser::ClientConfigParser(ClientConfig& config, std::string host, s
                                        std::string local_user)
     : config_(config), host_(std::move(host)), home_(std::move(home)), local_user_(std::move(local_user))
 {
+    original_host_ = host_;
     if (local_user_.empty()) local_user_ = user_from_uid();
 }
 
@@ -853,11 +854,8 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         store(config_.ignore_unknown, v);
     } else if (kw == "hostkeyalias") {
         single();
-        // ssh: "none" leaves it unset, and counts as set (first value wins).
-        if (active && !host_key_alias_set_) {
-            host_key_alias_set_ = true;
-            if (!iequals(v, "none")) config_.host_key_alias = v;
-        }
+        // ssh takes the value as it is ("none" included: a name like any).
+        store(config_.host_key_alias, v);
     } else if (kw == "certificatefile") {
         single();
         if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
@@ -934,10 +932,10 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
     // ProxyCommand, ProxyJump: parsed with the connect path (client/proxy).
 }
 
-// ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser.
+// ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser,
+// canonical and final (begin_final_pass()).
 // Criteria that need what a tunnel client does not have or must not do
-// (exec runs a shell command; canonical and final need ssh's second pass;
-// localnetwork, tagged, command, sessiontype, version refer to ssh's own
+// (exec runs a shell command; localnetwork, tagged, command, sessiontype, version refer to ssh's own
 // state) are recognised but treated as not matching, whatever '!' says, and
 // never executed. A criterion ssh does not know (e.g. sshd's address,
 // localaddress, localport, rdomain) is an error, as in ssh.
@@ -971,7 +969,11 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         }
         ++attributes;
         if (lattr == "canonical" || lattr == "final") {
-            unevaluated = true;
+            // ssh without host name canonicalisation (feth-ssh refuses
+            // CanonicalizeHostname): both match in the second pass, which
+            // a "Match final" asks for.
+            if (lattr == "final") wants_final_pass_ = true;
+            if (final_pass_ == negate) result = false;
             continue;
         }
         std::string arg;
@@ -992,7 +994,7 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         if (lattr == "host") {
             r = match_list(host, arg, true, false) == 1;
         } else if (lattr == "originalhost") {
-            r = match_list(host_, arg, true, false) == 1;
+            r = match_list(original_host_, arg, true, false) == 1;
         } else if (lattr == "user") {
             r = match_list(ruser, arg, false, false) == 1;
         } else if (lattr == "localuser") {
@@ -1015,7 +1017,7 @@ void ClientConfigParser::apply_include(const std::vector<std::string>& args, con
     TokenValues tokens;
     tokens.home = home_;
     tokens.host = config_.host_name ? *config_.host_name : host_;
-    tokens.host_arg = host_;
+    tokens.host_arg = original_host_;
     tokens.port = std::to_string(config_.port.value_or(22));
     tokens.remote_user = config_.user ? *config_.user : local_user_;
     tokens.local_user = local_user_;
@@ -1124,7 +1126,7 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     }
     if (!c.identities_only) c.identities_only = false;
     if (c.identity_agent && !iequals(*c.identity_agent, "none") && *c.identity_agent != "SSH_AUTH_SOCK" &&
-        (*c.identity_agent)[0] != '$')
+        ((*c.identity_agent)[0] != '$' || c.identity_agent->compare(0, 2, "${") == 0))
         c.identity_agent = expand_path(*c.identity_agent, "IdentityAgent");
     if (c.user_known_hosts_files) {
         for (auto& f : *c.user_known_hosts_files) f = expand_path(f, "UserKnownHostsFile");
@@ -1220,7 +1222,7 @@ std::string dump_client_config(const ClientConfig& raw, const ClientConfig& c, c
     using S = StrictHostKeyChecking;
     const auto shk = *c.strict_host_key_checking;
     line("stricthostkeychecking", shk == S::Yes ? "true" : shk == S::No ? "false" : shk == S::Ask ? "ask" : "accept-new");
-    line("tunnel", !c.tunnel ? "false" : *c.tunnel == TunMode::PointToPoint ? "true" : "ethernet");
+    line("tunnel", !c.tunnel ? "false" : *c.tunnel == TunMode::PointToPoint ? "point-to-point" : "ethernet");
     line("connectionattempts", std::to_string(*c.connection_attempts));
     line("serveralivecountmax", std::to_string(*c.server_alive_count_max));
     line("serveraliveinterval", std::to_string(*c.server_alive_interval));

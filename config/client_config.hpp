@@ -75,7 +75,7 @@ struct ClientConfig {
     std::optional<std::uint64_t> rekey_limit;         // RekeyLimit (bytes; 0 = default)
     std::optional<std::string> ignore_unknown;        // IgnoreUnknown pattern list
     // HostKeyAlias: the name known_hosts is searched and written under
-    // (instead of [host]:port); "none" leaves it unset, as ssh.
+    // (instead of host or [host]:port), taken as written, as ssh does.
     std::optional<std::string> host_key_alias;
     // CertificateFile (accumulates like IdentityFile; raw until resolve).
     std::vector<std::string> certificate_files;
@@ -164,6 +164,16 @@ public:
     // or permissions on <path>".
     void apply_file(const std::string& path, bool required);
 
+    // ssh's second pass: a "Match final" seen asks for it; then the files
+    // (not the -o options) are read again, with Match canonical and final
+    // matching and Host lines seeing HostName, as ssh re-reads them.
+    bool wants_final_pass() const { return wants_final_pass_ && !final_pass_; }
+    void begin_final_pass()
+    {
+        final_pass_ = true;
+        if (config_.host_name) host_ = *config_.host_name;
+    }
+
 private:
     struct Context; // origin, line number, include depth, flags
     void apply_lines(std::string_view text, const std::string& origin, int depth, bool never_match,
@@ -173,11 +183,13 @@ private:
     void apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void include_file(const std::string& path, const Context& ctx, bool& active);
     ClientConfig& config_;
-    std::string host_;
+    std::string host_;          // what Host lines match: the host as given, HostName in the final pass
+    std::string original_host_; // the host as given (Match originalhost, %n)
     std::string home_;
     std::string local_user_;
     bool confine_includes_ = false;
-    bool host_key_alias_set_ = false; // "HostKeyAlias none" counts as set
+    bool wants_final_pass_ = false;
+    bool final_pass_ = false;
     AlgorithmSupport support_ = every_known_algorithm;
 };
 
