@@ -30,6 +30,31 @@ std::string endpoint(const Destination& d)
     return "host " + *d.config.host_name + " port " + std::to_string(*d.config.port);
 }
 
+// BindAddress (-b): the socket's local address before it connects, as ssh
+// binds it (a numeric address or a name, the family of the peer's). False,
+// with `why`, when it cannot be bound: the next address is tried.
+bool bind_local(const Destination& d, int fd, int family, std::string& why)
+{
+    const auto& c = d.config;
+    if (!c.bind_address) return true;
+    struct addrinfo hints {};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    struct addrinfo* res = nullptr;
+    int gai = ::getaddrinfo(c.bind_address->c_str(), nullptr, &hints, &res);
+    if (gai != 0) {
+        why = "BindAddress " + *c.bind_address + ": " + ::gai_strerror(gai);
+        return false;
+    }
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+    if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        why = "bind to BindAddress " + *c.bind_address + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
+}
+
 // Tries each address in turn, as ssh does, with ConnectTimeout per attempt.
 UniqueFd tcp_connect(const Destination& d)
 {
@@ -51,8 +76,8 @@ UniqueFd tcp_connect(const Destination& d)
     std::string last = "no address";
     for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
         UniqueFd fd = open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, IoMode::nonblocking);
-        if (!fd) {
-            last = errno_text(errno);
+        if (!fd || !bind_local(d, fd.get(), ai->ai_family, last)) {
+            if (!fd) last = errno_text(errno);
             continue;
         }
         int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
@@ -87,9 +112,27 @@ UniqueFd tcp_connect(const Destination& d)
 
 
 
-// "[host]:port" or "host", as known_hosts names a host.
+// ConnectionAttempts: the whole address list that many times, a second
+// apart, as ssh's ssh_connect_direct.
+UniqueFd tcp_connect_attempts(const Destination& d)
+{
+    const unsigned attempts = d.config.connection_attempts.value_or(1);
+    for (unsigned i = 1;; ++i) {
+        try {
+            return tcp_connect(d);
+        } catch (const ConnectError& e) {
+            if (i >= attempts) throw;
+            LOG_DEBUG("connection attempt %u of %u: %s", i, attempts, e.what());
+            ::sleep(1);
+        }
+    }
+}
+
+// "[host]:port" or "host", as known_hosts names a host; HostKeyAlias alone
+// when set (ssh leaves the port out then).
 std::string known_hosts_name(const Destination& d)
 {
+    if (d.config.host_key_alias) return *d.config.host_key_alias;
     if (*d.config.port == 22) return *d.config.host_name;
     return "[" + *d.config.host_name + "]:" + std::to_string(*d.config.port);
 }
@@ -263,12 +306,51 @@ void authenticate(const Destination& d, ssh_session session)
     throw ConnectError(Kind::Auth, *c.user + "@" + *c.host_name + ": Permission denied (publickey).");
 }
 
+// The ssh_config keywords that become libssh options (separate from the
+// connect path): algorithm lists (libssh applies +, -, ^ to its defaults
+// and refuses names it lacks: an error naming the keyword), the global
+// known_hosts file, the name host keys are looked up under.
+void apply_config_options(const Destination& d, ssh_session s)
+{
+    const auto& c = d.config;
+    auto set_list = [s](ssh_options_e option, const std::optional<std::string>& list, const char* keyword) {
+        if (!list) return;
+        if (ssh_options_set(s, option, list->c_str()) != SSH_OK)
+            throw ConnectError(Kind::Auth, std::string(keyword) + " '" + *list + "': " + ssh_get_error(s));
+    };
+    set_list(SSH_OPTIONS_HOSTKEYS, c.host_key_algorithms, "HostKeyAlgorithms");
+    set_list(SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, c.pubkey_accepted_algorithms, "PubkeyAcceptedAlgorithms");
+    set_list(SSH_OPTIONS_HMAC_C_S, c.macs, "MACs");
+    set_list(SSH_OPTIONS_HMAC_S_C, c.macs, "MACs");
+    // libssh reads one global file: the first of the list that exists
+    // (the others are said at debug level); none: /dev/null.
+    std::string global = "/dev/null";
+    for (const auto& f : c.global_known_hosts_files.value_or(std::vector<std::string>{})) {
+        if (::access(f.c_str(), R_OK) == 0) {
+            global = f;
+            break;
+        }
+    }
+    if (c.global_known_hosts_files && c.global_known_hosts_files->size() > 1)
+        LOG_DEBUG("GlobalKnownHostsFile: reading %s only", global.c_str());
+    ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global.c_str());
+    if (c.bind_address) ssh_options_set(s, SSH_OPTIONS_BINDADDR, c.bind_address->c_str());
+    // HostKeyAlias: libssh names the host in known_hosts after its HOST
+    // and PORT options, used for nothing else on a socket we connected:
+    // the alias, without a port, as ssh looks it up.
+    if (c.host_key_alias) {
+        unsigned port = 22;
+        ssh_options_set(s, SSH_OPTIONS_HOST, c.host_key_alias->c_str());
+        ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+    }
+}
+
 } // namespace
 
 SessionPtr connect_session(const Destination& d)
 {
     const auto& c = d.config;
-    UniqueFd fd = tcp_connect(d);
+    UniqueFd fd = tcp_connect_attempts(d);
     SessionPtr session(ssh_new());
     if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
     ssh_session s = session.get();
@@ -298,6 +380,7 @@ SessionPtr connect_session(const Destination& d)
         std::uint64_t bytes = *c.rekey_limit;
         ssh_options_set(s, SSH_OPTIONS_REKEY_DATA, &bytes);
     }
+    apply_config_options(d, s);
     socket_t raw_fd = fd.get();
     if (ssh_options_set(s, SSH_OPTIONS_FD, &raw_fd) != SSH_OK)
         throw ConnectError(Kind::Network, std::string("ssh options: ") + ssh_get_error(s));
