@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -253,12 +254,57 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
     return 0;
 }
 
+// CertificateFile, and IDENTITY-cert.pub as ssh loads it: a certificate
+// for this identity's key (checked against IDENTITY.pub before anything is
+// asked) is offered first; once the server accepts it, the private key signs
+// with the certificate attached (ssh_pki_copy_cert_to_privkey).
+bool try_certificates(const Destination& d, ssh_session session, const std::string& path)
+{
+    std::vector<std::string> certs = d.config.certificate_files;
+    certs.push_back(path + "-cert.pub");
+    for (const auto& cert_path : certs) {
+        ssh_key raw = nullptr;
+        if (::access(cert_path.c_str(), R_OK) != 0) continue;
+        if (ssh_pki_import_cert_file(cert_path.c_str(), &raw) != SSH_OK) {
+            LOG_DEBUG("certificate %s: not a certificate libssh reads", cert_path.c_str());
+            continue;
+        }
+        KeyPtr cert(raw);
+        ssh_key pub_raw = nullptr;
+        if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &pub_raw) != SSH_OK) return false;
+        KeyPtr pub(pub_raw);
+        if (ssh_pki_copy_cert_to_privkey(cert.get(), pub.get()) != SSH_OK) {
+            LOG_DEBUG("certificate %s is not for %s", cert_path.c_str(), path.c_str());
+            continue;
+        }
+        if (ssh_userauth_try_publickey(session, nullptr, cert.get()) != SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("server refused certificate %s", cert_path.c_str());
+            continue;
+        }
+        ssh_key priv_raw = nullptr;
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
+                                        &priv_raw) != SSH_OK) {
+            LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
+                      path.c_str());
+            return false;
+        }
+        KeyPtr priv(priv_raw);
+        if (ssh_pki_copy_cert_to_privkey(cert.get(), priv.get()) == SSH_OK &&
+            ssh_userauth_publickey(session, nullptr, priv.get()) == SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("authenticated with certificate %s", cert_path.c_str());
+            return true;
+        }
+    }
+    return false;
+}
+
 bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
 {
     if (::access(path.c_str(), R_OK) != 0) {
         LOG_DEBUG("identity file %s not accessible", path.c_str());
         return false;
     }
+    if (try_certificates(d, session, path)) return true;
     // Offer the public key first so that a passphrase is asked only for a
     // key the server would accept.
     ssh_key pub_raw = nullptr;

@@ -651,7 +651,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         }
         throw InputError(ctx.where() + std::string(info->name) + " " + printable(args[0], 80) +
                          " is not supported by feth-ssh (" + std::string(info->note) +
-                         "): remove it, or put it in a Host or Match block feth-ssh does not match");
+                         ")");
     }
     if (kw == "host" || kw == "match" || kw == "include") {
         if (ctx.command_line) throw InputError(ctx.where() + name + " directive not supported as a command-line option");
