@@ -78,7 +78,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"IdentitiesOnly", H, "", "", false},
     {"IdentityAgent", H, "", "", false},
     {"CertificateFile", H, "", "", false},
-    {"AddKeysToAgent", H, "", "", false},
+    {"AddKeysToAgent", I, "", "keys are not added to the agent (libssh has no call for it)", false},
     {"PubkeyAcceptedAlgorithms", H, "", "", false},
     {"PubkeyAcceptedKeyTypes", H, "", "", false}, // ssh's old name for PubkeyAcceptedAlgorithms
     {"BatchMode", H, "", "", false},
