@@ -15,6 +15,7 @@
 #include <fstream>
 #include <vector>
 
+#include "config/known_hosts_hash.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -169,6 +170,90 @@ bool ask_yes_no(const std::string& question)
     return answer == "yes";
 }
 
+// Records the session's host key as libssh would, its name hashed with
+// HashKnownHosts yes (ssh's "|1|salt|hash" form), in the first
+// UserKnownHostsFile.
+int add_known_host(const Destination& d, ssh_session session)
+{
+    if (!d.config.hash_known_hosts.value_or(false)) return ssh_session_update_known_hosts(session);
+    const auto& files = *d.config.user_known_hosts_files;
+    if (files.empty()) return SSH_ERROR;
+    char* raw = nullptr;
+    if (ssh_session_export_known_hosts_entry(session, &raw) != SSH_OK || raw == nullptr) return SSH_ERROR;
+    std::string entry(raw);
+    ssh_string_free_char(raw);
+    const auto space = entry.find(' ');
+    if (space == std::string::npos) return SSH_ERROR;
+    try {
+        entry = config::hashed_known_hosts_name(entry.substr(0, space)) + entry.substr(space);
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s", e.what());
+        return SSH_ERROR;
+    }
+    if (entry.back() != '\n') entry += '\n';
+    UniqueFd fd(::open(files.front().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return SSH_ERROR;
+    return ::write(fd.get(), entry.data(), entry.size()) == static_cast<ssize_t>(entry.size()) ? SSH_OK : SSH_ERROR;
+}
+
+// CheckHostIP yes (ssh 9.x's default is no): once the host's key is known,
+// the server's address is looked up too, as ssh's check_host_key does: a
+// new address is recorded, a different key for it is ssh's warning, fatal
+// with StrictHostKeyChecking yes or accept-new, a question with ask.
+void check_host_ip(const Destination& d, ssh_session session, const std::string& type)
+{
+    const auto& c = d.config;
+    if (!c.check_host_ip.value_or(false)) return;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    char ip[NI_MAXHOST] = {};
+    if (::getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&peer), len, ip, sizeof ip, nullptr, 0, NI_NUMERICHOST) != 0)
+        return; // no socket address (a proxy): nothing to compare, as ssh
+    const std::string addr(ip);
+    if (addr == *c.host_name || addr == "127.0.0.1" || addr == "::1") return; // ssh: local or already an address
+    // libssh looks up the name its HOST and PORT options make: the address,
+    // then back to what verify_host_key used.
+    unsigned port = *c.port;
+    ssh_options_set(session, SSH_OPTIONS_HOST, addr.c_str());
+    ssh_options_set(session, SSH_OPTIONS_PORT, &port);
+    const auto state = ssh_session_is_known_server(session);
+    int added = SSH_OK;
+    if (state == SSH_KNOWN_HOSTS_UNKNOWN || state == SSH_KNOWN_HOSTS_NOT_FOUND) added = add_known_host(d, session);
+    unsigned alias_port = c.host_key_alias ? 22 : *c.port;
+    ssh_options_set(session, SSH_OPTIONS_HOST, c.host_key_alias ? c.host_key_alias->c_str() : c.host_name->c_str());
+    ssh_options_set(session, SSH_OPTIONS_PORT, &alias_port);
+    using S = config::StrictHostKeyChecking;
+    switch (state) {
+    case SSH_KNOWN_HOSTS_OK: return;
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+        if (added == SSH_OK)
+            LOG_INFO("Warning: Permanently added the %s host key for IP address '%s' to the list of known hosts.",
+                     type.c_str(), addr.c_str());
+        else
+            LOG_ERROR("Failed to add the %s host key for IP address '%s' to the list of known hosts.", type.c_str(),
+                      addr.c_str());
+        return;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER: {
+        const std::string msg = "Warning: the " + type + " host key for '" + known_hosts_name(d) +
+                                "' differs from the key for the IP address '" + addr + "'";
+        const auto mode = *c.strict_host_key_checking;
+        if (mode == S::Ask) {
+            if (d.batch_mode || !ask_yes_no(msg + "\nAre you sure you want to continue connecting (yes/no)? "))
+                throw ConnectError(Kind::HostKey, msg + "\nHost key verification failed.");
+        } else if (mode != S::No) {
+            throw ConnectError(Kind::HostKey, msg + "\nExiting, you have requested strict checking.");
+        } else {
+            LOG_ERROR("%s", msg.c_str());
+        }
+        return;
+    }
+    default: LOG_DEBUG("CheckHostIP: known_hosts lookup for %s failed: %s", addr.c_str(), ssh_get_error(session));
+    }
+}
+
 void verify_host_key(const Destination& d, ssh_session session)
 {
     ssh_key raw = nullptr;
@@ -182,7 +267,7 @@ void verify_host_key(const Destination& d, ssh_session session)
     using S = config::StrictHostKeyChecking;
 
     switch (ssh_session_is_known_server(session)) {
-    case SSH_KNOWN_HOSTS_OK: return;
+    case SSH_KNOWN_HOSTS_OK: check_host_ip(d, session, type); return;
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER: {
         std::string where = offending_line(d);
@@ -214,13 +299,14 @@ void verify_host_key(const Destination& d, ssh_session session)
                             ".\nAre you sure you want to continue connecting (yes/no)? ";
             if (d.batch_mode || !ask_yes_no(q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
         }
-        if (ssh_session_update_known_hosts(session) != SSH_OK)
+        if (add_known_host(d, session) != SSH_OK)
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
                       d.config.user_known_hosts_files->empty() ? "none"
                                                                : d.config.user_known_hosts_files->front().c_str(),
                       ssh_get_error(session));
         else
             LOG_INFO("Warning: Permanently added '%s' (%s) to the list of known hosts.", host.c_str(), type.c_str());
+        check_host_ip(d, session, type);
         return;
     }
     case SSH_KNOWN_HOSTS_ERROR:

@@ -633,7 +633,8 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
         throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0], 80));
     }
-    if (info->kind == KeywordClass::Ignored) {
+    // AddKeysToAgent is ignored but still checked and kept, for -G.
+    if (info->kind == KeywordClass::Ignored && kw != "addkeystoagent") {
         if (kw == "usekeychain") LOG_DEBUG("%sUseKeychain accepted and ignored (Apple's ssh option)", ctx.where().c_str());
         return;
     }

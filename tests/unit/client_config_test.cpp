@@ -1,4 +1,5 @@
 #include "config/client_config.hpp"
+#include "config/known_hosts_hash.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -711,4 +712,17 @@ TEST_CASE("dump_client_config: ssh -G's lines", "[client_config]")
     CHECK(has(out, "\ntunneldevice 2:any\n"));
     CHECK(has(out, "\nuserknownhostsfile /home/u/.ssh/known_hosts /home/u/.ssh/known_hosts2\n"));
     CHECK(out.rfind("host box\nuser me\nhostname box\nport 22\n", 0) == 0);
+}
+
+TEST_CASE("HashKnownHosts: ssh's hashed names", "[client_config]")
+{
+    std::string salt;
+    for (int i = 0; i < 20; ++i) salt += static_cast<char>(i);
+    // HMAC-SHA1 with this salt, computed independently (Python's hmac).
+    CHECK(hashed_known_hosts_name("box.example", salt) == "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|G0JUiygqwpuuJnBgvfNZ0WQx2z0=");
+    const std::string a = hashed_known_hosts_name("box.example");
+    const std::string b = hashed_known_hosts_name("box.example");
+    CHECK(a.rfind("|1|", 0) == 0);
+    CHECK(a.size() == b.size());
+    CHECK(a != b); // a fresh salt each time
 }
