@@ -13,7 +13,9 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
+#include "config/known_hosts_hash.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -28,6 +30,31 @@ using Kind = ConnectError::Kind;
 std::string endpoint(const Destination& d)
 {
     return "host " + *d.config.host_name + " port " + std::to_string(*d.config.port);
+}
+
+// BindAddress (-b): the socket's local address before it connects, as ssh
+// binds it (a numeric address or a name, the family of the peer's). False,
+// with `why`, when it cannot be bound: the next address is tried.
+bool bind_local(const Destination& d, int fd, int family, std::string& why)
+{
+    const auto& c = d.config;
+    if (!c.bind_address) return true;
+    struct addrinfo hints {};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    struct addrinfo* res = nullptr;
+    int gai = ::getaddrinfo(c.bind_address->c_str(), nullptr, &hints, &res);
+    if (gai != 0) {
+        why = "BindAddress " + *c.bind_address + ": " + ::gai_strerror(gai);
+        return false;
+    }
+    std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> guard(res, &::freeaddrinfo);
+    if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        why = "bind to BindAddress " + *c.bind_address + ": " + errno_text(errno);
+        return false;
+    }
+    return true;
 }
 
 // Tries each address in turn, as ssh does, with ConnectTimeout per attempt.
@@ -51,8 +78,8 @@ UniqueFd tcp_connect(const Destination& d)
     std::string last = "no address";
     for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
         UniqueFd fd = open_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol, IoMode::nonblocking);
-        if (!fd) {
-            last = errno_text(errno);
+        if (!fd || !bind_local(d, fd.get(), ai->ai_family, last)) {
+            if (!fd) last = errno_text(errno);
             continue;
         }
         int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
@@ -94,9 +121,27 @@ const std::string& file_path(const Destination& d, const std::string& name)
     return it != d.file_copies.end() ? it->second : name;
 }
 
-// "[host]:port" or "host", as known_hosts names a host.
+// ConnectionAttempts: the whole address list that many times, a second
+// apart, as ssh's ssh_connect_direct.
+UniqueFd tcp_connect_attempts(const Destination& d)
+{
+    const unsigned attempts = d.config.connection_attempts.value_or(1);
+    for (unsigned i = 1;; ++i) {
+        try {
+            return tcp_connect(d);
+        } catch (const ConnectError& e) {
+            if (i >= attempts) throw;
+            LOG_DEBUG("connection attempt %u of %u: %s", i, attempts, e.what());
+            ::sleep(1);
+        }
+    }
+}
+
+// "[host]:port" or "host", as known_hosts names a host; HostKeyAlias alone
+// when set (ssh leaves the port out then).
 std::string known_hosts_name(const Destination& d)
 {
+    if (d.config.host_key_alias) return *d.config.host_key_alias;
     if (*d.config.port == 22) return *d.config.host_name;
     return "[" + *d.config.host_name + "]:" + std::to_string(*d.config.port);
 }
@@ -132,6 +177,90 @@ bool ask_yes_no(const std::string& question)
     return answer == "yes";
 }
 
+// Records the session's host key as libssh would, its name hashed with
+// HashKnownHosts yes (ssh's "|1|salt|hash" form), in the first
+// UserKnownHostsFile.
+int add_known_host(const Destination& d, ssh_session session)
+{
+    if (!d.config.hash_known_hosts.value_or(false)) return ssh_session_update_known_hosts(session);
+    const auto& files = *d.config.user_known_hosts_files;
+    if (files.empty()) return SSH_ERROR;
+    char* raw = nullptr;
+    if (ssh_session_export_known_hosts_entry(session, &raw) != SSH_OK || raw == nullptr) return SSH_ERROR;
+    std::string entry(raw);
+    ssh_string_free_char(raw);
+    const auto space = entry.find(' ');
+    if (space == std::string::npos) return SSH_ERROR;
+    try {
+        entry = config::hashed_known_hosts_name(entry.substr(0, space)) + entry.substr(space);
+    } catch (const std::exception& e) {
+        LOG_ERROR("%s", e.what());
+        return SSH_ERROR;
+    }
+    if (entry.back() != '\n') entry += '\n';
+    UniqueFd fd(::open(files.front().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd) return SSH_ERROR;
+    return ::write(fd.get(), entry.data(), entry.size()) == static_cast<ssize_t>(entry.size()) ? SSH_OK : SSH_ERROR;
+}
+
+// CheckHostIP yes (ssh 9.x's default is no): once the host's key is known,
+// the server's address is looked up too, as ssh's check_host_key does: a
+// new address is recorded, a different key for it is ssh's warning, fatal
+// with StrictHostKeyChecking yes or accept-new, a question with ask.
+void check_host_ip(const Destination& d, ssh_session session, const std::string& type)
+{
+    const auto& c = d.config;
+    if (!c.check_host_ip.value_or(false)) return;
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    char ip[NI_MAXHOST] = {};
+    if (::getpeername(ssh_get_fd(session), reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+        ::getnameinfo(reinterpret_cast<sockaddr*>(&peer), len, ip, sizeof ip, nullptr, 0, NI_NUMERICHOST) != 0)
+        return; // no socket address (a proxy): nothing to compare, as ssh
+    const std::string addr(ip);
+    if (addr == *c.host_name || addr == "127.0.0.1" || addr == "::1") return; // ssh: local or already an address
+    // libssh looks up the name its HOST and PORT options make: the address,
+    // then back to what verify_host_key used.
+    unsigned port = *c.port;
+    ssh_options_set(session, SSH_OPTIONS_HOST, addr.c_str());
+    ssh_options_set(session, SSH_OPTIONS_PORT, &port);
+    const auto state = ssh_session_is_known_server(session);
+    int added = SSH_OK;
+    if (state == SSH_KNOWN_HOSTS_UNKNOWN || state == SSH_KNOWN_HOSTS_NOT_FOUND) added = add_known_host(d, session);
+    unsigned alias_port = c.host_key_alias ? 22 : *c.port;
+    ssh_options_set(session, SSH_OPTIONS_HOST, c.host_key_alias ? c.host_key_alias->c_str() : c.host_name->c_str());
+    ssh_options_set(session, SSH_OPTIONS_PORT, &alias_port);
+    using S = config::StrictHostKeyChecking;
+    switch (state) {
+    case SSH_KNOWN_HOSTS_OK: return;
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+        if (added == SSH_OK)
+            LOG_INFO("Warning: Permanently added the %s host key for IP address '%s' to the list of known hosts.",
+                     type.c_str(), addr.c_str());
+        else
+            LOG_ERROR("Failed to add the %s host key for IP address '%s' to the list of known hosts.", type.c_str(),
+                      addr.c_str());
+        return;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER: {
+        const std::string msg = "Warning: the " + type + " host key for '" + known_hosts_name(d) +
+                                "' differs from the key for the IP address '" + addr + "'";
+        const auto mode = *c.strict_host_key_checking;
+        if (mode == S::Ask) {
+            if (d.batch_mode || !ask_yes_no(msg + "\nAre you sure you want to continue connecting (yes/no)? "))
+                throw ConnectError(Kind::HostKey, msg + "\nHost key verification failed.");
+        } else if (mode != S::No) {
+            throw ConnectError(Kind::HostKey, msg + "\nExiting, you have requested strict checking.");
+        } else {
+            LOG_ERROR("%s", msg.c_str());
+        }
+        return;
+    }
+    default: LOG_DEBUG("CheckHostIP: known_hosts lookup for %s failed: %s", addr.c_str(), ssh_get_error(session));
+    }
+}
+
 void verify_host_key(const Destination& d, ssh_session session)
 {
     ssh_key raw = nullptr;
@@ -145,7 +274,7 @@ void verify_host_key(const Destination& d, ssh_session session)
     using S = config::StrictHostKeyChecking;
 
     switch (ssh_session_is_known_server(session)) {
-    case SSH_KNOWN_HOSTS_OK: return;
+    case SSH_KNOWN_HOSTS_OK: check_host_ip(d, session, type); return;
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER: {
         std::string where = offending_line(d);
@@ -177,13 +306,14 @@ void verify_host_key(const Destination& d, ssh_session session)
                             ".\nAre you sure you want to continue connecting (yes/no)? ";
             if (d.batch_mode || !ask_yes_no(q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
         }
-        if (ssh_session_update_known_hosts(session) != SSH_OK)
+        if (add_known_host(d, session) != SSH_OK)
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
                       d.config.user_known_hosts_files->empty() ? "none"
                                                                : d.config.user_known_hosts_files->front().c_str(),
                       ssh_get_error(session));
         else
             LOG_INFO("Warning: Permanently added '%s' (%s) to the list of known hosts.", host.c_str(), type.c_str());
+        check_host_ip(d, session, type);
         return;
     }
     case SSH_KNOWN_HOSTS_ERROR:
@@ -217,6 +347,50 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
     return 0;
 }
 
+// CertificateFile, and IDENTITY-cert.pub as ssh loads it: a certificate
+// for this identity's key (checked against IDENTITY.pub before anything is
+// asked) is offered first; once the server accepts it, the private key signs
+// with the certificate attached (ssh_pki_copy_cert_to_privkey).
+bool try_certificates(const Destination& d, ssh_session session, const std::string& path)
+{
+    std::vector<std::string> certs = d.config.certificate_files;
+    certs.push_back(path + "-cert.pub");
+    for (const auto& cert_path : certs) {
+        ssh_key raw = nullptr;
+        if (::access(cert_path.c_str(), R_OK) != 0) continue;
+        if (ssh_pki_import_cert_file(cert_path.c_str(), &raw) != SSH_OK) {
+            LOG_DEBUG("certificate %s: not a certificate libssh reads", cert_path.c_str());
+            continue;
+        }
+        KeyPtr cert(raw);
+        ssh_key pub_raw = nullptr;
+        if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &pub_raw) != SSH_OK) return false;
+        KeyPtr pub(pub_raw);
+        if (ssh_pki_copy_cert_to_privkey(cert.get(), pub.get()) != SSH_OK) {
+            LOG_DEBUG("certificate %s is not for %s", cert_path.c_str(), path.c_str());
+            continue;
+        }
+        if (ssh_userauth_try_publickey(session, nullptr, cert.get()) != SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("server refused certificate %s", cert_path.c_str());
+            continue;
+        }
+        ssh_key priv_raw = nullptr;
+        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
+                                        &priv_raw) != SSH_OK) {
+            LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
+                      path.c_str());
+            return false;
+        }
+        KeyPtr priv(priv_raw);
+        if (ssh_pki_copy_cert_to_privkey(cert.get(), priv.get()) == SSH_OK &&
+            ssh_userauth_publickey(session, nullptr, priv.get()) == SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("authenticated with certificate %s", cert_path.c_str());
+            return true;
+        }
+    }
+    return false;
+}
+
 bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
 {
     const std::string& file = file_path(d, path);
@@ -224,6 +398,7 @@ bool try_identity_file(const Destination& d, ssh_session session, const std::str
         LOG_DEBUG("identity file %s not accessible", path.c_str());
         return false;
     }
+    if (try_certificates(d, session, path)) return true;
     // Offer the public key first so that a passphrase is asked only for a
     // key the server would accept.
     ssh_key pub_raw = nullptr;
@@ -271,12 +446,51 @@ void authenticate(const Destination& d, ssh_session session)
     throw ConnectError(Kind::Auth, *c.user + "@" + *c.host_name + ": Permission denied (publickey).");
 }
 
+// The ssh_config keywords that become libssh options (separate from the
+// connect path): algorithm lists (libssh applies +, -, ^ to its defaults
+// and refuses names it lacks: an error naming the keyword), the global
+// known_hosts file, the name host keys are looked up under.
+void apply_config_options(const Destination& d, ssh_session s)
+{
+    const auto& c = d.config;
+    auto set_list = [s](ssh_options_e option, const std::optional<std::string>& list, const char* keyword) {
+        if (!list) return;
+        if (ssh_options_set(s, option, list->c_str()) != SSH_OK)
+            throw ConnectError(Kind::Auth, std::string(keyword) + " '" + *list + "': " + ssh_get_error(s));
+    };
+    set_list(SSH_OPTIONS_HOSTKEYS, c.host_key_algorithms, "HostKeyAlgorithms");
+    set_list(SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, c.pubkey_accepted_algorithms, "PubkeyAcceptedAlgorithms");
+    set_list(SSH_OPTIONS_HMAC_C_S, c.macs, "MACs");
+    set_list(SSH_OPTIONS_HMAC_S_C, c.macs, "MACs");
+    // libssh reads one global file: the first of the list that exists
+    // (the others are said at debug level); none: /dev/null.
+    std::string global = "/dev/null";
+    for (const auto& f : c.global_known_hosts_files.value_or(std::vector<std::string>{})) {
+        if (::access(f.c_str(), R_OK) == 0) {
+            global = f;
+            break;
+        }
+    }
+    if (c.global_known_hosts_files && c.global_known_hosts_files->size() > 1)
+        LOG_DEBUG("GlobalKnownHostsFile: reading %s only", global.c_str());
+    ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, global.c_str());
+    if (c.bind_address) ssh_options_set(s, SSH_OPTIONS_BINDADDR, c.bind_address->c_str());
+    // HostKeyAlias: libssh names the host in known_hosts after its HOST
+    // and PORT options, used for nothing else on a socket we connected:
+    // the alias, without a port, as ssh looks it up.
+    if (c.host_key_alias) {
+        unsigned port = 22;
+        ssh_options_set(s, SSH_OPTIONS_HOST, c.host_key_alias->c_str());
+        ssh_options_set(s, SSH_OPTIONS_PORT, &port);
+    }
+}
+
 } // namespace
 
 SessionPtr connect_session(const Destination& d)
 {
     const auto& c = d.config;
-    UniqueFd fd = tcp_connect(d);
+    UniqueFd fd = tcp_connect_attempts(d);
     SessionPtr session(ssh_new());
     if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
     ssh_session s = session.get();
@@ -309,6 +523,7 @@ SessionPtr connect_session(const Destination& d)
         std::uint64_t bytes = *c.rekey_limit;
         ssh_options_set(s, SSH_OPTIONS_REKEY_DATA, &bytes);
     }
+    apply_config_options(d, s);
     socket_t raw_fd = fd.get();
     if (ssh_options_set(s, SSH_OPTIONS_FD, &raw_fd) != SSH_OK)
         throw ConnectError(Kind::Network, std::string("ssh options: ") + ssh_get_error(s));

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -39,13 +40,18 @@ struct Args {
     bool reconnect = false;
     bool habit = false; // -N, -T: what feth-ssh always does
     bool quiet = false;
+    bool dump_config = false; // -G
+    std::string bind_address;  // -b
     std::string destination;
 };
 
 // Options and configuration, read as the local user `me` (the SSH part's
 // identity under privilege separation): command line first, then the
 // configuration file, as ssh does.
-feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invoker& me, feth::log::Options& lo)
+// `raw`, when given, receives the configuration as read, before ssh's
+// defaults (what -G needs to print ssh's way).
+feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invoker& me, feth::log::Options& lo,
+                                         feth::config::ClientConfig* raw = nullptr)
 {
     std::string host = a.destination;
     std::string user_from_dest;
@@ -71,11 +77,28 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     if (!a.tunnel_device.empty()) parser.apply_option("TunnelDevice=" + a.tunnel_device);
     if (a.reconnect) parser.apply_option("Reconnect=yes");
     if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
-    for (const auto& i : a.identities) parser.apply_option("IdentityFile=" + i);
+    if (!a.bind_address.empty()) parser.apply_option("BindAddress=" + a.bind_address);
+    for (const auto& i : a.identities) {
+        // ssh: a -i file that does not exist is left out, with a warning.
+        if (::access(i.c_str(), F_OK) != 0) {
+            std::fprintf(stderr, "Warning: Identity file %s not accessible: %s.\n", i.c_str(), std::strerror(errno));
+            continue;
+        }
+        parser.apply_option("IdentityFile=" + i);
+    }
     for (const auto& o : a.options) parser.apply_option(o);
-    if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
-    else parser.apply_file(me.home + "/.ssh/config", false);
+    auto read_files = [&] {
+        if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
+        else parser.apply_file(me.home + "/.ssh/config", false);
+    };
+    read_files();
+    if (parser.wants_final_pass()) {
+        parser.begin_final_pass();
+        read_files();
+    }
+    if (raw != nullptr) *raw = cfg;
     feth::config::resolve_defaults(cfg, host, me.name, me.home, support);
+    if (raw != nullptr) return opts;
     if (a.verbose == 0 && !a.quiet && cfg.log_level) {
         if (auto lvl = feth::log::parse_level(*cfg.log_level)) {
             lo.level = *lvl;
@@ -228,6 +251,14 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr));
 }
 
+// -G: as ssh -G, without root, without a device, without connecting.
+int print_config(const feth::config::ClientConfig& raw, const feth::config::ClientConfig& resolved,
+                 const std::string& host)
+{
+    std::string text = feth::config::dump_client_config(raw, resolved, host);
+    return std::fwrite(text.data(), 1, text.size(), stdout) == text.size() && std::fflush(stdout) == 0 ? 0 : 255;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -256,6 +287,8 @@ int main(int argc, char** argv)
     app.add_flag("-f", a.background, "Go to the background once the tunnel is up (and TunnelUpCommand succeeded)");
     app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");
     app.add_flag("-q", a.quiet, "Quiet mode: only errors");
+    app.add_flag("-G", a.dump_config, "Print the effective configuration for the destination (as ssh -G) and exit");
+    app.add_option("-b", a.bind_address, "Local address to connect from (BindAddress)")->type_name("BIND_ADDRESS");
     app.add_flag("--reconnect", a.reconnect,
                  "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
@@ -280,6 +313,13 @@ int main(int argc, char** argv)
 
     try {
         const feth::client::Invoker who = feth::client::find_invoker();
+        // -G reads the configuration as the invoker would and prints it:
+        // no device, no network, nothing that needs root.
+        if (a.dump_config) {
+            feth::config::ClientConfig raw_cfg;
+            feth::client::TunnelOptions opts = read_options(a, who, lo, &raw_cfg);
+            return print_config(raw_cfg, opts.dest.config, opts.dest.host_arg);
+        }
         if (who.kind != feth::client::Invoker::Kind::Self) return run_separated(a, who, lo);
         feth::client::TunnelOptions opts = read_options(a, who, lo);
         return run_client(opts);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -186,6 +187,7 @@ private:
         ++connections_;
         up_since_ = Clock::now();
         const HookEnv env = hook_env(s);
+        run_local_command(env);
 
         // TunnelUpCommand runs while the pump runs, so that the session
         // answers the server's keepalives however long the hook takes (up
@@ -320,6 +322,49 @@ private:
     }
 
     milliseconds hook_timeout() const { return std::chrono::seconds(*opts_.dest.config.tunnel_command_timeout); }
+
+    HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const
+    {
+        HookSpec spec;
+        spec.name = name;
+        spec.command = command;
+        spec.env = env;
+        spec.timeout = hook_timeout();
+        spec.inherit_environment = true; // as ssh's LocalCommand
+        return spec;
+    }
+
+    // ssh's LocalCommand with PermitLocalCommand yes: once the connection
+    // (here: the tunnel) is up, with ssh's %-tokens (%T the local device),
+    // through /bin/sh, waited for as ssh does; a failure is logged and
+    // changes nothing. Bounded by TunnelCommandTimeout, with the hooks'
+    // environment.
+    void run_local_command(const HookEnv& env) const
+    {
+        const auto& c = opts_.dest.config;
+        if (!c.local_command || c.local_command->empty() || !c.permit_local_command.value_or(false)) return;
+        config::LocalCommandTokens t;
+        const struct passwd* pw = ::getpwuid(::getuid());
+        const char* home = ::getenv("HOME");
+        t.home = home != nullptr && *home != '\0' ? home : pw != nullptr ? pw->pw_dir : "/";
+        t.local_user = pw != nullptr ? pw->pw_name : "";
+        t.host = *c.host_name;
+        t.host_arg = opts_.dest.host_arg;
+        t.port = std::to_string(*c.port);
+        t.remote_user = *c.user;
+        t.tun_name = device_->name();
+        t.host_key_alias = c.host_key_alias.value_or("");
+        std::string command;
+        try {
+            command = config::expand_local_command(*c.local_command, t);
+        } catch (const std::exception& e) {
+            LOG_ERROR("LocalCommand not run: %s", e.what());
+            return;
+        }
+        LOG_DEBUG("Executing local command: %s", command.c_str());
+        HookResult r = run_hook(hook_spec("LocalCommand", command, env));
+        if (!r.ok()) LOG_ERROR("LocalCommand %s", r.describe(hook_timeout()).c_str());
+    }
 
     // What a hook learns about its tunnel (docs/hooks.md).
     HookEnv hook_env(ssh_session s) const

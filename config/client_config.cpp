@@ -42,41 +42,165 @@ constexpr std::size_t kMaxHostsFiles = 32;     // ssh's SSH_MAX_HOSTS_FILES
 constexpr std::size_t kMaxIncludedFiles = 4096; // per top-level source
 const std::string kCommandLine = "command-line"; // ssh's origin for -o
 
-// Every keyword in OpenSSH's readconf.c keywords[] table (lower case), the
-// deprecated and unsupported ones included: ssh accepts all of them. Those a
-// tunnel client uses are handled below; the rest are accepted and ignored so
-// that an existing ~/.ssh/config keeps working.
-constexpr std::string_view kOpenSshKeywords[] = {
-    "protocol", "cipher", "fallbacktorsh", "globalknownhostsfile2", "rhostsauthentication",
-    "userknownhostsfile2", "useroaming", "usersh", "useprivilegedport", "afstokenpassing",
-    "kerberosauthentication", "kerberostgtpassing", "rsaauthentication", "rhostsrsaauthentication",
-    "compressionlevel", "gssapiauthentication", "gssapidelegatecredentials", "pkcs11provider",
-    "smartcarddevice", "forwardagent", "forwardx11", "forwardx11trusted", "forwardx11timeout",
-    "exitonforwardfailure", "xauthlocation", "gatewayports", "passwordauthentication",
-    "kbdinteractiveauthentication", "kbdinteractivedevices", "challengeresponseauthentication",
-    "skeyauthentication", "tisauthentication", "pubkeyauthentication", "dsaauthentication",
-    "hostbasedauthentication", "identityfile", "identityfile2", "identitiesonly", "certificatefile",
-    "addkeystoagent", "identityagent", "hostname", "hostkeyalias", "proxycommand", "port", "ciphers", "macs",
-    "remoteforward", "localforward", "permitremoteopen", "user", "host", "match", "tag", "escapechar",
-    "globalknownhostsfile", "userknownhostsfile", "connectionattempts", "batchmode", "checkhostip",
-    "stricthostkeychecking", "compression", "tcpkeepalive", "keepalive", "numberofpasswordprompts",
-    "syslogfacility", "loglevel", "logverbose", "dynamicforward", "preferredauthentications",
-    "hostkeyalgorithms", "casignaturealgorithms", "bindaddress", "bindinterface", "clearallforwardings",
-    "enablesshkeysign", "verifyhostkeydns", "nohostauthenticationforlocalhost", "rekeylimit", "connecttimeout",
-    "addressfamily", "serveraliveinterval", "serveralivecountmax", "sendenv", "setenv", "controlpath",
-    "controlmaster", "controlpersist", "hashknownhosts", "include", "tunnel", "tunneldevice", "localcommand",
-    "permitlocalcommand", "remotecommand", "visualhostkey", "kexalgorithms", "ipqos", "requesttty",
-    "sessiontype", "stdinnull", "forkafterauthentication", "proxyusefdpass", "canonicaldomains",
-    "canonicalizefallbacklocal", "canonicalizehostname", "canonicalizemaxdots", "canonicalizepermittedcnames",
-    "streamlocalbindmask", "streamlocalbindunlink", "revokedhostkeys", "fingerprinthash", "updatehostkeys",
-    "hostbasedacceptedalgorithms", "hostbasedkeytypes", "pubkeyacceptedalgorithms", "pubkeyacceptedkeytypes",
-    "ignoreunknown", "proxyjump", "securitykeyprovider", "knownhostscommand", "requiredrsasize",
-    "enableescapecommandline", "obscurekeystroketiming", "channeltimeout", "versionaddendum",
-    "refuseconnection", "warnweakcrypto",
+// Every keyword of OpenSSH's readconf.c keywords[] table (the deprecated
+// and unsupported ones included: ssh accepts all of them), Apple's
+// UseKeychain, and ours; each honoured, accepted and ignored, or refused
+// (client_config.hpp). docs/feth-ssh.1 lists the three groups and
+// tests/packaging/man_pages_test.sh checks it against this table: one entry
+// a line, as `{"Name", H|I|R`.
+constexpr auto H = KeywordClass::Honoured;
+constexpr auto I = KeywordClass::Ignored;
+constexpr auto R = KeywordClass::Refused;
+constexpr KeywordInfo kKeywords[] = {
+    // Where to connect and as whom.
+    {"Host", H, "", "", false},
+    {"Match", H, "", "", false},
+    {"Include", H, "", "", false},
+    {"HostName", H, "", "", false},
+    {"User", H, "", "", false},
+    {"Port", H, "", "", false},
+    {"AddressFamily", H, "", "", false},
+    {"BindAddress", H, "", "", false},
+    {"ConnectTimeout", H, "", "", false},
+    {"ConnectionAttempts", H, "", "", false},
+    {"ProxyCommand", H, "", "parsed with the connect path (client/proxy)", false},
+    {"ProxyJump", H, "", "parsed with the connect path (client/proxy)", false},
+    // Host keys.
+    {"UserKnownHostsFile", H, "", "", false},
+    {"GlobalKnownHostsFile", H, "", "", false},
+    {"StrictHostKeyChecking", H, "", "", false},
+    {"HostKeyAlias", H, "", "", false},
+    {"HostKeyAlgorithms", H, "", "", false},
+    {"CheckHostIP", H, "", "", false},
+    {"HashKnownHosts", H, "", "", false},
+    // Authentication.
+    {"IdentityFile", H, "", "", false},
+    {"IdentitiesOnly", H, "", "", false},
+    {"IdentityAgent", H, "", "", false},
+    {"CertificateFile", H, "", "", false},
+    {"AddKeysToAgent", I, "", "keys are not added to the agent (libssh has no call for it)", false},
+    {"PubkeyAcceptedAlgorithms", H, "", "", false},
+    {"PubkeyAcceptedKeyTypes", H, "", "", false}, // ssh's old name for PubkeyAcceptedAlgorithms
+    {"BatchMode", H, "", "", false},
+    // The transport.
+    {"Ciphers", H, "", "", false},
+    {"MACs", H, "", "", false},
+    {"KexAlgorithms", H, "", "", false},
+    {"RekeyLimit", H, "", "", false},
+    {"ServerAliveInterval", H, "", "", false},
+    {"ServerAliveCountMax", H, "", "", false},
+    // The tunnel and what runs around it.
+    {"Tunnel", H, "", "", false},
+    {"TunnelDevice", H, "", "", false},
+    {"ExitOnForwardFailure", H, "", "", false},
+    {"LocalCommand", H, "", "", false},
+    {"PermitLocalCommand", H, "", "", false},
+    {"LogLevel", H, "", "", false},
+    {"IgnoreUnknown", H, "", "", false},
+    // Ours.
+    {"Reconnect", H, "", "", true},
+    {"TunnelBackend", H, "", "", true},
+    {"TunnelMTU", H, "", "", true},
+    {"TunnelUpCommand", H, "", "", true},
+    {"TunnelDownCommand", H, "", "", true},
+    {"TunnelCommandTimeout", H, "", "", true},
+
+    // Refused: security- or path-relevant, not implemented. The harmless
+    // values ask for what feth-ssh does anyway.
+    {"BindInterface", R, "", "binding to an interface is not implemented; BindAddress is", false},
+    {"CanonicalizeHostname", R, "no|false", "host name canonicalisation is not implemented", false},
+    {"CASignatureAlgorithms", R, "", "host certificates are not verified by feth-ssh", false},
+    {"KnownHostsCommand", R, "none", "known_hosts commands are not run", false},
+    {"PKCS11Provider", R, "none", "PKCS#11 keys are not supported", false},
+    {"SmartcardDevice", R, "none", "PKCS#11 keys are not supported", false},
+    {"SecurityKeyProvider", R, "internal", "FIDO security keys are not supported", false},
+    {"PubkeyAuthentication", R, "yes|true|unbound|host-bound", "feth-ssh authenticates with public keys only", false},
+    {"RevokedHostKeys", R, "none", "revoked host key lists are not checked", false},
+    {"RequiredRSASize", R, "1024", "the RSA key size limit is libssh's own", false},
+    {"VerifyHostKeyDNS", R, "no|false", "SSHFP lookups are not implemented", false},
+    {"ProxyUseFdpass", R, "no|false", "the proxy command's socket is not passed back", false},
+    {"RefuseConnection", R, "no|false", "feth-ssh refuses by not connecting", false},
+
+    // Accepted and ignored: cannot matter to a tunnel (or only tighten
+    // what feth-ssh does anyway).
+    {"UseKeychain", I, "", "Apple's ssh: keys come from the agent or the files", false},
+    {"CanonicalDomains", I, "", "", false},
+    {"CanonicalizeFallbackLocal", I, "", "", false},
+    {"CanonicalizeMaxDots", I, "", "", false},
+    {"CanonicalizePermittedCNames", I, "", "", false},
+    {"ChallengeResponseAuthentication", I, "", "", false},
+    {"ChannelTimeout", I, "", "", false},
+    {"ClearAllForwardings", I, "", "", false},
+    {"Compression", I, "", "", false},
+    {"CompressionLevel", I, "", "", false},
+    {"ControlMaster", I, "", "", false},
+    {"ControlPath", I, "", "", false},
+    {"ControlPersist", I, "", "", false},
+    {"DynamicForward", I, "", "", false},
+    {"EnableEscapeCommandline", I, "", "", false},
+    {"EnableSSHKeysign", I, "", "", false},
+    {"EscapeChar", I, "", "", false},
+    {"FingerprintHash", I, "", "", false},
+    {"ForkAfterAuthentication", I, "", "", false},
+    {"ForwardAgent", I, "", "", false},
+    {"ForwardX11", I, "", "", false},
+    {"ForwardX11Timeout", I, "", "", false},
+    {"ForwardX11Trusted", I, "", "", false},
+    {"GatewayPorts", I, "", "", false},
+    {"GSSAPIAuthentication", I, "", "", false},
+    {"GSSAPIDelegateCredentials", I, "", "", false},
+    {"HostbasedAcceptedAlgorithms", I, "", "", false},
+    {"HostbasedAuthentication", I, "", "", false},
+    {"HostbasedKeyTypes", I, "", "", false},
+    {"IPQoS", I, "", "", false},
+    {"KbdInteractiveAuthentication", I, "", "", false},
+    {"KbdInteractiveDevices", I, "", "", false},
+    {"LocalForward", I, "", "", false},
+    {"LogVerbose", I, "", "", false},
+    {"NoHostAuthenticationForLocalhost", I, "", "", false},
+    {"NumberOfPasswordPrompts", I, "", "", false},
+    {"ObscureKeystrokeTiming", I, "", "", false},
+    {"PasswordAuthentication", I, "", "", false},
+    {"PermitRemoteOpen", I, "", "", false},
+    {"PreferredAuthentications", I, "", "", false},
+    {"RemoteCommand", I, "", "", false},
+    {"RemoteForward", I, "", "", false},
+    {"RequestTTY", I, "", "", false},
+    {"SendEnv", I, "", "", false},
+    {"SessionType", I, "", "", false},
+    {"SetEnv", I, "", "", false},
+    {"StdinNull", I, "", "", false},
+    {"StreamLocalBindMask", I, "", "", false},
+    {"StreamLocalBindUnlink", I, "", "", false},
+    {"SyslogFacility", I, "", "", false},
+    {"Tag", I, "", "", false},
+    {"TCPKeepAlive", I, "", "", false},
+    {"KeepAlive", I, "", "", false},
+    {"UpdateHostKeys", I, "", "", false},
+    {"VersionAddendum", I, "", "", false},
+    {"VisualHostKey", I, "", "", false},
+    {"WarnWeakCrypto", I, "", "", false},
+    {"XAuthLocation", I, "", "", false},
+    // Deprecated or unsupported in OpenSSH itself (it ignores them too).
+    {"AFSTokenPassing", I, "", "", false},
+    {"Cipher", I, "", "", false},
+    {"DSAAuthentication", I, "", "", false},
+    {"FallBackToRsh", I, "", "", false},
+    {"GlobalKnownHostsFile2", I, "", "", false},
+    {"IdentityFile2", I, "", "", false},
+    {"KerberosAuthentication", I, "", "", false},
+    {"KerberosTGTPassing", I, "", "", false},
+    {"Protocol", I, "", "", false},
+    {"RhostsAuthentication", I, "", "", false},
+    {"RhostsRSAAuthentication", I, "", "", false},
+    {"RSAAuthentication", I, "", "", false},
+    {"SKeyAuthentication", I, "", "", false},
+    {"TISAuthentication", I, "", "", false},
+    {"UsePrivilegedPort", I, "", "", false},
+    {"UseRoaming", I, "", "", false},
+    {"UseRsh", I, "", "", false},
+    {"UserKnownHostsFile2", I, "", "", false},
 };
-// Ours, not ssh's (ssh itself would reject them).
-constexpr std::string_view kOwnKeywords[] = {"reconnect", "tunnelbackend", "tunnelupcommand", "tunneldowncommand",
-                                             "tunnelcommandtimeout", "tunnelmtu"};
 constexpr unsigned kDefaultTunnelCommandTimeout = 30;
 
 // A command keyword's value is the rest of the line, verbatim (quotes and
@@ -95,44 +219,6 @@ std::string rest_of_line(std::string_view line)
     while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
     return std::string(v);
 }
-
-// Canonical spellings for messages.
-struct Canonical {
-    std::string_view lower;
-    std::string_view name;
-};
-constexpr Canonical kCanonical[] = {
-    {"hostname", "HostName"},
-    {"user", "User"},
-    {"port", "Port"},
-    {"identityfile", "IdentityFile"},
-    {"identitiesonly", "IdentitiesOnly"},
-    {"identityagent", "IdentityAgent"},
-    {"userknownhostsfile", "UserKnownHostsFile"},
-    {"stricthostkeychecking", "StrictHostKeyChecking"},
-    {"serveraliveinterval", "ServerAliveInterval"},
-    {"serveralivecountmax", "ServerAliveCountMax"},
-    {"exitonforwardfailure", "ExitOnForwardFailure"},
-    {"connecttimeout", "ConnectTimeout"},
-    {"tunnel", "Tunnel"},
-    {"tunneldevice", "TunnelDevice"},
-    {"addressfamily", "AddressFamily"},
-    {"loglevel", "LogLevel"},
-    {"reconnect", "Reconnect"},
-    {"tunnelbackend", "TunnelBackend"},
-    {"tunnelmtu", "TunnelMTU"},
-    {"tunnelupcommand", "TunnelUpCommand"},
-    {"tunneldowncommand", "TunnelDownCommand"},
-    {"tunnelcommandtimeout", "TunnelCommandTimeout"},
-    {"batchmode", "BatchMode"},
-    {"ciphers", "Ciphers"},
-    {"kexalgorithms", "KexAlgorithms"},
-    {"rekeylimit", "RekeyLimit"},
-    {"ignoreunknown", "IgnoreUnknown"},
-    {"host", "Host"},
-    {"match", "Match"},
-    {"include", "Include"},
-};
 
 char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -154,11 +240,17 @@ bool contains(const List& list, std::string_view word)
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
 }
 
+const KeywordInfo* find_keyword(std::string_view lower_kw)
+{
+    for (const auto& k : kKeywords)
+        if (iequals(k.name, lower_kw)) return &k;
+    return nullptr;
+}
+
 std::string_view canonical_name(std::string_view lower_kw)
 {
-    for (const auto& c : kCanonical)
-        if (c.lower == lower_kw) return c.name;
-    return lower_kw;
+    const KeywordInfo* k = find_keyword(lower_kw);
+    return k != nullptr ? k->name : lower_kw;
 }
 
 
@@ -257,6 +349,28 @@ std::optional<std::uint16_t> parse_port(const std::string& v)
 // Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS
 // minus %C, the connection hash, which we do not compute).
 constexpr std::string_view kPathTokens = "dhijkLlnpru";
+// LocalCommand's: those and %T, the local tunnel device.
+constexpr std::string_view kLocalCommandTokens = "dhijkLlnpruT";
+
+// An algorithm list's shape: an optional +, - or ^, then comma-separated
+// non-empty names of the characters algorithm names (and patterns) use.
+std::string algorithm_shape_problem(std::string_view v)
+{
+    if (!v.empty() && (v[0] == '+' || v[0] == '-' || v[0] == '^')) v.remove_prefix(1);
+    if (v.empty()) return "no names";
+    std::size_t pos = 0;
+    for (;;) {
+        std::size_t end = v.find(',', pos);
+        std::string_view n = v.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+        if (n.empty()) return "an empty name";
+        for (char c : n)
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  std::string_view("@.-_*?").find(c) != std::string_view::npos))
+                return "'" + printable(n, 80) + "' is not an algorithm name";
+        if (end == std::string_view::npos) return {};
+        pos = end + 1;
+    }
+}
 
 struct TokenValues {
     std::string home, host, host_arg, port, remote_user, local_user;
@@ -443,6 +557,7 @@ ClientConfigParser::ClientConfigParser(ClientConfig& config, std::string host, s
                                        std::string local_user)
     : config_(config), host_(std::move(host)), home_(std::move(home)), local_user_(std::move(local_user))
 {
+    original_host_ = host_;
     if (local_user_.empty()) local_user_ = user_from_uid();
 }
 
@@ -513,9 +628,31 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
 
     // ssh looks the keyword up before anything else, also in blocks that do
     // not apply, so a typo is reported whatever host is given.
-    if (!contains(kOpenSshKeywords, kw) && !contains(kOwnKeywords, kw)) {
+    const KeywordInfo* info = find_keyword(kw);
+    if (info == nullptr) {
         if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
         throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0], 80));
+    }
+    // AddKeysToAgent is ignored but still checked and kept, for -G.
+    if (info->kind == KeywordClass::Ignored && kw != "addkeystoagent") {
+        if (kw == "usekeychain") LOG_DEBUG("%sUseKeychain accepted and ignored (Apple's ssh option)", ctx.where().c_str());
+        return;
+    }
+    if (info->kind == KeywordClass::Refused) {
+        // Only where the block applies: a Host block for another host
+        // cannot stop this connection.
+        if (!active || ctx.never_match) return;
+        std::string value = lower(args[0]);
+        for (std::size_t i = 1; i < args.size(); ++i) value += " " + lower(args[i]);
+        std::string_view harmless = info->harmless;
+        while (!harmless.empty()) {
+            auto bar = harmless.find('|');
+            if (harmless.substr(0, bar) == value) return;
+            harmless = bar == std::string_view::npos ? std::string_view{} : harmless.substr(bar + 1);
+        }
+        throw InputError(ctx.where() + std::string(info->name) + " " + printable(args[0], 80) +
+                         " is not supported by feth-ssh (" + std::string(info->note) +
+                         ")");
     }
     if (kw == "host" || kw == "match" || kw == "include") {
         if (ctx.command_line) throw InputError(ctx.where() + name + " directive not supported as a command-line option");
@@ -716,14 +853,90 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
     } else if (kw == "ignoreunknown") {
         single();
         store(config_.ignore_unknown, v);
+    } else if (kw == "hostkeyalias") {
+        single();
+        // ssh takes the value as it is ("none" included: a name like any).
+        store(config_.host_key_alias, v);
+    } else if (kw == "certificatefile") {
+        single();
+        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
+        if (!active || contains(config_.certificate_files, v)) return;
+        if (config_.certificate_files.size() >= kMaxIdentityFiles)
+            throw InputError(ctx.where() + "Too many certificate files specified (max " +
+                             std::to_string(kMaxIdentityFiles) + ")");
+        config_.certificate_files.push_back(v);
+    } else if (kw == "hostkeyalgorithms" || kw == "pubkeyacceptedalgorithms" || kw == "pubkeyacceptedkeytypes" ||
+               kw == "macs") {
+        // The shape here; libssh checks the names against what it
+        // implements when the session takes them (connect.cpp).
+        single();
+        if (auto problem = algorithm_shape_problem(v); !problem.empty()) throw bad("an algorithm list; " + problem);
+        store(kw == "macs"                ? config_.macs
+              : kw == "hostkeyalgorithms" ? config_.host_key_algorithms
+                                          : config_.pubkey_accepted_algorithms,
+              v);
+    } else if (kw == "bindaddress") {
+        single();
+        store(config_.bind_address, v);
+    } else if (kw == "connectionattempts") {
+        single();
+        unsigned long n = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > INT_MAX) throw bad("a count of at least 1");
+        store(config_.connection_attempts, static_cast<unsigned>(n));
+    } else if (kw == "globalknownhostsfile") {
+        std::vector<std::string> files;
+        for (const auto& a : args) {
+            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
+            if (iequals(a, "none") && args.size() > 1)
+                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
+            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
+                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
+                                 problem + ")");
+            files.push_back(a);
+        }
+        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
+        store(config_.global_known_hosts_files, files);
+    } else if (kw == "checkhostip") {
+        flag(config_.check_host_ip);
+    } else if (kw == "hashknownhosts") {
+        flag(config_.hash_known_hosts);
+    } else if (kw == "permitlocalcommand") {
+        flag(config_.permit_local_command);
+    } else if (kw == "addkeystoagent") {
+        // ssh's forms: yes, no, ask, confirm; "confirm <time>"; a time alone
+        // (yes, with that lifetime).
+        if (args.size() > 2) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
+        std::string mode;
+        if (iequals(v, "yes") || iequals(v, "true")) mode = "yes";
+        else if (iequals(v, "no") || iequals(v, "false")) mode = "no";
+        else if (iequals(v, "ask")) mode = "ask";
+        else if (iequals(v, "confirm")) mode = "confirm";
+        std::optional<unsigned> lifetime = 0u;
+        if (mode == "confirm" && args.size() == 2) lifetime = parse_time_interval(args[1]);
+        else if (mode.empty() && args.size() == 1) {
+            lifetime = parse_time_interval(v);
+            mode = "yes";
+        } else if (args.size() == 2) lifetime.reset();
+        if (mode.empty() || !lifetime) throw bad("yes, no, ask, confirm, confirm TIME or a TIME");
+        if (active && !config_.add_keys_to_agent) {
+            config_.add_keys_to_agent = mode;
+            config_.add_keys_to_agent_lifetime = *lifetime;
+        }
+    } else if (kw == "localcommand") {
+        // The rest of the line, verbatim (ssh), its tokens checked now.
+        std::string cmd = rest_of_line(line);
+        if (auto problem = check_tokens(cmd, kLocalCommandTokens, true); !problem.empty())
+            throw bad("a command; " + problem);
+        store(config_.local_command, cmd);
     }
-    // Every other ssh keyword: accepted and ignored.
+    // ProxyCommand, ProxyJump: parsed with the connect path (client/proxy).
 }
 
-// ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser.
+// ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser,
+// canonical and final (begin_final_pass()).
 // Criteria that need what a tunnel client does not have or must not do
-// (exec runs a shell command; canonical and final need ssh's second pass;
-// localnetwork, tagged, command, sessiontype, version refer to ssh's own
+// (exec runs a shell command; localnetwork, tagged, command, sessiontype, version refer to ssh's own
 // state) are recognised but treated as not matching, whatever '!' says, and
 // never executed. A criterion ssh does not know (e.g. sshd's address,
 // localaddress, localport, rdomain) is an error, as in ssh.
@@ -757,7 +970,11 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         }
         ++attributes;
         if (lattr == "canonical" || lattr == "final") {
-            unevaluated = true;
+            // ssh without host name canonicalisation (feth-ssh refuses
+            // CanonicalizeHostname): both match in the second pass, which
+            // a "Match final" asks for.
+            if (lattr == "final") wants_final_pass_ = true;
+            if (final_pass_ == negate) result = false;
             continue;
         }
         std::string arg;
@@ -778,7 +995,7 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         if (lattr == "host") {
             r = match_list(host, arg, true, false) == 1;
         } else if (lattr == "originalhost") {
-            r = match_list(host_, arg, true, false) == 1;
+            r = match_list(original_host_, arg, true, false) == 1;
         } else if (lattr == "user") {
             r = match_list(ruser, arg, false, false) == 1;
         } else if (lattr == "localuser") {
@@ -801,7 +1018,7 @@ void ClientConfigParser::apply_include(const std::vector<std::string>& args, con
     TokenValues tokens;
     tokens.home = home_;
     tokens.host = config_.host_name ? *config_.host_name : host_;
-    tokens.host_arg = host_;
+    tokens.host_arg = original_host_;
     tokens.port = std::to_string(config_.port.value_or(22));
     tokens.remote_user = config_.user ? *config_.user : local_user_;
     tokens.local_user = local_user_;
@@ -910,7 +1127,7 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     }
     if (!c.identities_only) c.identities_only = false;
     if (c.identity_agent && !iequals(*c.identity_agent, "none") && *c.identity_agent != "SSH_AUTH_SOCK" &&
-        (*c.identity_agent)[0] != '$')
+        ((*c.identity_agent)[0] != '$' || c.identity_agent->compare(0, 2, "${") == 0))
         c.identity_agent = expand_path(*c.identity_agent, "IdentityAgent");
     if (c.user_known_hosts_files) {
         for (auto& f : *c.user_known_hosts_files) f = expand_path(f, "UserKnownHostsFile");
@@ -930,11 +1147,125 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     if (!c.tunnel_up_command) c.tunnel_up_command = std::string();
     if (!c.tunnel_down_command) c.tunnel_down_command = std::string();
     if (!c.tunnel_command_timeout) c.tunnel_command_timeout = kDefaultTunnelCommandTimeout;
+    for (auto& f : c.certificate_files) f = expand_path(f, "CertificateFile");
+    if (c.global_known_hosts_files) {
+        std::vector<std::string> files;
+        for (const auto& f : *c.global_known_hosts_files)
+            if (!iequals(f, "none")) files.push_back(expand_path(f, "GlobalKnownHostsFile"));
+        c.global_known_hosts_files = std::move(files);
+    } else {
+        c.global_known_hosts_files = std::vector<std::string>{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"};
+    }
+    if (!c.connection_attempts) c.connection_attempts = 1;
+    if (!c.check_host_ip) c.check_host_ip = false; // ssh 9.x's default
+    if (!c.hash_known_hosts) c.hash_known_hosts = false;
+    if (!c.permit_local_command) c.permit_local_command = false;
+    if (!c.add_keys_to_agent) {
+        c.add_keys_to_agent = "no";
+        c.add_keys_to_agent_lifetime = 0;
+    }
     // The effective lists: ssh's defaults that libssh implements, with the
     // +, -, ^ forms applied.
     c.ciphers = resolve_algorithm_list(c.ciphers.value_or(""), AlgorithmKind::Cipher, AlgorithmRole::Client, support);
     c.kex_algorithms =
         resolve_algorithm_list(c.kex_algorithms.value_or(""), AlgorithmKind::Kex, AlgorithmRole::Client, support);
+}
+
+std::span<const KeywordInfo> client_keywords() { return kKeywords; }
+
+std::string expand_local_command(const std::string& command, const LocalCommandTokens& t)
+{
+    if (auto problem = check_tokens(command, kLocalCommandTokens, false); !problem.empty())
+        throw InputError("LocalCommand '" + printable(command, 80) + "': " + problem);
+    std::string out;
+    for (std::size_t i = 0; i < command.size(); ++i) {
+        if (command[i] != '%' || i + 1 >= command.size()) {
+            out += command[i];
+            continue;
+        }
+        switch (command[++i]) {
+        case 'T': out += t.tun_name; break;
+        case 'k': out += t.host_key_alias.empty() ? t.host_arg : t.host_key_alias; break;
+        default: {
+            TokenValues v{t.home, t.host, t.host_arg, t.port, t.remote_user, t.local_user};
+            out += expand_tokens(command.substr(i - 1, 2), v, false, "LocalCommand");
+        }
+        }
+    }
+    return out;
+}
+
+std::string dump_client_config(const ClientConfig& raw, const ClientConfig& c, const std::string& host)
+{
+    std::string out;
+    auto line = [&](std::string_view kw, const std::string& value) {
+        out.append(kw).append(" ").append(value).append("\n");
+    };
+    auto yn = [](const std::optional<bool>& b) { return std::string(b.value_or(false) ? "yes" : "no"); };
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+        return s.empty() ? std::string("none") : s;
+    };
+    line("host", host);
+    line("user", *c.user);
+    line("hostname", *c.host_name);
+    line("port", std::to_string(*c.port));
+    line("addressfamily", *c.address_family == AddressFamily::Inet    ? "inet"
+                          : *c.address_family == AddressFamily::Inet6 ? "inet6"
+                                                                      : "any");
+    line("batchmode", yn(c.batch_mode));
+    line("checkhostip", yn(c.check_host_ip));
+    line("exitonforwardfailure", yn(c.exit_on_forward_failure));
+    line("hashknownhosts", yn(c.hash_known_hosts));
+    line("identitiesonly", yn(c.identities_only));
+    line("permitlocalcommand", yn(c.permit_local_command));
+    using S = StrictHostKeyChecking;
+    const auto shk = *c.strict_host_key_checking;
+    line("stricthostkeychecking", shk == S::Yes ? "true" : shk == S::No ? "false" : shk == S::Ask ? "ask" : "accept-new");
+    line("tunnel", !c.tunnel ? "false" : *c.tunnel == TunMode::PointToPoint ? "point-to-point" : "ethernet");
+    line("connectionattempts", std::to_string(*c.connection_attempts));
+    line("serveralivecountmax", std::to_string(*c.server_alive_count_max));
+    line("serveraliveinterval", std::to_string(*c.server_alive_interval));
+    if (c.bind_address) line("bindaddress", *c.bind_address);
+    line("ciphers", *c.ciphers);
+    if (c.host_key_algorithms) line("hostkeyalgorithms", *c.host_key_algorithms);
+    if (c.host_key_alias) line("hostkeyalias", *c.host_key_alias);
+    if (c.identity_agent) line("identityagent", *c.identity_agent);
+    if (c.ignore_unknown) line("ignoreunknown", *c.ignore_unknown);
+    line("kexalgorithms", *c.kex_algorithms);
+    if (c.local_command) line("localcommand", *c.local_command);
+    line("loglevel", c.log_level.value_or("INFO"));
+    if (c.macs) line("macs", *c.macs);
+    if (c.pubkey_accepted_algorithms) line("pubkeyacceptedalgorithms", *c.pubkey_accepted_algorithms);
+    // As written, as ssh -G prints them (it expands them when it loads them).
+    if (raw.identity_files.empty()) {
+        for (const auto& f : c.identity_files) line("identityfile", f);
+    } else {
+        for (const auto& f : raw.identity_files) line("identityfile", f);
+    }
+    for (const auto& f : raw.certificate_files) line("certificatefile", f);
+    line("globalknownhostsfile", raw.global_known_hosts_files ? join(*raw.global_known_hosts_files)
+                                                              : join(*c.global_known_hosts_files));
+    line("userknownhostsfile", join(*c.user_known_hosts_files));
+    const unsigned life = c.add_keys_to_agent_lifetime.value_or(0);
+    const std::string& ak = *c.add_keys_to_agent;
+    if (life == 0) line("addkeystoagent", ak == "yes" ? "true" : ak == "no" ? "false" : ak);
+    else line("addkeystoagent", (ak == "confirm" ? "confirm " : "") + std::to_string(life));
+    line("connecttimeout", *c.connect_timeout == 0 ? "none" : std::to_string(*c.connect_timeout));
+    auto unit = [](std::uint32_t u) { return u == kTunUnitAny ? std::string("any") : std::to_string(u); };
+    line("tunneldevice", unit(c.tunnel_device->local) + ":" + unit(c.tunnel_device->remote));
+    line("rekeylimit", std::to_string(c.rekey_limit.value_or(0)) + " 0");
+    if (c.proxy_jump) line("proxyjump", *c.proxy_jump);
+    else if (c.proxy_command) line("proxycommand", *c.proxy_command);
+    // Ours, after ssh's.
+    line("reconnect", yn(c.reconnect));
+    line("tunnelbackend", c.tunnel_backend.value_or("auto"));
+    line("tunnelmtu", c.tunnel_mtu && *c.tunnel_mtu != 0 ? std::to_string(*c.tunnel_mtu) : "default");
+    line("tunnelupcommand", c.tunnel_up_command->empty() ? "none" : *c.tunnel_up_command);
+    line("tunneldowncommand", c.tunnel_down_command->empty() ? "none" : *c.tunnel_down_command);
+    line("tunnelcommandtimeout", std::to_string(*c.tunnel_command_timeout));
+    return out;
 }
 
 } // namespace feth::config

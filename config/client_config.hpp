@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,6 +33,8 @@ struct TunnelDevice {
 // fills ssh's defaults.
 struct ClientConfig {
     std::optional<std::string> host_name;             // HostName (%h expanded)
+    std::optional<std::string> proxy_command;
+    std::optional<std::string> proxy_jump;
     std::optional<std::string> user;                  // User
     std::optional<std::uint16_t> port;                // Port
     // IdentityFile (accumulates, duplicates dropped). Raw as written until
@@ -71,7 +74,62 @@ struct ClientConfig {
     std::optional<std::string> kex_algorithms;        // KexAlgorithms
     std::optional<std::uint64_t> rekey_limit;         // RekeyLimit (bytes; 0 = default)
     std::optional<std::string> ignore_unknown;        // IgnoreUnknown pattern list
+    // HostKeyAlias: the name known_hosts is searched and written under
+    // (instead of host or [host]:port), taken as written, as ssh does.
+    std::optional<std::string> host_key_alias;
+    // CertificateFile (accumulates like IdentityFile; raw until resolve).
+    std::vector<std::string> certificate_files;
+    // HostKeyAlgorithms, PubkeyAcceptedAlgorithms, MACs: as written (a list,
+    // or +, -, ^ before one); libssh applies them to its own defaults.
+    std::optional<std::string> host_key_algorithms;
+    std::optional<std::string> pubkey_accepted_algorithms;
+    std::optional<std::string> macs;
+    std::optional<std::string> bind_address;          // BindAddress / -b
+    std::optional<unsigned> connection_attempts;      // ConnectionAttempts (>= 1)
+    // GlobalKnownHostsFile (one line; "none": empty list). Raw until resolve.
+    std::optional<std::vector<std::string>> global_known_hosts_files;
+    std::optional<bool> check_host_ip;                // CheckHostIP (ssh 9.x default no)
+    std::optional<bool> hash_known_hosts;             // HashKnownHosts
+    // AddKeysToAgent: "no", "yes", "ask", "confirm", each maybe with a
+    // lifetime in seconds (ssh's forms: yes, confirm 1h, 30m, ...).
+    std::optional<std::string> add_keys_to_agent;
+    std::optional<unsigned> add_keys_to_agent_lifetime; // 0 = none
+    // LocalCommand: the rest of the line, %-tokens expanded when it runs
+    // (expand_local_command); only with PermitLocalCommand yes.
+    std::optional<std::string> local_command;
+    std::optional<bool> permit_local_command;
 };
+
+// The ssh_config keywords feth-ssh knows, each in one of three groups:
+// honoured (as ssh does), accepted and ignored (cannot matter to a tunnel),
+// refused (security- or path-relevant, not implemented: an error naming the
+// keyword, the file and the line, unless the value is one that asks for
+// what feth-ssh does anyway, such as "RevokedHostKeys none").
+enum class KeywordClass { Honoured, Ignored, Refused };
+struct KeywordInfo {
+    std::string_view name;      // canonical spelling, e.g. "HostKeyAlias"
+    KeywordClass kind;
+    std::string_view harmless;  // Refused: values still accepted, '|' separated, lower case
+    std::string_view note;      // Refused: why; Ignored/Honoured: may be empty
+    bool ours = false;          // not an OpenSSH keyword
+};
+std::span<const KeywordInfo> client_keywords();
+
+// ssh -G: the effective configuration, one "keyword value" line each, in
+// ssh's order (readconf.c dump_client_config) as far as feth-ssh keeps
+// the keyword. `raw` is the configuration before resolve_defaults() (ssh
+// prints IdentityFile, CertificateFile and GlobalKnownHostsFile as
+// written), `resolved` after it; `host` the destination as given.
+std::string dump_client_config(const ClientConfig& raw, const ClientConfig& resolved, const std::string& host);
+
+// LocalCommand's %-tokens as ssh expands them after the connection (%% %C
+// is not supported; %d %h %i %k %L %l %n %p %r %T %u), `tun_name` for %T.
+// Throws InputError for an unknown token.
+struct LocalCommandTokens {
+    std::string home, host, host_arg, port, remote_user, local_user, tun_name;
+    std::string host_key_alias; // %k: HostKeyAlias, else the host as given
+};
+std::string expand_local_command(const std::string& command, const LocalCommandTokens& tokens);
 
 class ClientConfigParser {
 public:
@@ -106,6 +164,16 @@ public:
     // or permissions on <path>".
     void apply_file(const std::string& path, bool required);
 
+    // ssh's second pass: a "Match final" seen asks for it; then the files
+    // (not the -o options) are read again, with Match canonical and final
+    // matching and Host lines seeing HostName, as ssh re-reads them.
+    bool wants_final_pass() const { return wants_final_pass_ && !final_pass_; }
+    void begin_final_pass()
+    {
+        final_pass_ = true;
+        if (config_.host_name) host_ = *config_.host_name;
+    }
+
 private:
     struct Context; // origin, line number, include depth, flags
     void apply_lines(std::string_view text, const std::string& origin, int depth, bool never_match,
@@ -115,10 +183,13 @@ private:
     void apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void include_file(const std::string& path, const Context& ctx, bool& active);
     ClientConfig& config_;
-    std::string host_;
+    std::string host_;          // what Host lines match: the host as given, HostName in the final pass
+    std::string original_host_; // the host as given (Match originalhost, %n)
     std::string home_;
     std::string local_user_;
     bool confine_includes_ = false;
+    bool wants_final_pass_ = false;
+    bool final_pass_ = false;
     AlgorithmSupport support_ = every_known_algorithm;
 };
 

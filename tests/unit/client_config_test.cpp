@@ -1,14 +1,18 @@
 #include "config/client_config.hpp"
+#include "config/known_hosts_hash.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "catch.hpp"
 #include "tunnel/error.hpp"
@@ -518,4 +522,207 @@ TEST_CASE("KexAlgorithms and Ciphers: ssh's forms, effective after resolve_defau
     };
     CHECK(resolved("", no_pq).kex_algorithms->rfind("curve25519-sha256,curve25519-sha256@libssh.org,", 0) == 0);
     CHECK(has(error_of([&] { resolved("KexAlgorithms mlkem768x25519-sha256\n", no_pq); }), "(it has: curve25519"));
+}
+
+TEST_CASE("keyword table: every keyword in one group, canonical names unique", "[client_config]")
+{
+    std::vector<std::string> seen;
+    std::size_t honoured = 0, ignored = 0, refused = 0;
+    for (const auto& k : client_keywords()) {
+        std::string low(k.name);
+        for (char& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        CHECK(std::find(seen.begin(), seen.end(), low) == seen.end());
+        seen.push_back(low);
+        if (k.kind == KeywordClass::Honoured) ++honoured;
+        if (k.kind == KeywordClass::Ignored) ++ignored;
+        if (k.kind == KeywordClass::Refused) {
+            ++refused;
+            CHECK_FALSE(k.note.empty()); // a refusal says why
+        }
+    }
+    CHECK(honoured >= 40);
+    CHECK(ignored >= 50);
+    CHECK(refused >= 10);
+    // Every keyword in the table parses with some value (no "Bad
+    // configuration option").
+    for (const auto& k : client_keywords()) {
+        ClientConfig c;
+        ClientConfigParser p(c, "box", "/h", "me");
+        std::string e = error_of([&] { p.apply_text("Host other\n" + std::string(k.name) + " x\n", "cfg"); });
+        CHECK_FALSE(has(e, "Bad configuration option"));
+    }
+}
+
+TEST_CASE("refused keywords: an error naming keyword, file and line, unless harmless or elsewhere", "[client_config]")
+{
+    ClientConfig c;
+    ClientConfigParser p(c, "box", "/h", "me");
+    CHECK(error_of([&] { p.apply_text("\nRevokedHostKeys /etc/ssh/revoked\n", "/home/u/.ssh/config"); }) ==
+          "/home/u/.ssh/config line 2: RevokedHostKeys /etc/ssh/revoked is not supported by feth-ssh (revoked host "
+          "key lists are not checked)");
+    CHECK(has(error_of([&] { p.apply_option("CanonicalizeHostname=yes"); }), "command-line line 0: CanonicalizeHostname"));
+    CHECK(has(error_of([&] { p.apply_text("PubkeyAuthentication no\n", "f"); }), "f line 1: PubkeyAuthentication no"));
+    CHECK(has(error_of([&] { p.apply_text("BindInterface eth0\n", "f"); }), "BindInterface eth0 is not supported"));
+    CHECK(has(error_of([&] { p.apply_text("VerifyHostKeyDNS yes\n", "f"); }), "VerifyHostKeyDNS"));
+    // The values that ask for what feth-ssh does anyway are fine.
+    CHECK(error_of([&] {
+              p.apply_text("RevokedHostKeys none\nCanonicalizeHostname no\nPubkeyAuthentication yes\n"
+                           "VerifyHostKeyDNS no\nSecurityKeyProvider internal\nKnownHostsCommand none\n"
+                           "RequiredRSASize 1024\nRefuseConnection no\n",
+                           "f");
+          }).empty());
+    // A block for another host cannot stop this connection.
+    CHECK(error_of([&] { p.apply_text("Host other\n  RevokedHostKeys /x\n", "f"); }).empty());
+    // UseKeychain (Apple's) and what cannot matter to a tunnel: accepted.
+    CHECK(error_of([&] { p.apply_text("Host *\n  UseKeychain yes\n  ForwardX11 yes\n  SendEnv LANG\n", "f"); }).empty());
+}
+
+TEST_CASE("HostKeyAlias, CertificateFile, algorithm lists, BindAddress, ConnectionAttempts", "[client_config]")
+{
+    auto c = parse("HostKeyAlias first\nHostKeyAlias second\n"
+                   "CertificateFile ~/.ssh/id_ed25519-cert.pub\nCertificateFile /c/%h-%r\n"
+                   "CertificateFile ~/.ssh/id_ed25519-cert.pub\n"
+                   "HostKeyAlgorithms +ssh-rsa\nPubkeyAcceptedKeyTypes ssh-ed25519,rsa-sha2-512\n"
+                   "PubkeyAcceptedAlgorithms ignored\nMACs ^hmac-sha2-256\n"
+                   "BindAddress 198.18.0.5\nBindAddress 198.18.0.6\nConnectionAttempts 3\n");
+    CHECK(c.host_key_alias == std::string("first"));
+    REQUIRE(c.certificate_files.size() == 2); // duplicates dropped
+    CHECK(c.host_key_algorithms == std::string("+ssh-rsa"));
+    CHECK(c.pubkey_accepted_algorithms == std::string("ssh-ed25519,rsa-sha2-512")); // the old name, first wins
+    CHECK(c.macs == std::string("^hmac-sha2-256"));
+    CHECK(c.bind_address == std::string("198.18.0.5"));
+    CHECK(c.connection_attempts == 3u);
+    resolve_defaults(c, "box", "me", "/home/u");
+    CHECK(c.certificate_files[0] == "/home/u/.ssh/id_ed25519-cert.pub");
+    CHECK(c.certificate_files[1] == "/c/box-me");
+
+    CHECK(has(error_of([] { parse("ConnectionAttempts 0\n"); }), "ConnectionAttempts"));
+    CHECK(has(error_of([] { parse("MACs a,,b\n"); }), "an empty name"));
+    CHECK(has(error_of([] { parse("HostKeyAlgorithms ssh-ed25519 rsa\n"); }), "extra arguments"));
+    CHECK(has(error_of([] { parse("CertificateFile /c/%Q\n"); }), "unknown token %Q"));
+    auto d = parse("");
+    resolve_defaults(d, "box", "me", "/home/u");
+    CHECK(d.connection_attempts == 1u);
+    CHECK_FALSE(d.host_key_alias);
+    CHECK_FALSE(d.bind_address);
+}
+
+TEST_CASE("GlobalKnownHostsFile, CheckHostIP, HashKnownHosts", "[client_config]")
+{
+    auto c = parse("GlobalKnownHostsFile ~/g1 /etc/g2\nCheckHostIP yes\nHashKnownHosts yes\n");
+    resolve_defaults(c, "box", "me", "/home/u");
+    CHECK(*c.global_known_hosts_files == std::vector<std::string>{"/home/u/g1", "/etc/g2"});
+    CHECK(c.check_host_ip == true);
+    CHECK(c.hash_known_hosts == true);
+    auto d = parse("GlobalKnownHostsFile none\n");
+    resolve_defaults(d, "box", "me", "/home/u");
+    CHECK(d.global_known_hosts_files->empty());
+    CHECK(has(error_of([] { parse("GlobalKnownHostsFile none /x\n"); }), "must appear alone"));
+    auto e = parse("");
+    resolve_defaults(e, "box", "me", "/home/u");
+    CHECK(*e.global_known_hosts_files ==
+          std::vector<std::string>{"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"});
+    CHECK(e.check_host_ip == false); // ssh 9.x's default
+    CHECK(e.hash_known_hosts == false);
+    CHECK(has(error_of([] { parse("CheckHostIP maybe\n"); }), "yes or no"));
+}
+
+TEST_CASE("AddKeysToAgent: ssh's forms", "[client_config]")
+{
+    auto one = [](const std::string& v) {
+        auto c = parse("AddKeysToAgent " + v + "\n");
+        resolve_defaults(c, "box", "me", "/home/u");
+        return *c.add_keys_to_agent + "/" + std::to_string(*c.add_keys_to_agent_lifetime);
+    };
+    CHECK(one("yes") == "yes/0");
+    CHECK(one("no") == "no/0");
+    CHECK(one("ask") == "ask/0");
+    CHECK(one("confirm") == "confirm/0");
+    CHECK(one("confirm 1h") == "confirm/3600");
+    CHECK(one("10m") == "yes/600");
+    CHECK(has(error_of([] { parse("AddKeysToAgent yes 1h\n"); }), "AddKeysToAgent"));
+    CHECK(has(error_of([] { parse("AddKeysToAgent sometimes\n"); }), "AddKeysToAgent"));
+    CHECK(has(error_of([] { parse("AddKeysToAgent confirm 1h 2\n"); }), "extra arguments"));
+}
+
+TEST_CASE("LocalCommand and PermitLocalCommand: verbatim, tokens at run time", "[client_config]")
+{
+    auto c = parse("PermitLocalCommand yes\nLocalCommand  ip link set %T up; echo \"%h %p\" # not a comment\n"
+                   "LocalCommand second\n");
+    CHECK(c.permit_local_command == true);
+    CHECK(c.local_command == std::string("ip link set %T up; echo \"%h %p\" # not a comment"));
+    CHECK(has(error_of([] { parse("LocalCommand echo %Z\n"); }), "unknown token %Z"));
+    LocalCommandTokens t;
+    t.home = "/home/u";
+    t.host = "real.example";
+    t.host_arg = "box";
+    t.port = "2222";
+    t.remote_user = "bob";
+    t.local_user = "me";
+    t.tun_name = "tap3";
+    CHECK(expand_local_command("up %T %h %n %p %r %u %d %k %%", t) == "up tap3 real.example box 2222 bob me /home/u box %");
+    t.host_key_alias = "alias";
+    CHECK(expand_local_command("%k", t) == "alias");
+    CHECK(has(error_of([&] { expand_local_command("%Z", t); }), "unknown token"));
+    auto d = parse("");
+    resolve_defaults(d, "box", "me", "/home/u");
+    CHECK(d.permit_local_command == false);
+    CHECK_FALSE(d.local_command);
+}
+
+TEST_CASE("Match final and canonical: the second pass", "[client_config]")
+{
+    ClientConfig c;
+    ClientConfigParser p(c, "box", "/h", "me");
+    const std::string text = "HostName real.example\nMatch final\n  Port 2\nMatch !canonical\n  User first\n"
+                             "Host real.example\n  ConnectTimeout 9\n";
+    p.apply_text(text, "cfg");
+    CHECK_FALSE(c.port);
+    CHECK(c.user == std::string("first"));
+    CHECK_FALSE(c.connect_timeout);
+    REQUIRE(p.wants_final_pass());
+    p.begin_final_pass();
+    p.apply_text(text, "cfg");
+    CHECK(c.port == 2u);
+    CHECK(c.connect_timeout == 9u); // Host lines see HostName in the final pass, as in ssh
+    CHECK_FALSE(p.wants_final_pass());
+    // Without "Match final" nothing asks for it.
+    ClientConfig d;
+    ClientConfigParser q(d, "box", "/h", "me");
+    q.apply_text("Match canonical\n  Port 3\n", "cfg");
+    CHECK_FALSE(q.wants_final_pass());
+}
+
+TEST_CASE("dump_client_config: ssh -G's lines", "[client_config]")
+{
+    ClientConfig c;
+    ClientConfigParser(c, "box", "/home/u", "me")
+        .apply_text("IdentityFile ~/.ssh/k\nTunnel yes\nStrictHostKeyChecking accept-new\nAddKeysToAgent confirm 5m\n"
+                    "HostKeyAlias al\nConnectTimeout 4\nTunnelDevice 2\n",
+                    "cfg");
+    const ClientConfig raw = c;
+    resolve_defaults(c, "box", "me", "/home/u");
+    const std::string out = dump_client_config(raw, c, "box");
+    CHECK(has(out, "\nidentityfile ~/.ssh/k\n")); // as written, as ssh -G
+    CHECK(has(out, "\ntunnel point-to-point\n"));
+    CHECK(has(out, "\nstricthostkeychecking accept-new\n"));
+    CHECK(has(out, "\naddkeystoagent confirm 300\n"));
+    CHECK(has(out, "\nhostkeyalias al\n"));
+    CHECK(has(out, "\nconnecttimeout 4\n"));
+    CHECK(has(out, "\ntunneldevice 2:any\n"));
+    CHECK(has(out, "\nuserknownhostsfile /home/u/.ssh/known_hosts /home/u/.ssh/known_hosts2\n"));
+    CHECK(out.rfind("host box\nuser me\nhostname box\nport 22\n", 0) == 0);
+}
+
+TEST_CASE("HashKnownHosts: ssh's hashed names", "[client_config]")
+{
+    std::string salt;
+    for (int i = 0; i < 20; ++i) salt += static_cast<char>(i);
+    // HMAC-SHA1 with this salt, computed independently (Python's hmac).
+    CHECK(hashed_known_hosts_name("box.example", salt) == "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|G0JUiygqwpuuJnBgvfNZ0WQx2z0=");
+    const std::string a = hashed_known_hosts_name("box.example");
+    const std::string b = hashed_known_hosts_name("box.example");
+    CHECK(a.rfind("|1|", 0) == 0);
+    CHECK(a.size() == b.size());
+    CHECK(a != b); // a fresh salt each time
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# ssh_config keywords feth-ssh honours on the connection, against stock sshd:
+# CertificateFile (a user certificate, the key itself not authorised),
+# HostKeyAlias with HashKnownHosts (the key recorded hashed, under the
+# alias), BindAddress (the address sshd sees), LocalCommand with
+# PermitLocalCommand (%T the local device), CheckHostIP with an address as
+# HostName (nothing more recorded, as ssh), and a refused keyword stopping
+# the connection.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+
+BIND_CLI=198.18.0.3
+in_cli ip addr add "$BIND_CLI/24" dev "$(underlay)"
+
+# A CA, and a user key only the CA vouches for (not in authorized_keys).
+ssh-keygen -q -t ed25519 -N '' -C "e2e-ca" -f "$TMP/ca"
+ssh-keygen -q -t ed25519 -N '' -C "e2e-cert-user" -f "$TMP/cuser"
+ssh-keygen -q -s "$TMP/ca" -I "e2e-cert-$E2E_ID" -n root "$TMP/cuser.pub"
+mv "$TMP/cuser-cert.pub" "$TMP/user.cert" # so that only CertificateFile finds it
+
+case_keywords() {
+  E2E_CURRENT="CertificateFile, HostKeyAlias, HashKnownHosts, BindAddress, LocalCommand, CheckHostIP"
+  start_stock_sshd ethernet
+  stop_pid "$SSHD_PID" || true
+  printf 'TrustedUserCAKeys %s\n' "$TMP/ca.pub" >>"$TMP/sshd_config"
+  start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
+  SSHD_PID=$BG_PID
+  wait_until 50 "stock sshd listening" grep -q "Server listening" "$TMP/stock-sshd.log"
+
+  local kh=$TMP/kh_hashed
+  cat >"$TMP/client.conf" <<EOF
+Host tunnelbox
+  HostName $UNDERLAY_SRV
+  Port $PORT
+  User root
+  IdentityFile $TMP/cuser
+  IdentitiesOnly yes
+  CertificateFile $TMP/user.cert
+  HostKeyAlias alias-$E2E_ID
+  HashKnownHosts yes
+  CheckHostIP yes
+  UserKnownHostsFile $kh
+  StrictHostKeyChecking accept-new
+  BindAddress $BIND_CLI
+  PermitLocalCommand yes
+  LocalCommand echo "dev=%T user=%r host=%n" >$TMP/local.out
+  ConnectTimeout $(scaled 5)
+EOF
+  chmod 600 "$TMP/client.conf"
+  start_bg feth-ssh-kw cli "$FETH_SSH" -F "$TMP/client.conf" -w 0:0 tunnelbox
+  local cpid=$BG_PID log="$TMP/feth-ssh-kw.log"
+  wait_until 150 "LocalCommand's output" test -s "$TMP/local.out"
+  grep -qx "dev=tap0 user=root host=tunnelbox" "$TMP/local.out" ||
+    fail "LocalCommand wrote: $(cat "$TMP/local.out")"
+  pass "LocalCommand ran once the tunnel was up, %T = tap0"
+  grep -q "Accepted certificate ID \"e2e-cert-$E2E_ID\"" "$TMP/stock-sshd.log" ||
+    fail "sshd did not accept the certificate: $(grep -E 'Accepted|Failed|cert' "$TMP/stock-sshd.log" | tail -n 3)"
+  grep -q "from $BIND_CLI port" "$TMP/stock-sshd.log" ||
+    fail "sshd did not see BindAddress $BIND_CLI: $(grep -E 'Accepted|Connection from' "$TMP/stock-sshd.log" | tail -n 2)"
+  pass "the certificate authenticated (key not in authorized_keys), from BindAddress $BIND_CLI"
+  ! grep -q -e "alias-$E2E_ID" -e "$UNDERLAY_SRV" "$kh" || fail "known_hosts holds a plain name: $(cat "$kh")"
+  ssh-keygen -F "alias-$E2E_ID" -f "$kh" >/dev/null || fail "no hashed entry for the alias in: $(cat "$kh")"
+  # CheckHostIP: HostName is the address itself, so, as in ssh, there is
+  # nothing more to record (the case with a name needs a resolver entry
+  # for the namespace, which this test does not make).
+  ! ssh-keygen -F "[$UNDERLAY_SRV]:$PORT" -f "$kh" >/dev/null || fail "CheckHostIP recorded the address given as HostName"
+  [ "$(grep -c '^|1|' "$kh")" = 1 ] || fail "expected 1 hashed line: $(cat "$kh")"
+  pass "HostKeyAlias + HashKnownHosts: one hashed entry, under the alias"
+  stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
+  # Connecting again: the hashed alias entry verifies the key.
+  start_bg feth-ssh-kw2 cli "$FETH_SSH" -F "$TMP/client.conf" -o StrictHostKeyChecking=yes -w 0:0 tunnelbox
+  cpid=$BG_PID
+  wait_until 150 "the second connection's tunnel" link_in "$NS_SRV" tap0
+  [ "$(grep -c '^|1|' "$kh")" = 1 ] || fail "the second connection added entries: $(cat "$kh")"
+  pass "StrictHostKeyChecking yes: the hashed alias entry verified the host key"
+  stop_pid "$cpid" || true
+  stop_pid "$SSHD_PID" || true
+}
+
+case_refused() {
+  E2E_CURRENT="a refused keyword"
+  local out rc=0
+  out=$(in_cli "$FETH_SSH" -F /dev/null -o RevokedHostKeys=/etc/ssh/revoked -p "$PORT" "root@$UNDERLAY_SRV" 2>&1) || rc=$?
+  [ "$rc" = 255 ] || fail "exit $rc with a refused keyword"
+  [[ $out == *"command-line line 0: RevokedHostKeys /etc/ssh/revoked is not supported by feth-ssh"* ]] ||
+    fail "refusal not named: $out"
+  pass "RevokedHostKeys refused before connecting, naming keyword and origin"
+}
+
+case_keywords
+case_refused
+assert_no_sanitizer_reports
+echo "client_keywords: all cases passed"
