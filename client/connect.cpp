@@ -198,7 +198,11 @@ int add_known_host(const Destination& d, ssh_session session)
         return SSH_ERROR;
     }
     if (entry.back() != '\n') entry += '\n';
-    UniqueFd fd(::open(files.front().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    // A private copy (started by root without sudo) is a /proc/self/fd
+    // link, which O_NOFOLLOW would refuse; the user's own file is not.
+    const std::string& file = file_path(d, files.front());
+    const int nofollow = file == files.front() ? O_NOFOLLOW : 0;
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | nofollow, 0600));
     if (!fd) return SSH_ERROR;
     return ::write(fd.get(), entry.data(), entry.size()) == static_cast<ssize_t>(entry.size()) ? SSH_OK : SSH_ERROR;
 }
@@ -211,6 +215,12 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
 {
     const auto& c = d.config;
     if (!c.check_host_ip.value_or(false)) return;
+    // Started by root without sudo, known_hosts lines are written by the
+    // root part, which takes lines for the destination's name only.
+    if (!d.file_copies.empty()) {
+        LOG_DEBUG("CheckHostIP: the address is not recorded when feth-ssh is started by root without sudo");
+        return;
+    }
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     char ip[NI_MAXHOST] = {};
@@ -357,14 +367,15 @@ bool try_certificates(const Destination& d, ssh_session session, const std::stri
     certs.push_back(path + "-cert.pub");
     for (const auto& cert_path : certs) {
         ssh_key raw = nullptr;
-        if (::access(cert_path.c_str(), R_OK) != 0) continue;
-        if (ssh_pki_import_cert_file(cert_path.c_str(), &raw) != SSH_OK) {
+        const std::string& file = file_path(d, cert_path);
+        if (::access(file.c_str(), R_OK) != 0) continue;
+        if (ssh_pki_import_cert_file(file.c_str(), &raw) != SSH_OK) {
             LOG_DEBUG("certificate %s: not a certificate libssh reads", cert_path.c_str());
             continue;
         }
         KeyPtr cert(raw);
         ssh_key pub_raw = nullptr;
-        if (ssh_pki_import_pubkey_file((path + ".pub").c_str(), &pub_raw) != SSH_OK) return false;
+        if (ssh_pki_import_pubkey_file(file_path(d, path + ".pub").c_str(), &pub_raw) != SSH_OK) return false;
         KeyPtr pub(pub_raw);
         if (ssh_pki_copy_cert_to_privkey(cert.get(), pub.get()) != SSH_OK) {
             LOG_DEBUG("certificate %s is not for %s", cert_path.c_str(), path.c_str());
@@ -375,8 +386,8 @@ bool try_certificates(const Destination& d, ssh_session session, const std::stri
             continue;
         }
         ssh_key priv_raw = nullptr;
-        if (ssh_pki_import_privkey_file(path.c_str(), nullptr, passphrase_prompt, const_cast<Destination*>(&d),
-                                        &priv_raw) != SSH_OK) {
+        if (ssh_pki_import_privkey_file(file_path(d, path).c_str(), nullptr, passphrase_prompt,
+                                        const_cast<Destination*>(&d), &priv_raw) != SSH_OK) {
             LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
                       path.c_str());
             return false;

@@ -137,14 +137,18 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         for (const auto& path : c.identity_files) {
             copies->add(path, false);
             copies->add(path + ".pub", false);
+            copies->add(path + "-cert.pub", false);
         }
+        for (const auto& path : c.certificate_files) copies->add(path, false);
         const auto& kh = *c.user_known_hosts_files;
         for (std::size_t i = 0; i < kh.size(); ++i) copies->add(kh[i], i == 0);
         root_opts.dest.file_copies = copies->paths();
         if (!kh.empty()) {
             setup.known_hosts_path = kh.front();
-            setup.known_hosts_name = *c.port == 22 ? *c.host_name
-                                                   : "[" + *c.host_name + "]:" + std::to_string(*c.port);
+            // As known_hosts names the host (connect.cpp known_hosts_name).
+            setup.known_hosts_name = c.host_key_alias ? *c.host_key_alias
+                                     : *c.port == 22  ? *c.host_name
+                                                      : "[" + *c.host_name + "]:" + std::to_string(*c.port);
         }
         if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
             setup.agent_path = *c.identity_agent;

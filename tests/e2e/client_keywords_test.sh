@@ -47,6 +47,9 @@ Host tunnelbox
   ConnectTimeout $(scaled 5)
 EOF
   chmod 600 "$TMP/client.conf"
+  # Started by root without sudo, feth-ssh's SSH part, which runs
+  # LocalCommand as ssh runs it as the user, is nobody.
+  install -m 0666 /dev/null "$TMP/local.out"
   start_bg feth-ssh-kw cli "$FETH_SSH" -F "$TMP/client.conf" -w 0:0 tunnelbox
   local cpid=$BG_PID log="$TMP/feth-ssh-kw.log"
   wait_until 150 "LocalCommand's output" test -s "$TMP/local.out"
