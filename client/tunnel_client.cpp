@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/proxy.hpp"
 #include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/hook.hpp"
@@ -164,6 +165,7 @@ private:
     Outcome connect_and_pump()
     {
         const auto& c = opts_.dest.config;
+        ProxyScope proxy_scope; // this attempt's ProxyCommand/ProxyJump ends with its session
         SessionPtr session = connect_session(opts_.dest);
         priv_->after_connect();
         ssh_session s = session.get();
