@@ -49,7 +49,8 @@ bool is_status_signal(int sig)
     return sig == SIGUSR1;
 }
 
-// The numeric address and port of the server this session is connected to.
+// The numeric address and port of the server this session is connected to;
+// empty through a ProxyCommand/ProxyJump (a socketpair: the address is not known).
 std::pair<std::string, std::string> peer_endpoint(ssh_session s)
 {
     struct sockaddr_storage ss {};
@@ -58,6 +59,7 @@ std::pair<std::string, std::string> peer_endpoint(ssh_session s)
     char serv[NI_MAXSERV] = "";
     socket_t fd = ssh_get_fd(s);
     if (fd == SSH_INVALID_SOCKET || ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
         ::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, serv, sizeof serv,
                       NI_NUMERICHOST | NI_NUMERICSERV) != 0)
         return {"", ""};
