@@ -20,7 +20,15 @@ target_cleanup() {
   [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
   ip netns del "$NS_TGT" 2>/dev/null || true
 }
-trap 'st=$?; set +e; target_cleanup; (exit $st); e2e_cleanup' EXIT
+# The target's namespace first, then lib.sh's cleanup with the exit status.
+on_exit() {
+  local st=$?
+  set +e
+  target_cleanup
+  (exit "$st")
+  e2e_cleanup
+}
+trap on_exit EXIT
 
 in_tgt() { ip netns exec "$NS_TGT" "$@"; }
 
