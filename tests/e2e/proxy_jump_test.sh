@@ -83,7 +83,6 @@ UserKnownHostsFile /dev/null
 StrictHostKeyChecking no
 BatchMode yes
 ConnectTimeout $(scaled 5)
-LogLevel ERROR
 CFG
 chmod 644 "$TMP/proxy_config"
 FSSH=("$FETH_SSH" -F "$TMP/proxy_config" -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
@@ -134,6 +133,51 @@ pass "-J root@$JUMP: tunnel up, ping both ways, target saw $JUMP_INNER, proxy an
 E2E_CURRENT="ProxyCommand"
 tunnel_through feth-ssh-pc -o ProxyCommand="ssh -F $TMP/proxy_config -l root -W %h:%p $JUMP"
 pass "ProxyCommand ssh -W %h:%p: tunnel up, ping both ways, target saw $JUMP_INNER, proxy and devices gone"
+
+# The pid of the ssh -W to the target in the client's namespace, if any.
+proxy_pid() {
+  local p
+  for p in $(ip netns pids "$NS_CLI" 2>/dev/null); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-W .*$TARGET"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  return 1
+}
+new_proxy() { local p; p=$(proxy_pid) && [ "$p" != "$1" ]; }
+# Configures whichever tap the target made, with the same MAC every time
+# (the client's neighbour cache stays right), and pings through it.
+target_tap_pings() {
+  local t found=1
+  for t in $(tunnel_links "$NS_TGT"); do
+    in_tgt ip link set dev "$t" address 02:fe:18:00:01:01 2>/dev/null || true
+    in_tgt ip addr add "$TUN4_SRV/24" dev "$t" 2>/dev/null || true
+    in_tgt ip link set "$t" up
+    found=0
+  done
+  [ "$found" = 0 ] && in_cli ping -c 1 -W 1 "$TUN4_SRV"
+}
+
+E2E_CURRENT="Reconnect through -J"
+start_bg feth-ssh-rc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=1 -o ServerAliveCountMax=2 -w 0:any \
+  -J root@"$JUMP" root@"$TARGET"
+rcpid=$BG_PID
+wait_until 150 "tap0 on the client (reconnect)" link_in "$NS_CLI" tap0
+in_cli ip addr add "$TUN4_CLI/24" dev tap0
+in_cli ip link set tap0 up
+wait_until 150 "first ping (reconnect)" target_tap_pings
+first_proxy=$(proxy_pid) || fail "no proxy process"
+# The proxy dies (a lost jump connection): feth-ssh reconnects with a new one.
+kill -KILL "$first_proxy"
+wait_until 200 "a new proxy" new_proxy "$first_proxy"
+wait_until 200 "ping after the reconnect" target_tap_pings
+grep -q "Reconnecting to" "$TMP/feth-ssh-rc.log" || fail "no reconnect logged"
+status=0
+stop_pid "$rcpid" || status=$?
+[ "$status" = 0 ] || fail "feth-ssh --reconnect exited $status on SIGTERM, expected 0"
+wait_until 50 "the proxy gone (reconnect)" no_proxy_running
+pass "--reconnect -J: the proxy killed, a new proxy started (pid $first_proxy -> another), ping again, none left after SIGTERM"
 
 E2E_CURRENT="ProxyCommand=false"
 status=0
