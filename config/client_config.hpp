@@ -32,9 +32,7 @@ struct TunnelDevice {
 // fills ssh's defaults.
 struct ClientConfig {
     std::optional<std::string> host_name;             // HostName (%h expanded)
-    // ProxyCommand: the rest of the line, %h %n %p %r expanded when run; "none" disables
     std::optional<std::string> proxy_command;
-    // ProxyJump: [user@]host[:port] or ssh:// URIs, comma separated, first hop first; "none" disables
     std::optional<std::string> proxy_jump;
     std::optional<std::string> user;                  // User
     std::optional<std::uint16_t> port;                // Port
