@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/known_hosts_hash.hpp"
+#include "client/proxy.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
 #include "tunnel/log.hpp"
@@ -26,6 +27,8 @@ namespace feth::client {
 namespace {
 
 using Kind = ConnectError::Kind;
+
+std::string proxy_note(const std::string& failure) { return failure.empty() ? "" : " (" + failure + ")"; }
 
 std::string endpoint(const Destination& d)
 {
@@ -501,7 +504,7 @@ void apply_config_options(const Destination& d, ssh_session s)
 SessionPtr connect_session(const Destination& d)
 {
     const auto& c = d.config;
-    UniqueFd fd = tcp_connect_attempts(d);
+    UniqueFd fd = uses_proxy(c) ? start_proxy(d) : tcp_connect_attempts(d);
     SessionPtr session(ssh_new());
     if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
     ssh_session s = session.get();
@@ -541,7 +544,8 @@ SessionPtr connect_session(const Destination& d)
     fd.release(); // libssh owns and closes it now
 
     if (ssh_connect(s) != SSH_OK)
-        throw ConnectError(Kind::Network, "ssh connection to " + endpoint(d) + " failed: " + ssh_get_error(s));
+        throw ConnectError(Kind::Network, "ssh connection to " + endpoint(d) + " failed: " + ssh_get_error(s) +
+                                               proxy_note(proxy_failure()));
     log_negotiated_algorithms(s);
     verify_host_key(d, s);
     authenticate(d, s);

@@ -37,6 +37,10 @@ struct Destination {
     // or -1. Unset: files and agent are opened as usual.
     std::map<std::string, std::string> file_copies;
     std::function<int()> agent_socket;
+    // Passed to the ssh that ProxyJump runs, as ssh does: -F FILE (empty: not
+    // given) and the -v count.
+    std::string config_file;
+    int verbose = 0;
 };
 
 // Connects and authenticates. Throws ConnectError.

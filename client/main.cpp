@@ -35,6 +35,7 @@ struct Args {
     std::vector<std::string> options;
     std::string tunnel_device;
     std::string cipher;
+    std::string jump; // -J
     int verbose = 0;
     bool background = false;
     bool reconnect = false;
@@ -65,6 +66,8 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     opts.dest.host_arg = host;
     opts.background = a.background;
     opts.dest.batch_mode = a.background || !::isatty(STDIN_FILENO);
+    opts.dest.config_file = a.config_file; // for ProxyJump's ssh, as ssh passes -F down
+    opts.dest.verbose = a.verbose;
     auto& cfg = opts.dest.config;
     feth::config::ClientConfigParser parser(cfg, host, me.home, me.name);
     const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
@@ -86,6 +89,7 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
         }
         parser.apply_option("IdentityFile=" + i);
     }
+    if (!a.jump.empty()) parser.apply_option("ProxyJump=" + a.jump);
     for (const auto& o : a.options) parser.apply_option(o);
     auto read_files = [&] {
         if (!a.config_file.empty()) parser.apply_file(a.config_file, true);
@@ -287,6 +291,8 @@ int main(int argc, char** argv)
         ->type_name("LOCAL[:REMOTE]");
     app.add_option("-c", a.cipher, "Cipher specification, as ssh's -c (e.g. chacha20-poly1305@openssh.com)")
         ->type_name("CIPHERS");
+    app.add_option("-J", a.jump, "ProxyJump: connect through jump hosts [user@]host[:port][,...] (or none)")
+        ->type_name("DEST");
     app.add_flag("-v", a.verbose, "Verbose mode; repeat for more (up to 3)");
     app.add_flag("-f", a.background, "Go to the background once the tunnel is up (and TunnelUpCommand succeeded)");
     app.add_flag("-N,-T", a.habit, "Accepted for ssh habits: feth-ssh never runs a command or allocates a tty");

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/proxy.hpp"
 #include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -52,7 +53,8 @@ bool is_status_signal(int sig)
     return sig == SIGUSR1;
 }
 
-// The numeric address and port of the server this session is connected to.
+// The numeric address and port of the server this session is connected to;
+// empty through a ProxyCommand/ProxyJump (a socketpair: the address is not known).
 std::pair<std::string, std::string> peer_endpoint(ssh_session s)
 {
     struct sockaddr_storage ss {};
@@ -61,6 +63,7 @@ std::pair<std::string, std::string> peer_endpoint(ssh_session s)
     char serv[NI_MAXSERV] = "";
     socket_t fd = ssh_get_fd(s);
     if (fd == SSH_INVALID_SOCKET || ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+        (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
         ::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, serv, sizeof serv,
                       NI_NUMERICHOST | NI_NUMERICSERV) != 0)
         return {"", ""};
@@ -168,6 +171,7 @@ private:
     Outcome connect_and_pump()
     {
         const auto& c = opts_.dest.config;
+        ProxyScope proxy_scope; // this attempt's ProxyCommand/ProxyJump ends with its session
         SessionPtr session = connect_session(opts_.dest);
         priv_->after_connect();
         ssh_session s = session.get();

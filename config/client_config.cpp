@@ -608,6 +608,76 @@ void ClientConfigParser::apply_lines(std::string_view text, const std::string& o
     }
 }
 
+namespace {
+
+// One ProxyJump hop as ssh's parse_ssh_uri / parse_user_host_port accept
+// it: ssh://[user@]host[:port][/] or [user@]host[:port], host possibly
+// [bracketed]. True when well-formed.
+bool valid_jump_hop(std::string_view hop)
+{
+    const bool uri = hop.rfind("ssh://", 0) == 0;
+    if (uri) {
+        hop.remove_prefix(6);
+        if (!hop.empty() && hop.back() == '/') hop.remove_suffix(1);
+        if (hop.find('/') != std::string_view::npos) return false;
+    }
+    if (auto at = hop.rfind('@'); at != std::string_view::npos) {
+        if (at == 0) return false;
+        hop.remove_prefix(at + 1);
+    }
+    std::string_view host = hop, port;
+    if (!hop.empty() && hop[0] == '[') {
+        auto close = hop.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        host = hop.substr(1, close - 1);
+        std::string_view rest = hop.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') return false;
+            port = rest.substr(1);
+            if (port.empty()) return false;
+        }
+    } else if (auto colon = hop.find(':'); colon != std::string_view::npos) {
+        host = hop.substr(0, colon);
+        port = hop.substr(colon + 1);
+        if (port.empty()) return false;
+    }
+    if (host.empty() || host.find_first_of(" \t,@") != std::string_view::npos) return false;
+    return port.empty() || parse_port(std::string(port)).has_value();
+}
+
+// ProxyCommand and ProxyJump as ssh's readconf: first value wins, and they
+// exclude each other (whichever is set first; "none" counts as set).
+// ProxyCommand is the rest of the line, for /bin/sh; ProxyJump's syntax is
+// checked in every block, its tokens (%h %n %p %r) where it applies.
+void apply_proxy(const std::string& kw, std::string_view line, const std::string& v, const std::string& where,
+                 bool active, ClientConfig& c)
+{
+    const bool taken = c.proxy_command || c.proxy_jump;
+    if (kw == "proxycommand") {
+        std::string cmd = rest_of_line(line);
+        if (cmd.empty()) throw InputError(where + "missing argument for ProxyCommand");
+        if (!active || taken) return;
+        if (auto problem = check_tokens(cmd, "hnpr", false); !problem.empty())
+            throw InputError(where + "bad value '" + printable(cmd, 80) + "' for ProxyCommand (" + problem + ")");
+        c.proxy_command = cmd;
+        return;
+    }
+    if (!iequals(v, "none")) {
+        std::string_view rest = v;
+        while (true) {
+            auto comma = rest.find(',');
+            if (!valid_jump_hop(rest.substr(0, comma)))
+                throw InputError(where + "Invalid ProxyJump \"" + printable(v, 80) +
+                                 "\" (expected [user@]host[:port] or ssh://[user@]host[:port], comma separated)");
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    if (active && !taken) c.proxy_jump = iequals(v, "none") ? std::string("none") : v;
+}
+
+} // namespace
+
 void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, bool& active)
 {
     if (line.find('\0') != std::string_view::npos) throw InputError(ctx.where() + "NUL byte in line");
@@ -850,6 +920,8 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
             throw InputError(ctx.where() + "bad value '" + printable(args[1], 80) + "' for " + name +
                              " (expected none or a time such as 1h)");
         store(config_.rekey_limit, *bytes);
+    } else if (kw == "proxycommand" || kw == "proxyjump") {
+        apply_proxy(kw, line, v, ctx.where(), active, config_);
     } else if (kw == "ignoreunknown") {
         single();
         store(config_.ignore_unknown, v);

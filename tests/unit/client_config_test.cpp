@@ -726,3 +726,53 @@ TEST_CASE("HashKnownHosts: ssh's hashed names", "[client_config]")
     CHECK(a.size() == b.size());
     CHECK(a != b); // a fresh salt each time
 }
+
+TEST_CASE("ProxyCommand and ProxyJump as ssh's readconf", "[client_config]")
+{
+    auto parsed = [](const std::string& options, const std::string& text) {
+        ClientConfig c;
+        ClientConfigParser p(c, "box", "/home/u", "me");
+        if (!options.empty()) p.apply_option(options);
+        p.apply_text(text, "cfg");
+        return c;
+    };
+    // ProxyCommand: the rest of the line, verbatim, first value wins.
+    auto c = parsed("", "ProxyCommand ssh -W '[%h]:%p' jump  \nProxyCommand other\n");
+    CHECK(c.proxy_command == std::string("ssh -W '[%h]:%p' jump"));
+    CHECK_FALSE(c.proxy_jump);
+    CHECK(parsed("ProxyCommand=nc %h %p", "ProxyCommand other\n").proxy_command == std::string("nc %h %p"));
+    CHECK(parsed("", "ProxyCommand = nc %h %p\n").proxy_command == std::string("nc %h %p"));
+    CHECK(parsed("", "Host other\n ProxyCommand nc a b\nHost box\n ProxyCommand nc %r@%n\n").proxy_command ==
+          std::string("nc %r@%n"));
+    CHECK(has(error_of([&] { parsed("", "ProxyCommand nc %x\n"); }), "cfg line 1: bad value 'nc %x' for ProxyCommand"));
+    CHECK(has(error_of([&] { parsed("", "ProxyCommand nc %x\n"); }), "unknown token %x"));
+
+    // ProxyJump: hops as written, first wins.
+    c = parsed("", "ProxyJump u@j1:2222,ssh://v@[2001:db8::1]:22/,j3\nProxyJump other\n");
+    CHECK(c.proxy_jump == std::string("u@j1:2222,ssh://v@[2001:db8::1]:22/,j3"));
+    CHECK_FALSE(c.proxy_command);
+    CHECK(parsed("ProxyJump=j", "ProxyJump k\n").proxy_jump == std::string("j"));
+    CHECK(parsed("", "ProxyJump NONE\nProxyJump k\n").proxy_jump == std::string("none"));
+    for (const char* bad : {"u@", "@j", "j:", "j:0", "j:99999", "j,,k", ",j", "j,", "[::1", "[]:22", "ssh://j/x",
+                            "[::1]x", "j:abc:"}) {
+        INFO(bad);
+        CHECK(has(error_of([&] { parsed("", std::string("ProxyJump ") + bad + "\n"); }),
+                  "cfg line 1: Invalid ProxyJump"));
+    }
+    // Syntax checked in blocks that do not apply too.
+    CHECK(has(error_of([&] { parsed("", "Host nomatch\n ProxyJump j:0\n"); }), "Invalid ProxyJump"));
+
+    // They exclude each other: whichever is set first wins, "none" included.
+    c = parsed("", "ProxyJump j\nProxyCommand nc %h %p\n");
+    CHECK(c.proxy_jump == std::string("j"));
+    CHECK_FALSE(c.proxy_command);
+    c = parsed("", "ProxyCommand nc %h %p\nProxyJump j\n");
+    CHECK(c.proxy_command == std::string("nc %h %p"));
+    CHECK_FALSE(c.proxy_jump);
+    c = parsed("ProxyCommand=none", "ProxyJump j\n");
+    CHECK(c.proxy_command == std::string("none"));
+    CHECK_FALSE(c.proxy_jump);
+    c = parsed("ProxyJump=none", "ProxyCommand nc %h %p\n");
+    CHECK(c.proxy_jump == std::string("none"));
+    CHECK_FALSE(c.proxy_command);
+}
