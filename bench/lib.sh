@@ -108,7 +108,9 @@ bench_init() { # tool...: checks, namespaces, keys
   [ -x "$STOCK_SSH" ] || missing+=("$STOCK_SSH")
   [ -x "$STOCK_SSHD" ] || missing+=("$STOCK_SSHD")
   [ ${#missing[@]} = 0 ] || die "missing: ${missing[*]} (Debian: apt-get install iperf3 iputils-ping openssh-client openssh-server python3)"
-  TMP=$(mktemp -d "/tmp/feth-bench-$B_ID.XXXXXX")
+  # Not under /tmp: feth-sshd's StrictModes (sshd's auth_secure_path) refuses
+  # an authorized_keys below a world-writable directory, as the e2e tests say.
+  TMP=$(mktemp -d "/run/feth-bench-$B_ID.XXXXXX")
   chmod 755 "$TMP"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
