@@ -27,6 +27,7 @@
 #include <libssh/libssh.h>
 
 #include "server/privsep_wire.hpp"
+#include "tunnel/detach.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/log.hpp"
 #include "tunnel/signal_pipe.hpp"
@@ -625,20 +626,8 @@ private:
         const char byte = 'd';
         (void)!::write(detach_fd_.get(), &byte, 1);
         detach_fd_.reset();
-        ::setsid();
-        if (::chdir("/") != 0) LOG_DEBUG("root part: chdir /: %s", errno_text(errno).c_str());
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-            ::dup2(null, 0);
-            ::dup2(null, 1);
-            ::dup2(null, 2);
-            if (null > 2) ::close(null);
-        }
-        log::Options o;
-        o.level = log::level();
-        o.to_stderr = false;
-        o.ident = "feth-ssh";
-        log::configure(o);
+        detach_in_place("root part");
+        log::to_syslog_only("feth-ssh");
         wire::send_message(sock_.get(), msg(Msg::DetachDone), kSshPeer);
     }
 

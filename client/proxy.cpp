@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "tunnel/error.hpp"
+#include "tunnel/hook.hpp"
 #include "tunnel/log.hpp"
 
 extern char** environ;
@@ -157,15 +158,7 @@ ProxyProcess::ProxyProcess(std::vector<std::string> argv, int transport, std::st
     if (pid_ < 0) throw_errno(what_, "fork");
     if (pid_ == 0) {
         // Only async-signal-safe calls from here to execve.
-        struct sigaction dfl {};
-        dfl.sa_handler = SIG_DFL;
-        sigemptyset(&dfl.sa_mask);
-        for (int sig = 1; sig < NSIG; ++sig) {
-            if (sig != SIGKILL && sig != SIGSTOP) (void)::sigaction(sig, &dfl, nullptr);
-        }
-        sigset_t none;
-        sigemptyset(&none);
-        (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+        reset_signals_in_child();
 #if defined(__linux__)
         (void)::prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0); // the SSH part gone: so is its proxy
 #endif

@@ -86,24 +86,11 @@ public:
 // is its child and must stay so (it dies with it), so it does not fork.
 void detach_to_background(bool separated)
 {
-    if (!separated) {
+    if (separated)
+        detach_in_place("-f");
+    else
         detach_from_terminal("-f");
-    } else {
-        (void)::setsid();
-        if (::chdir("/") != 0) LOG_DEBUG("-f: chdir /: %s", errno_text(errno).c_str());
-        int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null >= 0) {
-            ::dup2(null, 0);
-            ::dup2(null, 1);
-            ::dup2(null, 2);
-            if (null > 2) ::close(null);
-        }
-    }
-    log::Options o;
-    o.level = log::level();
-    o.to_stderr = false;
-    o.ident = "feth-ssh";
-    log::configure(o);
+    log::to_syslog_only("feth-ssh");
 }
 
 class TunnelClient {

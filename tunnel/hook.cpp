@@ -19,6 +19,20 @@
 extern char** environ; // unistd.h declares it on Linux; macOS wants it declared
 
 namespace feth {
+
+void reset_signals_in_child()
+{
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig != SIGKILL && sig != SIGSTOP) (void)::sigaction(sig, &dfl, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 namespace {
 
 constexpr std::size_t kMaxLine = 1024;          // longer output lines are split
@@ -39,15 +53,7 @@ UniqueFd above_stdio(UniqueFd fd, const char* what)
 [[noreturn]] void child_exec(const char* shell, char* const argv[], char* const envp[], int null_fd, int out_fd,
                              int max_fd, const char* exec_failed, std::size_t exec_failed_len)
 {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig != SIGKILL && sig != SIGSTOP) (void)::sigaction(sig, &dfl, nullptr);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    (void)::sigprocmask(SIG_SETMASK, &none, nullptr);
+    reset_signals_in_child();
     (void)::setpgid(0, 0);
     if (::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) ::_exit(127);
 #if defined(__linux__) && defined(SYS_close_range)

@@ -119,4 +119,9 @@ private:
 // result; throws SystemError only when the hook could not be started.
 HookResult run_hook(const HookSpec& spec);
 
+// In a forked child before execve (async-signal-safe): every signal to
+// its default action and none blocked, so that the program run starts as
+// from a shell, whatever the parent had set.
+void reset_signals_in_child();
+
 } // namespace feth

@@ -82,6 +82,15 @@ void configure(const Options& options)
     }
 }
 
+void to_syslog_only(const std::string& ident)
+{
+    Options o;
+    o.level = level();
+    o.to_stderr = false;
+    o.ident = ident;
+    configure(o);
+}
+
 Level level() { return state().options.level; }
 
 bool enabled(Level lvl)

@@ -22,6 +22,9 @@ struct Options {
 };
 
 void configure(const Options& options);
+// Once stderr is /dev/null (a detached process): syslog only, under
+// `ident`, at the current level.
+void to_syslog_only(const std::string& ident);
 Level level();
 bool enabled(Level level);
 
