@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "config/known_hosts_hash.hpp"
+#include "client/agent_add.hpp"
 #include "client/proxy.hpp"
 #include "tunnel/error.hpp"
 #include "tunnel/fd.hpp"
@@ -405,6 +407,57 @@ bool try_certificates(const Destination& d, ssh_session session, const std::stri
     return false;
 }
 
+// A connection to the agent, as authentication reaches it: through the
+// root part (started by root without sudo), IdentityAgent, or
+// SSH_AUTH_SOCK; -1 when there is none.
+int connect_agent(const Destination& d)
+{
+    if (d.agent_socket) return d.agent_socket();
+    const auto& c = d.config;
+    std::string path;
+    if (c.identity_agent && *c.identity_agent != "SSH_AUTH_SOCK") path = *c.identity_agent;
+    else if (const char* env = ::getenv("SSH_AUTH_SOCK")) path = env;
+    if (path.empty() || path == "none") return -1;
+    sockaddr_un sun{};
+    if (path.size() >= sizeof sun.sun_path) return -1;
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, path.c_str(), path.size());
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
+        LOG_DEBUG("AddKeysToAgent: cannot connect to the agent at %s: %s", path.c_str(), errno_text(errno).c_str());
+        return -1;
+    }
+    return fd.release();
+}
+
+// AddKeysToAgent, as ssh's maybe_add_key_to_agent: after the key from
+// `path` authenticated; "ask" asks on the terminal (never in batch mode).
+// A failure is logged and changes nothing.
+void add_key_to_agent(const Destination& d, ssh_key key, const std::string& path)
+{
+    const auto& c = d.config;
+    const std::string mode = c.add_keys_to_agent.value_or("no");
+    if (mode == "no") return;
+    if (mode == "ask" && (d.batch_mode || !ask_yes_no("Add key " + path + " to the agent (yes/no)? "))) return;
+    UniqueFd agent(connect_agent(d));
+    if (!agent) {
+        LOG_DEBUG("AddKeysToAgent: no agent to add %s to", path.c_str());
+        return;
+    }
+    std::string error;
+    try {
+        const std::string msg =
+            agent_add_identity_message(key, path, c.add_keys_to_agent_lifetime.value_or(0), mode == "confirm");
+        if (agent_request(agent.get(), msg, error)) {
+            LOG_DEBUG("AddKeysToAgent: added %s to the agent", path.c_str());
+            return;
+        }
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    LOG_ERROR("Could not add identity %s to the agent: %s", path.c_str(), error.c_str());
+}
+
 bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
 {
     const std::string& file = file_path(d, path);
@@ -431,7 +484,9 @@ bool try_identity_file(const Destination& d, ssh_session session, const std::str
         return false;
     }
     KeyPtr priv(priv_raw);
-    return ssh_userauth_publickey(session, nullptr, priv.get()) == SSH_AUTH_SUCCESS;
+    if (ssh_userauth_publickey(session, nullptr, priv.get()) != SSH_AUTH_SUCCESS) return false;
+    add_key_to_agent(d, priv.get(), path);
+    return true;
 }
 
 void authenticate(const Destination& d, ssh_session session)

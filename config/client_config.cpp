@@ -78,7 +78,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"IdentitiesOnly", H, "", "", false},
     {"IdentityAgent", H, "", "", false},
     {"CertificateFile", H, "", "", false},
-    {"AddKeysToAgent", I, "", "keys are not added to the agent (libssh has no call for it)", false},
+    {"AddKeysToAgent", H, "", "", false},
     {"PubkeyAcceptedAlgorithms", H, "", "", false},
     {"PubkeyAcceptedKeyTypes", H, "", "", false}, // ssh's old name for PubkeyAcceptedAlgorithms
     {"BatchMode", H, "", "", false},
@@ -703,8 +703,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
         throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0], 80));
     }
-    // AddKeysToAgent is ignored but still checked and kept, for -G.
-    if (info->kind == KeywordClass::Ignored && kw != "addkeystoagent") {
+    if (info->kind == KeywordClass::Ignored) {
         if (kw == "usekeychain") LOG_DEBUG("%sUseKeychain accepted and ignored (Apple's ssh option)", ctx.where().c_str());
         return;
     }

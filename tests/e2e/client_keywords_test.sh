@@ -4,8 +4,8 @@
 # HostKeyAlias with HashKnownHosts (the key recorded hashed, under the
 # alias), BindAddress (the address sshd sees), LocalCommand with
 # PermitLocalCommand (%T the local device), CheckHostIP with an address as
-# HostName (nothing more recorded, as ssh), and a refused keyword stopping
-# the connection.
+# HostName (nothing more recorded, as ssh), AddKeysToAgent (the key then
+# in a real ssh-agent), and a refused keyword stopping the connection.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -79,6 +79,32 @@ EOF
   [ "$(grep -c '^|1|' "$kh")" = 1 ] || fail "the second connection added entries: $(cat "$kh")"
   pass "StrictHostKeyChecking yes: the hashed alias entry verified the host key"
   stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
+  # AddKeysToAgent: the key that authenticated is then in the agent.
+  if command -v ssh-agent >/dev/null && command -v ssh-add >/dev/null; then
+    local agent_sock=$TMP/agent.sock
+    start_bg ssh-agent cli ssh-agent -D -a "$agent_sock"
+    local apid=$BG_PID
+    wait_until 50 "the agent's socket" test -S "$agent_sock"
+    local arc=0
+    SSH_AUTH_SOCK=$agent_sock ssh-add -l >/dev/null 2>&1 || arc=$?
+    [ "$arc" = 1 ] || fail "ssh-add -l on the new agent: exit $arc (1: no identities)"
+    start_bg feth-ssh-agent cli env SSH_AUTH_SOCK="$agent_sock" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" \
+      -o IdentitiesOnly=yes -o AddKeysToAgent=1h -o UserKnownHostsFile="$TMP/kh_agent" \
+      -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 "root@$UNDERLAY_SRV"
+    cpid=$BG_PID
+    wait_until 150 "the agent case's tunnel" link_in "$NS_SRV" tap0
+    local want listed
+    want=$(ssh-keygen -lf "$TMP/id_ed25519.pub" | awk '{print $2}')
+    listed=$(SSH_AUTH_SOCK=$agent_sock ssh-add -l 2>&1 || true)
+    [[ $listed == *"$want"*"$TMP/id_ed25519"* ]] || fail "the agent lists: $listed (want $want)"
+    pass "AddKeysToAgent 1h: the key that authenticated is in the agent, under its path"
+    stop_pid "$cpid" || true
+    stop_pid "$apid" || true
+  else
+    echo "SKIP: AddKeysToAgent case: ssh-agent or ssh-add not installed"
+  fi
   stop_pid "$SSHD_PID" || true
 }
 

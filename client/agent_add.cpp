@@ -1,0 +1,206 @@
+#include "client/agent_add.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string_view>
+
+#include <openssl/evp.h>
+
+#include "tunnel/error.hpp"
+
+namespace feth::client {
+namespace {
+
+constexpr std::uint8_t kAgentAddIdentity = 17;    // SSH2_AGENTC_ADD_IDENTITY
+constexpr std::uint8_t kAgentAddConstrained = 25; // SSH2_AGENTC_ADD_ID_CONSTRAINED
+constexpr std::uint8_t kAgentSuccess = 6;         // SSH_AGENT_SUCCESS
+constexpr std::uint8_t kConstrainLifetime = 1;    // SSH_AGENT_CONSTRAIN_LIFETIME
+constexpr std::uint8_t kConstrainConfirm = 2;     // SSH_AGENT_CONSTRAIN_CONFIRM
+constexpr std::size_t kMaxAgentAnswer = 256 * 1024;
+constexpr int kAgentTimeoutMs = 10000;
+
+void put_u32(std::string& out, std::uint32_t v)
+{
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void put_string(std::string& out, std::string_view s)
+{
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out.append(s);
+}
+
+// A reader over the decoded openssh-key-v1 container; every read is
+// bounded, a short one throws.
+class Reader {
+public:
+    explicit Reader(std::string_view data) : data_(data) {}
+    std::uint32_t u32()
+    {
+        need(4);
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(data_[pos_ + i]);
+        pos_ += 4;
+        return v;
+    }
+    std::string_view string()
+    {
+        const std::uint32_t n = u32();
+        need(n);
+        std::string_view s = data_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::string_view bytes(std::size_t n)
+    {
+        need(n);
+        std::string_view s = data_.substr(pos_, n);
+        pos_ += n;
+        return s;
+    }
+    std::size_t pos() const { return pos_; }
+    std::string_view data() const { return data_; }
+
+private:
+    void need(std::size_t n) const
+    {
+        if (data_.size() - pos_ < n) throw InputError("AddKeysToAgent: the exported key is truncated");
+    }
+    std::string_view data_;
+    std::size_t pos_ = 0;
+};
+
+// The base64 between the PEM-style armour lines of libssh's OpenSSH export.
+std::string decode_openssh_export(const std::string& armoured)
+{
+    static constexpr std::string_view kBegin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+    static constexpr std::string_view kEnd = "-----END OPENSSH PRIVATE KEY-----";
+    const auto b = armoured.find(kBegin);
+    const auto e = armoured.find(kEnd);
+    if (b == std::string::npos || e == std::string::npos || e < b)
+        throw InputError("AddKeysToAgent: libssh did not export the key in OpenSSH's format");
+    std::string b64;
+    for (char c : std::string_view(armoured).substr(b + kBegin.size(), e - b - kBegin.size()))
+        if (c != '\n' && c != '\r' && c != ' ') b64.push_back(c);
+    if (b64.size() % 4 != 0) throw InputError("AddKeysToAgent: bad base64 in the exported key");
+    std::string out(b64.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    if (n < 0) throw InputError("AddKeysToAgent: bad base64 in the exported key");
+    std::size_t len = static_cast<std::size_t>(n);
+    if (b64.size() >= 1 && b64[b64.size() - 1] == '=') --len;
+    if (b64.size() >= 2 && b64[b64.size() - 2] == '=') --len;
+    out.resize(len);
+    return out;
+}
+
+// How many strings (mpints are strings on the wire) follow the key type in
+// OpenSSH's private key serialisation, which is also the agent's.
+std::size_t private_fields(std::string_view type)
+{
+    if (type == "ssh-ed25519") return 2;                        // public, private||public
+    if (type.substr(0, 11) == "ecdsa-sha2-") return 3;          // curve, Q, d
+    if (type == "ssh-rsa") return 6;                            // n, e, d, iqmp, p, q
+    return 0;
+}
+
+} // namespace
+
+std::string agent_add_identity_message(ssh_key key, const std::string& comment, unsigned lifetime, bool confirm)
+{
+    char* raw = nullptr;
+    if (ssh_pki_export_privkey_base64_format(key, nullptr, nullptr, nullptr, &raw, SSH_FILE_FORMAT_OPENSSH) != SSH_OK ||
+        raw == nullptr)
+        throw InputError("AddKeysToAgent: libssh cannot export the key");
+    std::unique_ptr<char, void (*)(char*)> armoured(raw, ssh_string_free_char);
+    const std::string container = decode_openssh_export(armoured.get());
+    // openssh-key-v1: magic, cipher "none", kdf "none", kdf options, one
+    // key, its public blob, then the private section.
+    static constexpr std::string_view kMagic("openssh-key-v1\0", 15);
+    Reader r(container);
+    if (r.bytes(kMagic.size()) != kMagic) throw InputError("AddKeysToAgent: not an openssh-key-v1 export");
+    if (r.string() != "none" || r.string() != "none")
+        throw InputError("AddKeysToAgent: the exported key is encrypted");
+    (void)r.string(); // kdf options
+    if (r.u32() != 1) throw InputError("AddKeysToAgent: the export holds more than one key");
+    (void)r.string(); // public key blob
+    Reader priv(r.string());
+    if (priv.u32() != priv.u32()) throw InputError("AddKeysToAgent: the exported key's check bytes differ");
+    const std::size_t start = priv.pos();
+    const std::string_view type = priv.string();
+    const std::size_t fields = private_fields(type);
+    if (fields == 0) throw InputError("AddKeysToAgent: key type " + std::string(type) + " is not supported");
+    for (std::size_t i = 0; i < fields; ++i) (void)priv.string();
+    const std::size_t end = priv.pos();
+
+    std::string body;
+    const bool constrained = lifetime != 0 || confirm;
+    body.push_back(static_cast<char>(constrained ? kAgentAddConstrained : kAgentAddIdentity));
+    body.append(priv.data().substr(start, end - start));
+    put_string(body, comment);
+    if (lifetime != 0) {
+        body.push_back(static_cast<char>(kConstrainLifetime));
+        put_u32(body, lifetime);
+    }
+    if (confirm) body.push_back(static_cast<char>(kConstrainConfirm));
+    std::string message;
+    put_string(message, body);
+    // The key material is in `container` and `armoured` too: wipe them.
+    OPENSSL_cleanse(const_cast<char*>(container.data()), container.size());
+    OPENSSL_cleanse(armoured.get(), std::strlen(armoured.get()));
+    return message;
+}
+
+bool agent_request(int fd, const std::string& message, std::string& error)
+{
+    std::size_t sent = 0;
+    while (sent < message.size()) {
+        const ssize_t n = ::send(fd, message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = "write to the agent: " + errno_text(errno);
+            return false;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string answer;
+    std::size_t want = 4;
+    while (answer.size() < want) {
+        pollfd p{fd, POLLIN, 0};
+        const int rc = ::poll(&p, 1, kAgentTimeoutMs);
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc == 0) {
+            error = "the agent did not answer";
+            return false;
+        }
+        char buf[512];
+        const ssize_t n = ::read(fd, buf, std::min(sizeof buf, want - answer.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error = n == 0 ? "the agent closed the connection" : "read from the agent: " + errno_text(errno);
+            return false;
+        }
+        answer.append(buf, static_cast<std::size_t>(n));
+        if (want == 4 && answer.size() == 4) {
+            Reader len(answer);
+            const std::uint32_t body = len.u32();
+            if (body == 0 || body > kMaxAgentAnswer) {
+                error = "the agent's answer has length " + std::to_string(body);
+                return false;
+            }
+            want = 4 + body;
+        }
+    }
+    if (static_cast<std::uint8_t>(answer[4]) == kAgentSuccess) return true;
+    error = "the agent refused the key (answer " + std::to_string(static_cast<std::uint8_t>(answer[4])) + ")";
+    return false;
+}
+
+} // namespace feth::client
