@@ -422,7 +422,7 @@ int connect_agent(const Destination& d)
     if (path.size() >= sizeof sun.sun_path) return -1;
     sun.sun_family = AF_UNIX;
     std::memcpy(sun.sun_path, path.c_str(), path.size());
-    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd fd = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
     if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
         LOG_DEBUG("AddKeysToAgent: cannot connect to the agent at %s: %s", path.c_str(), errno_text(errno).c_str());
         return -1;

@@ -67,7 +67,7 @@ public:
     Agent& operator=(const Agent&) = delete;
     UniqueFd connect() const
     {
-        UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        UniqueFd fd = feth::open_socket(AF_UNIX, SOCK_STREAM, 0, feth::IoMode::blocking);
         sockaddr_un sun{};
         sun.sun_family = AF_UNIX;
         std::strncpy(sun.sun_path, sock_.c_str(), sizeof sun.sun_path - 1);
@@ -160,9 +160,8 @@ TEST_CASE("AddKeysToAgent: each key type reaches a real ssh-agent", "[agent]")
 
 TEST_CASE("AddKeysToAgent: a broken answer is an error, not a hang", "[agent]")
 {
-    int sv[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    UniqueFd ours(sv[0]), theirs(sv[1]);
+    UniqueFd ours, theirs;
+    REQUIRE(feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, ours, theirs) == 0);
     // An "agent" that answers with a length of 4 GiB.
     const unsigned char huge[] = {0xff, 0xff, 0xff, 0xff};
     REQUIRE(::write(theirs.get(), huge, sizeof huge) == static_cast<ssize_t>(sizeof huge));

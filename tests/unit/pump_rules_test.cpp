@@ -8,6 +8,7 @@
 #include <libssh/libssh.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -32,7 +33,7 @@ Frame frame(std::size_t size, std::uint32_t n)
 {
     Frame f(size, static_cast<std::uint8_t>(n));
     const std::uint8_t head[14] = {0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5};
-    std::memcpy(f.data(), head, sizeof head);
+    std::memcpy(f.data(), head, std::min(size, sizeof head)); // a runt gets what fits
     if (size >= 18) std::memcpy(f.data() + 14, &n, sizeof n);
     return f;
 }
