@@ -766,6 +766,22 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         if (!b) throw bad("yes or no");
         store(field, *b);
     };
+    // UserKnownHostsFile, GlobalKnownHostsFile: paths, or "none" alone
+    // (the user list drops it: none; the global one keeps it, as -G shows).
+    auto hosts_files = [&](bool keep_none) {
+        std::vector<std::string> files;
+        for (const auto& a : args) {
+            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
+            if (iequals(a, "none") && args.size() > 1)
+                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
+            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
+                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
+                                 problem + ")");
+            if (keep_none || !iequals(a, "none")) files.push_back(a);
+        }
+        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
+        return files;
+    };
     auto seconds = [&](std::optional<unsigned>& field) {
         single();
         if (v == "none") return; // ssh: leaves the option unset
@@ -813,18 +829,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
             throw bad("none, SSH_AUTH_SOCK, $VARIABLE or a path; " + problem);
         store(config_.identity_agent, v);
     } else if (kw == "userknownhostsfile") {
-        std::vector<std::string> files;
-        for (const auto& a : args) {
-            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
-            if (iequals(a, "none") && args.size() > 1)
-                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
-            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
-                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
-                                 problem + ")");
-            if (!iequals(a, "none")) files.push_back(a);
-        }
-        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
-        store(config_.user_known_hosts_files, files);
+        store(config_.user_known_hosts_files, hosts_files(false));
     } else if (kw == "stricthostkeychecking") {
         single();
         std::optional<StrictHostKeyChecking> m;
@@ -956,18 +961,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > INT_MAX) throw bad("a count of at least 1");
         store(config_.connection_attempts, static_cast<unsigned>(n));
     } else if (kw == "globalknownhostsfile") {
-        std::vector<std::string> files;
-        for (const auto& a : args) {
-            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
-            if (iequals(a, "none") && args.size() > 1)
-                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
-            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
-                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
-                                 problem + ")");
-            files.push_back(a);
-        }
-        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
-        store(config_.global_known_hosts_files, files);
+        store(config_.global_known_hosts_files, hosts_files(true));
     } else if (kw == "checkhostip") {
         flag(config_.check_host_ip);
     } else if (kw == "hashknownhosts") {
