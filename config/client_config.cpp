@@ -240,12 +240,7 @@ bool contains(const List& list, std::string_view word)
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
 }
 
-const KeywordInfo* find_keyword(std::string_view lower_kw)
-{
-    for (const auto& k : kKeywords)
-        if (iequals(k.name, lower_kw)) return &k;
-    return nullptr;
-}
+const KeywordInfo* find_keyword(std::string_view lower_kw) { return syntax::find_keyword(kKeywords, lower_kw); }
 
 std::string_view canonical_name(std::string_view lower_kw)
 {

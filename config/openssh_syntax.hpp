@@ -26,6 +26,17 @@ inline constexpr std::size_t kMaxFileSize = 1024 * 1024;
 // locale.
 bool iequals(std::string_view a, std::string_view b);
 
+// The entry of a keyword table (sshd_config's, ssh_config's) whose `name` is
+// `word` in any ASCII case, as both readconf.c and servconf.c look keywords
+// up; nullptr if there is none.
+template <typename Entry, std::size_t N>
+const Entry* find_keyword(const Entry (&table)[N], std::string_view word)
+{
+    for (const Entry& e : table)
+        if (iequals(e.name, word)) return &e;
+    return nullptr;
+}
+
 // How read_bounded_file treats what sshd and ssh treat differently. The
 // defaults are sshd's (a config file must exist and be a file; a pipe is
 // read until its writer closes it).

@@ -23,6 +23,7 @@ namespace feth::config {
 
 namespace {
 
+using syntax::find_keyword;
 using syntax::iequals;
 using syntax::kMaxFileSize;
 using syntax::kMaxLineLength;
@@ -108,13 +109,6 @@ constexpr KeywordInfo kKeywords[] = {
     {"PerSourcePenaltyExemptList", Keyword::PerSourcePenaltyExemptList, false},
     {"MaxTunnels", Keyword::MaxTunnels, false},
 };
-
-const KeywordInfo* find_keyword(std::string_view name)
-{
-    for (const auto& k : kKeywords)
-        if (iequals(k.name, name)) return &k;
-    return nullptr;
-}
 
 
 std::optional<std::uint16_t> parse_port(std::string_view text)
@@ -710,7 +704,7 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
         match_ = config_.matches.size() - 1;
         return;
     }
-    const KeywordInfo* info = find_keyword(parts.keyword);
+    const KeywordInfo* info = find_keyword(kKeywords, parts.keyword);
     if (!info) fail(source.prefix, "unknown keyword '" + printable(parts.keyword, 64) + "'");
 
     std::vector<std::string> args;
