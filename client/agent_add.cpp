@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::client {
 namespace {

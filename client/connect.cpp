@@ -19,9 +19,9 @@
 #include "config/known_hosts_hash.hpp"
 #include "client/agent_add.hpp"
 #include "client/proxy.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_keys.hpp"
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "config/client_config.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "privsep.hpp"
 #include "tunnel_client.hpp"

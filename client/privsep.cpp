@@ -27,10 +27,10 @@
 #include <libssh/libssh.h>
 
 #include "server/privsep_wire.hpp"
-#include "tunnel/detach.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
-#include "tunnel/signal_pipe.hpp"
+#include "base/detach.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
+#include "base/signal_pipe.hpp"
 
 namespace feth::client {
 namespace {

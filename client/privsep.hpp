@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "tunnel/device.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/hook.hpp"
+#include "base/fd.hpp"
+#include "base/hook.hpp"
 
 namespace feth::client {
 

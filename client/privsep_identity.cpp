@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "privsep.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::client {
 namespace {

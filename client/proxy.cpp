@@ -15,9 +15,9 @@
 #include <memory>
 #include <optional>
 
-#include "tunnel/error.hpp"
-#include "tunnel/hook.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/hook.hpp"
+#include "base/log.hpp"
 
 extern char** environ;
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "client/connect.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 namespace feth::client {
 

@@ -18,14 +18,14 @@
 #include <vector>
 
 #include "client/proxy.hpp"
-#include "tunnel/detach.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/hook.hpp"
+#include "base/detach.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/hook.hpp"
 #include "tunnel/liveness.hpp"
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 #include "tunnel/pump.hpp"
-#include "tunnel/signal_pipe.hpp"
+#include "base/signal_pipe.hpp"
 
 namespace feth::client {
 namespace {

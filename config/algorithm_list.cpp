@@ -6,7 +6,7 @@
 
 #include "config/key_options.hpp"
 #include "config/printable.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::config {
 

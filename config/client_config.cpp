@@ -25,9 +25,9 @@
 #include "config/algorithm_list.hpp"
 #include "config/server_config.hpp"
 #include "config/printable.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 #include "tunnel/mtu.hpp"
 
 namespace feth::config {

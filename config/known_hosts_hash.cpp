@@ -6,7 +6,7 @@
 
 #include <array>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::config {
 namespace {

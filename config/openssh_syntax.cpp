@@ -10,8 +10,8 @@
 #include <charconv>
 
 #include "config/printable.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace feth::config {
 namespace syntax {

@@ -15,7 +15,7 @@
 
 #include "config/algorithm_list.hpp"
 #include "config/openssh_syntax.hpp" // split_arguments, parse_time_interval, parse_byte_size
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 
 namespace feth::config {
 

@@ -14,9 +14,9 @@
 #include <ctime>
 
 #include "groups.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_handles.hpp"
 #include "tunnel/ssh_keys.hpp"
 

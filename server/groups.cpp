@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <climits>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::server {
 namespace {

@@ -11,9 +11,9 @@
 #include <memory>
 
 #include "pubkey_auth.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {

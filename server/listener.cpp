@@ -25,10 +25,10 @@
 #include "source_limits.hpp"
 #include "status.hpp"
 #include "privsep.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
-#include "tunnel/signal_pipe.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
+#include "base/signal_pipe.hpp"
 
 namespace feth::server {
 namespace {

@@ -17,9 +17,9 @@
 #include "listener.hpp"
 #include "sandbox.hpp"
 #include "status.hpp"
-#include "tunnel/detach.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/detach.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 

@@ -21,7 +21,7 @@
 #include "host_keys.hpp"
 #include "status.hpp"
 #include "tunnel/device.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 namespace feth::server {
 

@@ -1,7 +1,7 @@
 // The unprivileged child's calls into its monitor.
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {

@@ -12,8 +12,8 @@
 #include <cerrno>
 
 #include "privsep.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 
 namespace feth::server {
 namespace {

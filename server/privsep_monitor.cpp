@@ -31,12 +31,12 @@
 #include "source_limits.hpp"
 #include "status.hpp"
 #include "tunnel_policy.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/hook.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/hook.hpp"
 #include "tunnel/tun_open.hpp"
-#include "tunnel/log.hpp"
-#include "tunnel/signal_pipe.hpp"
+#include "base/log.hpp"
+#include "base/signal_pipe.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth::server {

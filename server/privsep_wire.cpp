@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::server::privsep {

@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 namespace feth::server::privsep {
 

@@ -1,6 +1,6 @@
 #include "pubkey_auth.hpp"
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::server {
 namespace {

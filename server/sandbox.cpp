@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 extern char** environ;
 

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "sandbox.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 extern "C" {
 int sandbox_init(const char* profile, uint64_t flags, char** errorbuf);

@@ -18,7 +18,7 @@
 #include <string>
 
 #include "sandbox.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::server {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdio>
 
 #include "config/key_options.hpp"
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 
 namespace feth::server {
 

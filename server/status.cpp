@@ -16,9 +16,9 @@
 #include <memory>
 #include <vector>
 
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 
 namespace feth::server {
 namespace {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 #include "tunnel/pump.hpp"
 
 namespace feth::server {

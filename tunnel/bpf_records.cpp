@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "error.hpp"
+#include "base/error.hpp"
 
 namespace feth::bpf {
 namespace {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fd.hpp"
+#include "base/fd.hpp"
 #include "wire.hpp"
 
 namespace feth {

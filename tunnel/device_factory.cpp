@@ -3,7 +3,7 @@
 #include <string_view>
 
 #include "backends.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
 
 #if defined(__APPLE__)
 #include "tunnel/darwin/darwin_io.hpp"

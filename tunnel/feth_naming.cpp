@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "darwin_structs.hpp"
-#include "error.hpp"
+#include "base/error.hpp"
 #include "mtu.hpp"
 #include "wire.hpp"
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <exception>
 
-#include "log.hpp"
+#include "base/log.hpp"
 
 namespace feth {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace feth {

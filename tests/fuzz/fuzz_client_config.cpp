@@ -8,7 +8,7 @@
 #include <string>
 
 #include "config/client_config.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

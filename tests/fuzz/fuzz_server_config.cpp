@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "config/server_config.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace {
 

@@ -25,7 +25,7 @@
 #include "config/key_options.hpp"
 #include "server/privsep_wire.hpp"
 #include "server/tunnel_policy.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 #include "tunnel/tun_open.hpp"
 #include "tunnel/wire.hpp"
 

@@ -65,10 +65,10 @@
 #include "server/pubkey_auth.hpp"
 #include "server/source_limits.hpp"
 #include "server/status.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "tunnel/linux/rtnetlink.hpp"
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 

@@ -39,9 +39,9 @@
 
 #include "client/privsep.hpp"
 #include "server/privsep_wire.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "base/log.hpp"
 
 namespace {
 

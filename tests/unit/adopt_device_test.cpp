@@ -21,8 +21,8 @@
 
 #include "catch.hpp"
 #include "tunnel/device.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace {
 

@@ -20,7 +20,7 @@
 
 #include "catch.hpp"
 #include "client/agent_add.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 using feth::UniqueFd;
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 using namespace feth::config;
 

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace feth::test {
 

@@ -10,8 +10,8 @@
 
 #include "bpf_record_builder.hpp"
 #include "catch.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 using feth::bpf::walk_records;
 using feth::test::add_record;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/mtu.hpp"
 
 using namespace feth;

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "tunnel/device.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace feth::test {
 

@@ -1,7 +1,7 @@
 // tunnel/fd: the socket helpers give close-on-exec descriptors in exactly
 // the mode asked for, on every platform. The accepted-socket cases are the
 // macOS trap: accept() there copies the listener's O_NONBLOCK.
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>

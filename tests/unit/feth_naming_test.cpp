@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/wire.hpp"
 
 using namespace feth::naming;

@@ -1,7 +1,7 @@
 // tunnel/hook: real /bin/sh processes: environment, exit status, signals,
 // timeouts, output logging, no fd leaked, never a zombie. And the client's
 // TunnelUpCommand / TunnelDownCommand / TunnelCommandTimeout keywords.
-#include "tunnel/hook.hpp"
+#include "base/hook.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -21,8 +21,8 @@
 
 #include "catch.hpp"
 #include "config/client_config.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 
 using namespace feth;
 using namespace std::chrono_literals;

@@ -32,7 +32,7 @@
 
 #include "catch.hpp"
 #include "tools/raw_packets.h"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 using feth::BindPtr;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 using namespace feth::config;
 namespace syntax = feth::config::syntax;

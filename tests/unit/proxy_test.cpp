@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 using namespace feth;
 using namespace feth::client;

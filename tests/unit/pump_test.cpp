@@ -18,7 +18,7 @@
 #include "catch.hpp"
 #include "ssh_session_pair.hpp"
 #include "tunnel/bpf_records.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 using feth::Device;
 using feth::FrameSink;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "catch.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/mtu.hpp"
 
 using namespace feth::config;

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 
 namespace feth::test {
 namespace {

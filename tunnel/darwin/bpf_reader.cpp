@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::darwin {

@@ -20,7 +20,7 @@
 
 #include "tunnel/bpf_records.hpp"
 #include "tunnel/device.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 #include "tunnel/feth_naming.hpp"
 
 namespace feth::darwin {

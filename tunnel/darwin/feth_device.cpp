@@ -8,8 +8,8 @@
 
 #include "tunnel/backends.hpp"
 #include "tunnel/darwin/darwin_io.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth {

@@ -18,8 +18,8 @@
 
 #include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/darwin_structs.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 #include "tunnel/mtu.hpp"
 
 namespace feth::darwin {

@@ -12,7 +12,7 @@
 
 #include "tunnel/darwin/darwin_io.hpp"
 #include "tunnel/darwin_structs.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 
 namespace feth::darwin {
 

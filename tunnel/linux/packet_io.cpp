@@ -11,8 +11,8 @@
 #include <string>
 #include <utility>
 
-#include "tunnel/error.hpp"
-#include "tunnel/log.hpp"
+#include "base/error.hpp"
+#include "base/log.hpp"
 
 namespace feth::backends::packet {
 

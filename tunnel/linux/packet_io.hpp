@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tunnel/device.hpp"
-#include "tunnel/fd.hpp"
+#include "base/fd.hpp"
 #include "tunnel/wire.hpp"
 
 namespace feth::backends::packet {

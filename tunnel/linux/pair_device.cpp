@@ -23,7 +23,7 @@
 #include <utility>
 
 #include "tunnel/backends.hpp"
-#include "tunnel/error.hpp"
+#include "base/error.hpp"
 #include "tunnel/feth_naming.hpp"
 #include "tunnel/linux/packet_io.hpp"
 #include "tunnel/linux/veth_pair.hpp"

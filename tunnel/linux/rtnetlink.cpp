@@ -11,8 +11,8 @@
 #include <cstddef>
 #include <cstring>
 
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace feth::backends::rtnl {
 

@@ -24,10 +24,10 @@
 #include <exception>
 
 #include "tunnel/backends.hpp"
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "tunnel/linux/rtnetlink.hpp"
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 #include "tunnel/mtu.hpp"
 
 namespace feth::backends {

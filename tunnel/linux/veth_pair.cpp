@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "tunnel/error.hpp"
-#include "tunnel/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "tunnel/linux/rtnetlink.hpp"
-#include "tunnel/log.hpp"
+#include "base/log.hpp"
 #include "tunnel/mtu.hpp"
 #include "tunnel/wire.hpp"
 
