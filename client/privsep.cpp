@@ -26,7 +26,7 @@
 
 #include <libssh/libssh.h>
 
-#include "server/privsep_wire.hpp"
+#include "base/framed_messages.hpp"
 #include "base/detach.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -35,7 +35,7 @@
 namespace feth::client {
 namespace {
 
-namespace wire = feth::server::privsep;
+namespace wire = feth::framing;
 using Clock = std::chrono::steady_clock;
 
 // The client's messages, in feth-sshd's monitor framing (numbers of their
@@ -75,12 +75,28 @@ constexpr std::uint32_t kMaxKnownHostsLines = 8;   // per message
 constexpr std::uint32_t kMaxKnownHostsTotal = 64;  // per run
 constexpr std::uint32_t kMaxAgentConnections = 10000;
 
-wire::Message msg(Msg t)
+// For errors ("sending TunnelUp to ...").
+const char* msg_name(std::uint32_t type)
 {
-    wire::Message m;
-    m.set_type(static_cast<std::uint32_t>(t));
-    return m;
+    switch (static_cast<Msg>(type)) {
+    case Msg::Open: return "Open";
+    case Msg::TunnelUp: return "TunnelUp";
+    case Msg::TunnelDown: return "TunnelDown";
+    case Msg::HookStop: return "HookStop";
+    case Msg::Detach: return "Detach";
+    case Msg::KnownHostsAdd: return "KnownHostsAdd";
+    case Msg::AgentConnect: return "AgentConnect";
+    case Msg::OpenAnswer: return "OpenAnswer";
+    case Msg::HookDone: return "HookDone";
+    case Msg::DetachDone: return "DetachDone";
+    case Msg::AgentAnswer: return "AgentAnswer";
+    }
+    return nullptr;
 }
+
+wire::Message msg(Msg t) { return wire::Message(t); }
+
+void send(int sock, const wire::Message& m, const char* peer) { wire::send_message(sock, m, peer, msg_name); }
 
 bool is(const wire::Message& m, Msg t)
 {
@@ -192,7 +208,7 @@ public:
         m.put_string(setup_.known_hosts_path);
         m.put_string(setup_.known_hosts_name);
         m.put_string(setup_.agent_path);
-        wire::send_message(sock_.get(), m, kRootPeer);
+        send(sock_.get(), m, kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
         if (a.get_u32() != 1) {
@@ -225,7 +241,7 @@ public:
         m.put_string(get("FETH_REMOTE_ADDRESS"));
         m.put_u32(static_cast<std::uint32_t>(std::strtoul(get("FETH_REMOTE_PORT").c_str(), nullptr, 10)));
         m.put_u32(get("FETH_RECONNECT") == "1" ? 1 : 0);
-        wire::send_message(sock_.get(), m, kRootPeer);
+        send(sock_.get(), m, kRootPeer);
         if (setup_.hooks.up.empty()) return nullptr;
         up_result_.reset();
         up_error_.clear();
@@ -238,14 +254,14 @@ public:
 
     void tunnel_down(const HookEnv&) override
     {
-        wire::send_message(sock_.get(), msg(Msg::TunnelDown), kRootPeer);
+        send(sock_.get(), msg(Msg::TunnelDown), kRootPeer);
         down_done_ = false;
         while (!down_done_) handle(next());
     }
 
     void detach() override
     {
-        wire::send_message(sock_.get(), msg(Msg::Detach), kRootPeer);
+        send(sock_.get(), msg(Msg::Detach), kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::DetachDone)) throw InputError("the root part did not go to the background");
     }
@@ -256,7 +272,7 @@ public:
     int agent_socket() override
     {
         if (setup_.agent_path.empty()) return -1;
-        wire::send_message(sock_.get(), msg(Msg::AgentConnect), kRootPeer);
+        send(sock_.get(), msg(Msg::AgentConnect), kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::AgentAnswer)) throw InputError("the root part answered the agent request with something else");
         const bool ok = a.get_u32() == 1;
@@ -277,7 +293,7 @@ public:
             const std::size_t n = std::min<std::size_t>(kMaxKnownHostsLines, lines.size() - i);
             m.put_u32(static_cast<std::uint32_t>(n));
             for (std::size_t j = 0; j < n; ++j) m.put_string(lines[i + j].substr(0, kMaxKnownHostsLine));
-            wire::send_message(sock_.get(), m, kRootPeer);
+            send(sock_.get(), m, kRootPeer);
         }
     }
 
@@ -302,7 +318,7 @@ public:
     void stop_up()
     {
         if (up_finished()) return; // the root part logs the stop, with the hook's pid
-        wire::send_message(sock_.get(), msg(Msg::HookStop), kRootPeer);
+        send(sock_.get(), msg(Msg::HookStop), kRootPeer);
         while (!up_finished()) handle(next());
     }
     void wait_up()
@@ -495,7 +511,7 @@ private:
         } catch (const std::exception& e) {
             a.put_u32(0);
             a.put_string(std::string(e.what()).substr(0, wire::kMaxText));
-            wire::send_message(sock_.get(), a, kSshPeer);
+            send(sock_.get(), a, kSshPeer);
             return;
         }
         LOG_DEBUG("root part: device %s opened for the SSH part", device_->name().c_str());
@@ -506,7 +522,7 @@ private:
         a.put_string(device_->backend());
         a.add_fd(device_->read_fd());
         if (device_->write_fd() != device_->read_fd()) a.add_fd(device_->write_fd());
-        wire::send_message(sock_.get(), a, kSshPeer);
+        send(sock_.get(), a, kSshPeer);
     }
 
     void tunnel_up(wire::Message& m)
@@ -588,12 +604,12 @@ private:
         if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
             LOG_DEBUG("root part: agent %s: %s", agent_path_.c_str(), errno_text(errno).c_str());
             a.put_u32(0);
-            wire::send_message(sock_.get(), a, kSshPeer);
+            send(sock_.get(), a, kSshPeer);
             return;
         }
         a.put_u32(1);
         a.add_fd(s.get());
-        wire::send_message(sock_.get(), a, kSshPeer);
+        send(sock_.get(), a, kSshPeer);
     }
 
     void up_hook_done()
@@ -628,7 +644,7 @@ private:
         detach_fd_.reset();
         detach_in_place("root part");
         log::to_syslog_only("feth-ssh");
-        wire::send_message(sock_.get(), msg(Msg::DetachDone), kSshPeer);
+        send(sock_.get(), msg(Msg::DetachDone), kSshPeer);
     }
 
     void send_hook_done(std::uint32_t which, bool started, const HookResult& r, const std::string& error)
@@ -639,7 +655,7 @@ private:
         a.put_u32(static_cast<std::uint32_t>(r.kind));
         a.put_u32(static_cast<std::uint32_t>(r.status));
         a.put_string(error.substr(0, wire::kMaxText));
-        wire::send_message(sock_.get(), a, kSshPeer);
+        send(sock_.get(), a, kSshPeer);
     }
 
     // The SSH part has closed its end (or was killed): it is given a few

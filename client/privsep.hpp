@@ -11,8 +11,8 @@
 //     libssh session and the pump, through every reconnect, without ever
 //     regaining root.
 // The device's descriptors cross from the root part to the SSH part by
-// SCM_RIGHTS on a unix socketpair, in the framing of feth-sshd's monitor
-// (server/privsep_wire.hpp) with a message set of its own (below). The
+// SCM_RIGHTS on a unix socketpair, in the framing feth-sshd's monitor uses
+// too (base/framed_messages.hpp), with a message set of its own (below). The
 // root part treats every message as hostile: bounded, validated, one
 // device for the whole run, hooks only with the commands fixed by the first
 // message (sent before the SSH part touches the network) and with values it

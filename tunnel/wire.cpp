@@ -31,20 +31,6 @@ std::optional<std::uint32_t> parse_tun_unit(std::string_view text)
 
 namespace wire {
 
-std::uint32_t load_be32(const std::uint8_t* p)
-{
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           std::uint32_t{p[3]};
-}
-
-void store_be32(std::uint8_t* p, std::uint32_t value)
-{
-    p[0] = static_cast<std::uint8_t>(value >> 24);
-    p[1] = static_cast<std::uint8_t>(value >> 16);
-    p[2] = static_cast<std::uint8_t>(value >> 8);
-    p[3] = static_cast<std::uint8_t>(value);
-}
-
 const char* verdict_name(Verdict verdict)
 {
     switch (verdict) {

@@ -12,6 +12,8 @@
 #include <span>
 #include <string_view>
 
+#include "base/byte_order.hpp"
+
 namespace feth {
 
 enum class TunMode : std::uint32_t { PointToPoint = 1, Ethernet = 2 };
@@ -77,8 +79,8 @@ Verdict check_frame(TunMode mode, std::span<const std::uint8_t> frame);
 bool put_af_header(std::span<std::uint8_t, kAfHeaderLen> header,
                    std::span<const std::uint8_t> ip_packet);
 
-std::uint32_t load_be32(const std::uint8_t* p);
-void store_be32(std::uint8_t* p, std::uint32_t value);
+using feth::load_be32;
+using feth::store_be32;
 
 } // namespace wire
 } // namespace feth

@@ -38,14 +38,14 @@
 #include <libssh/libssh.h>
 
 #include "client/privsep.hpp"
-#include "server/privsep_wire.hpp"
+#include "base/framed_messages.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
 
 namespace {
 
-namespace wire = feth::server::privsep;
+namespace wire = feth::framing;
 using feth::UniqueFd;
 using namespace std::chrono_literals;
 
@@ -125,7 +125,7 @@ wire::Message up_msg(const std::string& address)
     return m;
 }
 
-void send(int sock, const wire::Message& m) { wire::send_message(sock, m, "root part"); }
+void send(int sock, const wire::Message& m) { wire::send_message(sock, m, "root part", nullptr); }
 
 // Receives the device; returns its fds (empty when refused).
 std::vector<UniqueFd> open_device(int sock, const wire::Message& m)
