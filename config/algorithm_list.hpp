@@ -13,20 +13,17 @@
 // stays free of libssh and testable with any answer.
 #pragma once
 
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "tunnel/ssh_algorithm_kinds.hpp"
+
 namespace feth::config {
 
-enum class AlgorithmKind { Cipher, Kex };
-// Whose defaults: OpenSSH's sshd offers fewer key exchanges than its ssh
-// (no finite-field Diffie-Hellman).
-enum class AlgorithmRole { Server, Client };
-
-// Does the linked libssh implement this name, for this kind?
-using AlgorithmSupport = std::function<bool(AlgorithmKind, std::string_view)>;
+using feth::AlgorithmKind;
+using feth::AlgorithmRole;
+using feth::AlgorithmSupport;
 
 // Every name known_algorithms() lists: the answer when no libssh is asked
 // (unit tests, fuzzers).

@@ -6,17 +6,19 @@
 
 #include <libssh/libssh.h>
 
-#include "config/algorithm_list.hpp"
+#include <string_view>
+
+#include "tunnel/ssh_algorithm_kinds.hpp"
 
 namespace feth {
 
 // libssh's answer for one name, in the role the program has: a server's
 // ssh_bind or a client's ssh_session is given the single name and refuses
 // it when libssh does not implement it.
-bool libssh_implements(config::AlgorithmRole role, config::AlgorithmKind kind, std::string_view name);
+bool libssh_implements(AlgorithmRole role, AlgorithmKind kind, std::string_view name);
 
 // libssh_implements() for the role, as the config parsers take it.
-config::AlgorithmSupport libssh_algorithm_support(config::AlgorithmRole role);
+AlgorithmSupport libssh_algorithm_support(AlgorithmRole role);
 
 // After the key exchange, at DEBUG1 as ssh and sshd do ("kex: algorithm:
 // ..."): what the two sides agreed on.
