@@ -27,12 +27,14 @@ bool match_pattern(std::string_view s, std::string_view p)
     std::size_t si = 0, pi = 0;
     std::size_t star = std::string_view::npos, star_s = 0;
     while (si < s.size()) {
-        if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
-            ++si;
-            ++pi;
-        } else if (pi < p.size() && p[pi] == '*') {
+        // '*' first, as match.c does: a '*' in the string is no reason to
+        // take the pattern's '*' literally ("*xb" matches "*b").
+        if (pi < p.size() && p[pi] == '*') {
             star = pi++;
             star_s = si;
+        } else if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+            ++si;
+            ++pi;
         } else if (star != std::string_view::npos) {
             pi = star + 1;
             si = ++star_s;

@@ -15,6 +15,10 @@ TEST_CASE("match_pattern: '*' and '?' over the whole string, case-sensitive", "[
     CHECK(match_pattern("", "*"));
     CHECK_FALSE(match_pattern("alice", "Alice"));
     CHECK_FALSE(match_pattern("alice", "ali"));
+    // A literal star in the string: the pattern's star still ranges over it.
+    CHECK(match_pattern("*xb", "*b"));
+    CHECK(match_pattern("a*c", "a*"));
+    CHECK_FALSE(match_pattern("*x", "*b"));
     // A hostile pattern finishes (one backtrack point).
     CHECK_FALSE(match_pattern(std::string(5000, 'a'), std::string(200, '*') + "b"));
 }
