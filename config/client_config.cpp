@@ -10,7 +10,6 @@
 #include <glob.h>
 #include <netdb.h>
 #include <pwd.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +22,8 @@
 #include <cstring>
 
 #include "config/algorithm_list.hpp"
-#include "config/server_config.hpp"
+#include "config/match.hpp"
+#include "config/openssh_syntax.hpp"
 #include "config/printable.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -34,8 +34,9 @@ namespace feth::config {
 
 namespace {
 
-constexpr std::size_t kMaxLineLength = 8192;
-constexpr std::size_t kMaxFileSize = 1024 * 1024;
+using syntax::iequals;
+using syntax::kMaxFileSize;
+using syntax::kMaxLineLength;
 constexpr int kMaxIncludeDepth = 16;          // ssh's READCONF_MAX_DEPTH
 constexpr std::size_t kMaxIdentityFiles = 100; // ssh's SSH_MAX_IDENTITY_FILES
 constexpr std::size_t kMaxHostsFiles = 32;     // ssh's SSH_MAX_HOSTS_FILES
@@ -229,11 +230,6 @@ std::string lower(std::string_view s)
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b)
-{
-    return a.size() == b.size() && (a.empty() || ::strncasecmp(a.data(), b.data(), a.size()) == 0);
-}
-
 template <typename List>
 bool contains(const List& list, std::string_view word)
 {
@@ -248,55 +244,6 @@ std::string_view canonical_name(std::string_view lower_kw)
     return k != nullptr ? k->name : lower_kw;
 }
 
-
-// ssh's match_pattern: '*' and '?' over the whole string. Iterative with
-// one backtrack point, so hostile patterns cost O(n*m) at worst.
-bool match_one(std::string_view s, std::string_view p, bool fold)
-{
-    auto eq = [fold](char a, char b) { return fold ? to_lower(a) == to_lower(b) : a == b; };
-    std::size_t si = 0, pi = 0, star = std::string_view::npos, mark = 0;
-    while (si < s.size()) {
-        if (pi < p.size() && p[pi] == '*') {
-            star = pi++;
-            mark = si;
-        } else if (pi < p.size() && (p[pi] == '?' || eq(p[pi], s[si]))) {
-            ++si;
-            ++pi;
-        } else if (star != std::string_view::npos) {
-            pi = star + 1;
-            si = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (pi < p.size() && p[pi] == '*') ++pi;
-    return pi == p.size();
-}
-
-// ssh's match_pattern_list: 1 on a match, 0 on none, -1 when a negated
-// pattern matched (which overrides every positive match).
-int match_list(std::string_view s, std::string_view list, bool fold, bool spaces_separate)
-{
-    int result = 0;
-    std::string_view seps = spaces_separate ? std::string_view(", \t") : std::string_view(",");
-    std::size_t pos = 0;
-    for (;;) {
-        std::size_t end = list.find_first_of(seps, pos);
-        std::string_view pat = list.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-        bool skip = spaces_separate && pat.empty();
-        if (!skip) {
-            bool negate = !pat.empty() && pat.front() == '!';
-            if (negate) pat.remove_prefix(1);
-            if (match_one(s, pat, fold)) {
-                if (negate) return -1;
-                result = 1;
-            }
-        }
-        if (end == std::string_view::npos) break;
-        pos = end + 1;
-    }
-    return result;
-}
 
 std::optional<bool> parse_flag(std::string_view v)
 {
@@ -476,41 +423,22 @@ std::string user_from_uid()
     return found->pw_name;
 }
 
-// Reads at most kMaxFileSize bytes. `missing` set when the file does not
-// exist; a directory reads as empty (ssh's getline on one just stops).
-std::string read_limited(const std::string& path, bool check_perm, bool& missing)
+// ssh's reading of a config file: one that does not exist reads as empty
+// with `missing` set, a directory as empty (ssh's getline on one just
+// stops), a FIFO without a writer cannot hang us, and ~/.ssh/config and
+// what it includes must pass SSHCONF_CHECKPERM (`check_perm`).
+std::string read_config_file(const std::string& path, bool check_perm, bool& missing)
 {
-    missing = false;
-    const std::string context = "config file " + printable(path, 4096);
-    // O_NONBLOCK: a FIFO without writer must not hang us.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            missing = true;
-            return {};
-        }
-        throw_errno(context, "open");
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw_errno(context, "fstat");
-    // ssh's SSHCONF_CHECKPERM for ~/.ssh/config and included files.
-    if (check_perm && ((st.st_uid != 0 && st.st_uid != ::getuid()) || (st.st_mode & 022) != 0))
-        throw InputError("Bad owner or permissions on " + printable(path, 4096));
-    if (S_ISDIR(st.st_mode)) return {};
-    std::string text;
-    std::array<char, 8192> buf{};
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) break;
-        if (n < 0) throw_errno(context, "read");
-        if (n == 0) break;
-        text.append(buf.data(), static_cast<std::size_t>(n));
-        if (text.size() > kMaxFileSize)
-            throw InputError(printable(path, 4096) + ": file larger than " + std::to_string(kMaxFileSize) +
-                             " bytes");
-    }
-    return text;
+    syntax::ReadRules rules;
+    rules.missing_is_empty = true;
+    rules.directory_is_empty = true;
+    rules.check_owner = check_perm;
+    rules.nonblocking = true;
+    syntax::BoundedFile file = syntax::read_bounded_file(path, "config file " + printable(path, 4096), rules);
+    missing = file.missing;
+    if (file.text.size() > kMaxFileSize)
+        throw InputError(printable(path, 4096) + ": file larger than " + std::to_string(kMaxFileSize) + " bytes");
+    return std::move(file.text);
 }
 
 } // namespace
@@ -527,7 +455,17 @@ struct ClientConfigParser::Context {
 
 bool match_host_patterns(std::string_view patterns, std::string_view host)
 {
-    return match_list(host, patterns, true, true) == 1;
+    // Whitespace separates patterns here as commas do: one comma list of
+    // the non-empty pieces for match_pattern_list.
+    std::string list;
+    std::size_t i = 0;
+    while (i < patterns.size()) {
+        std::size_t end = patterns.find_first_of(", \t", i);
+        if (end == std::string_view::npos) end = patterns.size();
+        if (end > i) list.append(list.empty() ? "" : ",").append(patterns.substr(i, end - i));
+        i = end + 1;
+    }
+    return !list.empty() && match_pattern_list(lower(host), list, true) == 1;
 }
 
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text)
@@ -571,7 +509,7 @@ void ClientConfigParser::apply_file(const std::string& path, bool required)
 {
     if (required && path == "none") return; // ssh -F none
     bool missing = false;
-    std::string text = read_limited(path, !required, missing);
+    std::string text = read_config_file(path, !required, missing);
     if (missing) {
         if (required)
             throw InputError("Can't open user config file " + printable(path, 4096) + ": No such file or directory");
@@ -695,7 +633,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
     // not apply, so a typo is reported whatever host is given.
     const KeywordInfo* info = find_keyword(kw);
     if (info == nullptr) {
-        if (config_.ignore_unknown && match_list(kw, *config_.ignore_unknown, true, false) == 1) return;
+        if (config_.ignore_unknown && match_pattern_list(kw, *config_.ignore_unknown, true) == 1) return;
         throw InputError(ctx.where() + "Bad configuration option: " + printable(words[0], 80));
     }
     if (info->kind == KeywordClass::Ignored) {
@@ -730,7 +668,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
             if (pat.empty()) throw InputError(ctx.where() + "keyword Host empty argument");
             if (ctx.never_match) break;
             bool negate = pat[0] == '!';
-            if (match_one(host_, std::string_view(pat).substr(negate ? 1 : 0), false)) {
+            if (match_pattern(host_, std::string_view(pat).substr(negate ? 1 : 0))) {
                 if (negate) {
                     active = false;
                     break;
@@ -1053,13 +991,13 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
             fail("Missing Match criteria for " + printable(attrib, 80));
         bool r = false;
         if (lattr == "host") {
-            r = match_list(host, arg, true, false) == 1;
+            r = match_pattern_list(lower(host), arg, true) == 1;
         } else if (lattr == "originalhost") {
-            r = match_list(original_host_, arg, true, false) == 1;
+            r = match_pattern_list(lower(original_host_), arg, true) == 1;
         } else if (lattr == "user") {
-            r = match_list(ruser, arg, false, false) == 1;
+            r = match_pattern_list(ruser, arg, false) == 1;
         } else if (lattr == "localuser") {
-            r = match_list(local_user_, arg, false, false) == 1;
+            r = match_pattern_list(local_user_, arg, false) == 1;
         } else if (contains(kUnevaluated, lattr)) {
             unevaluated = true; // never executed, never looked up
             continue;
@@ -1132,7 +1070,7 @@ void ClientConfigParser::include_file(const std::string& path, const Context& ct
     bool missing = false;
     std::string text;
     try {
-        text = read_limited(path, true, missing);
+        text = read_config_file(path, true, missing);
     } catch (const InputError& e) {
         throw InputError(ctx.where() + e.what());
     }

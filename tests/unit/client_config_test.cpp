@@ -120,6 +120,9 @@ TEST_CASE("Host blocks: wildcards, negation, case, first block wins", "[client_c
     CHECK(match_host_patterns("*", "anything"));
     CHECK(match_host_patterns("*a*b*c*", "xxaxxbxxcxx"));
     CHECK_FALSE(match_host_patterns("*a*b*c*d", "xxaxxbxxcxx"));
+    // The host is folded as well as the patterns; tabs separate like spaces.
+    CHECK(match_host_patterns("x\tbox", "BOX"));
+    CHECK_FALSE(match_host_patterns(" , ", "box"));
 }
 
 TEST_CASE("Match host/originalhost/user/localuser/all, negation", "[client_config]")
