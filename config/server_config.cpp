@@ -38,76 +38,25 @@ constexpr std::size_t kMaxListEntries = 1024;
 constexpr std::size_t kMaxEndpoints = 1024;
 constexpr std::size_t kMaxPatternLength = 256;
 
-enum class Keyword {
-    ListenAddress,
-    Port,
-    HostKey,
-    AuthorizedKeysFile,
-    PermitTunnel,
-    PidFile,
-    LogLevel,
-    AllowUsers,
-    TunnelBackend,
-    TunnelMTU,
-    DenyUsers,
-    MaxStartups,
-    LoginGraceTime,
-    MaxAuthTries,
-    MaxSessions,
-    ClientAliveInterval,
-    ClientAliveCountMax,
-    PrivilegeSeparationUser,
-    TunnelUpCommand,
-    TunnelDownCommand,
-    TunnelCommandTimeout,
-    StatusSocket,
-    Ciphers,
-    KexAlgorithms,
-    RekeyLimit,
-    PerSourceMaxStartups,
-    PerSourceNetBlockSize,
-    PerSourcePenalties,
-    PerSourcePenaltyExemptList,
-    MaxTunnels,
-};
+class LineApplier;
 
+// One sshd_config keyword, all of it: its name, whether it accumulates,
+// where it may appear, how its value is read and how -T prints it. Adding a
+// keyword is an entry in kKeywords (below LineApplier) and its field.
 struct KeywordInfo {
     std::string_view name;
-    Keyword id;
     bool list; // list keywords accumulate within the first source that sets them
-};
-
-constexpr KeywordInfo kKeywords[] = {
-    {"ListenAddress", Keyword::ListenAddress, true},
-    {"Port", Keyword::Port, true},
-    {"HostKey", Keyword::HostKey, true},
-    {"AuthorizedKeysFile", Keyword::AuthorizedKeysFile, true},
-    {"PermitTunnel", Keyword::PermitTunnel, false},
-    {"PidFile", Keyword::PidFile, false},
-    {"LogLevel", Keyword::LogLevel, false},
-    {"AllowUsers", Keyword::AllowUsers, true},
-    {"TunnelBackend", Keyword::TunnelBackend, false},
-    {"TunnelMTU", Keyword::TunnelMTU, false},
-    {"DenyUsers", Keyword::DenyUsers, true},
-    {"MaxStartups", Keyword::MaxStartups, false},
-    {"LoginGraceTime", Keyword::LoginGraceTime, false},
-    {"MaxAuthTries", Keyword::MaxAuthTries, false},
-    {"MaxSessions", Keyword::MaxSessions, false},
-    {"ClientAliveInterval", Keyword::ClientAliveInterval, false},
-    {"ClientAliveCountMax", Keyword::ClientAliveCountMax, false},
-    {"PrivilegeSeparationUser", Keyword::PrivilegeSeparationUser, false},
-    {"TunnelUpCommand", Keyword::TunnelUpCommand, false},
-    {"TunnelDownCommand", Keyword::TunnelDownCommand, false},
-    {"TunnelCommandTimeout", Keyword::TunnelCommandTimeout, false},
-    {"StatusSocket", Keyword::StatusSocket, false},
-    {"Ciphers", Keyword::Ciphers, false},
-    {"KexAlgorithms", Keyword::KexAlgorithms, false},
-    {"RekeyLimit", Keyword::RekeyLimit, false},
-    {"PerSourceMaxStartups", Keyword::PerSourceMaxStartups, false},
-    {"PerSourceNetBlockSize", Keyword::PerSourceNetBlockSize, false},
-    {"PerSourcePenalties", Keyword::PerSourcePenalties, false},
-    {"PerSourcePenaltyExemptList", Keyword::PerSourcePenaltyExemptList, false},
-    {"MaxTunnels", Keyword::MaxTunnels, false},
+    // Checks the line's arguments and stores the value (LineApplier's rules:
+    // first value wins, the command line outranks the file).
+    void (*parse)(LineApplier&);
+    // -T: the values, one line each, after the keyword in lower case.
+    std::vector<std::string> (*print)(const ServerConfig&);
+    // Allowed in a Match block: the block's slot, the field the value is
+    // parsed into, and how -T prints it on the match line. nullptr: not
+    // allowed in a Match block.
+    std::optional<unsigned> MatchBlock::*block = nullptr;
+    unsigned ServerConfig::*field = nullptr;
+    std::string (*block_value)(unsigned) = nullptr;
 };
 
 
@@ -236,67 +185,8 @@ public:
     {
     }
 
-    void apply()
-    {
-        switch (kw_.id) {
-        case Keyword::ListenAddress: return listen_address();
-        case Keyword::Port: return port();
-        case Keyword::HostKey: return host_key();
-        case Keyword::AuthorizedKeysFile: return authorized_keys_file();
-        case Keyword::PermitTunnel: return permit_tunnel();
-        case Keyword::PidFile: return pid_file();
-        case Keyword::LogLevel: return log_level();
-        case Keyword::AllowUsers: return allow_users();
-        case Keyword::TunnelBackend: return tunnel_backend();
-        case Keyword::TunnelMTU: {
-            const std::string& arg = single_arg();
-            auto v = mtu::parse(arg);
-            if (!v) bad_value(arg, mtu::expected());
-            return store_single(config_.tunnel_mtu, *v);
-        }
-        case Keyword::DenyUsers: return deny_users();
-        case Keyword::MaxStartups: return max_startups();
-        case Keyword::LoginGraceTime: return time_value(config_.login_grace_time);
-        case Keyword::MaxAuthTries: return number(config_.max_auth_tries, 1, 1000);
-        case Keyword::MaxSessions: return number(config_.max_sessions, 0, 1000);
-        case Keyword::ClientAliveInterval: return time_value(config_.client_alive_interval);
-        case Keyword::ClientAliveCountMax: return number(config_.client_alive_count_max, 0, 1000);
-        case Keyword::PrivilegeSeparationUser: return privsep_user();
-        case Keyword::TunnelUpCommand: return command(config_.tunnel_up_command);
-        case Keyword::TunnelDownCommand: return command(config_.tunnel_down_command);
-        case Keyword::StatusSocket: {
-            const std::string& arg = single_arg();
-            if (arg != "none" && (arg.empty() || arg[0] != '/' || arg.size() > 100))
-                bad_value(arg, "an absolute path of at most 100 bytes, or none");
-            return store_single(config_.status_socket, arg == "none" ? std::string() : arg);
-        }
-        case Keyword::Ciphers: return algorithms(AlgorithmKind::Cipher, config_.ciphers);
-        case Keyword::KexAlgorithms: return algorithms(AlgorithmKind::Kex, config_.kex_algorithms);
-        case Keyword::RekeyLimit: return rekey_limit();
-        case Keyword::PerSourceMaxStartups: {
-            const std::string& arg = single_arg();
-            if (arg == "none") return store_single(config_.per_source_max_startups, 0u);
-            return number(config_.per_source_max_startups, 1, 1000000);
-        }
-        case Keyword::PerSourceNetBlockSize: return net_block_size();
-        case Keyword::PerSourcePenalties: return per_source_penalties();
-        case Keyword::PerSourcePenaltyExemptList: {
-            const std::string& arg = single_arg();
-            if (arg != "none" && addr_match_list("127.0.0.1", arg) == -2)
-                bad_value(arg, "a list of addresses or CIDR networks, or none");
-            return store_single(config_.per_source_penalty_exempt, arg == "none" ? std::string() : arg);
-        }
-        case Keyword::MaxTunnels: return number(config_.max_tunnels, 1, 1000);
-        case Keyword::TunnelCommandTimeout: {
-            const std::string& arg = single_arg();
-            auto v = parse_time_interval(arg);
-            if (!v || *v == 0) bad_value(arg, "a time of at least 1 second, such as 30 or 1m");
-            return store_single(config_.tunnel_command_timeout, *v);
-        }
-        }
-    }
+    void apply() { kw_.parse(*this); }
 
-private:
     [[noreturn]] void error(const std::string& problem) const { fail(prefix_, problem); }
 
     [[noreturn]] void bad_value(std::string_view value, std::string_view expected) const
@@ -645,6 +535,177 @@ private:
     const AlgorithmSupport& support_;
 };
 
+std::string permit_name(unsigned p)
+{
+    switch (p) {
+    case kPermitNo: return "no";
+    case kPermitPointToPoint: return "point-to-point";
+    case kPermitEthernet: return "ethernet";
+    default: return "yes";
+    }
+}
+std::string mtu_name(unsigned m) { return m == 0 ? std::string("default") : std::to_string(m); }
+std::string number_name(unsigned n) { return std::to_string(n); }
+std::string none_if_empty(const std::string& s) { return s.empty() ? std::string("none") : s; }
+std::string default_if_empty(const std::string& s) { return s.empty() ? std::string("(default)") : s; }
+
+using Values = std::vector<std::string>;
+using A = LineApplier;
+using C = ServerConfig;
+
+// In -T's order. Lookup ignores the order.
+constexpr KeywordInfo kKeywords[] = {
+    {"Port", true, [](A& a) { a.port(); },
+     [](const C& c) {
+         Values v;
+         for (auto p : c.ports) v.push_back(std::to_string(p));
+         return v;
+     }},
+    {"ListenAddress", true, [](A& a) { a.listen_address(); },
+     [](const C& c) {
+         Values v;
+         for (const auto& l : c.listen) {
+             const bool v6 = l.host.find(':') != std::string::npos;
+             v.push_back((v6 ? "[" + l.host + "]" : l.host) + ":" + std::to_string(l.port));
+         }
+         return v;
+     }},
+    {"HostKey", true, [](A& a) { a.host_key(); }, [](const C& c) { return c.host_keys; }},
+    {"AuthorizedKeysFile", true, [](A& a) { a.authorized_keys_file(); },
+     [](const C& c) {
+         std::string akf;
+         for (const auto& f : c.authorized_keys_files) akf += (akf.empty() ? "" : " ") + f;
+         return Values{none_if_empty(akf)};
+     }},
+    {"PermitTunnel", false, [](A& a) { a.permit_tunnel(); },
+     [](const C& c) { return Values{permit_name(c.permit_tunnel)}; }, &MatchBlock::permit_tunnel,
+     &C::permit_tunnel, permit_name},
+    {"PidFile", false, [](A& a) { a.pid_file(); }, [](const C& c) { return Values{none_if_empty(c.pid_file)}; }},
+    {"LogLevel", false, [](A& a) { a.log_level(); },
+     [](const C& c) { return Values{std::string(log::level_name(c.log_level))}; }},
+    {"AllowUsers", true, [](A& a) { a.allow_users(); }, [](const C& c) { return c.allow_users; }},
+    {"DenyUsers", true, [](A& a) { a.deny_users(); }, [](const C& c) { return c.deny_users; }},
+    {"TunnelBackend", false, [](A& a) { a.tunnel_backend(); }, [](const C& c) { return Values{c.tunnel_backend}; }},
+    {"TunnelMTU", false,
+     [](A& a) {
+         const std::string& arg = a.single_arg();
+         auto v = mtu::parse(arg);
+         if (!v) a.bad_value(arg, mtu::expected());
+         a.store_single(a.config_.tunnel_mtu, *v);
+     },
+     [](const C& c) { return Values{mtu_name(c.tunnel_mtu)}; }, &MatchBlock::tunnel_mtu, &C::tunnel_mtu, mtu_name},
+    {"MaxStartups", false, [](A& a) { a.max_startups(); },
+     [](const C& c) {
+         return Values{std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
+                       std::to_string(c.max_startups.full)};
+     }},
+    {"PerSourceMaxStartups", false,
+     [](A& a) {
+         const std::string& arg = a.single_arg();
+         if (arg == "none") return a.store_single(a.config_.per_source_max_startups, 0u);
+         a.number(a.config_.per_source_max_startups, 1, 1000000);
+     },
+     [](const C& c) {
+         return Values{c.per_source_max_startups == 0 ? std::string("none")
+                                                      : std::to_string(c.per_source_max_startups)};
+     }},
+    {"PerSourceNetBlockSize", false, [](A& a) { a.net_block_size(); },
+     [](const C& c) {
+         return Values{std::to_string(c.per_source_masklen4) + ":" + std::to_string(c.per_source_masklen6)};
+     }},
+    {"PerSourcePenalties", false, [](A& a) { a.per_source_penalties(); },
+     [](const C& c) {
+         const auto& p = c.per_source_penalties;
+         auto secs = [](unsigned v) { return std::to_string(v) + "s"; };
+         auto overflow = [](bool deny) { return std::string(deny ? "deny-all" : "permissive"); };
+         if (!p.enabled) return Values{"no"};
+         return Values{"crash:" + secs(p.crash) + " authfail:" + secs(p.authfail) + " noauth:" + secs(p.noauth) +
+                       " grace-exceeded:" + secs(p.grace_exceeded) + " max:" + secs(p.max) + " min:" +
+                       secs(p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
+                       " max-sources6:" + std::to_string(p.max_sources6) + " overflow:" +
+                       overflow(p.overflow_deny_all4) + " overflow6:" + overflow(p.overflow_deny_all6)};
+     }},
+    {"PerSourcePenaltyExemptList", false,
+     [](A& a) {
+         const std::string& arg = a.single_arg();
+         if (arg != "none" && addr_match_list("127.0.0.1", arg) == -2)
+             a.bad_value(arg, "a list of addresses or CIDR networks, or none");
+         a.store_single(a.config_.per_source_penalty_exempt, arg == "none" ? std::string() : arg);
+     },
+     [](const C& c) { return Values{none_if_empty(c.per_source_penalty_exempt)}; }},
+    {"MaxTunnels", false, [](A& a) { a.number(a.config_.max_tunnels, 1, 1000); },
+     [](const C& c) { return Values{std::to_string(c.max_tunnels)}; }, &MatchBlock::max_tunnels, &C::max_tunnels,
+     number_name},
+    {"LoginGraceTime", false, [](A& a) { a.time_value(a.config_.login_grace_time); },
+     [](const C& c) { return Values{std::to_string(c.login_grace_time)}; }},
+    {"MaxAuthTries", false, [](A& a) { a.number(a.config_.max_auth_tries, 1, 1000); },
+     [](const C& c) { return Values{std::to_string(c.max_auth_tries)}; }},
+    {"MaxSessions", false, [](A& a) { a.number(a.config_.max_sessions, 0, 1000); },
+     [](const C& c) { return Values{std::to_string(c.max_sessions)}; }},
+    {"ClientAliveInterval", false, [](A& a) { a.time_value(a.config_.client_alive_interval); },
+     [](const C& c) { return Values{std::to_string(c.client_alive_interval)}; }},
+    {"ClientAliveCountMax", false, [](A& a) { a.number(a.config_.client_alive_count_max, 0, 1000); },
+     [](const C& c) { return Values{std::to_string(c.client_alive_count_max)}; }},
+    {"PrivilegeSeparationUser", false, [](A& a) { a.privsep_user(); },
+     [](const C& c) { return Values{default_if_empty(c.privsep_user)}; }},
+    {"TunnelUpCommand", false, [](A& a) { a.command(a.config_.tunnel_up_command); },
+     [](const C& c) { return Values{none_if_empty(c.tunnel_up_command)}; }},
+    {"TunnelDownCommand", false, [](A& a) { a.command(a.config_.tunnel_down_command); },
+     [](const C& c) { return Values{none_if_empty(c.tunnel_down_command)}; }},
+    {"TunnelCommandTimeout", false,
+     [](A& a) {
+         const std::string& arg = a.single_arg();
+         auto v = parse_time_interval(arg);
+         if (!v || *v == 0) a.bad_value(arg, "a time of at least 1 second, such as 30 or 1m");
+         a.store_single(a.config_.tunnel_command_timeout, *v);
+     },
+     [](const C& c) { return Values{std::to_string(c.tunnel_command_timeout)}; }},
+    {"StatusSocket", false,
+     [](A& a) {
+         const std::string& arg = a.single_arg();
+         if (arg != "none" && (arg.empty() || arg[0] != '/' || arg.size() > 100))
+             a.bad_value(arg, "an absolute path of at most 100 bytes, or none");
+         a.store_single(a.config_.status_socket, arg == "none" ? std::string() : arg);
+     },
+     [](const C& c) { return Values{none_if_empty(c.status_socket)}; }},
+    {"Ciphers", false, [](A& a) { a.algorithms(AlgorithmKind::Cipher, a.config_.ciphers); },
+     [](const C& c) { return Values{default_if_empty(c.ciphers)}; }},
+    {"KexAlgorithms", false, [](A& a) { a.algorithms(AlgorithmKind::Kex, a.config_.kex_algorithms); },
+     [](const C& c) { return Values{default_if_empty(c.kex_algorithms)}; }},
+    {"RekeyLimit", false, [](A& a) { a.rekey_limit(); },
+     [](const C& c) {
+         return Values{(c.rekey_limit_bytes == 0 ? std::string("default") : std::to_string(c.rekey_limit_bytes)) +
+                       " " +
+                       (c.rekey_limit_seconds == 0 ? std::string("none") : std::to_string(c.rekey_limit_seconds))};
+     }},
+};
+
+// Every entry parses and prints; a Match-allowed one has all three of its
+// block's parts.
+constexpr bool keyword_table_complete()
+{
+    for (const auto& k : kKeywords) {
+        if (k.parse == nullptr || k.print == nullptr) return false;
+        const bool in_match = k.block != nullptr;
+        if (in_match != (k.field != nullptr) || in_match != (k.block_value != nullptr)) return false;
+    }
+    return true;
+}
+static_assert(keyword_table_complete(), "a keyword table entry lacks its parser, its printer or a Match part");
+
+// "PermitTunnel, TunnelMTU and MaxTunnels": what a Match block allows, for
+// the error that refuses the rest.
+std::string match_keywords_text()
+{
+    std::vector<std::string_view> names;
+    for (const auto& k : kKeywords)
+        if (k.block != nullptr) names.push_back(k.name);
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        out += std::string(i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + std::string(names[i]);
+    return out;
+}
+
 // The first word of a line for messages about the line as a whole.
 std::string keyword_hint(std::string_view line)
 {
@@ -711,16 +772,14 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
     if (!split_words(parts.rest, args))
         fail(source.prefix, "unterminated quote in arguments for " + std::string(info->name));
     if (match_ && source.number != 0) {
-        if (info->id != Keyword::PermitTunnel && info->id != Keyword::TunnelMTU && info->id != Keyword::MaxTunnels)
-            fail(source.prefix, std::string(info->name) +
-                                    " is not allowed in a Match block (only PermitTunnel, TunnelMTU and MaxTunnels)");
+        if (info->block == nullptr)
+            fail(source.prefix, std::string(info->name) + " is not allowed in a Match block (only " +
+                                    match_keywords_text() + ")");
         // Parse the value with a scratch config, then keep the block's first.
         ServerConfig scratch;
         LineApplier(scratch, *info, source.prefix, source.origin, source.number, args, support_).apply();
-        auto& block = config_.matches[*match_];
-        if (info->id == Keyword::PermitTunnel && !block.permit_tunnel) block.permit_tunnel = scratch.permit_tunnel;
-        if (info->id == Keyword::TunnelMTU && !block.tunnel_mtu) block.tunnel_mtu = scratch.tunnel_mtu;
-        if (info->id == Keyword::MaxTunnels && !block.max_tunnels) block.max_tunnels = scratch.max_tunnels;
+        auto& slot = config_.matches[*match_].*info->block;
+        if (!slot) slot = scratch.*info->field;
         return;
     }
     LineApplier(config_, *info, source.prefix, source.origin, source.number, args, support_).apply();
@@ -869,72 +928,25 @@ namespace feth::config {
 
 std::string dump_config(const ServerConfig& c)
 {
-    std::string out;
-    auto line = [&out](const char* kw, const std::string& value) { out += std::string(kw) + " " + value + "\n"; };
-    auto permit = [](unsigned p) -> std::string {
-        switch (p) {
-        case kPermitNo: return "no";
-        case kPermitPointToPoint: return "point-to-point";
-        case kPermitEthernet: return "ethernet";
-        default: return "yes";
-        }
+    auto lower = [](std::string_view name) {
+        std::string s;
+        for (char ch : name) s += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        return s;
     };
-    auto mtu_value = [](unsigned m) { return m == 0 ? std::string("default") : std::to_string(m); };
-    for (auto p : c.ports) line("port", std::to_string(p));
-    for (const auto& l : c.listen) {
-        const bool v6 = l.host.find(':') != std::string::npos;
-        line("listenaddress", (v6 ? "[" + l.host + "]" : l.host) + ":" + std::to_string(l.port));
-    }
-    for (const auto& k : c.host_keys) line("hostkey", k);
-    std::string akf;
-    for (const auto& f : c.authorized_keys_files) akf += (akf.empty() ? "" : " ") + f;
-    line("authorizedkeysfile", akf.empty() ? "none" : akf);
-    line("permittunnel", permit(c.permit_tunnel));
-    line("pidfile", c.pid_file.empty() ? "none" : c.pid_file);
-    line("loglevel", log::level_name(c.log_level));
-    for (const auto& u : c.allow_users) line("allowusers", u);
-    for (const auto& u : c.deny_users) line("denyusers", u);
-    line("tunnelbackend", c.tunnel_backend);
-    line("tunnelmtu", mtu_value(c.tunnel_mtu));
-    line("maxstartups", std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
-                            std::to_string(c.max_startups.full));
-    line("persourcemaxstartups", c.per_source_max_startups == 0 ? std::string("none")
-                                                                 : std::to_string(c.per_source_max_startups));
-    line("persourcenetblocksize", std::to_string(c.per_source_masklen4) + ":" + std::to_string(c.per_source_masklen6));
-    {
-        const auto& p = c.per_source_penalties;
-        auto secs = [](unsigned v) { return std::to_string(v) + "s"; };
-        auto overflow = [](bool deny) { return std::string(deny ? "deny-all" : "permissive"); };
-        line("persourcepenalties",
-             !p.enabled ? std::string("no")
-                        : "crash:" + secs(p.crash) + " authfail:" + secs(p.authfail) + " noauth:" + secs(p.noauth) +
-                              " grace-exceeded:" + secs(p.grace_exceeded) + " max:" + secs(p.max) + " min:" +
-                              secs(p.min) + " max-sources4:" + std::to_string(p.max_sources4) +
-                              " max-sources6:" + std::to_string(p.max_sources6) + " overflow:" +
-                              overflow(p.overflow_deny_all4) + " overflow6:" + overflow(p.overflow_deny_all6));
-    }
-    line("persourcepenaltyexemptlist", c.per_source_penalty_exempt.empty() ? "none" : c.per_source_penalty_exempt);
-    line("maxtunnels", std::to_string(c.max_tunnels));
-    line("logingracetime", std::to_string(c.login_grace_time));
-    line("maxauthtries", std::to_string(c.max_auth_tries));
-    line("maxsessions", std::to_string(c.max_sessions));
-    line("clientaliveinterval", std::to_string(c.client_alive_interval));
-    line("clientalivecountmax", std::to_string(c.client_alive_count_max));
-    line("privilegeseparationuser", c.privsep_user.empty() ? "(default)" : c.privsep_user);
-    line("tunnelupcommand", c.tunnel_up_command.empty() ? "none" : c.tunnel_up_command);
-    line("tunneldowncommand", c.tunnel_down_command.empty() ? "none" : c.tunnel_down_command);
-    line("tunnelcommandtimeout", std::to_string(c.tunnel_command_timeout));
-    line("statussocket", c.status_socket.empty() ? "none" : c.status_socket);
-    line("ciphers", c.ciphers.empty() ? "(default)" : c.ciphers);
-    line("kexalgorithms", c.kex_algorithms.empty() ? "(default)" : c.kex_algorithms);
-    line("rekeylimit", (c.rekey_limit_bytes == 0 ? std::string("default") : std::to_string(c.rekey_limit_bytes)) + " " +
-                           (c.rekey_limit_seconds == 0 ? std::string("none") : std::to_string(c.rekey_limit_seconds)));
+    std::string out;
+    auto line = [&out, &lower](std::string_view kw, const std::string& value) { out += lower(kw) + " " + value + "\n"; };
+    for (const auto& k : kKeywords)
+        for (const auto& value : k.print(c)) line(k.name, value);
+    // Match is a directive, not a keyword: its blocks last, each with the
+    // values it sets.
     for (const auto& m : c.matches) {
-        std::string crit;
-        for (const auto& k : m.criteria) crit += (crit.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
-        line("match", crit + (m.permit_tunnel ? " permittunnel " + permit(*m.permit_tunnel) : "") +
-                          (m.tunnel_mtu ? " tunnelmtu " + mtu_value(*m.tunnel_mtu) : "") +
-                          (m.max_tunnels ? " maxtunnels " + std::to_string(*m.max_tunnels) : ""));
+        std::string text;
+        for (const auto& k : m.criteria) text += (text.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
+        for (const auto& k : kKeywords) {
+            if (k.block == nullptr || !(m.*k.block)) continue;
+            text += " " + lower(k.name) + " " + k.block_value(*(m.*k.block));
+        }
+        line("match", text);
     }
     return out;
 }
