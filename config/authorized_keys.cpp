@@ -1,4 +1,5 @@
 #include "config/authorized_keys.hpp"
+#include "config/openssh_syntax.hpp"
 #include "config/printable.hpp"
 
 #include <algorithm>
@@ -133,8 +134,6 @@ bool is_option_name_char(char c)
            c == '_';
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // OpenSSH's opt_dequote(): "..." where only \" is an escape.
 std::string dequote(std::string_view& s, std::string& value)
 {
@@ -157,7 +156,7 @@ std::string parse_option(std::string_view& s, std::vector<KeyOption>& options)
 {
     KeyOption option;
     while (!s.empty() && is_option_name_char(s.front())) {
-        option.name += lower(s.front());
+        option.name += syntax::ascii_lower(s.front());
         s.remove_prefix(1);
         if (option.name.size() > kMaxOptionName) return "option name too long";
     }

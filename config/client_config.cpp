@@ -6,11 +6,9 @@
 #include "config/client_config.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <netdb.h>
 #include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +24,6 @@
 #include "config/openssh_syntax.hpp"
 #include "config/printable.hpp"
 #include "base/error.hpp"
-#include "base/fd.hpp"
 #include "base/log.hpp"
 #include "tunnel/mtu.hpp"
 
@@ -34,6 +31,7 @@ namespace feth::config {
 
 namespace {
 
+using syntax::ascii_lower;
 using syntax::iequals;
 using syntax::kMaxFileSize;
 using syntax::kMaxLineLength;
@@ -221,14 +219,6 @@ std::string rest_of_line(std::string_view line)
     return std::string(v);
 }
 
-char to_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s)
-{
-    std::string out(s);
-    for (char& c : out) c = to_lower(c);
-    return out;
-}
 
 template <typename List>
 bool contains(const List& list, std::string_view word)
@@ -465,7 +455,7 @@ bool match_host_patterns(std::string_view patterns, std::string_view host)
         if (end > i) list.append(list.empty() ? "" : ",").append(patterns.substr(i, end - i));
         i = end + 1;
     }
-    return !list.empty() && match_pattern_list(lower(host), list, true) == 1;
+    return !list.empty() && match_pattern_list(ascii_lower(host), list, true) == 1;
 }
 
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text)
@@ -623,7 +613,7 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         throw InputError(ctx.where() + e.what());
     }
     if (words.empty()) return;
-    const std::string kw = lower(words[0]);
+    const std::string kw = ascii_lower(words[0]);
     const std::string name(canonical_name(kw));
     std::vector<std::string> args(words.begin() + 1, words.end());
     if (args.empty())
@@ -644,8 +634,8 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
         // Only where the block applies: a Host block for another host
         // cannot stop this connection.
         if (!active || ctx.never_match) return;
-        std::string value = lower(args[0]);
-        for (std::size_t i = 1; i < args.size(); ++i) value += " " + lower(args[i]);
+        std::string value = ascii_lower(args[0]);
+        for (std::size_t i = 1; i < args.size(); ++i) value += " " + ascii_lower(args[i]);
         std::string_view harmless = info->harmless;
         while (!harmless.empty()) {
             auto bar = harmless.find('|');
@@ -956,7 +946,7 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
         std::string attrib = args[i];
         bool negate = !attrib.empty() && attrib[0] == '!';
         if (negate) attrib.erase(0, 1);
-        std::string lattr = lower(attrib);
+        std::string lattr = ascii_lower(attrib);
         if (lattr == "all") {
             // ssh: alone, or after canonical/final ("Match final all").
             if (attributes > 1 || i + 1 < args.size())
@@ -991,9 +981,9 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
             fail("Missing Match criteria for " + printable(attrib, 80));
         bool r = false;
         if (lattr == "host") {
-            r = match_pattern_list(lower(host), arg, true) == 1;
+            r = match_pattern_list(ascii_lower(host), arg, true) == 1;
         } else if (lattr == "originalhost") {
-            r = match_pattern_list(lower(original_host_), arg, true) == 1;
+            r = match_pattern_list(ascii_lower(original_host_), arg, true) == 1;
         } else if (lattr == "user") {
             r = match_pattern_list(ruser, arg, false) == 1;
         } else if (lattr == "localuser") {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include "config/openssh_syntax.hpp"
+
 namespace feth::config {
 namespace {
 
@@ -57,9 +59,7 @@ int match_pattern_list(std::string_view s, std::string_view list, bool lowercase
         if (end == std::string_view::npos) end = list.size();
         std::string sub(list.substr(i, end - i));
         if (sub.size() >= 1023) return 0; // sshd: a subpattern too long is no match
-        if (lowercase)
-            for (auto& c : sub)
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+        if (lowercase) sub = syntax::ascii_lower(sub);
         i = end < list.size() ? end + 1 : end;
         if (match_pattern(s, sub)) {
             if (negated) return -1;

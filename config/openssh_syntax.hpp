@@ -22,6 +22,10 @@ namespace syntax {
 inline constexpr std::size_t kMaxLineLength = 8192;
 inline constexpr std::size_t kMaxFileSize = 1024 * 1024;
 
+// ASCII lower case (keywords, host names), whatever the locale.
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+std::string ascii_lower(std::string_view s);
+
 // ASCII case-insensitive equality (keywords, yes/no, "none"), whatever the
 // locale.
 bool iequals(std::string_view a, std::string_view b);

@@ -187,6 +187,9 @@ public:
 
     void apply() { kw_.parse(*this); }
 
+    // Everything below is public for kKeywords' parsers (this class is
+    // private to this file).
+
     [[noreturn]] void error(const std::string& problem) const { fail(prefix_, problem); }
 
     [[noreturn]] void bad_value(std::string_view value, std::string_view expected) const
@@ -742,8 +745,7 @@ void ConfigParser::apply_line(std::string_view line, const Source& source)
         block.where = source.prefix;
         if (words.empty()) fail(source.prefix, "Match needs criteria (All, User or Address)");
         for (std::size_t i = 0; i < words.size(); ++i) {
-            std::string name = words[i];
-            for (auto& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+            const std::string name = syntax::ascii_lower(words[i]);
             if (name == "all") {
                 if (words.size() != 1) fail(source.prefix, "Match All must be the only criterion");
                 block.criteria.push_back({"all", ""});
@@ -928,13 +930,9 @@ namespace feth::config {
 
 std::string dump_config(const ServerConfig& c)
 {
-    auto lower = [](std::string_view name) {
-        std::string s;
-        for (char ch : name) s += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-        return s;
-    };
+    using syntax::ascii_lower;
     std::string out;
-    auto line = [&out, &lower](std::string_view kw, const std::string& value) { out += lower(kw) + " " + value + "\n"; };
+    auto line = [&out](std::string_view kw, const std::string& value) { out += ascii_lower(kw) + " " + value + "\n"; };
     for (const auto& k : kKeywords)
         for (const auto& value : k.print(c)) line(k.name, value);
     // Match is a directive, not a keyword: its blocks last, each with the
@@ -944,7 +942,7 @@ std::string dump_config(const ServerConfig& c)
         for (const auto& k : m.criteria) text += (text.empty() ? "" : " ") + k.name + (k.patterns.empty() ? "" : " " + k.patterns);
         for (const auto& k : kKeywords) {
             if (k.block == nullptr || !(m.*k.block)) continue;
-            text += " " + lower(k.name) + " " + k.block_value(*(m.*k.block));
+            text += " " + ascii_lower(k.name) + " " + k.block_value(*(m.*k.block));
         }
         line("match", text);
     }
