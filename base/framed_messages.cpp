@@ -13,6 +13,11 @@
 
 namespace feth::framing {
 
+InputError Message::field_error(const std::string& problem) const
+{
+    return InputError("message type " + std::to_string(type_) + ": " + problem);
+}
+
 void Message::put_u32(std::uint32_t v)
 {
     std::uint8_t b[4];
@@ -34,7 +39,7 @@ void Message::put_string(std::string_view s)
 
 std::uint32_t Message::get_u32()
 {
-    if (payload_.size() - pos_ < 4) throw InputError("monitor message: truncated uint32");
+    if (payload_.size() - pos_ < 4) throw field_error("truncated uint32");
     std::uint32_t v = load_be32(payload_.data() + pos_);
     pos_ += 4;
     return v;
@@ -42,7 +47,7 @@ std::uint32_t Message::get_u32()
 
 std::uint64_t Message::get_u64()
 {
-    if (payload_.size() - pos_ < 8) throw InputError("monitor message: truncated uint64");
+    if (payload_.size() - pos_ < 8) throw field_error("truncated uint64");
     const std::uint64_t high = get_u32();
     return high << 32 | get_u32();
 }
@@ -50,9 +55,9 @@ std::uint64_t Message::get_u64()
 std::string Message::get_string(std::size_t max)
 {
     std::uint32_t len = get_u32();
-    if (len > max) throw InputError("monitor message: string of " + std::to_string(len) + " bytes (limit " +
+    if (len > max) throw field_error("string of " + std::to_string(len) + " bytes (limit " +
                                     std::to_string(max) + ")");
-    if (payload_.size() - pos_ < len) throw InputError("monitor message: truncated string");
+    if (payload_.size() - pos_ < len) throw field_error("truncated string");
     std::string s(reinterpret_cast<const char*>(payload_.data() + pos_), len);
     pos_ += len;
     return s;
@@ -61,7 +66,7 @@ std::string Message::get_string(std::size_t max)
 void Message::expect_end() const
 {
     if (pos_ != payload_.size())
-        throw InputError("monitor message: " + std::to_string(payload_.size() - pos_) + " trailing bytes");
+        throw field_error(std::to_string(payload_.size() - pos_) + " trailing bytes");
 }
 
 void send_message(int sock, const Message& msg, const char* peer, TypeNamer names)

@@ -60,8 +60,8 @@ public:
     void put_string(std::string_view s);
     void add_fd(int fd) { send_fds_.push_back(fd); } // borrowed: the caller keeps it
 
-    // Reading: each throws InputError("monitor message: ...") on a field out
-    // of bounds; `max` bounds a string.
+    // Reading: each throws InputError("message type N: ...") on a field out
+    // of bounds (the reader adds the peer); `max` bounds a string.
     std::uint32_t get_u32();
     std::uint64_t get_u64();
     std::string get_string(std::size_t max);
@@ -74,6 +74,8 @@ public:
     std::vector<UniqueFd>& fds() { return fds_; }
 
 private:
+    InputError field_error(const std::string& problem) const;
+
     std::uint32_t type_ = 0;
     std::vector<std::uint8_t> payload_;
     std::size_t pos_ = 0;
