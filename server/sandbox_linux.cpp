@@ -95,7 +95,7 @@ void install_platform_sandbox(int monitor_fd)
         "newfstatat", "statx", "getsockopt", "getsockname", "getpeername",
         // Waiting: libssh's event loop (poll), sleeps.
         "poll", "ppoll", "select", "pselect6", "nanosleep", "clock_nanosleep",
-        // The signal pipe (tunnel/signal_pipe.cpp) is made in
+        // The signal pipe (base/signal_pipe.cpp) is made in
         // serve_connection; handlers and their return; LoginGraceTime's
         // alarm.
         "pipe", "pipe2", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "alarm", "setitimer",

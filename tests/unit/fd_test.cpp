@@ -1,4 +1,4 @@
-// tunnel/fd: the socket helpers give close-on-exec descriptors in exactly
+// base/fd: the socket helpers give close-on-exec descriptors in exactly
 // the mode asked for, on every platform. The accepted-socket cases are the
 // macOS trap: accept() there copies the listener's O_NONBLOCK.
 #include "base/fd.hpp"

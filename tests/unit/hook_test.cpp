@@ -1,4 +1,4 @@
-// tunnel/hook: real /bin/sh processes: environment, exit status, signals,
+// base/hook: real /bin/sh processes: environment, exit status, signals,
 // timeouts, output logging, no fd leaked, never a zombie. And the client's
 // TunnelUpCommand / TunnelDownCommand / TunnelCommandTimeout keywords.
 #include "base/hook.hpp"
