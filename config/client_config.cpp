@@ -41,165 +41,6 @@ constexpr std::size_t kMaxHostsFiles = 32;     // ssh's SSH_MAX_HOSTS_FILES
 constexpr std::size_t kMaxIncludedFiles = 4096; // per top-level source
 const std::string kCommandLine = "command-line"; // ssh's origin for -o
 
-// Every keyword of OpenSSH's readconf.c keywords[] table (the deprecated
-// and unsupported ones included: ssh accepts all of them), Apple's
-// UseKeychain, and ours; each honoured, accepted and ignored, or refused
-// (client_config.hpp). docs/feth-ssh.1 lists the three groups and
-// tests/packaging/man_pages_test.sh checks it against this table: one entry
-// a line, as `{"Name", H|I|R`.
-constexpr auto H = KeywordClass::Honoured;
-constexpr auto I = KeywordClass::Ignored;
-constexpr auto R = KeywordClass::Refused;
-constexpr KeywordInfo kKeywords[] = {
-    // Where to connect and as whom.
-    {"Host", H, "", "", false},
-    {"Match", H, "", "", false},
-    {"Include", H, "", "", false},
-    {"HostName", H, "", "", false},
-    {"User", H, "", "", false},
-    {"Port", H, "", "", false},
-    {"AddressFamily", H, "", "", false},
-    {"BindAddress", H, "", "", false},
-    {"ConnectTimeout", H, "", "", false},
-    {"ConnectionAttempts", H, "", "", false},
-    {"ProxyCommand", H, "", "parsed with the connect path (client/proxy)", false},
-    {"ProxyJump", H, "", "parsed with the connect path (client/proxy)", false},
-    // Host keys.
-    {"UserKnownHostsFile", H, "", "", false},
-    {"GlobalKnownHostsFile", H, "", "", false},
-    {"StrictHostKeyChecking", H, "", "", false},
-    {"HostKeyAlias", H, "", "", false},
-    {"HostKeyAlgorithms", H, "", "", false},
-    {"CheckHostIP", H, "", "", false},
-    {"HashKnownHosts", H, "", "", false},
-    // Authentication.
-    {"IdentityFile", H, "", "", false},
-    {"IdentitiesOnly", H, "", "", false},
-    {"IdentityAgent", H, "", "", false},
-    {"CertificateFile", H, "", "", false},
-    {"AddKeysToAgent", H, "", "", false},
-    {"PubkeyAcceptedAlgorithms", H, "", "", false},
-    {"PubkeyAcceptedKeyTypes", H, "", "", false}, // ssh's old name for PubkeyAcceptedAlgorithms
-    {"BatchMode", H, "", "", false},
-    // The transport.
-    {"Ciphers", H, "", "", false},
-    {"MACs", H, "", "", false},
-    {"KexAlgorithms", H, "", "", false},
-    {"RekeyLimit", H, "", "", false},
-    {"ServerAliveInterval", H, "", "", false},
-    {"ServerAliveCountMax", H, "", "", false},
-    // The tunnel and what runs around it.
-    {"Tunnel", H, "", "", false},
-    {"TunnelDevice", H, "", "", false},
-    {"ExitOnForwardFailure", H, "", "", false},
-    {"LocalCommand", H, "", "", false},
-    {"PermitLocalCommand", H, "", "", false},
-    {"LogLevel", H, "", "", false},
-    {"IgnoreUnknown", H, "", "", false},
-    // Ours.
-    {"Reconnect", H, "", "", true},
-    {"TunnelBackend", H, "", "", true},
-    {"TunnelMTU", H, "", "", true},
-    {"TunnelUpCommand", H, "", "", true},
-    {"TunnelDownCommand", H, "", "", true},
-    {"TunnelCommandTimeout", H, "", "", true},
-
-    // Refused: security- or path-relevant, not implemented. The harmless
-    // values ask for what feth-ssh does anyway.
-    {"BindInterface", R, "", "binding to an interface is not implemented; BindAddress is", false},
-    {"CanonicalizeHostname", R, "no|false", "host name canonicalisation is not implemented", false},
-    {"CASignatureAlgorithms", R, "", "host certificates are not verified by feth-ssh", false},
-    {"KnownHostsCommand", R, "none", "known_hosts commands are not run", false},
-    {"PKCS11Provider", R, "none", "PKCS#11 keys are not supported", false},
-    {"SmartcardDevice", R, "none", "PKCS#11 keys are not supported", false},
-    {"SecurityKeyProvider", R, "internal", "FIDO security keys are not supported", false},
-    {"PubkeyAuthentication", R, "yes|true|unbound|host-bound", "feth-ssh authenticates with public keys only", false},
-    {"RevokedHostKeys", R, "none", "revoked host key lists are not checked", false},
-    {"RequiredRSASize", R, "1024", "the RSA key size limit is libssh's own", false},
-    {"VerifyHostKeyDNS", R, "no|false", "SSHFP lookups are not implemented", false},
-    {"ProxyUseFdpass", R, "no|false", "the proxy command's socket is not passed back", false},
-    {"RefuseConnection", R, "no|false", "feth-ssh refuses by not connecting", false},
-
-    // Accepted and ignored: cannot matter to a tunnel (or only tighten
-    // what feth-ssh does anyway).
-    {"UseKeychain", I, "", "Apple's ssh: keys come from the agent or the files", false},
-    {"CanonicalDomains", I, "", "", false},
-    {"CanonicalizeFallbackLocal", I, "", "", false},
-    {"CanonicalizeMaxDots", I, "", "", false},
-    {"CanonicalizePermittedCNames", I, "", "", false},
-    {"ChallengeResponseAuthentication", I, "", "", false},
-    {"ChannelTimeout", I, "", "", false},
-    {"ClearAllForwardings", I, "", "", false},
-    {"Compression", I, "", "", false},
-    {"CompressionLevel", I, "", "", false},
-    {"ControlMaster", I, "", "", false},
-    {"ControlPath", I, "", "", false},
-    {"ControlPersist", I, "", "", false},
-    {"DynamicForward", I, "", "", false},
-    {"EnableEscapeCommandline", I, "", "", false},
-    {"EnableSSHKeysign", I, "", "", false},
-    {"EscapeChar", I, "", "", false},
-    {"FingerprintHash", I, "", "", false},
-    {"ForkAfterAuthentication", I, "", "", false},
-    {"ForwardAgent", I, "", "", false},
-    {"ForwardX11", I, "", "", false},
-    {"ForwardX11Timeout", I, "", "", false},
-    {"ForwardX11Trusted", I, "", "", false},
-    {"GatewayPorts", I, "", "", false},
-    {"GSSAPIAuthentication", I, "", "", false},
-    {"GSSAPIDelegateCredentials", I, "", "", false},
-    {"HostbasedAcceptedAlgorithms", I, "", "", false},
-    {"HostbasedAuthentication", I, "", "", false},
-    {"HostbasedKeyTypes", I, "", "", false},
-    {"IPQoS", I, "", "", false},
-    {"KbdInteractiveAuthentication", I, "", "", false},
-    {"KbdInteractiveDevices", I, "", "", false},
-    {"LocalForward", I, "", "", false},
-    {"LogVerbose", I, "", "", false},
-    {"NoHostAuthenticationForLocalhost", I, "", "", false},
-    {"NumberOfPasswordPrompts", I, "", "", false},
-    {"ObscureKeystrokeTiming", I, "", "", false},
-    {"PasswordAuthentication", I, "", "", false},
-    {"PermitRemoteOpen", I, "", "", false},
-    {"PreferredAuthentications", I, "", "", false},
-    {"RemoteCommand", I, "", "", false},
-    {"RemoteForward", I, "", "", false},
-    {"RequestTTY", I, "", "", false},
-    {"SendEnv", I, "", "", false},
-    {"SessionType", I, "", "", false},
-    {"SetEnv", I, "", "", false},
-    {"StdinNull", I, "", "", false},
-    {"StreamLocalBindMask", I, "", "", false},
-    {"StreamLocalBindUnlink", I, "", "", false},
-    {"SyslogFacility", I, "", "", false},
-    {"Tag", I, "", "", false},
-    {"TCPKeepAlive", I, "", "", false},
-    {"KeepAlive", I, "", "", false},
-    {"UpdateHostKeys", I, "", "", false},
-    {"VersionAddendum", I, "", "", false},
-    {"VisualHostKey", I, "", "", false},
-    {"WarnWeakCrypto", I, "", "", false},
-    {"XAuthLocation", I, "", "", false},
-    // Deprecated or unsupported in OpenSSH itself (it ignores them too).
-    {"AFSTokenPassing", I, "", "", false},
-    {"Cipher", I, "", "", false},
-    {"DSAAuthentication", I, "", "", false},
-    {"FallBackToRsh", I, "", "", false},
-    {"GlobalKnownHostsFile2", I, "", "", false},
-    {"IdentityFile2", I, "", "", false},
-    {"KerberosAuthentication", I, "", "", false},
-    {"KerberosTGTPassing", I, "", "", false},
-    {"Protocol", I, "", "", false},
-    {"RhostsAuthentication", I, "", "", false},
-    {"RhostsRSAAuthentication", I, "", "", false},
-    {"RSAAuthentication", I, "", "", false},
-    {"SKeyAuthentication", I, "", "", false},
-    {"TISAuthentication", I, "", "", false},
-    {"UsePrivilegedPort", I, "", "", false},
-    {"UseRoaming", I, "", "", false},
-    {"UseRsh", I, "", "", false},
-    {"UserKnownHostsFile2", I, "", "", false},
-};
 constexpr unsigned kDefaultTunnelCommandTimeout = 30;
 
 // A command keyword's value is the rest of the line, verbatim (quotes and
@@ -226,13 +67,6 @@ bool contains(const List& list, std::string_view word)
     return std::find(std::begin(list), std::end(list), word) != std::end(list);
 }
 
-const KeywordInfo* find_keyword(std::string_view lower_kw) { return syntax::find_keyword(kKeywords, lower_kw); }
-
-std::string_view canonical_name(std::string_view lower_kw)
-{
-    const KeywordInfo* k = find_keyword(lower_kw);
-    return k != nullptr ? k->name : lower_kw;
-}
 
 
 std::optional<bool> parse_flag(std::string_view v)
@@ -476,6 +310,741 @@ std::optional<TunnelDevice> parse_tunnel_device(std::string_view text)
     return dev;
 }
 
+// One line of an honoured keyword, as its parser sees it. Values are
+// checked in every block, as ssh does; stored only where the block applies
+// (`active`) and nothing set the keyword before (first value wins).
+struct KeywordLine {
+    ClientConfig& config;
+    const AlgorithmSupport& support;
+    const std::string& host;              // what Host lines match (HostName's %h)
+    std::string_view line;                // the whole line, for the rest-of-line keywords
+    const std::string& name;              // the keyword as the table spells it
+    const std::vector<std::string>& args; // at least one
+    const std::string& v;                 // args[0]
+    std::string where;                    // "<origin> line <n>: "
+    bool active;
+
+    InputError bad(const std::string& allowed) const
+    {
+        return InputError(where + "bad value '" + printable(v, 80) + "' for " + name + " (expected " + allowed + ")");
+    }
+    InputError extra_arguments() const { return InputError(where + "keyword " + name + " extra arguments at end of line"); }
+    void single() const
+    {
+        if (v.empty()) throw InputError(where + "missing argument for " + name);
+        if (args.size() > 1) throw extra_arguments();
+    }
+    template <typename Field, typename Value>
+    void store(Field& field, Value value) const
+    {
+        if (active && !field) field = std::move(value);
+    }
+    void flag(std::optional<bool>& field) const
+    {
+        single();
+        auto b = parse_flag(v);
+        if (!b) throw bad("yes or no");
+        store(field, *b);
+    }
+    void seconds(std::optional<unsigned>& field) const
+    {
+        single();
+        if (v == "none") return; // ssh: leaves the option unset
+        auto s = parse_time_interval(v);
+        if (!s) throw bad("seconds or a time such as 30s, 5m, 1h");
+        store(field, *s);
+    }
+    // UserKnownHostsFile, GlobalKnownHostsFile: paths, or "none" alone
+    // (the user list drops it: none; the global one keeps it, as -G shows).
+    std::vector<std::string> hosts_files(bool keep_none) const
+    {
+        std::vector<std::string> files;
+        for (const auto& a : args) {
+            if (a.empty()) throw InputError(where + "keyword " + name + " empty argument");
+            if (iequals(a, "none") && args.size() > 1)
+                throw InputError(where + "keyword " + name + " \"none\" argument must appear alone.");
+            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
+                throw InputError(where + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
+                                 problem + ")");
+            if (keep_none || !iequals(a, "none")) files.push_back(a);
+        }
+        if (files.size() > kMaxHostsFiles) throw InputError(where + "too many " + name + " entries.");
+        return files;
+    }
+    // IdentityFile, CertificateFile: ssh drops duplicates and bounds the list.
+    void add_file(std::vector<std::string>& files, std::string_view what) const
+    {
+        single();
+        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
+        if (!active || contains(files, v)) return;
+        if (files.size() >= kMaxIdentityFiles)
+            throw InputError(where + "Too many " + std::string(what) + " files specified (max " +
+                             std::to_string(kMaxIdentityFiles) + ")");
+        files.push_back(v);
+    }
+};
+
+// What ssh -G prints from: the configuration before resolve_defaults()
+// (`raw`, for the values ssh prints as written), after it, and the host as
+// given.
+struct DumpSource {
+    const ClientConfig& raw;
+    const ClientConfig& c;
+    const std::string& host;
+};
+
+namespace {
+
+// One ProxyJump hop as ssh's parse_ssh_uri / parse_user_host_port accept
+// it: ssh://[user@]host[:port][/] or [user@]host[:port], host possibly
+// [bracketed]. True when well-formed.
+bool valid_jump_hop(std::string_view hop)
+{
+    const bool uri = hop.rfind("ssh://", 0) == 0;
+    if (uri) {
+        hop.remove_prefix(6);
+        if (!hop.empty() && hop.back() == '/') hop.remove_suffix(1);
+        if (hop.find('/') != std::string_view::npos) return false;
+    }
+    if (auto at = hop.rfind('@'); at != std::string_view::npos) {
+        if (at == 0) return false;
+        hop.remove_prefix(at + 1);
+    }
+    std::string_view host = hop, port;
+    if (!hop.empty() && hop[0] == '[') {
+        auto close = hop.find(']');
+        if (close == std::string_view::npos || close == 1) return false;
+        host = hop.substr(1, close - 1);
+        std::string_view rest = hop.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest[0] != ':') return false;
+            port = rest.substr(1);
+            if (port.empty()) return false;
+        }
+    } else if (auto colon = hop.find(':'); colon != std::string_view::npos) {
+        host = hop.substr(0, colon);
+        port = hop.substr(colon + 1);
+        if (port.empty()) return false;
+    }
+    if (host.empty() || host.find_first_of(" \t,@") != std::string_view::npos) return false;
+    return port.empty() || parse_port(std::string(port)).has_value();
+}
+
+// Each honoured keyword's parser: the value's syntax, then where it goes.
+namespace parse {
+
+// A value taken as written: User, BindAddress, IgnoreUnknown, HostKeyAlias
+// (ssh takes even "none" as a name like any).
+template <std::optional<std::string> ClientConfig::*Field>
+void word(const KeywordLine& l)
+{
+    l.single();
+    l.store(l.config.*Field, l.v);
+}
+
+template <std::optional<bool> ClientConfig::*Field>
+void yes_no(const KeywordLine& l)
+{
+    l.flag(l.config.*Field);
+}
+
+template <std::optional<unsigned> ClientConfig::*Field>
+void seconds(const KeywordLine& l)
+{
+    l.seconds(l.config.*Field);
+}
+
+void host_name(const KeywordLine& l)
+{
+    l.single();
+    // ssh expands %h (the host as given) and %% in HostName, nothing else.
+    if (auto problem = check_tokens(l.v, "h", false); !problem.empty()) throw l.bad("a host name; " + problem);
+    std::string out;
+    for (std::size_t i = 0; i < l.v.size(); ++i) {
+        if (l.v[i] == '%') {
+            out += l.v[++i] == 'h' ? l.host : std::string("%");
+        } else {
+            out += l.v[i];
+        }
+    }
+    l.store(l.config.host_name, out);
+}
+
+void port(const KeywordLine& l)
+{
+    l.single();
+    auto p = parse_port(l.v);
+    if (!p) throw l.bad("a port from 1 to 65535 or a service name");
+    l.store(l.config.port, *p);
+}
+
+void address_family(const KeywordLine& l)
+{
+    l.single();
+    std::optional<AddressFamily> af;
+    if (iequals(l.v, "any")) af = AddressFamily::Any;
+    else if (iequals(l.v, "inet")) af = AddressFamily::Inet;
+    else if (iequals(l.v, "inet6")) af = AddressFamily::Inet6;
+    else throw l.bad("any, inet or inet6");
+    l.store(l.config.address_family, *af);
+}
+
+void strict_host_key_checking(const KeywordLine& l)
+{
+    l.single();
+    std::optional<StrictHostKeyChecking> m;
+    const std::string& v = l.v;
+    if (iequals(v, "yes") || iequals(v, "true")) m = StrictHostKeyChecking::Yes;
+    else if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off")) m = StrictHostKeyChecking::No;
+    else if (iequals(v, "ask")) m = StrictHostKeyChecking::Ask;
+    else if (iequals(v, "accept-new")) m = StrictHostKeyChecking::AcceptNew;
+    else throw l.bad("yes, accept-new, no, off or ask");
+    l.store(l.config.strict_host_key_checking, *m);
+}
+
+void tunnel(const KeywordLine& l)
+{
+    l.single();
+    std::optional<TunMode> mode;
+    const std::string& v = l.v;
+    if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "point-to-point")) mode = TunMode::PointToPoint;
+    else if (iequals(v, "ethernet")) mode = TunMode::Ethernet;
+    else if (!iequals(v, "no") && !iequals(v, "false")) throw l.bad("yes, point-to-point, ethernet or no");
+    // "no" counts as set: a later "Tunnel yes" does not override it.
+    if (l.active && !l.config.tunnel && !l.config.tunnel_disabled) {
+        l.config.tunnel = mode;
+        l.config.tunnel_disabled = !mode;
+    }
+}
+
+// A count up to INT_MAX, at least `min`.
+std::optional<unsigned> count(const std::string& v, unsigned long min)
+{
+    unsigned long n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < min || n > INT_MAX) return std::nullopt;
+    return static_cast<unsigned>(n);
+}
+
+void connection_attempts(const KeywordLine& l)
+{
+    l.single();
+    auto n = count(l.v, 1);
+    if (!n) throw l.bad("a count of at least 1");
+    l.store(l.config.connection_attempts, *n);
+}
+
+void server_alive_count_max(const KeywordLine& l)
+{
+    l.single();
+    auto n = count(l.v, 0);
+    if (!n) throw l.bad("a count");
+    l.store(l.config.server_alive_count_max, *n);
+}
+
+// Ciphers, KexAlgorithms: ssh checks the names as it reads the line ("Bad
+// SSH2 cipher spec"); resolve_defaults() applies the value to the defaults.
+template <AlgorithmKind Kind, std::optional<std::string> ClientConfig::*Field>
+void implemented_algorithms(const KeywordLine& l)
+{
+    l.single();
+    if (auto problem = algorithm_list_problem(l.v, Kind, l.support); !problem.empty())
+        throw InputError(l.where + bad_algorithm_list(Kind, l.v, problem));
+    l.store(l.config.*Field, l.v);
+}
+
+// HostKeyAlgorithms, MACs, PubkeyAcceptedAlgorithms: the shape here; libssh
+// checks the names against what it implements when the session takes them
+// (connect.cpp).
+template <std::optional<std::string> ClientConfig::*Field>
+void algorithm_list(const KeywordLine& l)
+{
+    l.single();
+    if (auto problem = algorithm_shape_problem(l.v); !problem.empty()) throw l.bad("an algorithm list; " + problem);
+    l.store(l.config.*Field, l.v);
+}
+
+void identity_agent(const KeywordLine& l)
+{
+    l.single();
+    if (auto problem = check_tokens(l.v, kPathTokens, true); !problem.empty())
+        throw l.bad("none, SSH_AUTH_SOCK, $VARIABLE or a path; " + problem);
+    l.store(l.config.identity_agent, l.v);
+}
+
+void local_command(const KeywordLine& l)
+{
+    // The rest of the line, verbatim (ssh), its tokens checked now.
+    std::string cmd = rest_of_line(l.line);
+    if (auto problem = check_tokens(cmd, kLocalCommandTokens, true); !problem.empty())
+        throw l.bad("a command; " + problem);
+    l.store(l.config.local_command, cmd);
+}
+
+void log_level(const KeywordLine& l)
+{
+    l.single();
+    auto level = log::parse_level(l.v);
+    if (!level) throw l.bad("QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3");
+    std::string upper(l.v);
+    for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    l.store(l.config.log_level, upper);
+}
+
+void identity_file(const KeywordLine& l) { l.add_file(l.config.identity_files, "identity"); }
+
+void certificate_file(const KeywordLine& l) { l.add_file(l.config.certificate_files, "certificate"); }
+
+void global_known_hosts_file(const KeywordLine& l)
+{
+    l.store(l.config.global_known_hosts_files, l.hosts_files(true));
+}
+
+void user_known_hosts_file(const KeywordLine& l) { l.store(l.config.user_known_hosts_files, l.hosts_files(false)); }
+
+void add_keys_to_agent(const KeywordLine& l)
+{
+    // ssh's forms: yes, no, ask, confirm; "confirm <time>"; a time alone
+    // (yes, with that lifetime).
+    if (l.args.size() > 2) throw l.extra_arguments();
+    const std::string& v = l.v;
+    std::string mode;
+    if (iequals(v, "yes") || iequals(v, "true")) mode = "yes";
+    else if (iequals(v, "no") || iequals(v, "false")) mode = "no";
+    else if (iequals(v, "ask")) mode = "ask";
+    else if (iequals(v, "confirm")) mode = "confirm";
+    std::optional<unsigned> lifetime = 0u;
+    if (mode == "confirm" && l.args.size() == 2) lifetime = parse_time_interval(l.args[1]);
+    else if (mode.empty() && l.args.size() == 1) {
+        lifetime = parse_time_interval(v);
+        mode = "yes";
+    } else if (l.args.size() == 2) lifetime.reset();
+    if (mode.empty() || !lifetime) throw l.bad("yes, no, ask, confirm, confirm TIME or a TIME");
+    if (l.active && !l.config.add_keys_to_agent) {
+        l.config.add_keys_to_agent = mode;
+        l.config.add_keys_to_agent_lifetime = *lifetime;
+    }
+}
+
+void tunnel_device(const KeywordLine& l)
+{
+    l.single();
+    auto d = parse_tunnel_device(l.v);
+    if (!d) throw l.bad("local[:remote], each a unit number up to " + std::to_string(kTunUnitMax) + " or any");
+    l.store(l.config.tunnel_device, *d);
+}
+
+void rekey_limit(const KeywordLine& l)
+{
+    // ssh: "default" or a size of at least 16 bytes, then an optional time
+    // ("none" or a time), which we check and ignore.
+    if (l.args.size() > 2) throw l.extra_arguments();
+    std::optional<std::uint64_t> bytes = l.v == "default" ? std::optional<std::uint64_t>(0) : parse_byte_size(l.v);
+    if (!bytes || (*bytes != 0 && *bytes < 16)) throw l.bad("default or a size of at least 16, such as 1G");
+    if (l.args.size() == 2 && l.args[1] != "none" && !parse_time_interval(l.args[1]))
+        throw InputError(l.where + "bad value '" + printable(l.args[1], 80) + "' for " + l.name +
+                         " (expected none or a time such as 1h)");
+    l.store(l.config.rekey_limit, *bytes);
+}
+
+// ProxyCommand and ProxyJump as ssh's readconf: first value wins, and they
+// exclude each other (whichever is set first; "none" counts as set).
+bool proxy_taken(const ClientConfig& c) { return c.proxy_command || c.proxy_jump; }
+
+// ProxyJump's syntax is checked in every block, its tokens (%h %n %p %r)
+// where it applies (client/proxy).
+void proxy_jump(const KeywordLine& l)
+{
+    const std::string& v = l.v;
+    if (!iequals(v, "none")) {
+        std::string_view rest = v;
+        while (true) {
+            auto comma = rest.find(',');
+            if (!valid_jump_hop(rest.substr(0, comma)))
+                throw InputError(l.where + "Invalid ProxyJump \"" + printable(v, 80) +
+                                 "\" (expected [user@]host[:port] or ssh://[user@]host[:port], comma separated)");
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    if (l.active && !proxy_taken(l.config)) l.config.proxy_jump = iequals(v, "none") ? std::string("none") : v;
+}
+
+// ProxyCommand is the rest of the line, for /bin/sh.
+void proxy_command(const KeywordLine& l)
+{
+    std::string cmd = rest_of_line(l.line);
+    if (cmd.empty()) throw InputError(l.where + "missing argument for ProxyCommand");
+    if (!l.active || proxy_taken(l.config)) return;
+    if (auto problem = check_tokens(cmd, "hnpr", false); !problem.empty())
+        throw InputError(l.where + "bad value '" + printable(cmd, 80) + "' for ProxyCommand (" + problem + ")");
+    l.config.proxy_command = cmd;
+}
+
+void tunnel_backend(const KeywordLine& l)
+{
+    l.single();
+    static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
+    if (!contains(kBackends, l.v)) throw l.bad("auto, tap, tun, pair, feth or utun");
+    l.store(l.config.tunnel_backend, l.v);
+}
+
+void tunnel_mtu(const KeywordLine& l)
+{
+    l.single();
+    auto m = mtu::parse(l.v);
+    if (!m) throw l.bad(mtu::expected());
+    l.store(l.config.tunnel_mtu, *m);
+}
+
+// TunnelUpCommand, TunnelDownCommand: the rest of the line, verbatim, for
+// /bin/sh (as ssh's LocalCommand); "none" is none.
+template <std::optional<std::string> ClientConfig::*Field>
+void hook_command(const KeywordLine& l)
+{
+    std::string cmd = rest_of_line(l.line);
+    if (iequals(cmd, "none")) cmd.clear();
+    l.store(l.config.*Field, cmd);
+}
+
+void tunnel_command_timeout(const KeywordLine& l)
+{
+    l.single();
+    auto s = parse_time_interval(l.v);
+    if (!s || *s == 0) throw l.bad("a time of at least 1 s, such as 30 or 2m");
+    l.store(l.config.tunnel_command_timeout, *s);
+}
+
+} // namespace parse
+
+// Each honoured keyword's ssh -G printer: its values in the resolved
+// configuration, as ssh's dump_client_config prints them; none, no line.
+namespace print {
+
+using Values = std::vector<std::string>;
+
+Values host(const DumpSource& d) { return {d.host}; }
+
+// What resolve_defaults() always sets.
+template <std::optional<std::string> ClientConfig::*Field>
+Values resolved(const DumpSource& d)
+{
+    return {*(d.c.*Field)};
+}
+
+template <std::optional<std::string> ClientConfig::*Field>
+Values if_set(const DumpSource& d)
+{
+    if (!(d.c.*Field)) return {};
+    return {*(d.c.*Field)};
+}
+
+template <std::optional<bool> ClientConfig::*Field>
+Values yes_no(const DumpSource& d)
+{
+    return {(d.c.*Field).value_or(false) ? "yes" : "no"};
+}
+
+template <std::optional<unsigned> ClientConfig::*Field>
+Values number(const DumpSource& d)
+{
+    return {std::to_string(*(d.c.*Field))};
+}
+
+Values port(const DumpSource& d) { return {std::to_string(*d.c.port)}; }
+
+Values address_family(const DumpSource& d)
+{
+    const AddressFamily af = *d.c.address_family;
+    return {af == AddressFamily::Inet ? "inet" : af == AddressFamily::Inet6 ? "inet6" : "any"};
+}
+
+Values strict_host_key_checking(const DumpSource& d)
+{
+    using S = StrictHostKeyChecking;
+    const S shk = *d.c.strict_host_key_checking;
+    return {shk == S::Yes ? "true" : shk == S::No ? "false" : shk == S::Ask ? "ask" : "accept-new"};
+}
+
+Values tunnel(const DumpSource& d)
+{
+    return {!d.c.tunnel ? "false" : *d.c.tunnel == TunMode::PointToPoint ? "point-to-point" : "ethernet"};
+}
+
+Values log_level(const DumpSource& d) { return {d.c.log_level.value_or("INFO")}; }
+
+// IdentityFile and CertificateFile as written, as ssh -G prints them (it
+// expands them when it loads them); IdentityFile's defaults if none was.
+Values identity_file(const DumpSource& d)
+{
+    return d.raw.identity_files.empty() ? d.c.identity_files : d.raw.identity_files;
+}
+
+Values certificate_file(const DumpSource& d) { return d.raw.certificate_files; }
+
+// One line: the files space-separated, or none.
+std::string file_list(const std::vector<std::string>& files)
+{
+    std::string s;
+    for (const auto& f : files) s += (s.empty() ? "" : " ") + f;
+    return s.empty() ? std::string("none") : s;
+}
+
+Values global_known_hosts_file(const DumpSource& d)
+{
+    return {file_list(d.raw.global_known_hosts_files ? *d.raw.global_known_hosts_files
+                                                     : *d.c.global_known_hosts_files)};
+}
+
+Values user_known_hosts_file(const DumpSource& d) { return {file_list(*d.c.user_known_hosts_files)}; }
+
+Values add_keys_to_agent(const DumpSource& d)
+{
+    const unsigned life = d.c.add_keys_to_agent_lifetime.value_or(0);
+    const std::string& ak = *d.c.add_keys_to_agent;
+    if (life == 0) return {ak == "yes" ? "true" : ak == "no" ? "false" : ak};
+    return {(ak == "confirm" ? "confirm " : "") + std::to_string(life)};
+}
+
+Values connect_timeout(const DumpSource& d)
+{
+    return {*d.c.connect_timeout == 0 ? "none" : std::to_string(*d.c.connect_timeout)};
+}
+
+Values tunnel_device(const DumpSource& d)
+{
+    auto unit = [](std::uint32_t u) { return u == kTunUnitAny ? std::string("any") : std::to_string(u); };
+    return {unit(d.c.tunnel_device->local) + ":" + unit(d.c.tunnel_device->remote)};
+}
+
+Values rekey_limit(const DumpSource& d) { return {std::to_string(d.c.rekey_limit.value_or(0)) + " 0"}; }
+
+// ProxyJump wins when both were somehow set, as in ssh -G.
+Values proxy_command(const DumpSource& d)
+{
+    if (!d.c.proxy_command || d.c.proxy_jump) return {};
+    return {*d.c.proxy_command};
+}
+
+Values tunnel_backend(const DumpSource& d) { return {d.c.tunnel_backend.value_or("auto")}; }
+
+Values tunnel_mtu(const DumpSource& d)
+{
+    return {d.c.tunnel_mtu && *d.c.tunnel_mtu != 0 ? std::to_string(*d.c.tunnel_mtu) : "default"};
+}
+
+template <std::optional<std::string> ClientConfig::*Field>
+Values hook_command(const DumpSource& d)
+{
+    return {(d.c.*Field)->empty() ? "none" : *(d.c.*Field)};
+}
+
+} // namespace print
+
+// Every keyword of OpenSSH's readconf.c keywords[] table (the deprecated
+// and unsupported ones included: ssh accepts all of them), Apple's
+// UseKeychain, and ours; each honoured, accepted and ignored, or refused
+// (client_config.hpp). An honoured keyword comes with its parser and its
+// -G printer, in the order ssh -G prints them (readconf.c
+// dump_client_config), ours after ssh's: dump_client_config() walks the
+// table. docs/feth-ssh.1 lists the three groups and
+// tests/packaging/man_pages_test.sh checks it against this table: one entry
+// a line, as `{"Name", H|I|R`.
+constexpr auto H = KeywordClass::Honoured;
+constexpr auto I = KeywordClass::Ignored;
+constexpr auto R = KeywordClass::Refused;
+using C = ClientConfig;
+constexpr KeywordInfo kKeywords[] = {
+    // The destination: ssh -G's first lines. Match and Include steer the
+    // parser and print nothing.
+    {"Host", H, "", "", false, nullptr, print::host},
+    {"Match", H, "", "", false},
+    {"Include", H, "", "", false},
+    {"User", H, "", "", false, parse::word<&C::user>, print::resolved<&C::user>},
+    {"HostName", H, "", "", false, parse::host_name, print::resolved<&C::host_name>},
+    {"Port", H, "", "", false, parse::port, print::port},
+    // Choices and flags.
+    {"AddressFamily", H, "", "", false, parse::address_family, print::address_family},
+    {"BatchMode", H, "", "", false, parse::yes_no<&C::batch_mode>, print::yes_no<&C::batch_mode>},
+    {"CheckHostIP", H, "", "", false, parse::yes_no<&C::check_host_ip>, print::yes_no<&C::check_host_ip>},
+    {"ExitOnForwardFailure", H, "", "", false, parse::yes_no<&C::exit_on_forward_failure>,
+     print::yes_no<&C::exit_on_forward_failure>},
+    {"HashKnownHosts", H, "", "", false, parse::yes_no<&C::hash_known_hosts>, print::yes_no<&C::hash_known_hosts>},
+    {"IdentitiesOnly", H, "", "", false, parse::yes_no<&C::identities_only>, print::yes_no<&C::identities_only>},
+    {"PermitLocalCommand", H, "", "", false, parse::yes_no<&C::permit_local_command>,
+     print::yes_no<&C::permit_local_command>},
+    {"StrictHostKeyChecking", H, "", "", false, parse::strict_host_key_checking, print::strict_host_key_checking},
+    {"Tunnel", H, "", "", false, parse::tunnel, print::tunnel},
+    // Numbers.
+    {"ConnectionAttempts", H, "", "", false, parse::connection_attempts, print::number<&C::connection_attempts>},
+    {"ServerAliveCountMax", H, "", "", false, parse::server_alive_count_max, print::number<&C::server_alive_count_max>},
+    {"ServerAliveInterval", H, "", "", false, parse::seconds<&C::server_alive_interval>,
+     print::number<&C::server_alive_interval>},
+    // Strings and algorithm lists.
+    {"BindAddress", H, "", "", false, parse::word<&C::bind_address>, print::if_set<&C::bind_address>},
+    {"Ciphers", H, "", "", false, parse::implemented_algorithms<AlgorithmKind::Cipher, &C::ciphers>,
+     print::resolved<&C::ciphers>},
+    {"HostKeyAlgorithms", H, "", "", false, parse::algorithm_list<&C::host_key_algorithms>,
+     print::if_set<&C::host_key_algorithms>},
+    {"HostKeyAlias", H, "", "", false, parse::word<&C::host_key_alias>, print::if_set<&C::host_key_alias>},
+    {"IdentityAgent", H, "", "", false, parse::identity_agent, print::if_set<&C::identity_agent>},
+    {"IgnoreUnknown", H, "", "", false, parse::word<&C::ignore_unknown>, print::if_set<&C::ignore_unknown>},
+    {"KexAlgorithms", H, "", "", false, parse::implemented_algorithms<AlgorithmKind::Kex, &C::kex_algorithms>,
+     print::resolved<&C::kex_algorithms>},
+    {"LocalCommand", H, "", "", false, parse::local_command, print::if_set<&C::local_command>},
+    {"LogLevel", H, "", "", false, parse::log_level, print::log_level},
+    {"MACs", H, "", "", false, parse::algorithm_list<&C::macs>, print::if_set<&C::macs>},
+    {"PubkeyAcceptedAlgorithms", H, "", "", false, parse::algorithm_list<&C::pubkey_accepted_algorithms>,
+     print::if_set<&C::pubkey_accepted_algorithms>},
+    // ssh's old name for PubkeyAcceptedAlgorithms (printed under the new one).
+    {"PubkeyAcceptedKeyTypes", H, "", "", false, parse::algorithm_list<&C::pubkey_accepted_algorithms>},
+    // Files.
+    {"IdentityFile", H, "", "", false, parse::identity_file, print::identity_file},
+    {"CertificateFile", H, "", "", false, parse::certificate_file, print::certificate_file},
+    {"GlobalKnownHostsFile", H, "", "", false, parse::global_known_hosts_file, print::global_known_hosts_file},
+    {"UserKnownHostsFile", H, "", "", false, parse::user_known_hosts_file, print::user_known_hosts_file},
+    // The rest of ssh's, in its -G order.
+    {"AddKeysToAgent", H, "", "", false, parse::add_keys_to_agent, print::add_keys_to_agent},
+    {"ConnectTimeout", H, "", "", false, parse::seconds<&C::connect_timeout>, print::connect_timeout},
+    {"TunnelDevice", H, "", "", false, parse::tunnel_device, print::tunnel_device},
+    {"RekeyLimit", H, "", "", false, parse::rekey_limit, print::rekey_limit},
+    {"ProxyJump", H, "", "run by the connect path (client/proxy)", false, parse::proxy_jump,
+     print::if_set<&C::proxy_jump>},
+    {"ProxyCommand", H, "", "run by the connect path (client/proxy)", false, parse::proxy_command,
+     print::proxy_command},
+    // Ours, after ssh's.
+    {"Reconnect", H, "", "", true, parse::yes_no<&C::reconnect>, print::yes_no<&C::reconnect>},
+    {"TunnelBackend", H, "", "", true, parse::tunnel_backend, print::tunnel_backend},
+    {"TunnelMTU", H, "", "", true, parse::tunnel_mtu, print::tunnel_mtu},
+    {"TunnelUpCommand", H, "", "", true, parse::hook_command<&C::tunnel_up_command>,
+     print::hook_command<&C::tunnel_up_command>},
+    {"TunnelDownCommand", H, "", "", true, parse::hook_command<&C::tunnel_down_command>,
+     print::hook_command<&C::tunnel_down_command>},
+    {"TunnelCommandTimeout", H, "", "", true, parse::tunnel_command_timeout,
+     print::number<&C::tunnel_command_timeout>},
+    // Refused: security- or path-relevant, not implemented. The harmless
+    // values ask for what feth-ssh does anyway.
+    {"BindInterface", R, "", "binding to an interface is not implemented; BindAddress is", false},
+    {"CanonicalizeHostname", R, "no|false", "host name canonicalisation is not implemented", false},
+    {"CASignatureAlgorithms", R, "", "host certificates are not verified by feth-ssh", false},
+    {"KnownHostsCommand", R, "none", "known_hosts commands are not run", false},
+    {"PKCS11Provider", R, "none", "PKCS#11 keys are not supported", false},
+    {"SmartcardDevice", R, "none", "PKCS#11 keys are not supported", false},
+    {"SecurityKeyProvider", R, "internal", "FIDO security keys are not supported", false},
+    {"PubkeyAuthentication", R, "yes|true|unbound|host-bound", "feth-ssh authenticates with public keys only", false},
+    {"RevokedHostKeys", R, "none", "revoked host key lists are not checked", false},
+    {"RequiredRSASize", R, "1024", "the RSA key size limit is libssh's own", false},
+    {"VerifyHostKeyDNS", R, "no|false", "SSHFP lookups are not implemented", false},
+    {"ProxyUseFdpass", R, "no|false", "the proxy command's socket is not passed back", false},
+    {"RefuseConnection", R, "no|false", "feth-ssh refuses by not connecting", false},
+
+    // Accepted and ignored: cannot matter to a tunnel (or only tighten
+    // what feth-ssh does anyway).
+    {"UseKeychain", I, "", "Apple's ssh: keys come from the agent or the files", false},
+    {"CanonicalDomains", I, "", "", false},
+    {"CanonicalizeFallbackLocal", I, "", "", false},
+    {"CanonicalizeMaxDots", I, "", "", false},
+    {"CanonicalizePermittedCNames", I, "", "", false},
+    {"ChallengeResponseAuthentication", I, "", "", false},
+    {"ChannelTimeout", I, "", "", false},
+    {"ClearAllForwardings", I, "", "", false},
+    {"Compression", I, "", "", false},
+    {"CompressionLevel", I, "", "", false},
+    {"ControlMaster", I, "", "", false},
+    {"ControlPath", I, "", "", false},
+    {"ControlPersist", I, "", "", false},
+    {"DynamicForward", I, "", "", false},
+    {"EnableEscapeCommandline", I, "", "", false},
+    {"EnableSSHKeysign", I, "", "", false},
+    {"EscapeChar", I, "", "", false},
+    {"FingerprintHash", I, "", "", false},
+    {"ForkAfterAuthentication", I, "", "", false},
+    {"ForwardAgent", I, "", "", false},
+    {"ForwardX11", I, "", "", false},
+    {"ForwardX11Timeout", I, "", "", false},
+    {"ForwardX11Trusted", I, "", "", false},
+    {"GatewayPorts", I, "", "", false},
+    {"GSSAPIAuthentication", I, "", "", false},
+    {"GSSAPIDelegateCredentials", I, "", "", false},
+    {"HostbasedAcceptedAlgorithms", I, "", "", false},
+    {"HostbasedAuthentication", I, "", "", false},
+    {"HostbasedKeyTypes", I, "", "", false},
+    {"IPQoS", I, "", "", false},
+    {"KbdInteractiveAuthentication", I, "", "", false},
+    {"KbdInteractiveDevices", I, "", "", false},
+    {"LocalForward", I, "", "", false},
+    {"LogVerbose", I, "", "", false},
+    {"NoHostAuthenticationForLocalhost", I, "", "", false},
+    {"NumberOfPasswordPrompts", I, "", "", false},
+    {"ObscureKeystrokeTiming", I, "", "", false},
+    {"PasswordAuthentication", I, "", "", false},
+    {"PermitRemoteOpen", I, "", "", false},
+    {"PreferredAuthentications", I, "", "", false},
+    {"RemoteCommand", I, "", "", false},
+    {"RemoteForward", I, "", "", false},
+    {"RequestTTY", I, "", "", false},
+    {"SendEnv", I, "", "", false},
+    {"SessionType", I, "", "", false},
+    {"SetEnv", I, "", "", false},
+    {"StdinNull", I, "", "", false},
+    {"StreamLocalBindMask", I, "", "", false},
+    {"StreamLocalBindUnlink", I, "", "", false},
+    {"SyslogFacility", I, "", "", false},
+    {"Tag", I, "", "", false},
+    {"TCPKeepAlive", I, "", "", false},
+    {"KeepAlive", I, "", "", false},
+    {"UpdateHostKeys", I, "", "", false},
+    {"VersionAddendum", I, "", "", false},
+    {"VisualHostKey", I, "", "", false},
+    {"WarnWeakCrypto", I, "", "", false},
+    {"XAuthLocation", I, "", "", false},
+    // Deprecated or unsupported in OpenSSH itself (it ignores them too).
+    {"AFSTokenPassing", I, "", "", false},
+    {"Cipher", I, "", "", false},
+    {"DSAAuthentication", I, "", "", false},
+    {"FallBackToRsh", I, "", "", false},
+    {"GlobalKnownHostsFile2", I, "", "", false},
+    {"IdentityFile2", I, "", "", false},
+    {"KerberosAuthentication", I, "", "", false},
+    {"KerberosTGTPassing", I, "", "", false},
+    {"Protocol", I, "", "", false},
+    {"RhostsAuthentication", I, "", "", false},
+    {"RhostsRSAAuthentication", I, "", "", false},
+    {"RSAAuthentication", I, "", "", false},
+    {"SKeyAuthentication", I, "", "", false},
+    {"TISAuthentication", I, "", "", false},
+    {"UsePrivilegedPort", I, "", "", false},
+    {"UseRoaming", I, "", "", false},
+    {"UseRsh", I, "", "", false},
+    {"UserKnownHostsFile2", I, "", "", false},
+};
+
+const KeywordInfo* find_keyword(std::string_view lower_kw) { return syntax::find_keyword(kKeywords, lower_kw); }
+
+std::string_view canonical_name(std::string_view lower_kw)
+{
+    const KeywordInfo* k = find_keyword(lower_kw);
+    return k != nullptr ? k->name : lower_kw;
+}
+
+// Host, Match and Include steer the parser itself (apply_line).
+constexpr bool is_directive(std::string_view name) { return name == "Host" || name == "Match" || name == "Include"; }
+
+// Every honoured keyword but the directives has a parser, and only
+// honoured ones have a parser or a printer.
+constexpr bool keyword_table_complete()
+{
+    for (const auto& k : kKeywords) {
+        const bool honoured = k.kind == KeywordClass::Honoured;
+        if (honoured && k.parse == nullptr && !is_directive(k.name)) return false;
+        if (!honoured && (k.parse != nullptr || k.print != nullptr)) return false;
+    }
+    return true;
+}
+static_assert(keyword_table_complete(), "an honoured client keyword without its parser, or a parser on another");
+
+} // namespace
+
 ClientConfigParser::ClientConfigParser(ClientConfig& config, std::string host, std::string home,
                                        std::string local_user)
     : config_(config), host_(std::move(host)), home_(std::move(home)), local_user_(std::move(local_user))
@@ -531,75 +1100,6 @@ void ClientConfigParser::apply_lines(std::string_view text, const std::string& o
     }
 }
 
-namespace {
-
-// One ProxyJump hop as ssh's parse_ssh_uri / parse_user_host_port accept
-// it: ssh://[user@]host[:port][/] or [user@]host[:port], host possibly
-// [bracketed]. True when well-formed.
-bool valid_jump_hop(std::string_view hop)
-{
-    const bool uri = hop.rfind("ssh://", 0) == 0;
-    if (uri) {
-        hop.remove_prefix(6);
-        if (!hop.empty() && hop.back() == '/') hop.remove_suffix(1);
-        if (hop.find('/') != std::string_view::npos) return false;
-    }
-    if (auto at = hop.rfind('@'); at != std::string_view::npos) {
-        if (at == 0) return false;
-        hop.remove_prefix(at + 1);
-    }
-    std::string_view host = hop, port;
-    if (!hop.empty() && hop[0] == '[') {
-        auto close = hop.find(']');
-        if (close == std::string_view::npos || close == 1) return false;
-        host = hop.substr(1, close - 1);
-        std::string_view rest = hop.substr(close + 1);
-        if (!rest.empty()) {
-            if (rest[0] != ':') return false;
-            port = rest.substr(1);
-            if (port.empty()) return false;
-        }
-    } else if (auto colon = hop.find(':'); colon != std::string_view::npos) {
-        host = hop.substr(0, colon);
-        port = hop.substr(colon + 1);
-        if (port.empty()) return false;
-    }
-    if (host.empty() || host.find_first_of(" \t,@") != std::string_view::npos) return false;
-    return port.empty() || parse_port(std::string(port)).has_value();
-}
-
-// ProxyCommand and ProxyJump as ssh's readconf: first value wins, and they
-// exclude each other (whichever is set first; "none" counts as set).
-// ProxyCommand is the rest of the line, for /bin/sh; ProxyJump's syntax is
-// checked in every block, its tokens (%h %n %p %r) where it applies.
-void apply_proxy(const std::string& kw, std::string_view line, const std::string& v, const std::string& where,
-                 bool active, ClientConfig& c)
-{
-    const bool taken = c.proxy_command || c.proxy_jump;
-    if (kw == "proxycommand") {
-        std::string cmd = rest_of_line(line);
-        if (cmd.empty()) throw InputError(where + "missing argument for ProxyCommand");
-        if (!active || taken) return;
-        if (auto problem = check_tokens(cmd, "hnpr", false); !problem.empty())
-            throw InputError(where + "bad value '" + printable(cmd, 80) + "' for ProxyCommand (" + problem + ")");
-        c.proxy_command = cmd;
-        return;
-    }
-    if (!iequals(v, "none")) {
-        std::string_view rest = v;
-        while (true) {
-            auto comma = rest.find(',');
-            if (!valid_jump_hop(rest.substr(0, comma)))
-                throw InputError(where + "Invalid ProxyJump \"" + printable(v, 80) +
-                                 "\" (expected [user@]host[:port] or ssh://[user@]host[:port], comma separated)");
-            if (comma == std::string_view::npos) break;
-            rest.remove_prefix(comma + 1);
-        }
-    }
-    if (active && !taken) c.proxy_jump = iequals(v, "none") ? std::string("none") : v;
-}
-
-} // namespace
 
 void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, bool& active)
 {
@@ -646,279 +1146,33 @@ void ClientConfigParser::apply_line(std::string_view line, const Context& ctx, b
                          " is not supported by feth-ssh (" + std::string(info->note) +
                          ")");
     }
-    if (kw == "host" || kw == "match" || kw == "include") {
+    if (is_directive(info->name)) {
         if (ctx.command_line) throw InputError(ctx.where() + name + " directive not supported as a command-line option");
         if (kw == "match") return apply_match(args, ctx, active);
         if (kw == "include") return apply_include(args, ctx, active);
-        // Host: each argument is one pattern (ssh's match_pattern, case
-        // sensitive, no comma lists); a negated match makes the line not
-        // apply whatever else matched.
-        active = false;
-        for (const auto& pat : args) {
-            if (pat.empty()) throw InputError(ctx.where() + "keyword Host empty argument");
-            if (ctx.never_match) break;
-            bool negate = pat[0] == '!';
-            if (match_pattern(host_, std::string_view(pat).substr(negate ? 1 : 0))) {
-                if (negate) {
-                    active = false;
-                    break;
-                }
-                active = true;
-            }
-        }
-        return;
+        return apply_host(args, ctx, active);
     }
+    info->parse(KeywordLine{config_, support_, host_, line, name, args, args[0], ctx.where(), active});
+}
 
-    const std::string& v = args[0];
-    auto bad = [&](const std::string& allowed) {
-        return InputError(ctx.where() + "bad value '" + printable(v, 80) + "' for " + name + " (expected " + allowed +
-                          ")");
-    };
-    auto single = [&] {
-        if (v.empty()) throw InputError(ctx.where() + "missing argument for " + name);
-        if (args.size() > 1) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
-    };
-    // Values are checked in every block, as ssh does; stored only where the
-    // block applies and nothing set the keyword before.
-    auto store = [&](auto& field, auto value) {
-        if (active && !field) field = std::move(value);
-    };
-    auto flag = [&](std::optional<bool>& field) {
-        single();
-        auto b = parse_flag(v);
-        if (!b) throw bad("yes or no");
-        store(field, *b);
-    };
-    // UserKnownHostsFile, GlobalKnownHostsFile: paths, or "none" alone
-    // (the user list drops it: none; the global one keeps it, as -G shows).
-    auto hosts_files = [&](bool keep_none) {
-        std::vector<std::string> files;
-        for (const auto& a : args) {
-            if (a.empty()) throw InputError(ctx.where() + "keyword " + name + " empty argument");
-            if (iequals(a, "none") && args.size() > 1)
-                throw InputError(ctx.where() + "keyword " + name + " \"none\" argument must appear alone.");
-            if (auto problem = check_tokens(a, kPathTokens, true); !problem.empty())
-                throw InputError(ctx.where() + "bad value '" + printable(a, 80) + "' for " + name + " (expected paths; " +
-                                 problem + ")");
-            if (keep_none || !iequals(a, "none")) files.push_back(a);
-        }
-        if (files.size() > kMaxHostsFiles) throw InputError(ctx.where() + "too many " + name + " entries.");
-        return files;
-    };
-    auto seconds = [&](std::optional<unsigned>& field) {
-        single();
-        if (v == "none") return; // ssh: leaves the option unset
-        auto s = parse_time_interval(v);
-        if (!s) throw bad("seconds or a time such as 30s, 5m, 1h");
-        store(field, *s);
-    };
-
-    if (kw == "hostname") {
-        single();
-        // ssh expands %h (the host as given) and %% in HostName, nothing else.
-        if (auto problem = check_tokens(v, "h", false); !problem.empty()) throw bad("a host name; " + problem);
-        std::string out;
-        for (std::size_t i = 0; i < v.size(); ++i) {
-            if (v[i] == '%') {
-                out += v[++i] == 'h' ? host_ : std::string("%");
-            } else {
-                out += v[i];
+// Host: each argument is one pattern (ssh's match_pattern, case sensitive,
+// no comma lists); a negated match makes the line not apply whatever else
+// matched.
+void ClientConfigParser::apply_host(const std::vector<std::string>& args, const Context& ctx, bool& active)
+{
+    active = false;
+    for (const auto& pat : args) {
+        if (pat.empty()) throw InputError(ctx.where() + "keyword Host empty argument");
+        if (ctx.never_match) break;
+        bool negate = pat[0] == '!';
+        if (match_pattern(host_, std::string_view(pat).substr(negate ? 1 : 0))) {
+            if (negate) {
+                active = false;
+                break;
             }
+            active = true;
         }
-        store(config_.host_name, out);
-    } else if (kw == "user") {
-        single();
-        store(config_.user, v);
-    } else if (kw == "port") {
-        single();
-        auto p = parse_port(v);
-        if (!p) throw bad("a port from 1 to 65535 or a service name");
-        store(config_.port, *p);
-    } else if (kw == "identityfile") {
-        single();
-        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
-        if (!active) return;
-        // ssh: duplicates are dropped, the list is bounded.
-        if (contains(config_.identity_files, v)) return;
-        if (config_.identity_files.size() >= kMaxIdentityFiles)
-            throw InputError(ctx.where() + "Too many identity files specified (max " +
-                             std::to_string(kMaxIdentityFiles) + ")");
-        config_.identity_files.push_back(v);
-    } else if (kw == "identitiesonly") {
-        flag(config_.identities_only);
-    } else if (kw == "identityagent") {
-        single();
-        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty())
-            throw bad("none, SSH_AUTH_SOCK, $VARIABLE or a path; " + problem);
-        store(config_.identity_agent, v);
-    } else if (kw == "userknownhostsfile") {
-        store(config_.user_known_hosts_files, hosts_files(false));
-    } else if (kw == "stricthostkeychecking") {
-        single();
-        std::optional<StrictHostKeyChecking> m;
-        if (iequals(v, "yes") || iequals(v, "true")) m = StrictHostKeyChecking::Yes;
-        else if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off")) m = StrictHostKeyChecking::No;
-        else if (iequals(v, "ask")) m = StrictHostKeyChecking::Ask;
-        else if (iequals(v, "accept-new")) m = StrictHostKeyChecking::AcceptNew;
-        else throw bad("yes, accept-new, no, off or ask");
-        store(config_.strict_host_key_checking, *m);
-    } else if (kw == "serveraliveinterval") {
-        seconds(config_.server_alive_interval);
-    } else if (kw == "connecttimeout") {
-        seconds(config_.connect_timeout);
-    } else if (kw == "serveralivecountmax") {
-        single();
-        unsigned long n = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || end != v.data() + v.size() || n > INT_MAX) throw bad("a count");
-        store(config_.server_alive_count_max, static_cast<unsigned>(n));
-    } else if (kw == "exitonforwardfailure") {
-        flag(config_.exit_on_forward_failure);
-    } else if (kw == "batchmode") {
-        flag(config_.batch_mode);
-    } else if (kw == "reconnect") {
-        flag(config_.reconnect);
-    } else if (kw == "tunnel") {
-        single();
-        std::optional<TunMode> mode;
-        if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "point-to-point")) mode = TunMode::PointToPoint;
-        else if (iequals(v, "ethernet")) mode = TunMode::Ethernet;
-        else if (!iequals(v, "no") && !iequals(v, "false")) throw bad("yes, point-to-point, ethernet or no");
-        // "no" counts as set: a later "Tunnel yes" does not override it.
-        if (active && !config_.tunnel && !config_.tunnel_disabled) {
-            config_.tunnel = mode;
-            config_.tunnel_disabled = !mode;
-        }
-    } else if (kw == "tunneldevice") {
-        single();
-        auto d = parse_tunnel_device(v);
-        if (!d) throw bad("local[:remote], each a unit number up to " + std::to_string(kTunUnitMax) + " or any");
-        store(config_.tunnel_device, *d);
-    } else if (kw == "addressfamily") {
-        single();
-        std::optional<AddressFamily> af;
-        if (iequals(v, "any")) af = AddressFamily::Any;
-        else if (iequals(v, "inet")) af = AddressFamily::Inet;
-        else if (iequals(v, "inet6")) af = AddressFamily::Inet6;
-        else throw bad("any, inet or inet6");
-        store(config_.address_family, *af);
-    } else if (kw == "loglevel") {
-        single();
-        auto level = log::parse_level(v);
-        if (!level) throw bad("QUIET, FATAL, ERROR, INFO, VERBOSE, DEBUG, DEBUG1, DEBUG2 or DEBUG3");
-        std::string upper(v);
-        for (char& c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-        store(config_.log_level, upper);
-    } else if (kw == "tunnelbackend") {
-        single();
-        static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
-        if (!contains(kBackends, v)) throw bad("auto, tap, tun, pair, feth or utun");
-        store(config_.tunnel_backend, v);
-    } else if (kw == "tunnelmtu") {
-        single();
-        auto m = mtu::parse(v);
-        if (!m) throw bad(mtu::expected());
-        store(config_.tunnel_mtu, *m);
-    } else if (kw == "tunnelupcommand" || kw == "tunneldowncommand") {
-        // The rest of the line, verbatim, for /bin/sh (as ssh's LocalCommand).
-        std::string cmd = rest_of_line(line);
-        if (iequals(cmd, "none")) cmd.clear();
-        store(kw == "tunnelupcommand" ? config_.tunnel_up_command : config_.tunnel_down_command, cmd);
-    } else if (kw == "tunnelcommandtimeout") {
-        single();
-        auto s = parse_time_interval(v);
-        if (!s || *s == 0) throw bad("a time of at least 1 s, such as 30 or 2m");
-        store(config_.tunnel_command_timeout, *s);
-    } else if (kw == "ciphers" || kw == "kexalgorithms") {
-        // ssh checks the names as it reads the line ("Bad SSH2 cipher
-        // spec"); resolve_defaults() applies the value to the defaults.
-        single();
-        const auto kind = kw == "ciphers" ? AlgorithmKind::Cipher : AlgorithmKind::Kex;
-        if (auto problem = algorithm_list_problem(v, kind, support_); !problem.empty())
-            throw InputError(ctx.where() + bad_algorithm_list(kind, v, problem));
-        store(kw == "ciphers" ? config_.ciphers : config_.kex_algorithms, v);
-    } else if (kw == "rekeylimit") {
-        // ssh: "default" or a size of at least 16 bytes, then an optional
-        // time ("none" or a time), which we check and ignore.
-        if (args.size() > 2) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
-        std::optional<std::uint64_t> bytes = v == "default" ? std::optional<std::uint64_t>(0) : parse_byte_size(v);
-        if (!bytes || (*bytes != 0 && *bytes < 16)) throw bad("default or a size of at least 16, such as 1G");
-        if (args.size() == 2 && args[1] != "none" && !parse_time_interval(args[1]))
-            throw InputError(ctx.where() + "bad value '" + printable(args[1], 80) + "' for " + name +
-                             " (expected none or a time such as 1h)");
-        store(config_.rekey_limit, *bytes);
-    } else if (kw == "proxycommand" || kw == "proxyjump") {
-        apply_proxy(kw, line, v, ctx.where(), active, config_);
-    } else if (kw == "ignoreunknown") {
-        single();
-        store(config_.ignore_unknown, v);
-    } else if (kw == "hostkeyalias") {
-        single();
-        // ssh takes the value as it is ("none" included: a name like any).
-        store(config_.host_key_alias, v);
-    } else if (kw == "certificatefile") {
-        single();
-        if (auto problem = check_tokens(v, kPathTokens, true); !problem.empty()) throw bad("a path; " + problem);
-        if (!active || contains(config_.certificate_files, v)) return;
-        if (config_.certificate_files.size() >= kMaxIdentityFiles)
-            throw InputError(ctx.where() + "Too many certificate files specified (max " +
-                             std::to_string(kMaxIdentityFiles) + ")");
-        config_.certificate_files.push_back(v);
-    } else if (kw == "hostkeyalgorithms" || kw == "pubkeyacceptedalgorithms" || kw == "pubkeyacceptedkeytypes" ||
-               kw == "macs") {
-        // The shape here; libssh checks the names against what it
-        // implements when the session takes them (connect.cpp).
-        single();
-        if (auto problem = algorithm_shape_problem(v); !problem.empty()) throw bad("an algorithm list; " + problem);
-        store(kw == "macs"                ? config_.macs
-              : kw == "hostkeyalgorithms" ? config_.host_key_algorithms
-                                          : config_.pubkey_accepted_algorithms,
-              v);
-    } else if (kw == "bindaddress") {
-        single();
-        store(config_.bind_address, v);
-    } else if (kw == "connectionattempts") {
-        single();
-        unsigned long n = 0;
-        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-        if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > INT_MAX) throw bad("a count of at least 1");
-        store(config_.connection_attempts, static_cast<unsigned>(n));
-    } else if (kw == "globalknownhostsfile") {
-        store(config_.global_known_hosts_files, hosts_files(true));
-    } else if (kw == "checkhostip") {
-        flag(config_.check_host_ip);
-    } else if (kw == "hashknownhosts") {
-        flag(config_.hash_known_hosts);
-    } else if (kw == "permitlocalcommand") {
-        flag(config_.permit_local_command);
-    } else if (kw == "addkeystoagent") {
-        // ssh's forms: yes, no, ask, confirm; "confirm <time>"; a time alone
-        // (yes, with that lifetime).
-        if (args.size() > 2) throw InputError(ctx.where() + "keyword " + name + " extra arguments at end of line");
-        std::string mode;
-        if (iequals(v, "yes") || iequals(v, "true")) mode = "yes";
-        else if (iequals(v, "no") || iequals(v, "false")) mode = "no";
-        else if (iequals(v, "ask")) mode = "ask";
-        else if (iequals(v, "confirm")) mode = "confirm";
-        std::optional<unsigned> lifetime = 0u;
-        if (mode == "confirm" && args.size() == 2) lifetime = parse_time_interval(args[1]);
-        else if (mode.empty() && args.size() == 1) {
-            lifetime = parse_time_interval(v);
-            mode = "yes";
-        } else if (args.size() == 2) lifetime.reset();
-        if (mode.empty() || !lifetime) throw bad("yes, no, ask, confirm, confirm TIME or a TIME");
-        if (active && !config_.add_keys_to_agent) {
-            config_.add_keys_to_agent = mode;
-            config_.add_keys_to_agent_lifetime = *lifetime;
-        }
-    } else if (kw == "localcommand") {
-        // The rest of the line, verbatim (ssh), its tokens checked now.
-        std::string cmd = rest_of_line(line);
-        if (auto problem = check_tokens(cmd, kLocalCommandTokens, true); !problem.empty())
-            throw bad("a command; " + problem);
-        store(config_.local_command, cmd);
     }
-    // ProxyCommand, ProxyJump: parsed with the connect path (client/proxy).
 }
 
 // ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser,
@@ -1185,74 +1439,13 @@ std::string expand_local_command(const std::string& command, const LocalCommandT
 
 std::string dump_client_config(const ClientConfig& raw, const ClientConfig& c, const std::string& host)
 {
+    const DumpSource source{raw, c, host};
     std::string out;
-    auto line = [&](std::string_view kw, const std::string& value) {
-        out.append(kw).append(" ").append(value).append("\n");
-    };
-    auto yn = [](const std::optional<bool>& b) { return std::string(b.value_or(false) ? "yes" : "no"); };
-    auto join = [](const std::vector<std::string>& v) {
-        std::string s;
-        for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
-        return s.empty() ? std::string("none") : s;
-    };
-    line("host", host);
-    line("user", *c.user);
-    line("hostname", *c.host_name);
-    line("port", std::to_string(*c.port));
-    line("addressfamily", *c.address_family == AddressFamily::Inet    ? "inet"
-                          : *c.address_family == AddressFamily::Inet6 ? "inet6"
-                                                                      : "any");
-    line("batchmode", yn(c.batch_mode));
-    line("checkhostip", yn(c.check_host_ip));
-    line("exitonforwardfailure", yn(c.exit_on_forward_failure));
-    line("hashknownhosts", yn(c.hash_known_hosts));
-    line("identitiesonly", yn(c.identities_only));
-    line("permitlocalcommand", yn(c.permit_local_command));
-    using S = StrictHostKeyChecking;
-    const auto shk = *c.strict_host_key_checking;
-    line("stricthostkeychecking", shk == S::Yes ? "true" : shk == S::No ? "false" : shk == S::Ask ? "ask" : "accept-new");
-    line("tunnel", !c.tunnel ? "false" : *c.tunnel == TunMode::PointToPoint ? "point-to-point" : "ethernet");
-    line("connectionattempts", std::to_string(*c.connection_attempts));
-    line("serveralivecountmax", std::to_string(*c.server_alive_count_max));
-    line("serveraliveinterval", std::to_string(*c.server_alive_interval));
-    if (c.bind_address) line("bindaddress", *c.bind_address);
-    line("ciphers", *c.ciphers);
-    if (c.host_key_algorithms) line("hostkeyalgorithms", *c.host_key_algorithms);
-    if (c.host_key_alias) line("hostkeyalias", *c.host_key_alias);
-    if (c.identity_agent) line("identityagent", *c.identity_agent);
-    if (c.ignore_unknown) line("ignoreunknown", *c.ignore_unknown);
-    line("kexalgorithms", *c.kex_algorithms);
-    if (c.local_command) line("localcommand", *c.local_command);
-    line("loglevel", c.log_level.value_or("INFO"));
-    if (c.macs) line("macs", *c.macs);
-    if (c.pubkey_accepted_algorithms) line("pubkeyacceptedalgorithms", *c.pubkey_accepted_algorithms);
-    // As written, as ssh -G prints them (it expands them when it loads them).
-    if (raw.identity_files.empty()) {
-        for (const auto& f : c.identity_files) line("identityfile", f);
-    } else {
-        for (const auto& f : raw.identity_files) line("identityfile", f);
+    for (const auto& k : kKeywords) {
+        if (k.print == nullptr) continue;
+        const std::string keyword = ascii_lower(k.name);
+        for (const auto& value : k.print(source)) out.append(keyword).append(" ").append(value).append("\n");
     }
-    for (const auto& f : raw.certificate_files) line("certificatefile", f);
-    line("globalknownhostsfile", raw.global_known_hosts_files ? join(*raw.global_known_hosts_files)
-                                                              : join(*c.global_known_hosts_files));
-    line("userknownhostsfile", join(*c.user_known_hosts_files));
-    const unsigned life = c.add_keys_to_agent_lifetime.value_or(0);
-    const std::string& ak = *c.add_keys_to_agent;
-    if (life == 0) line("addkeystoagent", ak == "yes" ? "true" : ak == "no" ? "false" : ak);
-    else line("addkeystoagent", (ak == "confirm" ? "confirm " : "") + std::to_string(life));
-    line("connecttimeout", *c.connect_timeout == 0 ? "none" : std::to_string(*c.connect_timeout));
-    auto unit = [](std::uint32_t u) { return u == kTunUnitAny ? std::string("any") : std::to_string(u); };
-    line("tunneldevice", unit(c.tunnel_device->local) + ":" + unit(c.tunnel_device->remote));
-    line("rekeylimit", std::to_string(c.rekey_limit.value_or(0)) + " 0");
-    if (c.proxy_jump) line("proxyjump", *c.proxy_jump);
-    else if (c.proxy_command) line("proxycommand", *c.proxy_command);
-    // Ours, after ssh's.
-    line("reconnect", yn(c.reconnect));
-    line("tunnelbackend", c.tunnel_backend.value_or("auto"));
-    line("tunnelmtu", c.tunnel_mtu && *c.tunnel_mtu != 0 ? std::to_string(*c.tunnel_mtu) : "default");
-    line("tunnelupcommand", c.tunnel_up_command->empty() ? "none" : *c.tunnel_up_command);
-    line("tunneldowncommand", c.tunnel_down_command->empty() ? "none" : *c.tunnel_down_command);
-    line("tunnelcommandtimeout", std::to_string(*c.tunnel_command_timeout));
     return out;
 }
 

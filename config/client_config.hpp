@@ -106,12 +106,20 @@ struct ClientConfig {
 // keyword, the file and the line, unless the value is one that asks for
 // what feth-ssh does anyway, such as "RevokedHostKeys none").
 enum class KeywordClass { Honoured, Ignored, Refused };
+struct KeywordLine; // an honoured keyword's line as its parser sees it (client_config.cpp)
+struct DumpSource;  // what ssh -G prints from (client_config.cpp)
 struct KeywordInfo {
     std::string_view name;      // canonical spelling, e.g. "HostKeyAlias"
     KeywordClass kind;
     std::string_view harmless;  // Refused: values still accepted, '|' separated, lower case
     std::string_view note;      // Refused: why; Ignored/Honoured: may be empty
     bool ours = false;          // not an OpenSSH keyword
+    // Honoured: checks the value and stores it where the block applies
+    // (none for Host, Match and Include, which steer the parser itself).
+    void (*parse)(const KeywordLine&) = nullptr;
+    // Honoured: the values ssh -G prints for it, one line each, in the
+    // table's order, which is ssh's (none: not printed).
+    std::vector<std::string> (*print)(const DumpSource&) = nullptr;
 };
 std::span<const KeywordInfo> client_keywords();
 
@@ -179,6 +187,7 @@ private:
     void apply_lines(std::string_view text, const std::string& origin, int depth, bool never_match,
                      bool& active);
     void apply_line(std::string_view line, const Context& ctx, bool& active);
+    void apply_host(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void apply_match(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void include_file(const std::string& path, const Context& ctx, bool& active);
