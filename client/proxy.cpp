@@ -59,7 +59,7 @@ struct Hop {
     std::string user, host, port;
 };
 
-// One hop as valid_jump_hop() in config/client_config.cpp accepted it.
+// One hop as valid_jump_hop() in config/client_values.cpp accepted it.
 Hop parse_hop(std::string s)
 {
     Hop h;

@@ -100,14 +100,15 @@ struct ClientConfig {
     std::optional<bool> permit_local_command;
 };
 
-// The ssh_config keywords feth-ssh knows, each in one of three groups:
+// The ssh_config keywords feth-ssh knows (the table in
+// client_keywords.cpp), each in one of three groups:
 // honoured (as ssh does), accepted and ignored (cannot matter to a tunnel),
 // refused (security- or path-relevant, not implemented: an error naming the
 // keyword, the file and the line, unless the value is one that asks for
 // what feth-ssh does anyway, such as "RevokedHostKeys none").
 enum class KeywordClass { Honoured, Ignored, Refused };
-struct KeywordLine; // an honoured keyword's line as its parser sees it (client_config.cpp)
-struct DumpSource;  // what ssh -G prints from (client_config.cpp)
+struct KeywordLine; // an honoured keyword's line as its parser sees it (client_keywords.hpp)
+struct DumpSource;  // what ssh -G prints from (client_keywords.hpp)
 struct KeywordInfo {
     std::string_view name;      // canonical spelling, e.g. "HostKeyAlias"
     KeywordClass kind;

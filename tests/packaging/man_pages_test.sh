@@ -32,9 +32,9 @@ check_options() {
 }
 check_options "${FETH_SSH:-$REPO_ROOT/build/client/feth-ssh}" feth-ssh.1
 check_options "${FETH_SSHD:-$REPO_ROOT/build/server/feth-sshd}" feth-sshd.8
-# feth-ssh(1)'s keyword groups are the table in config/client_config.cpp:
+# feth-ssh(1)'s keyword groups are the table in config/client_keywords.cpp:
 # every keyword in the group the table puts it in, and no other.
-table=$REPO_ROOT/config/client_config.cpp
+table=$REPO_ROOT/config/client_keywords.cpp
 man1=$REPO_ROOT/docs/feth-ssh.1
 # from_table H|I|R: the names, sorted.
 from_table() { grep -oE '^ +\{"[A-Za-z0-9]+", '"$1"',' "$table" | sed -E 's/^ +\{"([A-Za-z0-9]+)".*/\1/' | sort; }
@@ -48,7 +48,7 @@ for pair in H:honoured I:ignored R:refused; do
   m=$(from_man "${pair#*:}")
   if [ -z "$t" ]; then echo "FAIL: no ${pair#*:} keywords found in $table"; status=1; continue; fi
   if [ "$t" != "$m" ]; then
-    echo "FAIL: feth-ssh.1's ${pair#*:} keywords differ from the table in config/client_config.cpp:"
+    echo "FAIL: feth-ssh.1's ${pair#*:} keywords differ from the table in config/client_keywords.cpp:"
     diff <(printf '%s\n' "$t") <(printf '%s\n' "$m") | sed -n 's/^</  table only:/p; s/^>/  man page only:/p'
     status=1
   else
