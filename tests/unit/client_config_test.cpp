@@ -717,6 +717,98 @@ TEST_CASE("dump_client_config: ssh -G's lines", "[client_config]")
     CHECK(out.rfind("host box\nuser me\nhostname box\nport 22\n", 0) == 0);
 }
 
+// The table is the only place a keyword is stated: each honoured
+// keyword's parser must bring its value to its -G line, and -G must print
+// the table's printers in the table's order (which is ssh's).
+namespace {
+
+std::string lower(std::string_view s)
+{
+    std::string out(s);
+    for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return out;
+}
+
+std::string dump_of(const std::string& text)
+{
+    ClientConfig c;
+    ClientConfigParser(c, "box", "/home/u", "me").apply_text(text, "cfg");
+    const ClientConfig raw = c;
+    resolve_defaults(c, "box", "me", "/home/u");
+    return dump_client_config(raw, c, "box");
+}
+
+// The keywords of -G's lines, in order.
+std::vector<std::string> printed_keywords(const std::string& dump)
+{
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < dump.size()) {
+        std::size_t nl = dump.find('\n', pos);
+        std::string line = dump.substr(pos, nl - pos);
+        out.push_back(line.substr(0, line.find(' ')));
+        pos = nl + 1;
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("keyword table: each honoured keyword's value reaches its -G line", "[client_config]")
+{
+    // A value unlike the default for every honoured keyword: a keyword
+    // added to the table without one here fails.
+    const std::vector<std::pair<std::string, std::string>> samples = {
+        {"User", "u2"}, {"HostName", "h2.example"}, {"Port", "2200"}, {"AddressFamily", "inet6"},
+        {"BatchMode", "yes"}, {"CheckHostIP", "yes"}, {"ExitOnForwardFailure", "yes"}, {"HashKnownHosts", "yes"},
+        {"IdentitiesOnly", "yes"}, {"PermitLocalCommand", "yes"}, {"StrictHostKeyChecking", "no"},
+        {"Tunnel", "point-to-point"}, {"ConnectionAttempts", "3"}, {"ServerAliveCountMax", "7"},
+        {"ServerAliveInterval", "9"}, {"BindAddress", "198.18.0.1"}, {"Ciphers", "aes128-ctr"},
+        {"HostKeyAlgorithms", "ssh-ed25519"}, {"HostKeyAlias", "al"}, {"IdentityAgent", "/tmp/a.sock"},
+        {"IgnoreUnknown", "Zz*"}, {"KexAlgorithms", "curve25519-sha256"}, {"LocalCommand", "echo hi"},
+        {"LogLevel", "ERROR"}, {"MACs", "hmac-sha2-256"}, {"PubkeyAcceptedAlgorithms", "ssh-ed25519"},
+        {"PubkeyAcceptedKeyTypes", "ssh-ed25519"}, {"IdentityFile", "/k"}, {"CertificateFile", "/c"},
+        {"GlobalKnownHostsFile", "/g"}, {"UserKnownHostsFile", "/u"}, {"AddKeysToAgent", "yes"},
+        {"ConnectTimeout", "5"}, {"TunnelDevice", "4:5"}, {"RekeyLimit", "1G"}, {"ProxyJump", "j.example"},
+        {"ProxyCommand", "nc %h %p"}, {"Reconnect", "yes"}, {"TunnelBackend", "tap"}, {"TunnelMTU", "1300"},
+        {"TunnelUpCommand", "echo up"}, {"TunnelDownCommand", "echo down"}, {"TunnelCommandTimeout", "7"},
+    };
+    const std::string defaults = dump_of("");
+    std::size_t checked = 0;
+    for (const auto& k : client_keywords()) {
+        if (k.kind != KeywordClass::Honoured || k.name == "Host" || k.name == "Match" || k.name == "Include")
+            continue;
+        INFO(k.name);
+        auto sample = std::find_if(samples.begin(), samples.end(), [&](const auto& s) { return s.first == k.name; });
+        REQUIRE(sample != samples.end());
+        const std::string out = dump_of(std::string(k.name) + " " + sample->second + "\n");
+        CHECK(out != defaults);
+        // ssh -G prints the old name under the new one.
+        const std::string printed = k.name == "PubkeyAcceptedKeyTypes" ? "pubkeyacceptedalgorithms" : lower(k.name);
+        CHECK(has(out, "\n" + printed + " "));
+        ++checked;
+    }
+    CHECK(checked == samples.size());
+}
+
+TEST_CASE("keyword table: -G prints in the table's order, ssh's, ours after", "[client_config]")
+{
+    // Every optional value set once, so each printer prints one line
+    // (ProxyJump set, so ProxyCommand prints none).
+    const std::string out =
+        dump_of("BindAddress 198.18.0.1\nHostKeyAlgorithms ssh-ed25519\nHostKeyAlias al\nIdentityAgent /a\n"
+                "IgnoreUnknown Zz*\nLocalCommand echo\nMACs hmac-sha2-256\nPubkeyAcceptedAlgorithms ssh-ed25519\n"
+                "IdentityFile /k\nCertificateFile /c\nProxyJump j.example\n");
+    std::vector<std::string> expected;
+    for (const auto& k : client_keywords())
+        if (k.print != nullptr && k.name != "ProxyCommand") expected.push_back(lower(k.name));
+    CHECK(printed_keywords(out) == expected);
+    REQUIRE(expected.size() > 10);
+    CHECK(expected.front() == "host");
+    CHECK(expected.back() == "tunnelcommandtimeout");
+    CHECK(has(out, "\nproxyjump j.example\nreconnect no\n")); // ours after ssh's
+}
+
 TEST_CASE("HashKnownHosts: ssh's hashed names", "[client_config]")
 {
     std::string salt;
