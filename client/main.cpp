@@ -205,10 +205,9 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
 {
     feth::UniqueFd detach_wr;
     if (a.background) {
-        int p[2];
-        if (::pipe(p) != 0) feth::throw_errno("-f", "pipe");
-        feth::UniqueFd rd(p[0]);
-        feth::UniqueFd wr(p[1]);
+        feth::UniqueFd rd;
+        feth::UniqueFd wr;
+        if (feth::open_pipe(feth::IoMode::blocking, rd, wr) != 0) feth::throw_errno("-f", "pipe");
         const pid_t waiter = ::getpid();
         pid_t r = ::fork();
         if (r < 0) feth::throw_errno("-f", "fork");

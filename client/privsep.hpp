@@ -37,8 +37,6 @@
 
 namespace feth::client {
 
-using HookEnv = std::vector<std::pair<std::string, std::string>>;
-
 // Who the SSH part runs as.
 struct Invoker {
     enum class Kind {

@@ -841,24 +841,12 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
     // The child's stdout and stderr: a pipe the monitor reads and copies to
     // its own log (child_log.hpp), so that the child writes no file.
+    // The reading end non-blocking; both close on exec (no hook gets them).
     UniqueFd log_read;
     UniqueFd log_write;
-    {
-        int lp[2];
-        if (::pipe(lp) != 0) {
-            LOG_ERROR("connection from %s port %u: pipe (the child's log): %s", peer.address.c_str(), peer.port,
-                      errno_text(errno).c_str());
-            return kExitError;
-        }
-        log_read.reset(lp[0]);
-        log_write.reset(lp[1]);
-    }
-    // The reading end non-blocking; both close on exec (no hook gets them).
-    try {
-        set_nonblocking_cloexec(log_read.get(), "the child's log pipe");
-        if (::fcntl(log_write.get(), F_SETFD, FD_CLOEXEC) != 0) throw_errno("the child's log pipe", "fcntl");
-    } catch (const std::exception& e) {
-        LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
+    if (open_pipe(IoMode::blocking, log_read, log_write) != 0 || set_io_mode(log_read.get(), IoMode::nonblocking) != 0) {
+        LOG_ERROR("connection from %s port %u: pipe (the child's log): %s", peer.address.c_str(), peer.port,
+                  errno_text(errno).c_str());
         return kExitError;
     }
     std::fflush(nullptr); // nothing buffered for the monitor's stdio goes out twice
