@@ -11,6 +11,7 @@
 #include "config/client_values.hpp"
 #include "config/openssh_syntax.hpp"
 #include "config/printable.hpp"
+#include "tunnel/device.hpp"
 #include "tunnel/mtu.hpp"
 
 namespace feth::config {
@@ -350,8 +351,7 @@ void proxy_command(const KeywordLine& l)
 void tunnel_backend(const KeywordLine& l)
 {
     l.single();
-    static constexpr std::string_view kBackends[] = {"auto", "tap", "tun", "pair", "feth", "utun"};
-    if (!contains(kBackends, l.v)) throw l.bad("auto, tap, tun, pair, feth or utun");
+    if (!is_backend_name(l.v)) throw l.bad(backend_names_text());
     l.store(l.config.tunnel_backend, l.v);
 }
 
