@@ -97,6 +97,43 @@ void KeywordLine::add_file(std::vector<std::string>& files, std::string_view wha
 
 namespace {
 
+// ssh's multistate tables (readconf.c): the words a keyword takes, each
+// with its value, in ssh's order, so that the parser reads any of them and
+// -G prints a value's first word, as ssh's fmt_multistate_int does.
+template <typename T>
+struct Word {
+    std::string_view word;
+    T value;
+};
+
+template <typename T, std::size_t N>
+std::optional<T> value_of(const Word<T> (&words)[N], std::string_view v)
+{
+    for (const auto& w : words)
+        if (iequals(v, w.word)) return w.value;
+    return std::nullopt;
+}
+
+template <typename T, std::size_t N>
+constexpr std::string_view word_of(const Word<T> (&words)[N], const T& value)
+{
+    for (const auto& w : words)
+        if (w.value == value) return w.word;
+    return "?";
+}
+
+constexpr Word<AddressFamily> kAddressFamilies[] = {
+    {"inet", AddressFamily::Inet}, {"inet6", AddressFamily::Inet6}, {"any", AddressFamily::Any}};
+constexpr Word<StrictHostKeyChecking> kStrictHostKeyChecking[] = {
+    {"true", StrictHostKeyChecking::Yes}, {"false", StrictHostKeyChecking::No},
+    {"yes", StrictHostKeyChecking::Yes},  {"no", StrictHostKeyChecking::No},
+    {"ask", StrictHostKeyChecking::Ask},  {"off", StrictHostKeyChecking::No},
+    {"accept-new", StrictHostKeyChecking::AcceptNew}};
+// Tunnel: no mode is "no" (ssh's SSH_TUNMODE_NO); yes is point-to-point.
+constexpr Word<std::optional<TunMode>> kTunnelModes[] = {
+    {"ethernet", TunMode::Ethernet}, {"point-to-point", TunMode::PointToPoint}, {"true", TunMode::PointToPoint},
+    {"yes", TunMode::PointToPoint},  {"false", std::nullopt},                   {"no", std::nullopt}};
+
 // Each honoured keyword's parser: the value's syntax, then where it goes.
 namespace parse {
 
@@ -148,39 +185,28 @@ void port(const KeywordLine& l)
 void address_family(const KeywordLine& l)
 {
     l.single();
-    std::optional<AddressFamily> af;
-    if (iequals(l.v, "any")) af = AddressFamily::Any;
-    else if (iequals(l.v, "inet")) af = AddressFamily::Inet;
-    else if (iequals(l.v, "inet6")) af = AddressFamily::Inet6;
-    else throw l.bad("any, inet or inet6");
+    auto af = value_of(kAddressFamilies, l.v);
+    if (!af) throw l.bad("any, inet or inet6");
     l.store(l.config.address_family, *af);
 }
 
 void strict_host_key_checking(const KeywordLine& l)
 {
     l.single();
-    std::optional<StrictHostKeyChecking> m;
-    const std::string& v = l.v;
-    if (iequals(v, "yes") || iequals(v, "true")) m = StrictHostKeyChecking::Yes;
-    else if (iequals(v, "no") || iequals(v, "false") || iequals(v, "off")) m = StrictHostKeyChecking::No;
-    else if (iequals(v, "ask")) m = StrictHostKeyChecking::Ask;
-    else if (iequals(v, "accept-new")) m = StrictHostKeyChecking::AcceptNew;
-    else throw l.bad("yes, accept-new, no, off or ask");
+    auto m = value_of(kStrictHostKeyChecking, l.v);
+    if (!m) throw l.bad("yes, accept-new, no, off or ask");
     l.store(l.config.strict_host_key_checking, *m);
 }
 
 void tunnel(const KeywordLine& l)
 {
     l.single();
-    std::optional<TunMode> mode;
-    const std::string& v = l.v;
-    if (iequals(v, "yes") || iequals(v, "true") || iequals(v, "point-to-point")) mode = TunMode::PointToPoint;
-    else if (iequals(v, "ethernet")) mode = TunMode::Ethernet;
-    else if (!iequals(v, "no") && !iequals(v, "false")) throw l.bad("yes, point-to-point, ethernet or no");
+    auto mode = value_of(kTunnelModes, l.v);
+    if (!mode) throw l.bad("yes, point-to-point, ethernet or no");
     // "no" counts as set: a later "Tunnel yes" does not override it.
     if (l.active && !l.config.tunnel && !l.config.tunnel_disabled) {
-        l.config.tunnel = mode;
-        l.config.tunnel_disabled = !mode;
+        l.config.tunnel = *mode;
+        l.config.tunnel_disabled = !*mode;
     }
 }
 
@@ -419,23 +445,14 @@ Values number(const DumpSource& d)
 
 Values port(const DumpSource& d) { return {std::to_string(*d.c.port)}; }
 
-Values address_family(const DumpSource& d)
-{
-    const AddressFamily af = *d.c.address_family;
-    return {af == AddressFamily::Inet ? "inet" : af == AddressFamily::Inet6 ? "inet6" : "any"};
-}
+Values address_family(const DumpSource& d) { return {std::string(word_of(kAddressFamilies, *d.c.address_family))}; }
 
 Values strict_host_key_checking(const DumpSource& d)
 {
-    using S = StrictHostKeyChecking;
-    const S shk = *d.c.strict_host_key_checking;
-    return {shk == S::Yes ? "true" : shk == S::No ? "false" : shk == S::Ask ? "ask" : "accept-new"};
+    return {std::string(word_of(kStrictHostKeyChecking, *d.c.strict_host_key_checking))};
 }
 
-Values tunnel(const DumpSource& d)
-{
-    return {!d.c.tunnel ? "false" : *d.c.tunnel == TunMode::PointToPoint ? "point-to-point" : "ethernet"};
-}
+Values tunnel(const DumpSource& d) { return {std::string(word_of(kTunnelModes, d.c.tunnel))}; }
 
 Values log_level(const DumpSource& d) { return {d.c.log_level.value_or("INFO")}; }
 
