@@ -38,10 +38,7 @@ constexpr std::string_view kKnownUnsupportedTypes[] = {
     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
 };
 
-template <std::size_t N> bool contains(const std::string_view (&list)[N], std::string_view s)
-{
-    return std::find(std::begin(list), std::end(list), s) != std::end(list);
-}
+using syntax::contains;
 
 bool is_known_key_type(std::string_view type)
 {

@@ -30,13 +30,13 @@ namespace feth::config {
 namespace {
 
 using client_values::check_tokens;
-using client_values::contains;
 using client_values::expand_tilde;
 using client_values::expand_tokens;
 using client_values::kLocalCommandTokens;
 using client_values::kPathTokens;
 using client_values::TokenValues;
 using syntax::ascii_lower;
+using syntax::contains;
 using syntax::iequals;
 using syntax::kMaxFileSize;
 using syntax::kMaxLineLength;

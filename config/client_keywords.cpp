@@ -18,7 +18,6 @@ namespace feth::config {
 
 using client_values::algorithm_shape_problem;
 using client_values::check_tokens;
-using client_values::contains;
 using client_values::kLocalCommandTokens;
 using client_values::kPathTokens;
 using client_values::parse_flag;
@@ -26,6 +25,10 @@ using client_values::parse_port;
 using client_values::rest_of_line;
 using client_values::valid_jump_hop;
 using syntax::ascii_lower;
+using syntax::contains;
+using syntax::value_of;
+using syntax::Word;
+using syntax::word_of;
 using syntax::iequals;
 
 namespace {
@@ -97,31 +100,7 @@ void KeywordLine::add_file(std::vector<std::string>& files, std::string_view wha
 
 namespace {
 
-// ssh's multistate tables (readconf.c): the words a keyword takes, each
-// with its value, in ssh's order, so that the parser reads any of them and
-// -G prints a value's first word, as ssh's fmt_multistate_int does.
-template <typename T>
-struct Word {
-    std::string_view word;
-    T value;
-};
-
-template <typename T, std::size_t N>
-std::optional<T> value_of(const Word<T> (&words)[N], std::string_view v)
-{
-    for (const auto& w : words)
-        if (iequals(v, w.word)) return w.value;
-    return std::nullopt;
-}
-
-template <typename T, std::size_t N>
-constexpr std::string_view word_of(const Word<T> (&words)[N], const T& value)
-{
-    for (const auto& w : words)
-        if (w.value == value) return w.word;
-    return "?";
-}
-
+// ssh's multistate tables (readconf.c), in ssh's order (syntax::Word).
 constexpr Word<AddressFamily> kAddressFamilies[] = {
     {"inet", AddressFamily::Inet}, {"inet6", AddressFamily::Inet6}, {"any", AddressFamily::Any}};
 constexpr Word<StrictHostKeyChecking> kStrictHostKeyChecking[] = {
@@ -185,7 +164,7 @@ void port(const KeywordLine& l)
 void address_family(const KeywordLine& l)
 {
     l.single();
-    auto af = value_of(kAddressFamilies, l.v);
+    auto af = value_of(kAddressFamilies, l.v, true);
     if (!af) throw l.bad("any, inet or inet6");
     l.store(l.config.address_family, *af);
 }
@@ -193,7 +172,7 @@ void address_family(const KeywordLine& l)
 void strict_host_key_checking(const KeywordLine& l)
 {
     l.single();
-    auto m = value_of(kStrictHostKeyChecking, l.v);
+    auto m = value_of(kStrictHostKeyChecking, l.v, true);
     if (!m) throw l.bad("yes, accept-new, no, off or ask");
     l.store(l.config.strict_host_key_checking, *m);
 }
@@ -201,7 +180,7 @@ void strict_host_key_checking(const KeywordLine& l)
 void tunnel(const KeywordLine& l)
 {
     l.single();
-    auto mode = value_of(kTunnelModes, l.v);
+    auto mode = value_of(kTunnelModes, l.v, true);
     if (!mode) throw l.bad("yes, point-to-point, ethernet or no");
     // "no" counts as set: a later "Tunnel yes" does not override it.
     if (l.active && !l.config.tunnel && !l.config.tunnel_disabled) {

@@ -5,20 +5,12 @@
 // (client_keywords.cpp) and by resolve_defaults() (client_config.cpp).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace feth::config::client_values {
-
-template <typename List>
-bool contains(const List& list, std::string_view word)
-{
-    return std::find(std::begin(list), std::end(list), word) != std::end(list);
-}
 
 // A command keyword's value (LocalCommand, ProxyCommand, ours): the rest of
 // the line, verbatim, after the keyword and its separator.

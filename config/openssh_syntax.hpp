@@ -8,8 +8,10 @@
 // which their users (both configs and their tests) already call.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,41 @@ const Entry* find_keyword(const Entry (&table)[N], std::string_view word)
     for (const Entry& e : table)
         if (iequals(e.name, word)) return &e;
     return nullptr;
+}
+
+// True when `word` is one of `list`'s (exactly).
+template <typename List>
+bool contains(const List& list, std::string_view word)
+{
+    return std::find(std::begin(list), std::end(list), word) != std::end(list);
+}
+
+// A keyword's words and what each means, as OpenSSH's multistate tables
+// (readconf.c, servconf.c), in OpenSSH's order: the parser reads any word,
+// -G and -T print a value's first word, as fmt_multistate_int does.
+template <typename T>
+struct Word {
+    std::string_view word;
+    T value;
+};
+
+// The value `v` names: in any ASCII case with `any_case` (ssh's
+// multistates), else exactly (sshd's PermitTunnel); none if no word does.
+template <typename T, std::size_t N>
+std::optional<T> value_of(const Word<T> (&words)[N], std::string_view v, bool any_case)
+{
+    for (const auto& w : words)
+        if (any_case ? iequals(v, w.word) : v == w.word) return w.value;
+    return std::nullopt;
+}
+
+// The first word for `value` ("?" for a value no word has).
+template <typename T, std::size_t N>
+constexpr std::string_view word_of(const Word<T> (&words)[N], const T& value)
+{
+    for (const auto& w : words)
+        if (w.value == value) return w.word;
+    return "?";
 }
 
 // How read_bounded_file treats what sshd and ssh treat differently. The

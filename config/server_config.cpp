@@ -40,6 +40,10 @@ constexpr std::size_t kMaxPatternLength = 256;
 
 class LineApplier;
 
+// PermitTunnel's words, sshd's (servconf.c): -T prints each value's word.
+constexpr syntax::Word<unsigned> kPermitTunnelWords[] = {
+    {"no", kPermitNo}, {"point-to-point", kPermitPointToPoint}, {"ethernet", kPermitEthernet}, {"yes", kPermitYes}};
+
 // One sshd_config keyword, all of it: its name, whether it accumulates,
 // where it may appear, how its value is read and how -T prints it. Adding a
 // keyword is an entry in kKeywords (below LineApplier) and its field.
@@ -328,17 +332,8 @@ public:
     void permit_tunnel()
     {
         // sshd compares these case-sensitively.
-        static constexpr struct {
-            std::string_view name;
-            unsigned value;
-        } kModes[] = {{"no", kPermitNo},
-                      {"point-to-point", kPermitPointToPoint},
-                      {"ethernet", kPermitEthernet},
-                      {"yes", kPermitYes}};
         const std::string& arg = single_arg();
-        for (const auto& m : kModes) {
-            if (arg == m.name) return store_single(config_.permit_tunnel, m.value);
-        }
+        if (auto mode = syntax::value_of(kPermitTunnelWords, arg, false)) return store_single(config_.permit_tunnel, *mode);
         bad_value(arg, "no, point-to-point, ethernet or yes");
     }
 
@@ -538,15 +533,7 @@ public:
     const AlgorithmSupport& support_;
 };
 
-std::string permit_name(unsigned p)
-{
-    switch (p) {
-    case kPermitNo: return "no";
-    case kPermitPointToPoint: return "point-to-point";
-    case kPermitEthernet: return "ethernet";
-    default: return "yes";
-    }
-}
+std::string permit_name(unsigned p) { return std::string(syntax::word_of(kPermitTunnelWords, p)); }
 std::string mtu_name(unsigned m) { return m == 0 ? std::string("default") : std::to_string(m); }
 std::string number_name(unsigned n) { return std::to_string(n); }
 std::string none_if_empty(const std::string& s) { return s.empty() ? std::string("none") : s; }
