@@ -23,12 +23,25 @@ State& state()
     return s;
 }
 
+// The syslog priority of Level::Info lines (authentication, tunnels up and
+// down, refusals) and of relayed ones. macOS's syslog(3) is a shim onto the
+// unified log, which keeps (persists) what arrives at LOG_NOTICE or above
+// and holds LOG_INFO in memory only (libsystem_asl's syslog.c,
+// shim_syslog_to_log_type): at LOG_INFO those lines would be missing from
+// `log show` afterwards. Linux's syslog daemons and journald keep
+// LOG_INFO, where sshd logs them.
+#if defined(__APPLE__)
+constexpr int kInfoPriority = LOG_NOTICE;
+#else
+constexpr int kInfoPriority = LOG_INFO;
+#endif
+
 int syslog_priority(Level level)
 {
     switch (level) {
     case Level::Fatal: return LOG_CRIT;
     case Level::Error: return LOG_ERR;
-    case Level::Info: return LOG_INFO;
+    case Level::Info: return kInfoPriority;
     case Level::Verbose: return LOG_INFO;
     default: return LOG_DEBUG;
     }
@@ -134,7 +147,7 @@ void write_verbatim(const std::string& line)
         std::fprintf(stderr, "%s\n", line.c_str());
         std::fflush(stderr);
     } else {
-        ::syslog(LOG_DAEMON | LOG_INFO, "%s", line.c_str());
+        ::syslog(LOG_DAEMON | kInfoPriority, "%s", line.c_str());
     }
 }
 

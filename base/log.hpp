@@ -38,7 +38,7 @@ void write(Level level, bool auth, const char* fmt, ...) __attribute__((format(p
 // A line another process logged, already made printable by the caller
 // (the connection child's, relayed by its monitor: server/child_log.hpp):
 // written as it is, with neither prefix nor suffix, to stderr, or to
-// syslog at LOG_INFO.
+// syslog at Level::Info's priority (LOG_INFO; LOG_NOTICE on macOS).
 void write_verbatim(const std::string& line);
 
 } // namespace feth::log

@@ -434,7 +434,11 @@ private:
             }
             if (n > 0 && p[1].revents != 0) {
                 try {
-                    device_->read_frames(drain, 256);
+                    // One bpf read hands over the whole hold buffer; what is
+                    // past 256 records stays in the device, invisible to
+                    // poll(), and would be forwarded after the reconnect.
+                    do device_->read_frames(drain, 256);
+                    while (device_->has_buffered_frames());
                 } catch (const std::exception& e) {
                     LOG_ERROR("%s", e.what());
                     return false;

@@ -48,6 +48,7 @@ struct Args {
     bool dump = false;
     bool status = false;
     bool json = false;
+    bool print_sandbox_profile = false;
     std::string state_dir = kDefaultStateDir;
 };
 
@@ -100,6 +101,21 @@ feth::BindPtr make_bind(const feth::server::HostKeys& host_keys, const feth::con
     return bind;
 }
 
+// --print-sandbox-profile: the exact text the child's sandbox_init gets,
+// for `sandbox-exec -p` to compile. A build whose sandbox is no profile
+// (Linux: seccomp) says so and fails, rather than print something else.
+int print_sandbox_profile()
+{
+    const std::string_view profile = feth::server::platform_sandbox_profile();
+    if (profile.empty()) {
+        std::fputs("feth-sshd: this build's connection sandbox is a seccomp filter, not a Seatbelt profile: "
+                   "there is no profile to print\n",
+                   stderr);
+        return 255;
+    }
+    std::fwrite(profile.data(), 1, profile.size(), stdout);
+    return 0;
+}
 
 } // namespace
 
@@ -129,6 +145,8 @@ int main(int argc, char** argv)
     app.add_flag("-S", args.status, "Status: ask the running server for one line per tunnel, then exit");
     app.add_flag("--json", args.json, "With -S: print JSON");
     app.add_flag("-T", args.dump, "Extended test mode: check, then print the effective configuration and exit");
+    app.add_flag("--print-sandbox-profile", args.print_sandbox_profile,
+                 "Print the connection sandbox's Seatbelt profile (macOS) and exit");
     app.add_option("--state-dir", args.state_dir, "Where the generated host key is kept")
         ->type_name("DIR")
         ->capture_default_str();
@@ -139,6 +157,8 @@ int main(int argc, char** argv)
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 255;
     }
+
+    if (args.print_sandbox_profile) return print_sandbox_profile();
 
     feth::log::Options log_opts;
     log_opts.ident = "feth-sshd";

@@ -4,6 +4,8 @@
 // closefrom(REEXEC_DEVCRYPTO_RESERVED_FD) at the start of its main.
 #pragma once
 
+#include <string_view>
+
 namespace feth::server {
 
 // At the very start of main, before anything opens a descriptor: closes
@@ -32,6 +34,12 @@ void enter_sandbox(int monitor_fd);
 // The platform's part of enter_sandbox (sandbox_linux.cpp,
 // sandbox_darwin.cpp).
 void install_platform_sandbox(int monitor_fd);
+
+// The text install_platform_sandbox hands the kernel, where it is a text:
+// on macOS the Seatbelt profile (feth-sshd --print-sandbox-profile prints
+// it; the macOS workflow compiles it with sandbox-exec). Empty on Linux,
+// whose seccomp filter is built by code, not from a profile.
+std::string_view platform_sandbox_profile();
 
 // A name for what a signal that ended the child means, for the monitor's
 // log line ("SIGSYS: its sandbox refused a system call").

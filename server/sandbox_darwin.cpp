@@ -3,11 +3,14 @@
 // (no files, no network, no IPC); this child also works the tunnel
 // descriptors the monitor passes it (a BPF device it reads, an NDRV socket
 // it sends frames on), so its profile, written out, is that one plus
-// exactly those. sandbox_init is deprecated but still what sshd calls; the
+// those. sandbox_init is deprecated but still what sshd calls; the
 // open-source headers have no <sandbox.h>, so it is declared here as sshd
-// declares it where the SDK lacks it.
+// declares it where the SDK lacks it. `feth-sshd --print-sandbox-profile`
+// prints kProfile, so that the macOS workflow compiles exactly this text
+// (sandbox-exec -p) before anything else runs.
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "sandbox.hpp"
 #include "base/error.hpp"
@@ -20,21 +23,35 @@ void sandbox_free_error(char* errorbuf);
 namespace feth::server {
 namespace {
 
-// Deny everything, then: signals to itself (abort), reading sysctls (the
-// C library asks the kernel for the page size, the CPU count...), and the
-// already open tunnel devices: ioctl, read and write on /dev/bpf* (the
-// monitor opened and configured them) and sending on the NDRV socket the
-// monitor passed. No file opens, no new sockets, no outbound connections,
-// no Mach services, no process creation.
+// Deny everything, then allow: signals to itself (abort), reading sysctls
+// (the C library asks the kernel for the page size, the CPU count...), and
+// file-ioctl, read and write on /dev/bpf*, the tunnel's BPF devices, which
+// the monitor opened and configured. That ioctl rule lets the child issue
+// any BPF ioctl on a descriptor it holds, BIOCSETIF included; the child's
+// adoption of its devices still needs it (the network-child issue removes
+// it). process-info*, nvram* and iokit-get-properties are denied by name:
+// a (version 1) (deny default) does not cover them (Firefox's and
+// Chromium's profiles say so and do the same); nor file-map-executable,
+// which this profile leaves as it is.
+// What the profile does not claim: that the child cannot create a socket
+// or set options on one (whether (deny default) gates that in a version 1
+// profile is Apple's closed code to decide; RLIMIT_NOFILE bounds its
+// descriptors). Connecting, binding and sending to an address are
+// network-* operations, denied. Sending on the NDRV socket the monitor
+// connected needs no rule: xnu checks a send only when it names a
+// destination (bsd/kern/uipc_syscalls.c, sendit). File opens (the chroot
+// is empty anyway), Mach services and process creation are denied.
 constexpr const char* kProfile = R"SBPL((version 1)
 (deny default)
+(deny process-info* nvram* iokit-get-properties)
 (allow signal (target self))
 (allow sysctl-read)
 (allow file-ioctl file-read-data file-write-data (regex #"^/dev/bpf[0-9]+$"))
-(allow network-outbound (socket-domain 27))
 )SBPL";
 
 } // namespace
+
+std::string_view platform_sandbox_profile() { return kProfile; }
 
 void install_platform_sandbox(int)
 {

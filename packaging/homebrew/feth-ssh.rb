@@ -1,10 +1,17 @@
-# Homebrew formula (draft) for feth-ssh and feth-sshd.
+# Homebrew formula for feth-ssh and feth-sshd. Not in homebrew-core, and no
+# release has been tagged yet: it builds the sources at HEAD only, from a
+# local tap. From a checkout of this repository (docs/install.md):
 #
-# Not in homebrew-core: use it from a tap, e.g.
-#   brew tap-new $USER/feth && cp feth-ssh.rb "$(brew --repo $USER/feth)/Formula/"
-#   brew install --build-from-source $USER/feth/feth-ssh
-# Before publishing: set `url` and `sha256` to a release tarball of this
-# repository (`head` builds the default branch meanwhile).
+#   brew tap-new --no-git "$USER/feth"
+#   cp packaging/homebrew/feth-ssh.rb "$(brew --repo "$USER/feth")/Formula/"
+#   HOMEBREW_FETH_SSH_REPO="$PWD" brew install --HEAD "$USER/feth/feth-ssh"
+#   brew test "$USER/feth/feth-ssh"
+#
+# HOMEBREW_FETH_SSH_REPO names the git repository to build (a local path;
+# brew passes HOMEBREW_* variables through), HOMEBREW_FETH_SSH_BRANCH its
+# branch (default: the one checked out there). Without it, HEAD is the
+# project's public repository. When a release is tagged, add its `url` and
+# `sha256` here.
 #
 # libssh is not taken from Homebrew: the project builds its own static,
 # patched libssh 0.12.2 (tun@openssh.com channel, docs/libssh-patch.md). The
@@ -13,10 +20,17 @@
 class FethSsh < Formula
   desc "SSH layer-2/layer-3 tunnels (ssh -w) with feth pairs on macOS"
   homepage "https://github.com/feth-ssh/feth-ssh"
-  url "https://github.com/feth-ssh/feth-ssh/archive/refs/tags/v0.1.0.tar.gz"
-  sha256 "0000000000000000000000000000000000000000000000000000000000000000" # TODO: release tarball
   license "MIT"
-  head "https://github.com/feth-ssh/feth-ssh.git", branch: "main"
+
+  local_repo = ENV.fetch("HOMEBREW_FETH_SSH_REPO", "")
+  if local_repo.empty?
+    head "https://github.com/feth-ssh/feth-ssh.git", branch: "main"
+  else
+    local_branch = ENV.fetch("HOMEBREW_FETH_SSH_BRANCH") do
+      Utils.safe_popen_read("git", "-C", local_repo, "rev-parse", "--abbrev-ref", "HEAD").strip
+    end
+    head "file://#{File.expand_path(local_repo)}", using: :git, branch: local_branch
+  end
 
   depends_on "catch2" => :build
   depends_on "cli11" => :build
@@ -32,6 +46,8 @@ class FethSsh < Formula
     libssh_tarball = buildpath/"libssh-0.12.2.tar.xz"
     cp resource("libssh").cached_download, libssh_tarball
 
+    # Warnings are not errors here (FETH_WERROR is off by default): a newer
+    # Xcode may warn where the project's CI compilers do not.
     args = %W[
       -DFETH_BUILD_TESTS=ON
       -DFETH_SANITIZE=OFF
@@ -41,7 +57,8 @@ class FethSsh < Formula
     ]
     system "cmake", "-S", ".", "-B", "build", *args, *std_cmake_args
     system "cmake", "--build", "build"
-    # Unit tests only: the end-to-end tests need root and network namespaces.
+    # Unit tests only (Homebrew's Catch2 is v3): the end-to-end tests need
+    # Linux, root and network namespaces.
     system "ctest", "--test-dir", "build", "-R", "^unit$", "--output-on-failure"
 
     # CMake's install rules: feth-ssh (bin), feth-sshd (sbin), the man
@@ -54,8 +71,11 @@ class FethSsh < Formula
   # `sudo brew services start feth-ssh` runs feth-sshd as a root launchd
   # daemon (it creates feth pairs); the same job as
   # packaging/macos/org.feth-ssh.feth-sshd.plist, with Homebrew's prefix.
+  # Port 2222: with Remote Login on, Apple's sshd holds port 22 and a job
+  # on 22 would fail to bind and be restarted every 10 s. -p wins over the
+  # configuration file's Port (docs/macos.md).
   service do
-    run [opt_sbin/"feth-sshd", "-D", "-e", "--state-dir", var/"db/feth-sshd"]
+    run [opt_sbin/"feth-sshd", "-D", "-e", "-p", "2222", "--state-dir", var/"db/feth-sshd"]
     require_root true
     keep_alive successful_exit: false
     log_path var/"log/feth-sshd.log"
@@ -66,15 +86,20 @@ class FethSsh < Formula
     <<~EOS
       feth-ssh and feth-sshd create network interfaces and must run as root.
       The server reads /etc/feth-sshd/feth-sshd_config if it exists.
-      Start it at boot:
+      Start it at boot, on port 2222 (Remote Login may hold port 22):
         sudo brew services start feth-ssh
       or use the launchd job in #{opt_pkgshare}/org.feth-ssh.feth-sshd.plist.
+      With the application firewall on, allow it (again after each upgrade):
+        sudo /usr/libexec/ApplicationFirewall/socketfilterfw --add #{opt_sbin}/feth-sshd
+        sudo /usr/libexec/ApplicationFirewall/socketfilterfw --unblockapp #{opt_sbin}/feth-sshd
       Example interface hooks: #{HOMEBREW_PREFIX}/share/doc/feth-ssh/hooks
     EOS
   end
 
   test do
-    assert_match "feth-ssh #{version}", shell_output("#{bin}/feth-ssh --version")
+    # A HEAD build's `version` is HEAD-<sha>; the binary prints the
+    # project's own version, so match its shape.
+    assert_match(/^feth-ssh \d+\.\d+\.\d+ \(libssh 0\.12\.2/, shell_output("#{bin}/feth-ssh --version"))
     assert_match "feth-sshd", shell_output("#{sbin}/feth-sshd --help")
     (testpath/"cfg").write "PermitTunnel ethernet\nPort 2222\n"
     system sbin/"feth-sshd", "-t", "-f", testpath/"cfg"

@@ -23,6 +23,8 @@ set -uo pipefail
 skip() { echo "darwin-check: SKIP: $*"; exit 77; }
 die() { echo "darwin-check: FAIL: $*"; exit 1; }
 
+# mapfile and wait -n below: macOS's bash 3.2 has neither.
+(( BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 403 )) || skip "bash $BASH_VERSION; this check needs bash 4.3 or newer (mapfile, wait -n)"
 LIST=${1:?usage: $0 LIST}
 SRC_DIR=${FETH_SOURCE_DIR:?FETH_SOURCE_DIR not set}
 BIN_DIR=${FETH_BINARY_DIR:?FETH_BINARY_DIR not set}

@@ -38,6 +38,9 @@ set -euo pipefail
 FETH_SSH=${FETH_SSH:?FETH_SSH must point to the feth-ssh binary}
 STOCK_SSH=${STOCK_SSH:-ssh}
 command -v "$STOCK_SSH" >/dev/null || { echo "SKIP: no stock ssh ($STOCK_SSH)"; exit 77; }
+# The comparison is with Debian's or OpenSSH 10.5's ssh on Linux (a Mac's
+# ssh carries Apple's changes, and macOS has no getent).
+command -v getent >/dev/null || { echo "SKIP: no getent (this test compares with Linux's stock ssh)"; exit 77; }
 echo "peer: $("$STOCK_SSH" -V 2>&1)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/feth-G.$$.XXXXXX")

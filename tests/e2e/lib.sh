@@ -110,6 +110,10 @@ e2e_cleanup() {
 }
 
 e2e_init() {
+  # Before anything else, so that a Mac's ctest (bash 3.2) skips with the
+  # reason rather than stumble over what follows.
+  if [ "$(uname -s)" != Linux ]; then echo "SKIP: end-to-end tests need Linux (network namespaces, tap)"; exit 77; fi
+  if [ "${BASH_VERSINFO[0]}" -lt 5 ]; then echo "SKIP: bash $BASH_VERSION; the end-to-end tests need bash 5 (EPOCHREALTIME)"; exit 77; fi
   if [ "$(id -u)" != 0 ]; then echo "SKIP: end-to-end tests need root"; exit 77; fi
   if [ ! -c /dev/net/tun ]; then echo "SKIP: no /dev/net/tun"; exit 77; fi
   # Not under /tmp: StrictModes refuses an authorized_keys below a

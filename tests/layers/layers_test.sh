@@ -7,18 +7,21 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 
 # folder: the project folders its files may include (besides its own).
-declare -A allowed=(
-  [base]=""
-  [tunnel]="base"
-  [config]="base tunnel"
-  [server]="base tunnel config"
-  [client]="base tunnel config"
-)
+# A function, not an associative array: macOS's bash is 3.2.
+folders="base tunnel config server client"
+allowed() {
+  case $1 in
+    base) echo "" ;;
+    tunnel) echo "base" ;;
+    config) echo "base tunnel" ;;
+    server | client) echo "base tunnel config" ;;
+  esac
+}
 # Included from outside tunnel/, these are a backend's insides.
 backend_re='^tunnel/(linux|darwin)/'
 
 bad=0 checked=0
-for folder in "${!allowed[@]}"; do
+for folder in $folders; do
   while IFS= read -r -d '' file; do
     while IFS= read -r inc; do
       checked=$((checked + 1))
@@ -28,10 +31,10 @@ for folder in "${!allowed[@]}"; do
       [[ $top == third_party ]] && continue         # libssh's headers
       ok=0
       [[ $top == "$folder" ]] && ok=1
-      for a in ${allowed[$folder]}; do [[ $top == "$a" ]] && ok=1; done
+      for a in $(allowed "$folder"); do [[ $top == "$a" ]] && ok=1; done
       if [[ $ok == 1 && $folder != tunnel && $inc =~ $backend_re ]]; then ok=0; fi
       if [[ $ok == 0 ]]; then
-        echo "layer violation: ${file#"$root"/} includes \"$inc\" ($folder/ may include: ${allowed[$folder]:-nothing} besides itself${folder:+, and no backend})"
+        echo "layer violation: ${file#"$root"/} includes \"$inc\" ($folder/ may include: $(allowed "$folder" | sed 's/^$/nothing/') besides itself${folder:+, and no backend})"
         bad=$((bad + 1))
       fi
     done < <(sed -n -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]+"([^"]+)".*/\1/p' "$file")

@@ -12,7 +12,8 @@ for page in feth-ssh.1 feth-sshd.8 feth-sshd_config.5; do
   [ -f "$f" ] || { echo "FAIL: docs/$page missing"; status=1; continue; }
   warn=$(groff -man -Tutf8 -ww -z "$f" 2>&1 || true)
   [ -z "$warn" ] || { echo "FAIL: groff warnings in $page:"; echo "$warn"; status=1; }
-  if command -v man >/dev/null; then
+  # man-db's man only: macOS's (mandoc) has no --warnings or -l.
+  if man --version 2>/dev/null | grep -q man-db; then
     warn=$(MANWIDTH=80 man --warnings -l "$f" 2>&1 >/dev/null || true)
     [ -z "$warn" ] || { echo "FAIL: man --warnings in $page:"; echo "$warn"; status=1; }
   fi

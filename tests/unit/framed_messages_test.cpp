@@ -90,8 +90,8 @@ TEST_CASE("framed messages: a send error names the message through the protocol'
     p.b.reset();
     Message m(7u);
     CHECK_THROWS_WITH(send_message(p.a.get(), m, "test peer", names),
-                      Catch::Matchers::Contains("sending Seven to test peer"));
+                      FETH_CATCH_CONTAINS("sending Seven to test peer"));
     Message unknown(8u);
     CHECK_THROWS_WITH(send_message(p.a.get(), unknown, "test peer", names),
-                      Catch::Matchers::Contains("sending message 8 to test peer"));
+                      FETH_CATCH_CONTAINS("sending message 8 to test peer"));
 }
