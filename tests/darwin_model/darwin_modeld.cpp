@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -87,8 +88,14 @@ void run_ip(std::vector<std::string> args)
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // Quiet: deleting what may not exist is part of remaking a pair.
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
     pid_t pid;
-    if (posix_spawnp(&pid, "ip", nullptr, nullptr, argv.data(), environ) != 0) return;
+    int rc = posix_spawnp(&pid, "ip", &quiet, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (rc != 0) return;
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -221,6 +228,7 @@ struct Conn {
 };
 
 std::map<int, std::unique_ptr<Conn>> conns;
+bool trace = false; // DARWIN_MODELD_TRACE=1: every request and its answer on stderr
 Conn* bpf_minors[kBpfMaxDevices] = {};
 
 struct Result {
@@ -941,6 +949,10 @@ void serve(Conn& c)
     if (req.op == dm::Op::Ioctl && in.size() < dm::ioc_len(req.a)) in.resize(dm::ioc_len(req.a), 0);
     c.token_pending = false; // the client skips every token before its answer
     Result r = handle(c, req, in);
+    if (trace)
+        std::fprintf(stderr, "fd %d type %d op %u a %#llx len %zu -> %ld errno %d out %zu\n", c.fd,
+                     static_cast<int>(c.type), static_cast<unsigned>(req.op), static_cast<unsigned long long>(req.a),
+                     in.size(), r.value, r.err, r.out.size());
     send_answer(c, r);
     maybe_token(c);
 }
@@ -964,6 +976,7 @@ int listen_socket()
 int main(int argc, char** argv)
 {
     ::signal(SIGPIPE, SIG_IGN);
+    trace = std::getenv("DARWIN_MODELD_TRACE") != nullptr;
     const int listener = listen_socket();
     // Ready: the caller waits for this line.
     std::printf("darwin-modeld ready\n");
