@@ -43,6 +43,14 @@ case_ethernet_feth() {
   ping_both
   ping6_both
   burst_300
+  # The driver's queue full: NDRV says ENOBUFS, the pump retries on its
+  # timer and nothing is lost.
+  in_srv "$DARWIN_MODELD" --inject ndrv-enobufs 20 feth5000
+  local out
+  out=$(in_srv ping -c 10 -i 0.05 -w "$(ping_w)" "$TUN4_CLI") || true
+  echo "$out" | all_replied 10 || fail "pings lost to 20 injected ENOBUFS: $(echo "$out" | tail -2)"
+  kill -0 "$ssh_pid" 2>/dev/null || fail "the tunnel ended on ENOBUFS"
+  pass "20 NDRV sends refused with ENOBUFS: retried, all 10 pings answered"
   kill -KILL "$ssh_pid"
   wait "$ssh_pid" 2>/dev/null || true
   wait_until 50 "feth0 and feth5000 removed after the client's SIGKILL" sh -c \

@@ -973,16 +973,56 @@ int listen_socket()
 
 } // namespace
 
+// darwin-modeld --inject FAULT COUNT IFNAME: asks the running daemon of
+// this namespace for a fault (model_protocol.hpp), for the e2e scripts.
+int inject(int argc, char** argv)
+{
+    if (argc != 5) {
+        std::fprintf(stderr, "usage: darwin-modeld --inject ndrv-enobufs|bpf-hold-full|remove COUNT IFNAME\n");
+        return 2;
+    }
+    const std::string what = argv[2];
+    dm::Fault fault = what == "ndrv-enobufs"    ? dm::Fault::NdrvEnobufs
+                      : what == "bpf-hold-full" ? dm::Fault::BpfHoldFull
+                      : what == "remove"        ? dm::Fault::RemoveInterface
+                                                : static_cast<dm::Fault>(0);
+    if (static_cast<unsigned>(fault) == 0) return inject(0, argv);
+    int s = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path + 1, dm::kSocketName, sizeof dm::kSocketName - 1);
+    socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + sizeof dm::kSocketName - 1);
+    if (s < 0 || ::connect(s, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
+        std::perror("darwin-modeld --inject: connect");
+        return 1;
+    }
+    std::string name = argv[4];
+    std::vector<std::uint8_t> msg(sizeof(dm::Request) + name.size() + 1, 0);
+    dm::Request req{dm::Op::Fault, 0, static_cast<std::uint64_t>(fault), std::strtoull(argv[3], nullptr, 10), 0};
+    std::memcpy(msg.data(), &req, sizeof req);
+    std::memcpy(msg.data() + sizeof req, name.c_str(), name.size());
+    dm::Answer answer{};
+    if (::send(s, msg.data(), msg.size(), 0) < 0 || ::recv(s, &answer, sizeof answer, 0) < static_cast<ssize_t>(sizeof answer)) {
+        std::perror("darwin-modeld --inject");
+        return 1;
+    }
+    ::close(s);
+    if (answer.result < 0) {
+        std::fprintf(stderr, "darwin-modeld --inject: %s\n", std::strerror(answer.err));
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char** argv)
 {
+    if (argc > 1 && std::string(argv[1]) == "--inject") return inject(argc, argv);
     ::signal(SIGPIPE, SIG_IGN);
     trace = std::getenv("DARWIN_MODELD_TRACE") != nullptr;
     const int listener = listen_socket();
     // Ready: the caller waits for this line.
     std::printf("darwin-modeld ready\n");
     std::fflush(stdout);
-    (void)argc;
-    (void)argv;
     for (;;) {
         std::vector<pollfd> fds;
         std::vector<int> owner; // conn fd per entry; -1: listener
