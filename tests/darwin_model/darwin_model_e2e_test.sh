@@ -158,6 +158,28 @@ case_root_part_reconnect() {
   pass "feth-ssh's root part with the feth backend: tunnel, sshd restart, same feth0 again, nothing left"
 }
 
+# kill -9 of a connection's monitor: nothing destroys its feth pair (feth
+# interfaces are not tied to a descriptor, if_fake.c:3686-3712), so the
+# next feth-sshd must sweep it at start-up. That sweep is issue 26's: until
+# it lands this case fails (it shows the leak, review defect 6), so it
+# runs only by name: darwin_model_e2e_test.sh kill9_monitor.
+case_kill9_monitor() {
+  E2E_CURRENT="kill -9 of the monitor"
+  start_feth_sshd
+  start_bg ssh-k9 cli $SSH -o Tunnel=ethernet -w 2:2 -N root@"$UNDERLAY_SRV"
+  local ssh_pid=$BG_PID monitor
+  wait_until 100 "feth2 peered with feth5002 on the server" peered_in "$NS_SRV" feth2 feth5002
+  monitor=$(ps -o pid= --ppid "$SSHD_PID" | head -1 | tr -d ' ')
+  [ -n "$monitor" ] || fail "no connection monitor under feth-sshd"
+  kill -KILL "$monitor"
+  wait_until 50 "ssh ending with its connection" sh -c "! kill -0 $ssh_pid 2>/dev/null"
+  stop_pid "$SSHD_PID" || true
+  start_feth_sshd
+  [ -z "$(feth_links "$NS_SRV")" ] || fail "feth interfaces left after kill -9 and a restart: $(feth_links "$NS_SRV" | tr '\n' ' ')"
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "kill -9 of the monitor: the restarted feth-sshd swept the pair"
+}
+
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(ethernet_feth point_to_point_utun tunnel_mtu_9000 root_part_reconnect)
 for c in "${cases[@]}"; do "case_$c"; done
