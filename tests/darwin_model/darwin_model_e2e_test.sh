@@ -23,6 +23,9 @@ feth_links() { ip netns exec "$1" ip -o link show | awk -F': ' '{print $2}' | cu
 # interfaces appear one by one while the pair is being made.
 peered_in() { ip netns exec "$1" ip -o link show dev "$2" 2>/dev/null | grep -q ": $2@$3:"; }
 
+# The server's tunnel counters (its status socket), for a failure message.
+server_status() { "$FETH_SSHD" -S -f /dev/null -o StatusSocket="$TMP/status.sock" 2>&1 || true; }
+
 # 300 echo requests at once: their replies come back through the server's
 # bpf descriptor many records per read, more than the pump takes per
 # wakeup; the rest wait in user space where poll() cannot see them. IPv6
@@ -33,9 +36,9 @@ burst_300() {
   in_cli sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
   local out
   out=$(in_srv ping -c 300 -l 300 -i 0.001 -w "$(ping_w)" "$TUN4_CLI") || true
-  echo "$out" | all_replied 300 || fail "a 300-frame burst from the server lost replies: $(echo "$out" | tail -2)"
+  echo "$out" | all_replied 300 || fail "a 300-frame burst from the server lost replies: $(echo "$out" | tail -2); $(server_status)"
   out=$(in_cli ping -c 300 -l 300 -i 0.001 -w "$(ping_w)" "$TUN4_SRV") || true
-  echo "$out" | all_replied 300 || fail "a 300-frame burst from the client lost replies: $(echo "$out" | tail -2)"
+  echo "$out" | all_replied 300 || fail "a 300-frame burst from the client lost replies: $(echo "$out" | tail -2); $(server_status)"
   pass "300 echo requests in one burst each way: all answered"
 }
 
