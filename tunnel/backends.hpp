@@ -11,10 +11,11 @@
 #include <memory>
 
 #include "device.hpp"
+#include "tunnel/darwin_backends.hpp"
 
 namespace feth::backends {
 
-#if defined(__linux__)
+#if FETH_LINUX_BACKENDS
 // /dev/net/tun: tap for ethernet, tun for point-to-point.
 std::unique_ptr<Device> open_linux_tuntap(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_linux_tuntap(AdoptRequest& request);
@@ -26,7 +27,7 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request);
 #endif
 
-#if defined(__APPLE__)
+#if FETH_DARWIN_BACKENDS
 // A feth pair: fethN for the user; its peer read through bpf, written
 // through AF_NDRV.
 std::unique_ptr<Device> open_darwin_feth(const DeviceRequest& request);

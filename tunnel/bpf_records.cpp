@@ -1,7 +1,5 @@
 #include "bpf_records.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -72,7 +70,10 @@ WalkResult walk_records(std::span<const std::uint8_t> buf, FrameCallback on_fram
     return result;
 }
 
-ReadBuffer::ReadBuffer(std::size_t size, std::string what) : what_(std::move(what)), size_(size) {}
+ReadBuffer::ReadBuffer(std::size_t size, std::string what, ReadFunction read_fd)
+    : what_(std::move(what)), size_(size), read_fd_(read_fd)
+{
+}
 
 std::size_t ReadBuffer::read(int fd, FrameCallback on_frame, std::size_t max_frames)
 {
@@ -83,7 +84,7 @@ std::size_t ReadBuffer::read(int fd, FrameCallback on_frame, std::size_t max_fra
             // descriptor on (the privilege-separation monitor) never pays.
             if (buf_.empty()) buf_.resize(size_);
             // bpf insists on a read of exactly its buffer size (else EINVAL).
-            ssize_t n = ::read(fd, buf_.data(), buf_.size());
+            ssize_t n = read_fd_(fd, buf_.data(), buf_.size());
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN || errno == EWOULDBLOCK) break;

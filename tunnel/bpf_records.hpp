@@ -19,6 +19,9 @@
 // read, and a malformed record stops the walk without reading past the end.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -110,10 +113,14 @@ WalkResult walk_records(std::span<const std::uint8_t> buf, FrameCallback on_fram
 // many records per read.
 class ReadBuffer {
 public:
+    // The call that reads the descriptor: read(2) here, the Darwin backends'
+    // sys::read (tunnel/darwin/sys.hpp), which the model of xnu replaces.
+    using ReadFunction = ssize_t (*)(int fd, void* buf, std::size_t len);
+
     // `size`: exactly the kernel's buffer size (BIOCSBLEN's answer or
     // BIOCGBLEN): bpf refuses a read() of any other size. `what` names the
     // device in errors, e.g. "device feth5000 (bpf)".
-    ReadBuffer(std::size_t size, std::string what);
+    ReadBuffer(std::size_t size, std::string what, ReadFunction read_fd = ::read);
 
     // Hands up to `max_frames` frames to `on_frame` (which returns false to
     // stop): first what is left of the last read, then from new reads of
@@ -131,6 +138,7 @@ public:
 private:
     std::string what_;
     std::size_t size_;
+    ReadFunction read_fd_;
     std::vector<std::uint8_t> buf_; // size_ bytes from the first read on
     std::size_t filled_ = 0; // bytes of the last read
     std::size_t offset_ = 0; // the next record to visit

@@ -4,8 +4,9 @@
 
 #include "backends.hpp"
 #include "base/error.hpp"
+#include "tunnel/darwin_backends.hpp"
 
-#if defined(__APPLE__)
+#if FETH_DARWIN_BACKENDS
 #include "tunnel/darwin/darwin_io.hpp"
 #endif
 
@@ -26,12 +27,12 @@ struct Backend {
 
 // One table per platform: which backend carries which mode.
 constexpr Backend kBackends[] = {
-#if defined(__linux__)
+#if FETH_LINUX_BACKENDS
     {"tap", TunMode::Ethernet, true, backends::open_linux_tuntap, backends::adopt_linux_tuntap, 1},
     {"tun", TunMode::PointToPoint, true, backends::open_linux_tuntap, backends::adopt_linux_tuntap, 1},
     {"pair", TunMode::Ethernet, false, backends::open_linux_pair, backends::adopt_linux_pair, 2},
 #endif
-#if defined(__APPLE__)
+#if FETH_DARWIN_BACKENDS
     {"feth", TunMode::Ethernet, true, backends::open_darwin_feth, backends::adopt_darwin_feth, 2},
     {"utun", TunMode::PointToPoint, true, backends::open_darwin_utun, backends::adopt_darwin_utun, 1},
 #endif
@@ -116,9 +117,9 @@ std::unique_ptr<Device> adopt_device(AdoptRequest request)
 
 void prepare_device_queries()
 {
-#if defined(__linux__)
+#if FETH_LINUX_BACKENDS
     backends::prepare_linux_tuntap_queries();
-#elif defined(__APPLE__)
+#elif FETH_DARWIN_BACKENDS
     darwin::prepare_mtu_queries();
 #endif
 }

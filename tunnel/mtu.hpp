@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "tunnel/darwin_backends.hpp"
+
 namespace feth::mtu {
 
 // The values a tunnel device takes. The largest is the same everywhere:
@@ -24,7 +26,7 @@ struct Range {
 };
 inline constexpr Range kLinux{68, 16370};
 inline constexpr Range kDarwin{72, 16370};
-#if defined(__APPLE__)
+#if FETH_DARWIN_BACKENDS
 inline constexpr Range kThisPlatform = kDarwin;
 #else
 inline constexpr Range kThisPlatform = kLinux;

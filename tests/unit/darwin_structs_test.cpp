@@ -4,6 +4,47 @@
 
 #include "catch.hpp"
 
+#if defined(__APPLE__)
+// The model of xnu (tests/darwin_model) writes Darwin's numbers and layouts
+// down as literals so that Linux can build the Darwin backends; here, with
+// Apple's own headers, every one is checked.
+#include <net/bpf.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/kern_control.h>
+#include <sys/socket.h>
+#include <sys/sockio.h>
+#include <sys/sys_domain.h>
+
+#include "../darwin_model/abi.hpp"
+
+namespace dm = feth::darwin_model;
+static_assert(dm::kBiocGblen == BIOCGBLEN && dm::kBiocSblen == BIOCSBLEN && dm::kBiocSetif == BIOCSETIF);
+static_assert(dm::kBiocImmediate == BIOCIMMEDIATE && dm::kBiocSseesent == BIOCSSEESENT);
+static_assert(dm::kBiocPromisc == BIOCPROMISC && dm::kBiocGdlt == BIOCGDLT && dm::kBiocGstats == BIOCGSTATS);
+static_assert(dm::kSiocIfcreate2 == SIOCIFCREATE2 && dm::kSiocIfdestroy == SIOCIFDESTROY);
+static_assert(dm::kSiocSiflladdr == SIOCSIFLLADDR && dm::kSiocSdrvspec == SIOCSDRVSPEC &&
+              dm::kSiocGdrvspec == SIOCGDRVSPEC);
+static_assert(dm::kSiocGifflags == SIOCGIFFLAGS && dm::kSiocSifflags == SIOCSIFFLAGS);
+static_assert(dm::kSiocGifmtu == SIOCGIFMTU && dm::kSiocSifmtu == SIOCSIFMTU && dm::kSiocGifdevmtu == SIOCGIFDEVMTU);
+static_assert(dm::kCtliocGinfo == CTLIOCGINFO);
+static_assert(dm::kIocIn == IOC_IN && dm::kIocOut == IOC_OUT && dm::ioc_len(SIOCSDRVSPEC) == sizeof(struct ifdrv));
+static_assert(dm::kDltEn10mb == DLT_EN10MB && dm::kAfNdrv == AF_NDRV && dm::kPfSystem == PF_SYSTEM);
+static_assert(dm::kAfSysControl == AF_SYS_CONTROL && dm::kSysprotoControl == SYSPROTO_CONTROL);
+static_assert(dm::kAfLink == AF_LINK && dm::kSoNosigpipe == SO_NOSIGPIPE && dm::kMaxKctlName == MAX_KCTL_NAME);
+static_assert(dm::kIffUp == IFF_UP && dm::kIffBroadcast == IFF_BROADCAST && dm::kIffPointopoint == IFF_POINTOPOINT);
+static_assert(dm::kIffRunning == IFF_RUNNING && dm::kIffSimplex == IFF_SIMPLEX && dm::kIffMulticast == IFF_MULTICAST);
+static_assert(sizeof(dm::DarwinIfreq) == sizeof(struct ifreq));
+static_assert(offsetof(dm::DarwinIfreq, ifr_ifru) == offsetof(struct ifreq, ifr_ifru));
+static_assert(sizeof(dm::DarwinIfdrv) == sizeof(struct ifdrv) && offsetof(dm::DarwinIfdrv, ifd_cmd) == offsetof(struct ifdrv, ifd_cmd));
+static_assert(offsetof(dm::DarwinIfdrv, ifd_len) == offsetof(struct ifdrv, ifd_len) &&
+              offsetof(dm::DarwinIfdrv, ifd_data) == offsetof(struct ifdrv, ifd_data));
+static_assert(sizeof(dm::DarwinIfdevmtu) == sizeof(struct ifdevmtu));
+static_assert(sizeof(dm::DarwinCtlInfo) == sizeof(struct ctl_info));
+static_assert(sizeof(dm::DarwinSockaddrCtl) == sizeof(struct sockaddr_ctl) &&
+              offsetof(dm::DarwinSockaddrCtl, sc_unit) == offsetof(struct sockaddr_ctl, sc_unit));
+#endif
+
 using namespace feth::darwin;
 
 TEST_CASE("if_fake_request matches xnu's layout", "[darwin]")

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
+#include "tunnel/darwin/sys.hpp"
 #include "base/error.hpp"
 #include "tunnel/wire.hpp"
 
@@ -30,7 +31,7 @@ UniqueFd open_free_bpf(const std::string& what)
 {
     for (int i = 0; i < kMaxBpfDevices; ++i) {
         const std::string path = "/dev/bpf" + std::to_string(i);
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        int fd = sys::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd >= 0) return UniqueFd(fd);
         if (errno == EBUSY) continue; // in use by someone else
         throw_errno(what, ("open(" + path + ")").c_str());
@@ -41,13 +42,13 @@ UniqueFd open_free_bpf(const std::string& what)
 void set_uint(int fd, unsigned long request, unsigned value, const std::string& what, const char* name)
 {
     u_int v = value;
-    if (::ioctl(fd, request, &v) < 0) throw_errno(what, name);
+    if (sys::ioctl(fd, request, &v) < 0) throw_errno(what, name);
 }
 
 void check_ethernet(int fd, const std::string& what)
 {
     u_int dlt = 0;
-    if (::ioctl(fd, BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
+    if (sys::ioctl(fd, BIOCGDLT, &dlt) < 0) throw_errno(what, "ioctl(BIOCGDLT)");
     if (dlt != DLT_EN10MB) throw SystemError(what + " (not an Ethernet interface)", "ioctl(BIOCGDLT)", EINVAL);
 }
 
@@ -57,7 +58,7 @@ void check_ethernet(int fd, const std::string& what)
 unsigned attach(int fd, const std::string& ifname, unsigned buffer_size, const std::string& what)
 {
     u_int size = buffer_size;
-    if (::ioctl(fd, BIOCSBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCSBLEN)"); // clamped, written back
+    if (sys::ioctl(fd, BIOCSBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCSBLEN)"); // clamped, written back
     if (size < kSmallestUsefulBuffer)
         throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCSBLEN)",
                           ENOBUFS);
@@ -68,11 +69,11 @@ unsigned attach(int fd, const std::string& ifname, unsigned buffer_size, const s
     ifreq ifr;
     std::memset(&ifr, 0, sizeof ifr);
     ::strlcpy(ifr.ifr_name, ifname.c_str(), sizeof ifr.ifr_name);
-    if (::ioctl(fd, BIOCSETIF, &ifr) < 0) throw_errno(what, "ioctl(BIOCSETIF)");
+    if (sys::ioctl(fd, BIOCSETIF, &ifr) < 0) throw_errno(what, "ioctl(BIOCSETIF)");
     // xnu's feth taps every frame it sends into its peer's bpf whatever the
     // mode, so this should change nothing; the known-working recipes set it
     // and it is harmless, so it stays until a Mac shows it can go.
-    if (::ioctl(fd, BIOCPROMISC, nullptr) < 0) throw_errno(what, "ioctl(BIOCPROMISC)");
+    if (sys::ioctl(fd, BIOCPROMISC, nullptr) < 0) throw_errno(what, "ioctl(BIOCPROMISC)");
     check_ethernet(fd, what);
     set_nonblocking_cloexec(fd, what.c_str());
     return size;
@@ -83,7 +84,7 @@ unsigned attach(int fd, const std::string& ifname, unsigned buffer_size, const s
 unsigned adopted_size(int fd, const std::string& what)
 {
     u_int size = 0;
-    if (::ioctl(fd, BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
+    if (sys::ioctl(fd, BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
     if (size < kSmallestUsefulBuffer)
         throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCGBLEN)",
                           ENOBUFS);
@@ -101,13 +102,13 @@ std::string bpf_what(const std::string& ifname)
 
 BpfReader::BpfReader(const std::string& ifname, unsigned buffer_size)
     : ifname_(ifname), fd_(open_free_bpf(bpf_what(ifname_))),
-      buffer_(attach(fd_.get(), ifname_, buffer_size, bpf_what(ifname_)), bpf_what(ifname_))
+      buffer_(attach(fd_.get(), ifname_, buffer_size, bpf_what(ifname_)), bpf_what(ifname_), sys::read)
 {
 }
 
 BpfReader::BpfReader(UniqueFd fd, std::string ifname)
     : ifname_(std::move(ifname)), fd_(std::move(fd)),
-      buffer_(adopted_size(fd_.get(), bpf_what(ifname_) + " (adopted)"), bpf_what(ifname_))
+      buffer_(adopted_size(fd_.get(), bpf_what(ifname_) + " (adopted)"), bpf_what(ifname_), sys::read)
 {
 }
 

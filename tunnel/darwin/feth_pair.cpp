@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
+#include "tunnel/darwin/sys.hpp"
 #include "tunnel/darwin_structs.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -33,7 +34,7 @@ static_assert(sizeof(IfFakeRequest) == 160);
 
 UniqueFd control_socket()
 {
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd s(sys::socket(AF_INET, SOCK_DGRAM, 0));
     if (!s) throw_errno("feth", "socket(AF_INET)");
     return s;
 }
@@ -48,16 +49,16 @@ ifreq make_ifreq(const std::string& name)
 
 bool exists(const std::string& name)
 {
-    return ::if_nametoindex(name.c_str()) != 0;
+    return sys::if_nametoindex(name.c_str()) != 0;
 }
 
 std::vector<std::string> interface_names()
 {
     std::vector<std::string> names;
-    struct if_nameindex* list = ::if_nameindex();
+    struct if_nameindex* list = sys::if_nameindex();
     if (list == nullptr) throw_errno("feth", "if_nameindex");
     for (auto* p = list; p->if_index != 0 && p->if_name != nullptr; ++p) names.emplace_back(p->if_name);
-    ::if_freenameindex(list);
+    sys::if_freenameindex(list);
     return names;
 }
 
@@ -65,7 +66,7 @@ unsigned current_max_mtu()
 {
     unsigned value = 0;
     std::size_t len = sizeof value;
-    if (::sysctlbyname(kMaxMtuSysctl, &value, &len, nullptr, 0) != 0 || len != sizeof value)
+    if (sys::sysctlbyname(kMaxMtuSysctl, &value, &len, nullptr, 0) != 0 || len != sizeof value)
         return kFethDefaultMaxMtu;
     return value;
 }
@@ -81,7 +82,7 @@ std::string peer_of(int s, const std::string& name)
     drv.ifd_cmd = kIfFakeGetCmdGetPeer;
     drv.ifd_len = sizeof answer;
     drv.ifd_data = &answer;
-    if (::ioctl(s, SIOCGDRVSPEC, &drv) < 0)
+    if (sys::ioctl(s, SIOCGDRVSPEC, &drv) < 0)
         throw_errno("device " + name, "ioctl(SIOCGDRVSPEC, IF_FAKE_G_CMD_GET_PEER)");
     return std::string(peer_name_of(answer));
 }
@@ -89,7 +90,7 @@ std::string peer_of(int s, const std::string& name)
 bool is_up(int s, const std::string& name)
 {
     ifreq ifr = make_ifreq(name);
-    if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFFLAGS)");
+    if (sys::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFFLAGS)");
     return (ifr.ifr_flags & IFF_UP) != 0;
 }
 
@@ -101,7 +102,7 @@ struct DeviceMtu {
 DeviceMtu device_mtu(int s, const std::string& name)
 {
     ifreq ifr = make_ifreq(name);
-    if (::ioctl(s, SIOCGIFDEVMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFDEVMTU)");
+    if (sys::ioctl(s, SIOCGIFDEVMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFDEVMTU)");
     return {static_cast<unsigned>(ifr.ifr_devmtu.ifdm_current), static_cast<unsigned>(ifr.ifr_devmtu.ifdm_max)};
 }
 
@@ -109,7 +110,7 @@ void set_mtu(int s, const std::string& name, unsigned mtu)
 {
     ifreq ifr = make_ifreq(name);
     ifr.ifr_mtu = static_cast<int>(mtu);
-    if (::ioctl(s, SIOCSIFMTU, &ifr) < 0)
+    if (sys::ioctl(s, SIOCSIFMTU, &ifr) < 0)
         throw_errno("device " + name + " (MTU " + std::to_string(mtu) + ")", "ioctl(SIOCSIFMTU)");
 }
 
@@ -143,7 +144,7 @@ void run_step(int s, const naming::PlanStep& step)
     switch (step.kind) {
     case naming::StepKind::RaiseMaxMtu: {
         unsigned value = step.value;
-        if (::sysctlbyname(kMaxMtuSysctl, nullptr, nullptr, &value, sizeof value) != 0)
+        if (sys::sysctlbyname(kMaxMtuSysctl, nullptr, nullptr, &value, sizeof value) != 0)
             throw_errno(what + " (max MTU " + std::to_string(value) + ")", call);
         // System-wide and kept: pairs created later may use it too.
         LOG_INFO("feth: raised %s to %u", kMaxMtuSysctl, value);
@@ -154,7 +155,7 @@ void run_step(int s, const naming::PlanStep& step)
         for (int attempt = 0;; ++attempt) {
             ifreq ifr = make_ifreq(step.ifname);
             ifr.ifr_data = nullptr; // feth takes no creation parameters
-            if (::ioctl(s, SIOCIFCREATE2, &ifr) == 0) return;
+            if (sys::ioctl(s, SIOCIFCREATE2, &ifr) == 0) return;
             if (errno != EBUSY || attempt >= 20) throw_errno(what, call);
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
@@ -164,7 +165,7 @@ void run_step(int s, const naming::PlanStep& step)
         ifr.ifr_addr.sa_len = static_cast<std::uint8_t>(step.mac.size()); // ifnet_set_lladdr(sa_data, sa_len)
         ifr.ifr_addr.sa_family = AF_LINK;
         std::memcpy(ifr.ifr_addr.sa_data, step.mac.data(), step.mac.size());
-        if (::ioctl(s, SIOCSIFLLADDR, &ifr) < 0) throw_errno(what + " (" + naming::mac_to_string(step.mac) + ")", call);
+        if (sys::ioctl(s, SIOCSIFLLADDR, &ifr) < 0) throw_errno(what + " (" + naming::mac_to_string(step.mac) + ")", call);
         return;
     }
     case naming::StepKind::SetPeer: {
@@ -175,15 +176,15 @@ void run_step(int s, const naming::PlanStep& step)
         drv.ifd_cmd = kIfFakeSetCmdSetPeer;
         drv.ifd_len = sizeof request;
         drv.ifd_data = &request;
-        if (::ioctl(s, SIOCSDRVSPEC, &drv) < 0) throw_errno(what + " (peer " + step.other + ")", call);
+        if (sys::ioctl(s, SIOCSDRVSPEC, &drv) < 0) throw_errno(what + " (peer " + step.other + ")", call);
         return;
     }
     case naming::StepKind::SetMtu: return set_mtu(s, step.ifname, step.value);
     case naming::StepKind::Up: {
         ifreq ifr = make_ifreq(step.ifname);
-        if (::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno(what, "ioctl(SIOCGIFFLAGS)");
+        if (sys::ioctl(s, SIOCGIFFLAGS, &ifr) < 0) throw_errno(what, "ioctl(SIOCGIFFLAGS)");
         ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        if (::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) throw_errno(what, call);
+        if (sys::ioctl(s, SIOCSIFFLAGS, &ifr) < 0) throw_errno(what, call);
         return;
     }
     }
@@ -192,7 +193,7 @@ void run_step(int s, const naming::PlanStep& step)
 void destroy(int s, const std::string& name) noexcept
 {
     ifreq ifr = make_ifreq(name);
-    if (::ioctl(s, SIOCIFDESTROY, &ifr) < 0 && errno != ENXIO)
+    if (sys::ioctl(s, SIOCIFDESTROY, &ifr) < 0 && errno != ENXIO)
         LOG_ERROR("device %s: ioctl(SIOCIFDESTROY): %s", name.c_str(), errno_text(errno).c_str());
 }
 
@@ -202,7 +203,7 @@ std::string host_seed()
 {
     uuid_t id;
     timespec wait{1, 0};
-    if (::gethostuuid(id, &wait) == 0) {
+    if (sys::gethostuuid(id, &wait) == 0) {
         std::string text;
         for (unsigned char byte : id) {
             static const char hex[] = "0123456789abcdef";
@@ -230,7 +231,7 @@ FethPair::~FethPair()
 void FethPair::destroy_created() noexcept
 {
     if (!created_visible_ && !created_peer_) return;
-    UniqueFd s(::socket(AF_INET, SOCK_DGRAM, 0));
+    UniqueFd s(sys::socket(AF_INET, SOCK_DGRAM, 0));
     if (!s) return;
     // Destroying a feth unpeers it first, so the order does not matter.
     if (created_peer_) destroy(s.get(), names_.peer);
@@ -319,7 +320,7 @@ UniqueFd& kept_query_socket()
 
 void prepare_mtu_queries() noexcept
 {
-    if (!kept_query_socket()) kept_query_socket().reset(::socket(AF_INET, SOCK_DGRAM, 0));
+    if (!kept_query_socket()) kept_query_socket().reset(sys::socket(AF_INET, SOCK_DGRAM, 0));
     if (kept_query_socket()) (void)::fcntl(kept_query_socket().get(), F_SETFD, FD_CLOEXEC);
 }
 
@@ -331,11 +332,11 @@ unsigned interface_mtu(const std::string& name) noexcept
         UniqueFd own;
         int fd = kept_query_socket().get();
         if (fd < 0) {
-            own.reset(::socket(AF_INET, SOCK_DGRAM, 0));
+            own.reset(sys::socket(AF_INET, SOCK_DGRAM, 0));
             if (!own) throw_errno("device " + name, "socket(AF_INET)");
             fd = own.get();
         }
-        if (::ioctl(fd, SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
+        if (sys::ioctl(fd, SIOCGIFMTU, &ifr) < 0) throw_errno("device " + name, "ioctl(SIOCGIFMTU)");
         return ifr.ifr_mtu > 0 ? static_cast<unsigned>(ifr.ifr_mtu) : 0;
     } catch (const std::exception& e) {
         LOG_DEBUG2("%s", e.what());

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "tunnel/darwin/darwin_io.hpp"
+#include "tunnel/darwin/sys.hpp"
 #include "tunnel/darwin_structs.hpp"
 #include "base/error.hpp"
 
@@ -20,23 +21,23 @@ NdrvWriter::NdrvWriter(const std::string& ifname, std::size_t max_frame) : ifnam
 {
     const std::string what = "device " + ifname_ + " (ndrv)";
     static_assert(AF_NDRV == kAfNdrv);
-    fd_.reset(::socket(AF_NDRV, SOCK_RAW, 0)); // EPERM unless root
+    fd_.reset(sys::socket(AF_NDRV, SOCK_RAW, 0)); // EPERM unless root
     if (!fd_) throw_errno(what, "socket(AF_NDRV)");
 
     SockaddrNdrv addr = make_sockaddr_ndrv(ifname_);
     // bind() latches onto the interface (EADDRNOTAVAIL if missing);
     // connect() gives write() its destination (else EDESTADDRREQ).
-    if (::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) throw_errno(what, "bind");
-    if (::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
+    if (sys::bind(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) throw_errno(what, "bind");
+    if (sys::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0)
         throw_errno(what, "connect");
 
     // A send larger than the send buffer fails with EMSGSIZE (the default
     // is 8 KiB): room for the largest frame, twice.
     int sndbuf = static_cast<int>(std::max<std::size_t>(2 * max_frame, 65536));
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
+    if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) < 0)
         throw_errno(what, "setsockopt(SO_SNDBUF)");
     int one = 1;
-    if (::setsockopt(fd_.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0)
+    if (sys::setsockopt(fd_.get(), SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one) < 0)
         throw_errno(what, "setsockopt(SO_NOSIGPIPE)");
     set_nonblocking_cloexec(fd_.get(), what.c_str());
 }
@@ -51,7 +52,7 @@ NdrvWriter::NdrvWriter(UniqueFd fd, std::string ifname) : ifname_(std::move(ifna
 WriteResult NdrvWriter::write(std::span<const std::uint8_t> frame)
 {
     for (;;) {
-        ssize_t n = ::send(fd_.get(), frame.data(), frame.size(), 0);
+        ssize_t n = sys::send(fd_.get(), frame.data(), frame.size(), 0);
         if (n >= 0) return WriteResult::Written;
         switch (errno) {
         case EINTR: continue;

@@ -21,6 +21,7 @@
 
 #include "tunnel/backends.hpp"
 #include "tunnel/darwin/darwin_io.hpp"
+#include "tunnel/darwin/sys.hpp"
 #include "tunnel/darwin_structs.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -51,7 +52,7 @@ public:
     {
         std::size_t count = 0;
         while (count < max_frames) {
-            ssize_t n = ::recv(fd_.get(), buf_.data(), buf_.size(), 0);
+            ssize_t n = darwin::sys::recv(fd_.get(), buf_.data(), buf_.size(), 0);
             if (n < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EAGAIN) break;
@@ -89,7 +90,7 @@ public:
         iov[1].iov_base = const_cast<std::uint8_t*>(frame.data() + wire::kAfHeaderLen);
         iov[1].iov_len = frame.size() - wire::kAfHeaderLen;
         for (;;) {
-            if (::writev(fd_.get(), iov, 2) >= 0) return WriteResult::Written;
+            if (darwin::sys::writev(fd_.get(), iov, 2) >= 0) return WriteResult::Written;
             switch (errno) {
             case EINTR: continue;
             case EAGAIN:
@@ -115,7 +116,7 @@ std::string utun_ifname(int fd, const std::string& what)
 {
     char ifname[IFNAMSIZ] = {};
     socklen_t len = sizeof ifname;
-    if (::getsockopt(fd, SYSPROTO_CONTROL, darwin::kUtunOptIfname, ifname, &len) < 0)
+    if (darwin::sys::getsockopt(fd, SYSPROTO_CONTROL, darwin::kUtunOptIfname, ifname, &len) < 0)
         throw_errno(what, "getsockopt(UTUN_OPT_IFNAME)");
     return std::string(ifname, ::strnlen(ifname, sizeof ifname));
 }
@@ -133,13 +134,13 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
         throw InputError(what + ": MTU " + std::to_string(request.mtu) + " is out of range for utun (" +
                          std::to_string(mtu::kDarwin.min) + " to " + std::to_string(mtu::kDarwin.max) + ")");
 
-    UniqueFd fd(::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
+    UniqueFd fd(darwin::sys::socket(PF_SYSTEM, SOCK_DGRAM, SYSPROTO_CONTROL));
     if (!fd) throw_errno(what, "socket(PF_SYSTEM)");
 
     ctl_info info;
     std::memset(&info, 0, sizeof info);
     ::strlcpy(info.ctl_name, darwin::kUtunControlName, sizeof info.ctl_name);
-    if (::ioctl(fd.get(), CTLIOCGINFO, &info) < 0) throw_errno(what, "ioctl(CTLIOCGINFO)");
+    if (darwin::sys::ioctl(fd.get(), CTLIOCGINFO, &info) < 0) throw_errno(what, "ioctl(CTLIOCGINFO)");
 
     sockaddr_ctl addr;
     std::memset(&addr, 0, sizeof addr);
@@ -148,7 +149,7 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
     addr.ss_sysaddr = AF_SYS_CONTROL;
     addr.sc_id = info.ctl_id;
     addr.sc_unit = *sc_unit; // 0: the kernel picks; N + 1: utunN
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
+    if (darwin::sys::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0) {
         int err = errno;
         if (err == EBUSY) throw SystemError(what + " (in use)", "connect(utun_control)", err);
         throw SystemError(what, "connect(utun_control)", err); // EPERM unless root
@@ -158,13 +159,13 @@ std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request)
     set_nonblocking_cloexec(fd.get(), ("device " + name).c_str());
 
     if (request.mtu != 0) {
-        UniqueFd sock(::socket(AF_INET, SOCK_DGRAM, 0));
+        UniqueFd sock(darwin::sys::socket(AF_INET, SOCK_DGRAM, 0));
         if (!sock) throw_errno("device " + name, "socket(AF_INET)");
         ifreq ifr;
         std::memset(&ifr, 0, sizeof ifr);
         ::strlcpy(ifr.ifr_name, name.c_str(), sizeof ifr.ifr_name);
         ifr.ifr_mtu = static_cast<int>(request.mtu);
-        if (::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
+        if (darwin::sys::ioctl(sock.get(), SIOCSIFMTU, &ifr) < 0)
             throw_errno("device " + name + " (MTU " + std::to_string(request.mtu) + ")", "ioctl(SIOCSIFMTU)");
     }
     return std::make_unique<UtunDevice>(std::move(fd), std::move(name), true);

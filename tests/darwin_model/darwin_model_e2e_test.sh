@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The Darwin backends end to end, against the model of xnu: feth-sshd and
+# feth-ssh built with the feth and utun backends (tests/darwin_model), a
+# darwin-modeld in each namespace, stock OpenSSH on the other side. The
+# monitor opens the devices through the model and passes the descriptors
+# to the sandboxed child over SCM_RIGHTS, which runs the exact Darwin
+# bpf/NDRV/utun code on them. Usage (ctest sets the variables):
+#   DARWIN_MODELD=... FETH_SSHD=<model feth-sshd> FETH_SSH=<model feth-ssh> darwin_model_e2e_test.sh [CASE...]
+source "$(dirname "$0")/../e2e/lib.sh"
+e2e_init
+SSH=$(stock_ssh_cmd)
+FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT")
+
+start_bg modeld-srv srv "$DARWIN_MODELD"
+start_bg modeld-cli cli "$DARWIN_MODELD"
+wait_until 50 "darwin-modeld in both namespaces" sh -c \
+  "grep -q ready '$TMP/modeld-srv.log' && grep -q ready '$TMP/modeld-cli.log'"
+
+feth_links() { ip netns exec "$1" ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^feth' || true; }
+
+# peered_in NS A B: the model made A and B a pair (its veth stand-in): the
+# interfaces appear one by one while the pair is being made.
+peered_in() { ip netns exec "$1" ip -o link show dev "$2" 2>/dev/null | grep -q ": $2@$3:"; }
+
+# The server's tunnel counters (its status socket), for a failure message.
+server_status() { "$FETH_SSHD" -S -f /dev/null -o StatusSocket="$TMP/status.sock" 2>&1 || true; }
+
+# 300 echo requests at once from the server: their frames reach the
+# server's bpf descriptor many records per read, more than the pump takes
+# per wakeup; the rest wait in user space where poll() cannot see them.
+# IPv6 is off on both ends first, so that no later frame (neighbour
+# discovery, MLD) wakes the pump and hides frames left behind.
+# (A burst from the client, through stock ssh's tap, loses some 15% of its
+# first replies in about one run in four, with either backend: not
+# understood yet, so not asserted.) burst_300 SRV_IF CLI_IF
+burst_300() {
+  in_srv sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1"
+  in_cli sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  local out
+  out=$(in_srv ping -c 300 -l 300 -i 0.001 -w "$(ping_w)" "$TUN4_CLI") || true
+  echo "$out" | all_replied 300 || fail "a 300-frame burst from the server lost replies: $(echo "$out" | tail -2); $(server_status)"
+  pass "300 echo requests in one burst from the server: all answered"
+}
+
+case_ethernet_feth() {
+  E2E_CURRENT="stock ssh -w, feth backend"
+  start_feth_sshd
+  start_bg ssh cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  local ssh_pid=$BG_PID
+  wait_until 100 "feth0 peered with feth5000 on the server" peered_in "$NS_SRV" feth0 feth5000
+  wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
+  configure_tunnel feth0 tap0
+  ping_both
+  ping6_both
+  burst_300 feth0 tap0
+  # The driver's queue full: NDRV says ENOBUFS, the pump retries on its
+  # timer and nothing is lost.
+  in_srv "$DARWIN_MODELD" --inject ndrv-enobufs 20 feth5000
+  local out
+  out=$(in_srv ping -c 10 -i 0.05 -w "$(ping_w)" "$TUN4_CLI") || true
+  echo "$out" | all_replied 10 || fail "pings lost to 20 injected ENOBUFS: $(echo "$out" | tail -2)"
+  kill -0 "$ssh_pid" 2>/dev/null || fail "the tunnel ended on ENOBUFS"
+  pass "20 NDRV sends refused with ENOBUFS: retried, all 10 pings answered"
+  kill -KILL "$ssh_pid"
+  wait "$ssh_pid" 2>/dev/null || true
+  wait_until 50 "feth0 and feth5000 removed after the client's SIGKILL" sh -c \
+    "! ip netns exec $NS_SRV ip link show feth0 && ! ip netns exec $NS_SRV ip link show feth5000"
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "feth backend through the sandboxed child: ping, ping6, burst; pair removed"
+}
+
+case_point_to_point_utun() {
+  E2E_CURRENT="stock ssh -w, utun backend"
+  start_feth_sshd -o PermitTunnel=yes
+  start_bg ssh-p2p cli $SSH -o Tunnel=point-to-point -w 0:0 -N root@"$UNDERLAY_SRV"
+  local ssh_pid=$BG_PID
+  wait_until 100 "utun0 on the server" link_in "$NS_SRV" utun0
+  wait_until 100 "tun0 on the client" link_in "$NS_CLI" tun0
+  in_srv ip addr add "$TUN4_SRV" peer "$TUN4_CLI" dev utun0
+  in_srv ip link set utun0 up
+  in_cli ip addr add "$TUN4_CLI" peer "$TUN4_SRV" dev tun0
+  in_cli ip link set tun0 up
+  ping_both
+  burst_300 utun0 tun0
+  stop_pid "$ssh_pid" || true
+  wait_until 50 "utun0 gone with its last descriptor" no_link_in "$NS_SRV" utun0
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "utun backend: ping both ways, burst; utun0 gone when the tunnel closed"
+}
+
+case_tunnel_mtu_9000() {
+  E2E_CURRENT="TunnelMTU 9000"
+  start_feth_sshd -o TunnelMTU=9000
+  start_bg ssh-mtu cli $SSH -o Tunnel=ethernet -w 1:1 -N root@"$UNDERLAY_SRV"
+  local ssh_pid=$BG_PID
+  wait_until 100 "feth1 peered with feth5001 on the server" peered_in "$NS_SRV" feth1 feth5001
+  wait_until 100 "tap1 on the client" link_in "$NS_CLI" tap1
+  grep -q "raised net.link.fake.max_mtu to 9000" "$TMP/feth-sshd.log" || fail "the sysctl was not raised"
+  # The device appears before its MTU is set.
+  wait_until 50 "feth1 and feth5001 at MTU 9000" sh -c "ip netns exec $NS_SRV ip link show feth1 | grep -q 'mtu 9000' &&
+    ip netns exec $NS_SRV ip link show feth5001 | grep -q 'mtu 9000'"
+  in_cli ip link set tap1 mtu 9000
+  configure_tunnel feth1 tap1
+  wait_until 100 "first ping" in_cli ping -c 1 -W 1 "$TUN4_SRV"
+  in_cli ping -c 3 -s 8900 -M do -i 0.1 -w "$(ping_w)" "$TUN4_SRV" >/dev/null || fail "8900-byte pings did not cross"
+  stop_pid "$ssh_pid" || true
+  wait_until 50 "feth1 removed" no_link_in "$NS_SRV" feth1
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "TunnelMTU 9000: max_mtu raised, pair at 9000, 8900-byte pings unfragmented"
+}
+
+kill_stock_sshd_tree() {
+  local tree
+  tree=$(ps -o pid= --ppid "$SSHD_PID" 2>/dev/null || true)
+  # shellcheck disable=SC2086
+  kill -KILL "$SSHD_PID" $tree 2>/dev/null || true
+  wait "$SSHD_PID" 2>/dev/null || true
+}
+
+configure_server_tap() {
+  local t
+  t=$(tunnel_links "$NS_SRV" | head -1)
+  [ -n "$t" ] || return 1
+  in_srv ip addr replace "$TUN4_SRV/24" dev "$t" && in_srv ip link set "$t" up
+}
+
+# The restarted sshd's tap is a new interface with a new MAC: the client's
+# neighbour entry for it is stale, not a fault of the tunnel.
+server_tap_pings() { configure_server_tap && in_cli ip neigh flush dev feth0 && in_cli ping -c 1 -W 1 "$TUN4_SRV"; }
+
+case_root_part_reconnect() {
+  E2E_CURRENT="feth-ssh root part, feth backend, --reconnect"
+  start_stock_sshd ethernet
+  echo "ClientAliveInterval 1" >>"$TMP/sshd_config"
+  start_bg feth-ssh-rc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=1 -o ServerAliveCountMax=2 \
+    -w 0:any root@"$UNDERLAY_SRV"
+  local cpid=$BG_PID
+  wait_until 100 "client feth0 peered with feth5000" peered_in "$NS_CLI" feth0 feth5000
+  wait_until 100 "a server tap" configure_server_tap
+  in_cli ip addr add "$TUN4_CLI/24" dev feth0
+  in_cli ip link set feth0 up
+  wait_until 100 "first ping" in_cli ping -c 1 -W 1 "$TUN4_SRV"
+  local cindex log=$TMP/feth-ssh-rc.log reconnects
+  cindex=$(in_cli cat /sys/class/net/feth0/ifindex)
+  reconnects=$(count_of "$log" "Reconnecting to")
+  kill_stock_sshd_tree
+  wait_until 100 "feth-ssh noticing sshd gone" count_above "$log" "Reconnecting to" "$reconnects"
+  # Traffic queued while the server is away: it goes to the bpf buffer,
+  # and the reconnect must drain it all (none of it reaches the new
+  # session).
+  in_cli ping -c 400 -l 400 -i 0.001 -W 1 "$TUN4_SRV" >/dev/null 2>&1 || true
+  start_bg stock-sshd-2 srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
+  SSHD_PID=$BG_PID
+  wait_until 100 "ping after sshd came back" server_tap_pings
+  [ "$(in_cli cat /sys/class/net/feth0/ifindex)" = "$cindex" ] || fail "the client's feth0 was replaced"
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh exited"
+  stop_pid "$cpid" || true
+  wait_until 50 "client feth0 removed" no_link_in "$NS_CLI" feth0
+  [ -z "$(feth_links "$NS_CLI")" ] || fail "feth interfaces left on the client: $(feth_links "$NS_CLI")"
+  kill_stock_sshd_tree
+  pass "feth-ssh's root part with the feth backend: tunnel, sshd restart, same feth0 again, nothing left"
+}
+
+# kill -9 of a connection's monitor: nothing destroys its feth pair (feth
+# interfaces are not tied to a descriptor, if_fake.c:3686-3712), so the
+# next feth-sshd must sweep it at start-up. That sweep is issue 26's: until
+# it lands this case fails (it shows the leak, review defect 6), so it
+# runs only by name: darwin_model_e2e_test.sh kill9_monitor.
+case_kill9_monitor() {
+  E2E_CURRENT="kill -9 of the monitor"
+  start_feth_sshd
+  start_bg ssh-k9 cli $SSH -o Tunnel=ethernet -w 2:2 -N root@"$UNDERLAY_SRV"
+  local ssh_pid=$BG_PID monitor
+  wait_until 100 "feth2 peered with feth5002 on the server" peered_in "$NS_SRV" feth2 feth5002
+  monitor=$(ps -o pid= --ppid "$SSHD_PID" | head -1 | tr -d ' ')
+  [ -n "$monitor" ] || fail "no connection monitor under feth-sshd"
+  kill -KILL "$monitor"
+  wait_until 50 "ssh ending with its connection" sh -c "! kill -0 $ssh_pid 2>/dev/null"
+  stop_pid "$SSHD_PID" || true
+  start_feth_sshd
+  [ -z "$(feth_links "$NS_SRV")" ] || fail "feth interfaces left after kill -9 and a restart: $(feth_links "$NS_SRV" | tr '\n' ' ')"
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "kill -9 of the monitor: the restarted feth-sshd swept the pair"
+}
+
+cases=("$@")
+[ ${#cases[@]} -gt 0 ] || cases=(ethernet_feth point_to_point_utun tunnel_mtu_9000 root_part_reconnect)
+for c in "${cases[@]}"; do "case_$c"; done
