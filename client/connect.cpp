@@ -220,12 +220,6 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
 {
     const auto& c = d.config;
     if (!c.check_host_ip.value_or(false)) return;
-    // Started by root without sudo, known_hosts lines are written by the
-    // root part, which takes lines for the destination's name only.
-    if (!d.file_copies.empty()) {
-        LOG_DEBUG("CheckHostIP: the address is not recorded when feth-ssh is started by root without sudo");
-        return;
-    }
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     char ip[NI_MAXHOST] = {};

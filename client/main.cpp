@@ -21,6 +21,7 @@
 #include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "privsep.hpp"
+#include "proxy.hpp"
 #include "tunnel_client.hpp"
 
 namespace {
@@ -154,6 +155,8 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
                                      : *c.port == 22  ? *c.host_name
                                                       : "[" + *c.host_name + "]:" + std::to_string(*c.port);
         }
+        // The root part takes address lines only as it resolves the name.
+        if (c.check_host_ip.value_or(false) && !feth::client::uses_proxy(c)) setup.check_host_ip_port = *c.port;
         if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
             setup.agent_path = *c.identity_agent;
         else if (const char* sock = ::getenv("SSH_AUTH_SOCK"); sock != nullptr && (!c.identity_agent || *c.identity_agent != "none"))

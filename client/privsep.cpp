@@ -4,6 +4,7 @@
 #include "privsep.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/signal_pipe.hpp"
+#include "host_key_check.hpp"
 
 namespace feth::client {
 namespace {
@@ -46,7 +48,8 @@ enum class Msg : std::uint32_t {
                       //   string TunnelUpCommand, string TunnelDownCommand, uint32 timeout s,
                       //   string user, string host name, string known_hosts path,
                       //   string known_hosts host name, string agent path (the last three
-                      //   empty but as nobody). Once, first, before the network.
+                      //   empty but as nobody), uint32 CheckHostIP port (0: no address lines).
+                      //   Once, first, before the network.
     TunnelUp = 103,   // string remote address (numeric), uint32 remote port, uint32 reconnect (0/1)
     TunnelDown = 104, // (empty)
     HookStop = 105,   // (empty): stop the running TunnelUpCommand
@@ -208,6 +211,7 @@ public:
         m.put_string(setup_.known_hosts_path);
         m.put_string(setup_.known_hosts_name);
         m.put_string(setup_.agent_path);
+        m.put_u32(setup_.check_host_ip_port);
         send(sock_.get(), m, kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
@@ -495,7 +499,9 @@ private:
         kh_path_ = m.get_string(kMaxPath);
         kh_name_ = m.get_string(kMaxHost + 8);
         agent_path_ = m.get_string(sizeof(sockaddr_un::sun_path) - 1);
+        ip_port_ = m.get_u32();
         m.expect_end();
+        if (ip_port_ > 65535) throw MisbehavedError("CheckHostIP port out of range");
         if (!printable_text(kh_path_) || !printable_text(kh_name_) || !printable_text(agent_path_))
             throw MisbehavedError("control characters in a path");
         if (r.mtu > 65535) throw MisbehavedError("MTU out of range");
@@ -558,8 +564,10 @@ private:
     }
 
     // Lines libssh added to the SSH part's copy of known_hosts (accept-new,
-    // or a "yes"): each must be one line that names the host of Open, which
-    // only ssh_known_hosts_parse_line says; at most kMaxKnownHostsTotal.
+    // or a "yes"): each must be one plain line that names exactly the
+    // destination (host_key_check.hpp): the name of Open, or with CheckHostIP
+    // an address the root part itself resolves the host name to; at most
+    // kMaxKnownHostsTotal.
     void known_hosts_add(wire::Message& m)
     {
         if (kh_path_.empty() || kh_name_.empty()) throw MisbehavedError("known_hosts lines with no file to add to");
@@ -573,10 +581,9 @@ private:
         std::string out;
         for (const auto& line : lines) {
             if (line.empty() || !printable_text(line)) throw MisbehavedError("a known_hosts line with control characters");
-            struct ssh_knownhosts_entry* entry = nullptr;
-            const int rc = ssh_known_hosts_parse_line(kh_name_.c_str(), line.c_str(), &entry);
-            if (entry != nullptr) ssh_knownhosts_entry_free(entry);
-            if (rc != SSH_OK) throw MisbehavedError("a known_hosts line that is not for " + kh_name_);
+            std::string why = exact_known_hosts_line_problem(line, {kh_name_});
+            if (!why.empty() && ip_port_ != 0) why = exact_known_hosts_line_problem(line, destination_names());
+            if (!why.empty()) throw MisbehavedError("a known_hosts line that is not exactly for " + kh_name_ + ": " + why);
             out += line + "\n";
         }
         UniqueFd f(::open(kh_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -588,6 +595,26 @@ private:
         if (::write(f.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()))
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
                       errno_text(errno).c_str());
+    }
+
+    // The names a line may carry with CheckHostIP: the name of Open and
+    // every address the host name resolves to here, with the port as ssh's
+    // put_host_port writes it. Resolved once.
+    const std::vector<std::string>& destination_names()
+    {
+        if (!ip_names_.empty()) return ip_names_;
+        ip_names_.push_back(kh_name_);
+        struct addrinfo hints {};
+        hints.ai_socktype = SOCK_STREAM;
+        struct addrinfo* res = nullptr;
+        if (::getaddrinfo(host_.c_str(), nullptr, &hints, &res) != 0) return ip_names_;
+        for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+            char ip[NI_MAXHOST] = {};
+            if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof ip, nullptr, 0, NI_NUMERICHOST) == 0)
+                ip_names_.push_back(known_hosts_host_port(ip, ip_port_));
+        }
+        ::freeaddrinfo(res);
+        return ip_names_;
     }
 
     // A new connection to the agent of Open, for the SSH part's next login.
@@ -706,6 +733,8 @@ private:
     std::string kh_path_;
     std::string kh_name_;
     std::string agent_path_;
+    std::uint32_t ip_port_ = 0;
+    std::vector<std::string> ip_names_;
     std::uint32_t kh_added_ = 0;
     std::uint32_t agent_connections_ = 0;
     bool up_ = false;

@@ -147,6 +147,9 @@ struct RootSetup {
     std::string known_hosts_path;
     std::string known_hosts_name;
     std::string agent_path;
+    // CheckHostIP on a direct connection: the port of address lines the
+    // root part may write (0: none).
+    std::uint32_t check_host_ip_port = 0;
     std::shared_ptr<PrivateCopies> copies;
 };
 

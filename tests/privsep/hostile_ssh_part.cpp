@@ -38,6 +38,7 @@
 #include <libssh/libssh.h>
 
 #include "client/privsep.hpp"
+#include "config/known_hosts_hash.hpp"
 #include "base/framed_messages.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -65,7 +66,8 @@ int scale()
 }
 
 wire::Message open_msg(const std::string& up = "", const std::string& down = "", const std::string& kh_path = "",
-                       const std::string& kh_name = "", const std::string& agent = "")
+                       const std::string& kh_name = "", const std::string& agent = "",
+                       const std::string& host = "server.example", std::uint32_t ip_port = 0)
 {
     wire::Message m;
     m.set_type(kOpen);
@@ -78,10 +80,11 @@ wire::Message open_msg(const std::string& up = "", const std::string& down = "",
     m.put_string(down);
     m.put_u32(5);
     m.put_string("alice");
-    m.put_string("server.example");
+    m.put_string(host);
     m.put_string(kh_path);
     m.put_string(kh_name);
     m.put_string(agent);
+    m.put_u32(ip_port);
     return m;
 }
 
@@ -214,11 +217,43 @@ Outcome run(const Scenario& s)
     return out;
 }
 
+// A known_hosts line that is not exactly for kKhName (N6): each is refused
+// (the SSH part is killed) and nothing is written.
+Scenario refused_line(const char* name, std::function<std::string()> line)
+{
+    return {name,
+            [line](int sock) {
+                auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+                send(sock, kh_msg({line()}));
+                std::this_thread::sleep_for(5s);
+            },
+            255, [] { return std::string(exists("kh") ? "a line was written" : ""); }};
+}
+
+std::vector<Scenario> refused_lines()
+{
+    const std::string name = kKhName;
+    return {
+        refused_line("known_hosts_star", [] { return known_hosts_line("*"); }),
+        refused_line("known_hosts_host_and_star", [=] { return known_hosts_line(name + ",*"); }),
+        refused_line("known_hosts_question_marks", [] { return known_hosts_line("?*"); }),
+        refused_line("known_hosts_pattern_for_the_host", [] { return known_hosts_line("[server.exampl?]:2222"); }),
+        refused_line("known_hosts_hash_and_star", [] { return known_hosts_line("|1|AAAA|BBBB,*"); }),
+        refused_line("known_hosts_hash_of_another",
+                     [] { return known_hosts_line(feth::config::hashed_known_hosts_name("bank.example")); }),
+        refused_line("known_hosts_negation", [=] { return known_hosts_line("!bank.example," + name); }),
+        refused_line("known_hosts_cert_authority", [=] { return "@cert-authority " + known_hosts_line(name); }),
+        refused_line("known_hosts_revoked", [=] { return "@revoked " + known_hosts_line(name); }),
+        refused_line("known_hosts_address_not_asked", [] { return known_hosts_line("[198.18.0.9]:2222"); }),
+        refused_line("known_hosts_no_key", [=] { return name + " ssh-ed25519 AAAAnotakey"; }),
+    };
+}
+
 std::vector<Scenario> scenarios()
 {
     const std::string up = "echo \"$FETH_INTERFACE $FETH_REMOTE_ADDRESS $(id -u)\" >" + g_dir + "/up";
     const std::string down = "echo down >" + g_dir + "/down";
-    return {
+    std::vector<Scenario> all = {
         {"honest",
          [=](int sock) {
              auto fds = open_device(sock, open_msg(up, down));
@@ -315,10 +350,28 @@ std::vector<Scenario> scenarios()
         {"known_hosts_for_the_host",
          [=](int sock) {
              auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
-             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("server.example,[server.example]:2222")}));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line(std::string(kKhName) + "," + kKhName)}));
              std::this_thread::sleep_for(200ms);
          },
          0, [] { return std::string(lines_in(g_dir + "/kh") == 2 ? "" : "the 2 lines are not in known_hosts"); }},
+        {"known_hosts_hashed",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(feth::config::hashed_known_hosts_name(kKhName))}));
+             std::this_thread::sleep_for(200ms);
+         },
+         0, [] { return std::string(lines_in(g_dir + "/kh") == 1 ? "" : "the hashed line is not in known_hosts"); }},
+        // CheckHostIP: an address the root part resolves the host name to
+        // (localhost: /etc/hosts), with the port of Open; any other refused.
+        {"known_hosts_check_host_ip",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", "[localhost]:2222", "", "localhost", 2222));
+             send(sock, kh_msg({known_hosts_line("[localhost]:2222,[127.0.0.1]:2222")}));
+             std::this_thread::sleep_for(200ms);
+             send(sock, kh_msg({known_hosts_line("[198.18.0.9]:2222")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(lines_in(g_dir + "/kh") == 1 ? "" : "not exactly the address line in known_hosts"); }},
         {"known_hosts_other_host",
          [=](int sock) {
              auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
@@ -374,6 +427,8 @@ std::vector<Scenario> scenarios()
          },
          255, [] { return std::string(exists("down") ? "" : "no down hook after the SSH part died"); }},
     };
+    for (auto& r : refused_lines()) all.push_back(std::move(r));
+    return all;
 }
 
 } // namespace
