@@ -18,6 +18,7 @@
 
 #include "config/known_hosts_hash.hpp"
 #include "client/agent_add.hpp"
+#include "client/host_key_check.hpp"
 #include "client/proxy.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -270,6 +271,42 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
     }
 }
 
+// Every known_hosts file as ssh reads it for the host: the user's (their
+// private copies, if any) and the global ones.
+std::vector<KnownHostsFile> known_hosts_files(const Destination& d)
+{
+    std::vector<KnownHostsFile> files;
+    for (const auto& f : *d.config.user_known_hosts_files) files.push_back({file_path(d, f), f});
+    for (const auto& f : d.config.global_known_hosts_files.value_or(std::vector<std::string>{})) files.push_back({f, f});
+    return files;
+}
+
+// ssh's text when it cannot trust the key and would go on without the
+// tunnel (continue_unsafe): feth-ssh has nothing else to do, so it ends.
+constexpr const char* kTunnelCancelled = "Tunnel forwarding is disabled to avoid man-in-the-middle attacks.\n"
+                                         "Error: forwarding disabled due to host key check failure";
+
+// A key marked @revoked for this host (libssh skips marker lines) is
+// refused whatever StrictHostKeyChecking says, as ssh's HOST_REVOKED.
+void refuse_revoked(const Destination& d, ssh_key key, const std::string& type, const std::string& host)
+{
+    const auto where = revoked_host_key(known_hosts_files(d), host, key);
+    if (!where) return;
+    const bool strict = *d.config.strict_host_key_checking != config::StrictHostKeyChecking::No;
+    throw ConnectError(Kind::HostKey,
+                       "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                       "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
+                       "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                       "The " + type + " host key for " + host + " is marked as revoked.\n"
+                       "This could mean that a stolen key is being used to\n"
+                       "impersonate this host.\n"
+                       "Revoked key in " + *where + "\n" +
+                           (strict ? type + " host key for " + host +
+                                         " was revoked and you have requested strict checking.\n"
+                                         "Host key verification failed."
+                                   : std::string(kTunnelCancelled)));
+}
+
 void verify_host_key(const Destination& d, ssh_session session)
 {
     ssh_key raw = nullptr;
@@ -282,6 +319,7 @@ void verify_host_key(const Destination& d, ssh_session session)
     const auto mode = *d.config.strict_host_key_checking;
     using S = config::StrictHostKeyChecking;
 
+    refuse_revoked(d, key.get(), type, host);
     switch (ssh_session_is_known_server(session)) {
     case SSH_KNOWN_HOSTS_OK: check_host_ip(d, session, type); return;
     case SSH_KNOWN_HOSTS_CHANGED:
@@ -295,11 +333,11 @@ void verify_host_key(const Destination& d, ssh_session session)
             "Someone could be eavesdropping on you right now (man-in-the-middle attack)!\n"
             "It is also possible that a host key has just been changed.\n"
             "The fingerprint for the " + type + " key sent by the remote host is\n" + fp + ".\n"
+            "Please contact your system administrator.\n"
             "Offending key in " + where + "\n";
-        if (mode == S::No) {
-            LOG_ERROR("%sStrictHostKeyChecking is off: continuing anyway.", msg.c_str());
-            return;
-        }
+        // With StrictHostKeyChecking no ssh goes on without tunnel
+        // forwarding (continue_unsafe): a tunnel is all feth-ssh does.
+        if (mode == S::No) throw ConnectError(Kind::HostKey, msg + kTunnelCancelled);
         throw ConnectError(Kind::HostKey, msg + "Host key for " + host + " has changed and you have requested "
                                                 "strict checking.\nHost key verification failed.");
     }

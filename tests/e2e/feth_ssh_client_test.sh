@@ -69,6 +69,32 @@ case_host_keys() {
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "something was forwarded despite the changed key"
   pass "changed host key refused (file:line and fingerprint shown), nothing forwarded"
 
+  # StrictHostKeyChecking no: ssh goes on without tunnel forwarding
+  # (sshconnect.c continue_unsafe); feth-ssh, which only tunnels, ends.
+  status=0
+  in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/changed_known_hosts" \
+    -o StrictHostKeyChecking=no -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/changed_no.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "a changed host key with StrictHostKeyChecking no gave exit $status, expected 255"
+  grep -q "REMOTE HOST IDENTIFICATION HAS CHANGED" "$TMP/changed_no.log" || fail "no changed-key warning (checking off)"
+  grep -q "Tunnel forwarding is disabled to avoid man-in-the-middle attacks." "$TMP/changed_no.log" ||
+    fail "no 'Tunnel forwarding is disabled' (checking off)"
+  [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a tunnel was opened after a changed key with checking off"
+  ! grep -q "Accepted publickey" "$TMP/stock-sshd.log" || fail "feth-ssh logged in despite the changed key"
+  pass "changed host key with StrictHostKeyChecking no: exit 255, ssh's text, no login, no tunnel"
+
+  # @revoked (libssh skips marker lines): refused even with accept-new,
+  # whichever pattern names the host, and not added.
+  echo "@revoked * $(cut -d' ' -f1,2 "$TMP/host_ed25519.pub")" >"$TMP/revoked_known_hosts"
+  status=0
+  in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/revoked_known_hosts" \
+    -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/revoked.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "a revoked host key gave exit $status, expected 255"
+  grep -q "REVOKED HOST KEY DETECTED" "$TMP/revoked.log" || fail "no revoked-key warning"
+  grep -q "Revoked key in $TMP/revoked_known_hosts:1" "$TMP/revoked.log" || fail "the warning does not name file:line"
+  [ "$(wc -l <"$TMP/revoked_known_hosts")" = 1 ] || fail "accept-new added the revoked key"
+  [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a tunnel was opened with a revoked key"
+  pass "@revoked host key refused with accept-new, nothing added"
+
   : >"$TMP/new_known_hosts"
   start_bg feth-ssh-new cli "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/new_known_hosts" \
     -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV"
