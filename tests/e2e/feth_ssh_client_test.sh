@@ -37,6 +37,11 @@ case_stock_sshd_tunnel() {
   stop_pid "$cpid" || status=$?
   [ "$status" = 0 ] || fail "feth-ssh exited $status on SIGTERM, expected 0"
   wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
+  # A clean goodbye, as ssh's: SSH_MSG_DISCONNECT with ssh's text, read by
+  # sshd before the connection ends (no reset).
+  wait_until 30 "sshd logging the client's disconnect" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
+  pass "SIGTERM: sshd logged 'Received disconnect ... disconnected by user'"
   stop_pid "$SSHD_PID" || true
 }
 
