@@ -20,6 +20,7 @@
 #include "client/agent_add.hpp"
 #include "client/host_key_check.hpp"
 #include "client/proxy.hpp"
+#include "client/server_requests.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
@@ -595,6 +596,7 @@ SessionPtr connect_session(const Destination& d)
     SessionPtr session(ssh_new());
     if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
     ssh_session s = session.get();
+    refuse_server_requests(s);
     bool no = false;
     long timeout = *c.connect_timeout > 0 ? static_cast<long>(*c.connect_timeout) : 30;
     unsigned port = *c.port;
