@@ -173,8 +173,13 @@ std::string offending_line(const Destination& d)
     return files.front();
 }
 
-bool ask_yes_no(const std::string& question)
+bool ask_yes_no(const Destination& d, const std::string& question)
 {
+    // Separated, the SSH part has no terminal: the root part asks.
+    if (d.ask) {
+        const auto answer = d.ask(question, true);
+        return answer && *answer == "yes";
+    }
     UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
     if (!tty) return false;
     (void)!::write(tty.get(), question.data(), question.size());
@@ -259,7 +264,7 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
                                 "' differs from the key for the IP address '" + addr + "'";
         const auto mode = *c.strict_host_key_checking;
         if (mode == S::Ask) {
-            if (d.batch_mode || !ask_yes_no(msg + "\nAre you sure you want to continue connecting (yes/no)? "))
+            if (d.batch_mode || !ask_yes_no(d, msg + "\nAre you sure you want to continue connecting (yes/no)? "))
                 throw ConnectError(Kind::HostKey, msg + "\nHost key verification failed.");
         } else if (mode != S::No) {
             throw ConnectError(Kind::HostKey, msg + "\nExiting, you have requested strict checking.");
@@ -352,7 +357,7 @@ void verify_host_key(const Destination& d, ssh_session session)
             std::string q = "The authenticity of host '" + host + "' can't be established.\n" + type +
                             " key fingerprint is " + fp +
                             ".\nAre you sure you want to continue connecting (yes/no)? ";
-            if (d.batch_mode || !ask_yes_no(q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
+            if (d.batch_mode || !ask_yes_no(d, q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
         }
         if (add_known_host(d, session) != SSH_OK)
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
@@ -375,6 +380,13 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
 {
     const auto* d = static_cast<const Destination*>(userdata);
     if (d->batch_mode || len == 0) return -1;
+    if (d->ask) {
+        const auto answer = d->ask(std::string(prompt) + " ", false);
+        if (!answer || answer->size() + 1 > len) return -1;
+        answer->copy(buf, answer->size());
+        buf[answer->size()] = '\0';
+        return 0;
+    }
     UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
     if (!tty) return -1;
     std::string p = std::string(prompt) + " ";
@@ -471,7 +483,7 @@ void add_key_to_agent(const Destination& d, ssh_key key, const std::string& path
     const auto& c = d.config;
     const std::string mode = c.add_keys_to_agent.value_or("no");
     if (mode == "no") return;
-    if (mode == "ask" && (d.batch_mode || !ask_yes_no("Add key " + path + " to the agent (yes/no)? "))) return;
+    if (mode == "ask" && (d.batch_mode || !ask_yes_no(d, "Add key " + path + " to the agent (yes/no)? "))) return;
     UniqueFd agent(connect_agent(d));
     if (!agent) {
         LOG_DEBUG("AddKeysToAgent: no agent to add %s to", path.c_str());
