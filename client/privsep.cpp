@@ -645,7 +645,7 @@ private:
     }
 
     // A passphrase or a question for the user, asked on the root part's
-    // terminal: the SSH part has none. Printable text (and newlines) only, at
+    // terminal or through SSH_ASKPASS, as ssh would: the SSH part has none. Printable text (and newlines) only, at
     // most kMaxAsks per run; a signal while it waits is the user's answer
     // (the SSH part gets it too, forwarded).
     void ask(wire::Message& m)
@@ -657,7 +657,7 @@ private:
         if (++asks_ > kMaxAsks) throw MisbehavedError("too many questions");
         for (char c : prompt)
             if (c != '\n' && !printable_text(std::string(1, c))) throw MisbehavedError("control characters in a prompt");
-        const auto answer = ask_on_terminal(prompt, echo == 1, signal_fd_);
+        const auto answer = ask_user(prompt, echo == 1, signal_fd_);
         auto a = msg(Msg::AskAnswer);
         a.put_u32(answer ? 1 : 0);
         a.put_string(answer ? answer->substr(0, wire::kMaxText) : std::string());

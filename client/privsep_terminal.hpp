@@ -14,6 +14,11 @@ namespace feth::client {
 // became readable first: the user asked to stop.
 std::optional<std::string> ask_on_terminal(const std::string& prompt, bool echo, int signal_fd);
 
+// What the root part asks with: SSH_ASKPASS where ssh would use it
+// (SSH_ASKPASS_REQUIRE force or prefer, or no terminal but a display),
+// the terminal otherwise. nullopt: unanswered.
+std::optional<std::string> ask_user(const std::string& prompt, bool echo, int signal_fd);
+
 // Copies what is readable on `from` to `to`, every control character but
 // newline and tab, and every byte from 0x7f, shown as '?', so that the SSH part cannot drive the
 // user's terminal. Returns false at end of file (or an error).

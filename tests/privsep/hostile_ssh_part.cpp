@@ -421,6 +421,29 @@ std::vector<Scenario> scenarios()
              std::this_thread::sleep_for(5s);
          },
          255, [] { return std::string(); }},
+        // SSH_ASKPASS_REQUIRE=force (set by main for this scenario's root
+        // part): the root part runs SSH_ASKPASS with the prompt and passes
+        // its first line, only, back.
+        {"ask_askpass",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, ask_msg("Enter passphrase for key '/root/.ssh/id_ed25519': "));
+             wire::Message a;
+             if (!wire::recv_message(sock, a, "root part") || a.type() != kAskAnswer) std::_Exit(94);
+             const std::uint32_t answered = a.get_u32();
+             const std::string answer = a.get_string(4096);
+             std::ofstream(g_dir + "/answer") << answered << ":" << answer;
+         },
+         0,
+         [] {
+             std::ifstream f(g_dir + "/answer"), p(g_dir + "/askpass_prompt");
+             std::string answer, prompt;
+             std::getline(f, answer);
+             std::getline(p, prompt);
+             if (answer != "1:sekrit") return "answer '" + answer + "'";
+             if (prompt != "Enter passphrase for key '/root/.ssh/id_ed25519': ") return "askpass was shown '" + prompt + "'";
+             return std::string();
+         }},
         {"ask_with_escape",
          [=](int sock) {
              auto fds = open_device(sock, open_msg());
@@ -575,6 +598,16 @@ int main(int argc, char** argv)
             if (!want) continue;
         }
         ++ran;
+        if (s.name == std::string("ask_askpass")) {
+            const std::string askpass = g_dir + "/askpass";
+            std::ofstream(askpass) << "#!/bin/sh\nprintf '%s\\n' \"$1\" >" << g_dir << "/askpass_prompt\necho sekrit\necho second line\n";
+            std::filesystem::permissions(askpass, std::filesystem::perms::owner_all);
+            ::setenv("SSH_ASKPASS", askpass.c_str(), 1);
+            ::setenv("SSH_ASKPASS_REQUIRE", "force", 1);
+        } else {
+            ::unsetenv("SSH_ASKPASS");
+            ::unsetenv("SSH_ASKPASS_REQUIRE");
+        }
         std::filesystem::remove(g_dir + "/up");
         std::filesystem::remove(g_dir + "/down");
         std::filesystem::remove(g_dir + "/kernel_refused");
