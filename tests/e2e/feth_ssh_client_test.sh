@@ -106,9 +106,15 @@ case_host_keys() {
   local cpid=$BG_PID
   wait_until 100 "tap0 on the server after accept-new" link_in "$NS_SRV" tap0
   ssh-keygen -F "[$UNDERLAY_SRV]:$PORT" -f "$TMP/new_known_hosts" >/dev/null || fail "accept-new did not record the host"
-  stop_pid "$cpid" || true
+  # SIGINT (^C) ends it as SIGTERM does: exit 0 and ssh's goodbye.
+  wait_until 100 "tap0 on the client after accept-new" link_in "$NS_CLI" tap0
+  kill -INT "$cpid"
+  wait_exit "$cpid" 50 >"$TMP/int.status"
+  [ "$(cat "$TMP/int.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/int.status") on SIGINT, expected 0"
+  wait_until 30 "sshd logging the disconnect after SIGINT" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
   stop_pid "$SSHD_PID" || true
-  pass "accept-new recorded the new host key"
+  pass "accept-new recorded the new host key; SIGINT: exit 0, 'disconnected by user' in sshd's log"
 }
 
 agent_answers() {
@@ -135,11 +141,16 @@ case_agent() {
   local cpid=$BG_PID
   wait_until 100 "tap0 on the server (agent auth)" link_in "$NS_SRV" tap0
   grep -q "Accepted publickey for root" "$TMP/stock-sshd.log" || fail "sshd did not log the agent key"
-  stop_pid "$cpid" || true
+  # SIGHUP ends it as SIGTERM does: exit 0 and ssh's goodbye.
+  kill -HUP "$cpid"
+  wait_exit "$cpid" 50 >"$TMP/hup.status"
+  [ "$(cat "$TMP/hup.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/hup.status") on SIGHUP, expected 0"
+  wait_until 30 "sshd logging the disconnect after SIGHUP" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
   stop_pid "$SSHD_PID" || true
   stop_pid "$apid" || true
   cp "$TMP/id_ed25519.pub" "$TMP/authorized_keys"
-  pass "authenticated with a key only the agent holds"
+  pass "authenticated with a key only the agent holds; SIGHUP: exit 0, 'disconnected by user' in sshd's log"
 }
 
 # Configures whichever tap the server made (a restarted server makes a new
