@@ -31,7 +31,8 @@ std::optional<std::string> ask_on_terminal(const std::string& prompt, bool echo,
 {
     UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
     if (!tty) return std::nullopt;
-    (void)!::write(tty.get(), prompt.data(), prompt.size());
+    // Echo off before the prompt is shown, as readpassphrase(3): TCSAFLUSH
+    // drops what was typed before, never an answer to this prompt.
     struct termios old {};
     const bool restore = !echo && ::tcgetattr(tty.get(), &old) == 0;
     if (restore) {
@@ -39,6 +40,7 @@ std::optional<std::string> ask_on_terminal(const std::string& prompt, bool echo,
         quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
         ::tcsetattr(tty.get(), TCSAFLUSH, &quiet);
     }
+    (void)!::write(tty.get(), prompt.data(), prompt.size());
     std::string answer;
     bool complete = false;
     for (;;) {
