@@ -18,7 +18,9 @@
 
 #include "config/known_hosts_hash.hpp"
 #include "client/agent_add.hpp"
+#include "client/host_key_check.hpp"
 #include "client/proxy.hpp"
+#include "client/server_requests.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
@@ -171,8 +173,13 @@ std::string offending_line(const Destination& d)
     return files.front();
 }
 
-bool ask_yes_no(const std::string& question)
+bool ask_yes_no(const Destination& d, const std::string& question)
 {
+    // Separated, the SSH part has no terminal: the root part asks.
+    if (d.ask) {
+        const auto answer = d.ask(question, true);
+        return answer && *answer == "yes";
+    }
     UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
     if (!tty) return false;
     (void)!::write(tty.get(), question.data(), question.size());
@@ -220,12 +227,6 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
 {
     const auto& c = d.config;
     if (!c.check_host_ip.value_or(false)) return;
-    // Started by root without sudo, known_hosts lines are written by the
-    // root part, which takes lines for the destination's name only.
-    if (!d.file_copies.empty()) {
-        LOG_DEBUG("CheckHostIP: the address is not recorded when feth-ssh is started by root without sudo");
-        return;
-    }
     sockaddr_storage peer{};
     socklen_t len = sizeof peer;
     char ip[NI_MAXHOST] = {};
@@ -263,7 +264,7 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
                                 "' differs from the key for the IP address '" + addr + "'";
         const auto mode = *c.strict_host_key_checking;
         if (mode == S::Ask) {
-            if (d.batch_mode || !ask_yes_no(msg + "\nAre you sure you want to continue connecting (yes/no)? "))
+            if (d.batch_mode || !ask_yes_no(d, msg + "\nAre you sure you want to continue connecting (yes/no)? "))
                 throw ConnectError(Kind::HostKey, msg + "\nHost key verification failed.");
         } else if (mode != S::No) {
             throw ConnectError(Kind::HostKey, msg + "\nExiting, you have requested strict checking.");
@@ -274,6 +275,42 @@ void check_host_ip(const Destination& d, ssh_session session, const std::string&
     }
     default: LOG_DEBUG("CheckHostIP: known_hosts lookup for %s failed: %s", addr.c_str(), ssh_get_error(session));
     }
+}
+
+// Every known_hosts file as ssh reads it for the host: the user's (their
+// private copies, if any) and the global ones.
+std::vector<KnownHostsFile> known_hosts_files(const Destination& d)
+{
+    std::vector<KnownHostsFile> files;
+    for (const auto& f : *d.config.user_known_hosts_files) files.push_back({file_path(d, f), f});
+    for (const auto& f : d.config.global_known_hosts_files.value_or(std::vector<std::string>{})) files.push_back({f, f});
+    return files;
+}
+
+// ssh's text when it cannot trust the key and would go on without the
+// tunnel (continue_unsafe): feth-ssh has nothing else to do, so it ends.
+constexpr const char* kTunnelCancelled = "Tunnel forwarding is disabled to avoid man-in-the-middle attacks.\n"
+                                         "Error: forwarding disabled due to host key check failure";
+
+// A key marked @revoked for this host (libssh skips marker lines) is
+// refused whatever StrictHostKeyChecking says, as ssh's HOST_REVOKED.
+void refuse_revoked(const Destination& d, ssh_key key, const std::string& type, const std::string& host)
+{
+    const auto where = revoked_host_key(known_hosts_files(d), host, key);
+    if (!where) return;
+    const bool strict = *d.config.strict_host_key_checking != config::StrictHostKeyChecking::No;
+    throw ConnectError(Kind::HostKey,
+                       "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                       "@       WARNING: REVOKED HOST KEY DETECTED!               @\n"
+                       "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                       "The " + type + " host key for " + host + " is marked as revoked.\n"
+                       "This could mean that a stolen key is being used to\n"
+                       "impersonate this host.\n"
+                       "Revoked key in " + *where + "\n" +
+                           (strict ? type + " host key for " + host +
+                                         " was revoked and you have requested strict checking.\n"
+                                         "Host key verification failed."
+                                   : std::string(kTunnelCancelled)));
 }
 
 void verify_host_key(const Destination& d, ssh_session session)
@@ -288,6 +325,7 @@ void verify_host_key(const Destination& d, ssh_session session)
     const auto mode = *d.config.strict_host_key_checking;
     using S = config::StrictHostKeyChecking;
 
+    refuse_revoked(d, key.get(), type, host);
     switch (ssh_session_is_known_server(session)) {
     case SSH_KNOWN_HOSTS_OK: check_host_ip(d, session, type); return;
     case SSH_KNOWN_HOSTS_CHANGED:
@@ -301,11 +339,11 @@ void verify_host_key(const Destination& d, ssh_session session)
             "Someone could be eavesdropping on you right now (man-in-the-middle attack)!\n"
             "It is also possible that a host key has just been changed.\n"
             "The fingerprint for the " + type + " key sent by the remote host is\n" + fp + ".\n"
+            "Please contact your system administrator.\n"
             "Offending key in " + where + "\n";
-        if (mode == S::No) {
-            LOG_ERROR("%sStrictHostKeyChecking is off: continuing anyway.", msg.c_str());
-            return;
-        }
+        // With StrictHostKeyChecking no ssh goes on without tunnel
+        // forwarding (continue_unsafe): a tunnel is all feth-ssh does.
+        if (mode == S::No) throw ConnectError(Kind::HostKey, msg + kTunnelCancelled);
         throw ConnectError(Kind::HostKey, msg + "Host key for " + host + " has changed and you have requested "
                                                 "strict checking.\nHost key verification failed.");
     }
@@ -319,7 +357,7 @@ void verify_host_key(const Destination& d, ssh_session session)
             std::string q = "The authenticity of host '" + host + "' can't be established.\n" + type +
                             " key fingerprint is " + fp +
                             ".\nAre you sure you want to continue connecting (yes/no)? ";
-            if (d.batch_mode || !ask_yes_no(q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
+            if (d.batch_mode || !ask_yes_no(d, q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
         }
         if (add_known_host(d, session) != SSH_OK)
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
@@ -342,6 +380,13 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
 {
     const auto* d = static_cast<const Destination*>(userdata);
     if (d->batch_mode || len == 0) return -1;
+    if (d->ask) {
+        const auto answer = d->ask(std::string(prompt) + " ", false);
+        if (!answer || answer->size() + 1 > len) return -1;
+        answer->copy(buf, answer->size());
+        buf[answer->size()] = '\0';
+        return 0;
+    }
     UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC));
     if (!tty) return -1;
     std::string p = std::string(prompt) + " ";
@@ -438,7 +483,7 @@ void add_key_to_agent(const Destination& d, ssh_key key, const std::string& path
     const auto& c = d.config;
     const std::string mode = c.add_keys_to_agent.value_or("no");
     if (mode == "no") return;
-    if (mode == "ask" && (d.batch_mode || !ask_yes_no("Add key " + path + " to the agent (yes/no)? "))) return;
+    if (mode == "ask" && (d.batch_mode || !ask_yes_no(d, "Add key " + path + " to the agent (yes/no)? "))) return;
     UniqueFd agent(connect_agent(d));
     if (!agent) {
         LOG_DEBUG("AddKeysToAgent: no agent to add %s to", path.c_str());
@@ -563,6 +608,7 @@ SessionPtr connect_session(const Destination& d)
     SessionPtr session(ssh_new());
     if (!session) throw ConnectError(Kind::Network, "ssh_new failed");
     ssh_session s = session.get();
+    refuse_server_requests(s);
     bool no = false;
     long timeout = *c.connect_timeout > 0 ? static_cast<long>(*c.connect_timeout) : 30;
     unsigned port = *c.port;

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -37,6 +38,10 @@ struct Destination {
     // or -1. Unset: files and agent are opened as usual.
     std::map<std::string, std::string> file_copies;
     std::function<int()> agent_socket;
+    // Separated (privsep.hpp): asks the user through the root part (echo
+    // off for a passphrase); nullopt when no one answered. Unset: the
+    // terminal, directly.
+    std::function<std::optional<std::string>(const std::string& prompt, bool echo)> ask;
     // Passed to the ssh that ProxyJump runs, as ssh does: -F FILE (empty: not
     // given) and the -v count.
     std::string config_file;

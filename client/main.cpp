@@ -21,6 +21,7 @@
 #include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "privsep.hpp"
+#include "proxy.hpp"
 #include "tunnel_client.hpp"
 
 namespace {
@@ -125,7 +126,7 @@ int run_client(feth::client::TunnelOptions& opts)
 // The SSH part (privsep.hpp): becomes the invoker, reads the configuration
 // as that user and runs the client with the root part's device.
 int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd sock, pid_t root_part,
-             feth::log::Options& lo)
+             feth::log::Options& lo, feth::UniqueFd log_pipe)
 {
     using feth::client::Invoker;
     feth::client::die_with_root_part(root_part);
@@ -154,6 +155,8 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
                                      : *c.port == 22  ? *c.host_name
                                                       : "[" + *c.host_name + "]:" + std::to_string(*c.port);
         }
+        // The root part takes address lines only as it resolves the name.
+        if (c.check_host_ip.value_or(false) && !feth::client::uses_proxy(c)) setup.check_host_ip_port = *c.port;
         if (c.identity_agent && *c.identity_agent != "none" && *c.identity_agent != "SSH_AUTH_SOCK")
             setup.agent_path = *c.identity_agent;
         else if (const char* sock = ::getenv("SSH_AUTH_SOCK"); sock != nullptr && (!c.identity_agent || *c.identity_agent != "none"))
@@ -183,7 +186,15 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
     setup.user = *c.user;
     setup.host_name = *c.host_name;
     const bool agent_via_root = !setup.agent_path.empty();
+    // Before any network byte: no terminal from here on (the options have
+    // been read, batch mode decided from the terminal we had).
+    feth::client::leave_terminal(log_pipe.get());
+    log_pipe.reset();
     opts.privileged = feth::client::remote_privileged(std::move(sock), std::move(setup));
+    {
+        feth::client::Privileged* p = opts.privileged.get();
+        opts.dest.ask = [p](const std::string& prompt, bool echo) { return p->ask(prompt, echo); };
+    }
     if (agent_via_root) {
         feth::client::Privileged* p = opts.privileged.get();
         opts.dest.agent_socket = [p] { return p->agent_socket(); };
@@ -238,6 +249,9 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     feth::UniqueFd ssh_end;
     if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, root_end, ssh_end) != 0)
         feth::throw_errno("privilege separation", "socketpair");
+    feth::UniqueFd log_rd;
+    feth::UniqueFd log_wr;
+    if (feth::open_pipe(feth::IoMode::blocking, log_rd, log_wr) != 0) feth::throw_errno("privilege separation", "pipe");
     const pid_t root_pid = ::getpid();
     std::fflush(nullptr);
     pid_t pid = ::fork();
@@ -245,9 +259,10 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     if (pid == 0) {
         root_end.reset();
         detach_wr.reset();
+        log_rd.reset();
         int status = 255;
         try {
-            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo);
+            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo, std::move(log_wr));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "feth-ssh: %s\n", e.what());
         }
@@ -255,7 +270,8 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
         ::_exit(status);
     }
     ssh_end.reset();
-    return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr));
+    log_wr.reset();
+    return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr), std::move(log_rd));
 }
 
 // -G: as ssh -G, without root, without a device, without connecting.

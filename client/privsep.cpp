@@ -4,6 +4,7 @@
 #include "privsep.hpp"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -31,6 +32,8 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "base/signal_pipe.hpp"
+#include "host_key_check.hpp"
+#include "privsep_terminal.hpp"
 
 namespace feth::client {
 namespace {
@@ -46,13 +49,15 @@ enum class Msg : std::uint32_t {
                       //   string TunnelUpCommand, string TunnelDownCommand, uint32 timeout s,
                       //   string user, string host name, string known_hosts path,
                       //   string known_hosts host name, string agent path (the last three
-                      //   empty but as nobody). Once, first, before the network.
+                      //   empty but as nobody), uint32 CheckHostIP port (0: no address lines).
+                      //   Once, first, before the network.
     TunnelUp = 103,   // string remote address (numeric), uint32 remote port, uint32 reconnect (0/1)
     TunnelDown = 104, // (empty)
     HookStop = 105,   // (empty): stop the running TunnelUpCommand
     Detach = 107,     // (empty): -f
     KnownHostsAdd = 109, // uint32 n (<= 8), n strings: known_hosts lines for the host of Open
     AgentConnect = 111,  // (empty)
+    Ask = 113,           // string prompt (printable, newlines allowed, <= 2 KiB), uint32 echo (0/1)
     // root part -> SSH part
     OpenAnswer = 102, // uint32 ok; ok: uint32 mode, string name, string io name, string backend,
                       //   with 1 or 2 fds; refused: string reason
@@ -60,6 +65,7 @@ enum class Msg : std::uint32_t {
                       //   string error (not started)
     DetachDone = 108, // (empty)
     AgentAnswer = 112, // uint32 ok, with 1 fd when ok
+    AskAnswer = 114,   // uint32 answered, string answer
 };
 
 constexpr const char* kRootPeer = "feth-ssh root part";
@@ -74,6 +80,8 @@ constexpr std::size_t kMaxKnownHostsLine = 16 * 1024;
 constexpr std::uint32_t kMaxKnownHostsLines = 8;   // per message
 constexpr std::uint32_t kMaxKnownHostsTotal = 64;  // per run
 constexpr std::uint32_t kMaxAgentConnections = 10000;
+constexpr std::size_t kMaxPrompt = 2048;
+constexpr std::uint32_t kMaxAsks = 32; // per run: passphrases and questions
 
 // For errors ("sending TunnelUp to ...").
 const char* msg_name(std::uint32_t type)
@@ -90,6 +98,8 @@ const char* msg_name(std::uint32_t type)
     case Msg::HookDone: return "HookDone";
     case Msg::DetachDone: return "DetachDone";
     case Msg::AgentAnswer: return "AgentAnswer";
+    case Msg::Ask: return "Ask";
+    case Msg::AskAnswer: return "AskAnswer";
     }
     return nullptr;
 }
@@ -208,6 +218,7 @@ public:
         m.put_string(setup_.known_hosts_path);
         m.put_string(setup_.known_hosts_name);
         m.put_string(setup_.agent_path);
+        m.put_u32(setup_.check_host_ip_port);
         send(sock_.get(), m, kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
@@ -282,6 +293,21 @@ public:
             return -1;
         }
         return a.fds().front().release();
+    }
+
+    std::optional<std::string> ask(const std::string& prompt, bool echo) override
+    {
+        auto m = msg(Msg::Ask);
+        m.put_string(prompt.substr(0, kMaxPrompt));
+        m.put_u32(echo ? 1 : 0);
+        send(sock_.get(), m, kRootPeer);
+        wire::Message a = next();
+        if (!is(a, Msg::AskAnswer)) throw InputError("the root part answered a question with something else");
+        const bool answered = a.get_u32() == 1;
+        std::string answer = a.get_string(wire::kMaxText);
+        a.expect_end();
+        if (!answered) return std::nullopt;
+        return answer;
     }
 
     void after_connect() override
@@ -392,8 +418,8 @@ public:
 
 class RootPart {
 public:
-    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd)
-        : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd))
+    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd, UniqueFd child_log)
+        : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd)), child_log_(std::move(child_log))
     {
     }
 
@@ -407,17 +433,19 @@ public:
                             SIGINFO
 #endif
         });
+        signal_fd_ = signals.fd();
         timeval tv{10, 0};
         ::setsockopt(sock_.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         (void)wire::refuse_descriptors_in_kernel(sock_.get());
         bool misbehaved = false;
         try {
             for (;;) {
-                struct pollfd p[3] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
-                                      {up_hook_ ? up_hook_->fd() : -1, POLLIN, 0}};
+                struct pollfd p[4] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
+                                      {up_hook_ ? up_hook_->fd() : -1, POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
                 int timeout = up_hook_ ? up_hook_->poll_timeout_ms() : -1;
-                int n = ::poll(p, 3, timeout);
+                int n = ::poll(p, 4, timeout);
                 if (n < 0 && errno != EINTR) throw_errno("root part", "poll");
+                if (n > 0 && p[3].revents != 0 && !relay_output(child_log_.get(), STDERR_FILENO)) child_log_.reset();
                 if (n > 0 && p[1].revents != 0)
                     for (int sig = signals.next(); sig != 0; sig = signals.next()) ::kill(child_, sig);
                 if (up_hook_ && up_hook_->service()) up_hook_done();
@@ -447,6 +475,8 @@ public:
         if (misbehaved) ::kill(child_, SIGKILL);
         sock_.reset();
         int status = reap(misbehaved);
+        while (child_log_ && relay_output(child_log_.get(), STDERR_FILENO)) {
+        }
         cleanup();
         return misbehaved ? 255 : status;
     }
@@ -470,6 +500,7 @@ private:
         if (is(m, Msg::Detach)) return detach(m);
         if (is(m, Msg::KnownHostsAdd)) return known_hosts_add(m);
         if (is(m, Msg::AgentConnect)) return agent_connect(m);
+        if (is(m, Msg::Ask)) return ask(m);
         throw MisbehavedError("unknown message type " + std::to_string(m.type()));
     }
 
@@ -495,7 +526,9 @@ private:
         kh_path_ = m.get_string(kMaxPath);
         kh_name_ = m.get_string(kMaxHost + 8);
         agent_path_ = m.get_string(sizeof(sockaddr_un::sun_path) - 1);
+        ip_port_ = m.get_u32();
         m.expect_end();
+        if (ip_port_ > 65535) throw MisbehavedError("CheckHostIP port out of range");
         if (!printable_text(kh_path_) || !printable_text(kh_name_) || !printable_text(agent_path_))
             throw MisbehavedError("control characters in a path");
         if (r.mtu > 65535) throw MisbehavedError("MTU out of range");
@@ -558,8 +591,10 @@ private:
     }
 
     // Lines libssh added to the SSH part's copy of known_hosts (accept-new,
-    // or a "yes"): each must be one line that names the host of Open, which
-    // only ssh_known_hosts_parse_line says; at most kMaxKnownHostsTotal.
+    // or a "yes"): each must be one plain line that names exactly the
+    // destination (host_key_check.hpp): the name of Open, or with CheckHostIP
+    // an address the root part itself resolves the host name to; at most
+    // kMaxKnownHostsTotal.
     void known_hosts_add(wire::Message& m)
     {
         if (kh_path_.empty() || kh_name_.empty()) throw MisbehavedError("known_hosts lines with no file to add to");
@@ -573,10 +608,9 @@ private:
         std::string out;
         for (const auto& line : lines) {
             if (line.empty() || !printable_text(line)) throw MisbehavedError("a known_hosts line with control characters");
-            struct ssh_knownhosts_entry* entry = nullptr;
-            const int rc = ssh_known_hosts_parse_line(kh_name_.c_str(), line.c_str(), &entry);
-            if (entry != nullptr) ssh_knownhosts_entry_free(entry);
-            if (rc != SSH_OK) throw MisbehavedError("a known_hosts line that is not for " + kh_name_);
+            std::string why = exact_known_hosts_line_problem(line, {kh_name_});
+            if (!why.empty() && ip_port_ != 0) why = exact_known_hosts_line_problem(line, destination_names());
+            if (!why.empty()) throw MisbehavedError("a known_hosts line that is not exactly for " + kh_name_ + ": " + why);
             out += line + "\n";
         }
         UniqueFd f(::open(kh_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
@@ -588,6 +622,46 @@ private:
         if (::write(f.get(), out.data(), out.size()) != static_cast<ssize_t>(out.size()))
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s", kh_path_.c_str(),
                       errno_text(errno).c_str());
+    }
+
+    // The names a line may carry with CheckHostIP: the name of Open and
+    // every address the host name resolves to here, with the port as ssh's
+    // put_host_port writes it. Resolved once.
+    const std::vector<std::string>& destination_names()
+    {
+        if (!ip_names_.empty()) return ip_names_;
+        ip_names_.push_back(kh_name_);
+        struct addrinfo hints {};
+        hints.ai_socktype = SOCK_STREAM;
+        struct addrinfo* res = nullptr;
+        if (::getaddrinfo(host_.c_str(), nullptr, &hints, &res) != 0) return ip_names_;
+        for (auto* ai = res; ai != nullptr; ai = ai->ai_next) {
+            char ip[NI_MAXHOST] = {};
+            if (::getnameinfo(ai->ai_addr, ai->ai_addrlen, ip, sizeof ip, nullptr, 0, NI_NUMERICHOST) == 0)
+                ip_names_.push_back(known_hosts_host_port(ip, ip_port_));
+        }
+        ::freeaddrinfo(res);
+        return ip_names_;
+    }
+
+    // A passphrase or a question for the user, asked on the root part's
+    // terminal or through SSH_ASKPASS, as ssh would: the SSH part has none. Printable text (and newlines) only, at
+    // most kMaxAsks per run; a signal while it waits is the user's answer
+    // (the SSH part gets it too, forwarded).
+    void ask(wire::Message& m)
+    {
+        std::string prompt = m.get_string(kMaxPrompt);
+        const std::uint32_t echo = m.get_u32();
+        m.expect_end();
+        if (echo > 1) throw MisbehavedError("echo flag out of range");
+        if (++asks_ > kMaxAsks) throw MisbehavedError("too many questions");
+        for (char c : prompt)
+            if (c != '\n' && !printable_text(std::string(1, c))) throw MisbehavedError("control characters in a prompt");
+        const auto answer = ask_user(prompt, echo == 1, signal_fd_);
+        auto a = msg(Msg::AskAnswer);
+        a.put_u32(answer ? 1 : 0);
+        a.put_string(answer ? answer->substr(0, wire::kMaxText) : std::string());
+        send(sock_.get(), a, kSshPeer);
     }
 
     // A new connection to the agent of Open, for the SSH part's next login.
@@ -706,8 +780,13 @@ private:
     std::string kh_path_;
     std::string kh_name_;
     std::string agent_path_;
+    std::uint32_t ip_port_ = 0;
+    std::vector<std::string> ip_names_;
     std::uint32_t kh_added_ = 0;
     std::uint32_t agent_connections_ = 0;
+    UniqueFd child_log_;
+    int signal_fd_ = -1;
+    std::uint32_t asks_ = 0;
     bool up_ = false;
     HookEnv env_;
     std::unique_ptr<HookProcess> up_hook_;
@@ -789,9 +868,9 @@ std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup)
     return std::make_unique<RemotePrivileged>(std::move(sock), std::move(setup));
 }
 
-int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd)
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log)
 {
-    RootPart part(std::move(sock), ssh_part, std::move(detach_fd));
+    RootPart part(std::move(sock), ssh_part, std::move(detach_fd), std::move(ssh_part_log));
     return part.run();
 }
 

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -104,6 +105,9 @@ public:
     // which the root part writes to the real file.
     virtual int agent_socket() { return -1; }
     virtual void after_connect() {}
+    // Asks the user (a passphrase, with echo off, or a yes/no question):
+    // the root part asks on its terminal. nullopt: no one to ask.
+    virtual std::optional<std::string> ask(const std::string&, bool) { return std::nullopt; }
     // A descriptor to watch (the root part's socket), or -1.
     virtual int watch_fd() const { return -1; }
     // Called when watch_fd() is readable; exits when the root part is gone.
@@ -147,15 +151,28 @@ struct RootSetup {
     std::string known_hosts_path;
     std::string known_hosts_name;
     std::string agent_path;
+    // CheckHostIP on a direct connection: the port of address lines the
+    // root part may write (0: none).
+    std::uint32_t check_host_ip_port = 0;
     std::shared_ptr<PrivateCopies> copies;
 };
 
 std::unique_ptr<Privileged> local_privileged(HookCommands hooks);
 std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup);
 
+// The SSH part leaves the terminal before it touches the network: a
+// session of its own (no controlling terminal: no /dev/tty, no TIOCSTI, no
+// terminal signals, which the root part forwards), fd 0 on /dev/null, fd 1
+// and 2 on `log_fd`, a pipe the root part relays to its stderr. Throws
+// SystemError.
+void leave_terminal(int log_fd);
+
 // The root part's loop. `detach_fd` is the write end of the pipe to the
-// foreground waiter of -f (invalid without -f). Returns the exit status for
-// feth-ssh: the SSH part's, or 255 when it misbehaved or died by a signal.
-int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd);
+// foreground waiter of -f (invalid without -f); `ssh_part_log` the read end
+// of the SSH part's stdout/stderr pipe (leave_terminal), relayed to stderr
+// with control characters but newline and tab replaced (invalid: none).
+// Returns the exit status for feth-ssh: the SSH part's, or 255 when it
+// misbehaved or died by a signal.
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log = UniqueFd());
 
 } // namespace feth::client

@@ -26,6 +26,7 @@
 #include "base/log.hpp"
 #include "tunnel/pump.hpp"
 #include "base/signal_pipe.hpp"
+#include "goodbye.hpp"
 
 namespace feth::client {
 namespace {
@@ -35,6 +36,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kBackoffFirst{500};
 constexpr milliseconds kBackoffCap{8000};
+// The goodbye (goodbye.hpp) waits at most this long for the server.
+constexpr milliseconds kGoodbyeBound{2000};
 
 enum class Outcome {
     Signal,         // SIGINT/SIGTERM/SIGHUP: exit 0
@@ -290,7 +293,8 @@ private:
         ssh_event_remove_fd(event.get(), signals_.fd());
         if (priv_->watch_fd() >= 0) ssh_event_remove_fd(event.get(), priv_->watch_fd());
         ssh_event_remove_session(event.get(), s);
-        if (outcome != Outcome::ConnectionLost && ssh_is_connected(s)) ssh_disconnect(s);
+        if (outcome != Outcome::ConnectionLost && ssh_is_connected(s))
+            disconnect_cleanly(s, outcome == Outcome::Signal ? "disconnected by user" : nullptr, kGoodbyeBound);
 
         // An up hook still running when the tunnel ended: on a signal it is
         // stopped (the user wants out); otherwise it may finish, within its

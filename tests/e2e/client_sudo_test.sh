@@ -315,6 +315,81 @@ case_root_direct() {
   pass "started by root: the SSH part ran as nobody (uid $nobody_uid) with root's 0600 key read before the drop; accept-new wrote root's known_hosts through the root part"
 }
 
+# The SSH part has no terminal (N7): started by root on a pty, feth-ssh's
+# questions -- the unknown host key with StrictHostKeyChecking ask, then the
+# passphrase of an encrypted key -- are asked by the root part on the pty and
+# answered there; the SSH part (nobody) is a session leader with no
+# controlling terminal, stdin /dev/null and stdout/stderr a pipe.
+case_root_direct_terminal() {
+  E2E_CURRENT="started by root on a terminal: questions through the root part"
+  cp "$TMP/id_ed25519" "$TMP/id_pass"
+  ssh-keygen -q -p -N 'pass phrase 1' -f "$TMP/id_pass" >/dev/null
+  cp "$TMP/id_ed25519.pub" "$TMP/id_pass.pub"
+  cat "$TMP/id_ed25519.pub" >"$TMP/authorized_keys"
+  start_stock_sshd ethernet
+  rm -f "$TMP/ask_known_hosts"
+  cat >"$TMP/drive.py" <<'PY'
+import os, pty, sys, time, select
+log = open(sys.argv[1], "wb")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+def expect(what, deadline):
+    buf = b""
+    end = time.time() + deadline
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            log.write(data); log.flush(); buf += data
+            if what in buf:
+                return True
+    return False
+scale = int(os.environ.get("FETH_E2E_TIME_SCALE", "1"))
+if not expect(b"(yes/no)? ", 20 * scale): sys.exit(3)
+os.write(fd, b"yes\n")
+if not expect(b"assphrase", 20 * scale): sys.exit(4)
+os.write(fd, b"pass phrase 1\n")
+expect(b"\x00never", 3600)  # the log until feth-ssh ends (the test stops it)
+os.waitpid(pid, 0)
+PY
+  start_bg root-tty cli python3 "$TMP/drive.py" "$TMP/root-tty.pty" "$FETH_SSH" -F /dev/null -i "$TMP/id_pass" \
+    -o UserKnownHostsFile="$TMP/ask_known_hosts" -o StrictHostKeyChecking=ask -o IdentitiesOnly=yes \
+    -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV"
+  local driver=$BG_PID top ssh_part
+  wait_until 200 "the tunnel up after the answers on the terminal" grep -q "Tunnel up: tap0 <-> root@" "$TMP/root-tty.pty"
+  grep -q "The authenticity of host" "$TMP/root-tty.pty" || fail "no host key question on the terminal"
+  ssh-keygen -F "[$UNDERLAY_SRV]:$PORT" -f "$TMP/ask_known_hosts" >/dev/null || fail "the 'yes' did not record the host"
+  top=$(pgrep -P "$driver" -x feth-ssh || true)
+  [ -n "$top" ] || fail "no root part below the driver"
+  ssh_part=$(pgrep -P "$top" -x feth-ssh || true)
+  [ -n "$ssh_part" ] || fail "no SSH part below the root part"
+  # /proc/PID/stat: field 6 the session, field 7 tty_nr (0: none).
+  read -r -a stat <<<"$(sed 's/^.*) //' "/proc/$ssh_part/stat")"
+  [ "${stat[3]}" = "$ssh_part" ] || fail "the SSH part is not in a session of its own (session ${stat[3]})"
+  [ "${stat[4]}" = 0 ] || fail "the SSH part has a controlling terminal (tty_nr ${stat[4]})"
+  read -r -a rstat <<<"$(sed 's/^.*) //' "/proc/$top/stat")"
+  [ "${rstat[4]}" != 0 ] || fail "the root part has no terminal: the test did not give it one"
+  [ "$(readlink "/proc/$ssh_part/fd/0")" = /dev/null ] || fail "the SSH part's stdin is $(readlink "/proc/$ssh_part/fd/0")"
+  local fd
+  for fd in 1 2; do
+    case $(readlink "/proc/$ssh_part/fd/$fd") in pipe:*) ;; *) fail "the SSH part's fd $fd is $(readlink "/proc/$ssh_part/fd/$fd")" ;; esac
+  done
+  for fd in /proc/"$ssh_part"/fd/*; do
+    case $(readlink "$fd") in /dev/pts/* | /dev/tty*) fail "the SSH part holds a terminal: $fd" ;; esac
+  done
+  kill -TERM "$top"
+  wait_exit "$driver" 100 >/dev/null
+  wait_until 100 "the client's tap0 removed" no_link_in "$NS_CLI" tap0
+  stop_pid "$SSHD_PID" || true
+  pass "started by root on a pty: host key question and passphrase asked by the root part; the SSH part has no terminal (own session, tty_nr 0, stdin /dev/null, stdout/stderr a pipe)"
+}
+
 case_lying_sudo_env() {
   E2E_CURRENT="SUDO_* checked"
   local status=0
@@ -335,5 +410,6 @@ case_root_login
 case_background
 case_agent
 case_root_direct
+case_root_direct_terminal
 case_lying_sudo_env
 echo "client_sudo: all cases passed"

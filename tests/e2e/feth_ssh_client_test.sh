@@ -37,6 +37,11 @@ case_stock_sshd_tunnel() {
   stop_pid "$cpid" || status=$?
   [ "$status" = 0 ] || fail "feth-ssh exited $status on SIGTERM, expected 0"
   wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
+  # A clean goodbye, as ssh's: SSH_MSG_DISCONNECT with ssh's text, read by
+  # sshd before the connection ends (no reset).
+  wait_until 30 "sshd logging the client's disconnect" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
+  pass "SIGTERM: sshd logged 'Received disconnect ... disconnected by user'"
   stop_pid "$SSHD_PID" || true
 }
 
@@ -69,15 +74,47 @@ case_host_keys() {
   [ -z "$(tunnel_links "$NS_SRV")" ] || fail "something was forwarded despite the changed key"
   pass "changed host key refused (file:line and fingerprint shown), nothing forwarded"
 
+  # StrictHostKeyChecking no: ssh goes on without tunnel forwarding
+  # (sshconnect.c continue_unsafe); feth-ssh, which only tunnels, ends.
+  status=0
+  in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/changed_known_hosts" \
+    -o StrictHostKeyChecking=no -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/changed_no.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "a changed host key with StrictHostKeyChecking no gave exit $status, expected 255"
+  grep -q "REMOTE HOST IDENTIFICATION HAS CHANGED" "$TMP/changed_no.log" || fail "no changed-key warning (checking off)"
+  grep -q "Tunnel forwarding is disabled to avoid man-in-the-middle attacks." "$TMP/changed_no.log" ||
+    fail "no 'Tunnel forwarding is disabled' (checking off)"
+  [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a tunnel was opened after a changed key with checking off"
+  ! grep -q "Accepted publickey" "$TMP/stock-sshd.log" || fail "feth-ssh logged in despite the changed key"
+  pass "changed host key with StrictHostKeyChecking no: exit 255, ssh's text, no login, no tunnel"
+
+  # @revoked (libssh skips marker lines): refused even with accept-new,
+  # whichever pattern names the host, and not added.
+  echo "@revoked * $(cut -d' ' -f1,2 "$TMP/host_ed25519.pub")" >"$TMP/revoked_known_hosts"
+  status=0
+  in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/revoked_known_hosts" \
+    -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/revoked.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "a revoked host key gave exit $status, expected 255"
+  grep -q "REVOKED HOST KEY DETECTED" "$TMP/revoked.log" || fail "no revoked-key warning"
+  grep -q "Revoked key in $TMP/revoked_known_hosts:1" "$TMP/revoked.log" || fail "the warning does not name file:line"
+  [ "$(wc -l <"$TMP/revoked_known_hosts")" = 1 ] || fail "accept-new added the revoked key"
+  [ -z "$(tunnel_links "$NS_SRV")" ] || fail "a tunnel was opened with a revoked key"
+  pass "@revoked host key refused with accept-new, nothing added"
+
   : >"$TMP/new_known_hosts"
   start_bg feth-ssh-new cli "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/new_known_hosts" \
     -o StrictHostKeyChecking=accept-new -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV"
   local cpid=$BG_PID
   wait_until 100 "tap0 on the server after accept-new" link_in "$NS_SRV" tap0
   ssh-keygen -F "[$UNDERLAY_SRV]:$PORT" -f "$TMP/new_known_hosts" >/dev/null || fail "accept-new did not record the host"
-  stop_pid "$cpid" || true
+  # SIGINT (^C) ends it as SIGTERM does: exit 0 and ssh's goodbye.
+  wait_until 100 "tap0 on the client after accept-new" link_in "$NS_CLI" tap0
+  kill -INT "$cpid"
+  wait_exit "$cpid" 50 >"$TMP/int.status"
+  [ "$(cat "$TMP/int.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/int.status") on SIGINT, expected 0"
+  wait_until 30 "sshd logging the disconnect after SIGINT" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
   stop_pid "$SSHD_PID" || true
-  pass "accept-new recorded the new host key"
+  pass "accept-new recorded the new host key; SIGINT: exit 0, 'disconnected by user' in sshd's log"
 }
 
 agent_answers() {
@@ -104,11 +141,16 @@ case_agent() {
   local cpid=$BG_PID
   wait_until 100 "tap0 on the server (agent auth)" link_in "$NS_SRV" tap0
   grep -q "Accepted publickey for root" "$TMP/stock-sshd.log" || fail "sshd did not log the agent key"
-  stop_pid "$cpid" || true
+  # SIGHUP ends it as SIGTERM does: exit 0 and ssh's goodbye.
+  kill -HUP "$cpid"
+  wait_exit "$cpid" 50 >"$TMP/hup.status"
+  [ "$(cat "$TMP/hup.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/hup.status") on SIGHUP, expected 0"
+  wait_until 30 "sshd logging the disconnect after SIGHUP" \
+    grep -q "Received disconnect from $UNDERLAY_CLI port [0-9]*:11: disconnected by user" "$TMP/stock-sshd.log"
   stop_pid "$SSHD_PID" || true
   stop_pid "$apid" || true
   cp "$TMP/id_ed25519.pub" "$TMP/authorized_keys"
-  pass "authenticated with a key only the agent holds"
+  pass "authenticated with a key only the agent holds; SIGHUP: exit 0, 'disconnected by user' in sshd's log"
 }
 
 # Configures whichever tap the server made (a restarted server makes a new

@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -38,6 +39,7 @@
 #include <libssh/libssh.h>
 
 #include "client/privsep.hpp"
+#include "config/known_hosts_hash.hpp"
 #include "base/framed_messages.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
@@ -51,7 +53,7 @@ using namespace std::chrono_literals;
 
 // The client's message numbers (client/privsep.cpp).
 constexpr std::uint32_t kOpen = 101, kOpenAnswer = 102, kTunnelUp = 103, kTunnelDown = 104, kHookDone = 106,
-                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111;
+                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111, kAsk = 113, kAskAnswer = 114;
 constexpr const char* kKhName = "[server.example]:2222";
 
 std::string g_dir;     // markers the hooks (and scripts) write
@@ -65,7 +67,8 @@ int scale()
 }
 
 wire::Message open_msg(const std::string& up = "", const std::string& down = "", const std::string& kh_path = "",
-                       const std::string& kh_name = "", const std::string& agent = "")
+                       const std::string& kh_name = "", const std::string& agent = "",
+                       const std::string& host = "server.example", std::uint32_t ip_port = 0)
 {
     wire::Message m;
     m.set_type(kOpen);
@@ -78,10 +81,11 @@ wire::Message open_msg(const std::string& up = "", const std::string& down = "",
     m.put_string(down);
     m.put_u32(5);
     m.put_string("alice");
-    m.put_string("server.example");
+    m.put_string(host);
     m.put_string(kh_path);
     m.put_string(kh_name);
     m.put_string(agent);
+    m.put_u32(ip_port);
     return m;
 }
 
@@ -113,6 +117,15 @@ std::size_t lines_in(const std::string& file)
     std::size_t n = 0;
     for (std::string l; std::getline(f, l);) ++n;
     return n;
+}
+
+wire::Message ask_msg(const std::string& prompt)
+{
+    wire::Message m;
+    m.set_type(kAsk);
+    m.put_string(prompt);
+    m.put_u32(0);
+    return m;
 }
 
 wire::Message up_msg(const std::string& address)
@@ -181,6 +194,7 @@ Outcome run(const Scenario& s)
     pid_t root = ::fork();
     if (root == 0) {
         ::close(status_pipe[0]);
+        ::setsid(); // no terminal to ask on: a question is answered "no one" at once
         UniqueFd a, b;
         if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, a, b) != 0) std::_Exit(92);
         pid_t ssh = ::fork();
@@ -214,11 +228,43 @@ Outcome run(const Scenario& s)
     return out;
 }
 
+// A known_hosts line that is not exactly for kKhName (N6): each is refused
+// (the SSH part is killed) and nothing is written.
+Scenario refused_line(const char* name, std::function<std::string()> line)
+{
+    return {name,
+            [line](int sock) {
+                auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+                send(sock, kh_msg({line()}));
+                std::this_thread::sleep_for(5s);
+            },
+            255, [] { return std::string(exists("kh") ? "a line was written" : ""); }};
+}
+
+std::vector<Scenario> refused_lines()
+{
+    const std::string name = kKhName;
+    return {
+        refused_line("known_hosts_star", [] { return known_hosts_line("*"); }),
+        refused_line("known_hosts_host_and_star", [=] { return known_hosts_line(name + ",*"); }),
+        refused_line("known_hosts_question_marks", [] { return known_hosts_line("?*"); }),
+        refused_line("known_hosts_pattern_for_the_host", [] { return known_hosts_line("[server.exampl?]:2222"); }),
+        refused_line("known_hosts_hash_and_star", [] { return known_hosts_line("|1|AAAA|BBBB,*"); }),
+        refused_line("known_hosts_hash_of_another",
+                     [] { return known_hosts_line(feth::config::hashed_known_hosts_name("bank.example")); }),
+        refused_line("known_hosts_negation", [=] { return known_hosts_line("!bank.example," + name); }),
+        refused_line("known_hosts_cert_authority", [=] { return "@cert-authority " + known_hosts_line(name); }),
+        refused_line("known_hosts_revoked", [=] { return "@revoked " + known_hosts_line(name); }),
+        refused_line("known_hosts_address_not_asked", [] { return known_hosts_line("[198.18.0.9]:2222"); }),
+        refused_line("known_hosts_no_key", [=] { return name + " ssh-ed25519 AAAAnotakey"; }),
+    };
+}
+
 std::vector<Scenario> scenarios()
 {
     const std::string up = "echo \"$FETH_INTERFACE $FETH_REMOTE_ADDRESS $(id -u)\" >" + g_dir + "/up";
     const std::string down = "echo down >" + g_dir + "/down";
-    return {
+    std::vector<Scenario> all = {
         {"honest",
          [=](int sock) {
              auto fds = open_device(sock, open_msg(up, down));
@@ -315,10 +361,28 @@ std::vector<Scenario> scenarios()
         {"known_hosts_for_the_host",
          [=](int sock) {
              auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
-             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line("server.example,[server.example]:2222")}));
+             send(sock, kh_msg({known_hosts_line(kKhName), known_hosts_line(std::string(kKhName) + "," + kKhName)}));
              std::this_thread::sleep_for(200ms);
          },
          0, [] { return std::string(lines_in(g_dir + "/kh") == 2 ? "" : "the 2 lines are not in known_hosts"); }},
+        {"known_hosts_hashed",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
+             send(sock, kh_msg({known_hosts_line(feth::config::hashed_known_hosts_name(kKhName))}));
+             std::this_thread::sleep_for(200ms);
+         },
+         0, [] { return std::string(lines_in(g_dir + "/kh") == 1 ? "" : "the hashed line is not in known_hosts"); }},
+        // CheckHostIP: an address the root part resolves the host name to
+        // (localhost: /etc/hosts), with the port of Open; any other refused.
+        {"known_hosts_check_host_ip",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", "[localhost]:2222", "", "localhost", 2222));
+             send(sock, kh_msg({known_hosts_line("[localhost]:2222,[127.0.0.1]:2222")}));
+             std::this_thread::sleep_for(200ms);
+             send(sock, kh_msg({known_hosts_line("[198.18.0.9]:2222")}));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(lines_in(g_dir + "/kh") == 1 ? "" : "not exactly the address line in known_hosts"); }},
         {"known_hosts_other_host",
          [=](int sock) {
              auto fds = open_device(sock, open_msg("", "", g_dir + "/kh", kKhName));
@@ -357,6 +421,48 @@ std::vector<Scenario> scenarios()
              std::this_thread::sleep_for(5s);
          },
          255, [] { return std::string(); }},
+        // SSH_ASKPASS_REQUIRE=force (set by main for this scenario's root
+        // part): the root part runs SSH_ASKPASS with the prompt and passes
+        // its first line, only, back.
+        {"ask_askpass",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, ask_msg("Enter passphrase for key '/root/.ssh/id_ed25519': "));
+             wire::Message a;
+             if (!wire::recv_message(sock, a, "root part") || a.type() != kAskAnswer) std::_Exit(94);
+             const std::uint32_t answered = a.get_u32();
+             const std::string answer = a.get_string(4096);
+             std::ofstream(g_dir + "/answer") << answered << ":" << answer;
+         },
+         0,
+         [] {
+             std::ifstream f(g_dir + "/answer"), p(g_dir + "/askpass_prompt");
+             std::string answer, prompt;
+             std::getline(f, answer);
+             std::getline(p, prompt);
+             if (answer != "1:sekrit") return "answer '" + answer + "'";
+             if (prompt != "Enter passphrase for key '/root/.ssh/id_ed25519': ") return "askpass was shown '" + prompt + "'";
+             return std::string();
+         }},
+        {"ask_with_escape",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             send(sock, ask_msg("Passphrase \x1b]0;owned\x07: "));
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
+        {"ask_flood",
+         [=](int sock) {
+             auto fds = open_device(sock, open_msg());
+             for (int i = 0; i < 40; ++i) {
+                 send(sock, ask_msg("Enter passphrase for key '/root/.ssh/id_ed25519': "));
+                 wire::Message a;
+                 if (!wire::recv_message(sock, a, "root part") || a.type() != kAskAnswer) break;
+                 if (i == 0 && a.get_u32() != 0) std::_Exit(95); // no terminal: no answer
+             }
+             std::this_thread::sleep_for(5s);
+         },
+         255, [] { return std::string(); }},
         {"persist_then_exit",
          [=](int sock) {
              auto fds = open_device(sock, open_msg());
@@ -374,6 +480,91 @@ std::vector<Scenario> scenarios()
          },
          255, [] { return std::string(exists("down") ? "" : "no down hook after the SSH part died"); }},
     };
+    for (auto& r : refused_lines()) all.push_back(std::move(r));
+    return all;
+}
+
+// N7: the SSH part has no terminal. The root part runs on a pty as its
+// controlling terminal; the SSH part calls leave_terminal() as feth-ssh's
+// does, becomes nobody (as started by root directly), and tries: fds 0-2
+// terminals, /dev/tty, TIOCSTI on each; then it writes a line with escape
+// sequences to stderr, which the root part relays. Nothing may reach the
+// pty's input, and the relayed line must carry no control character.
+std::string no_terminal()
+{
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) return "no pty";
+    const std::string slave_name = ::ptsname(master);
+    std::fflush(nullptr);
+    pid_t root = ::fork();
+    if (root == 0) {
+        ::setsid();
+        int slave = ::open(slave_name.c_str(), O_RDWR);
+        if (slave < 0 || ::ioctl(slave, TIOCSCTTY, 0) != 0) std::_Exit(80);
+        ::dup2(slave, 0);
+        ::dup2(slave, 1);
+        ::dup2(slave, 2);
+        UniqueFd a, b, log_rd, log_wr;
+        if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, a, b) != 0 ||
+            feth::open_pipe(feth::IoMode::blocking, log_rd, log_wr) != 0)
+            std::_Exit(81);
+        pid_t ssh = ::fork();
+        if (ssh == 0) {
+            a.reset();
+            log_rd.reset();
+            ::close(slave);
+            feth::client::leave_terminal(log_wr.get());
+            log_wr.reset();
+            if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) std::_Exit(82);
+            int found = 0;
+            for (int fd = 0; fd <= 2; ++fd) {
+                if (::isatty(fd)) found |= 1;
+                const char c = 'X';
+                if (::ioctl(fd, TIOCSTI, &c) == 0) found |= 2;
+            }
+            int tty = ::open("/dev/tty", O_RDWR);
+            if (tty >= 0) {
+                found |= 4;
+                const char c = 'Y';
+                if (::ioctl(tty, TIOCSTI, &c) == 0) found |= 8;
+            }
+            int pts = ::open(slave_name.c_str(), O_RDWR);
+            if (pts >= 0) {
+                found |= 16;
+                const char c = 'Z';
+                if (::ioctl(pts, TIOCSTI, &c) == 0) found |= 32;
+            }
+            std::fprintf(stderr, "relayed \x1b]0;title\x07 \x9b" "31m end\n");
+            std::fflush(nullptr);
+            std::_Exit(found);
+        }
+        b.reset();
+        log_wr.reset();
+        std::_Exit(feth::client::run_root_part(std::move(a), ssh, UniqueFd(), std::move(log_rd)));
+    }
+    int st = 0;
+    ::waitpid(root, &st, 0);
+    // What the pty's master holds: the relayed output; and what its input
+    // holds: anything injected would be echoed back here too (ECHO is on).
+    std::string out;
+    for (;;) {
+        struct pollfd p {master, POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) break;
+        char buf[512];
+        ssize_t n = ::read(master, buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(master);
+    if (!WIFEXITED(st)) return "the root part died";
+    const int found = WEXITSTATUS(st);
+    if (found != 0)
+        return "the SSH part found a terminal (" + std::to_string(found) + ": 1 on fd 0-2, 2 TIOCSTI there, 4 /dev/tty, "
+               "8 TIOCSTI there, 16 the pts by name, 32 TIOCSTI there)";
+    if (out.find_first_of("XYZ") != std::string::npos) return "characters reached the terminal's input: " + out;
+    if (out.find("relayed ?]0;title? ?31m end") == std::string::npos) return "relayed output not as expected: " + out;
+    if (out.find('\x1b') != std::string::npos || out.find('\x07') != std::string::npos) return "an escape was relayed";
+    return "";
 }
 
 } // namespace
@@ -407,6 +598,16 @@ int main(int argc, char** argv)
             if (!want) continue;
         }
         ++ran;
+        if (s.name == std::string("ask_askpass")) {
+            const std::string askpass = g_dir + "/askpass";
+            std::ofstream(askpass) << "#!/bin/sh\nprintf '%s\\n' \"$1\" >" << g_dir << "/askpass_prompt\necho sekrit\necho second line\n";
+            std::filesystem::permissions(askpass, std::filesystem::perms::owner_all);
+            ::setenv("SSH_ASKPASS", askpass.c_str(), 1);
+            ::setenv("SSH_ASKPASS_REQUIRE", "force", 1);
+        } else {
+            ::unsetenv("SSH_ASKPASS");
+            ::unsetenv("SSH_ASKPASS_REQUIRE");
+        }
         std::filesystem::remove(g_dir + "/up");
         std::filesystem::remove(g_dir + "/down");
         std::filesystem::remove(g_dir + "/kernel_refused");
@@ -425,6 +626,17 @@ int main(int argc, char** argv)
         if (why.empty()) std::printf("PASS: %s\n", s.name);
         else {
             std::printf("FAIL: %s: %s\n", s.name, why.c_str());
+            ++failures;
+        }
+    }
+    bool want_no_terminal = argc == 1;
+    for (int i = 1; i < argc; ++i) want_no_terminal = want_no_terminal || std::string(argv[i]) == "no_terminal";
+    if (want_no_terminal) {
+        ++ran;
+        const std::string why = no_terminal();
+        if (why.empty()) std::printf("PASS: no_terminal\n");
+        else {
+            std::printf("FAIL: no_terminal: %s\n", why.c_str());
             ++failures;
         }
     }
