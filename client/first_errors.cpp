@@ -66,7 +66,10 @@ std::string tunnel_refusal(const std::string& host, TunMode mode, std::uint32_t 
 {
     const std::string m = tun_mode_name(mode);
     std::string text = "Tunnel forwarding failed: " + host + " refused the " + m + " tunnel (" + libssh_error + ")";
-    for (const auto& l : server_lines) text += "\n  the server said: " + l;
+    // sshd also says things about the login (authorized_keys options):
+    // the lines about the tunnel are the ones that explain the refusal.
+    for (const auto& l : server_lines)
+        if (l.find("unnel") != std::string::npos) text += "\n  the server said: " + l;
     const std::string kind = mode == TunMode::Ethernet ? "tap" : "tun";
     const std::string unit = remote_unit == kTunUnitAny ? "any" : std::to_string(remote_unit);
     if (said(server_lines, "rejected tunnel device forwarding")) {

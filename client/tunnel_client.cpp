@@ -19,6 +19,7 @@
 
 #include "client/backoff.hpp"
 #include "client/first_errors.hpp"
+#include "client/network_watch.hpp"
 #include "client/proxy.hpp"
 #include "base/detach.hpp"
 #include "base/error.hpp"
@@ -34,6 +35,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// After a network change, how long the server has to answer a keepalive.
+constexpr milliseconds kProbeDeadline{3000};
 
 enum class Outcome {
     Signal,         // SIGINT/SIGTERM/SIGHUP: exit 0
@@ -122,6 +126,7 @@ public:
             return 255;
         }
         LOG_VERBOSE("Local tunnel device %s (%s)", device_->name().c_str(), tun_mode_name(*c.tunnel));
+        if (c.reconnect.value_or(false)) network_ = open_network_watch(device_->name());
 
         // With Reconnect, every failure is retried but the user's own
         // mistakes (ConnectError::retryable) and a failed TunnelUpCommand;
@@ -220,6 +225,8 @@ private:
             throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
         bool signal_ready = false;
         ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signal_ready);
+        bool network_ready = false; // an address or a route changed
+        if (network_) ssh_event_add_fd(event.get(), network_->fd(), POLLIN, &TunnelClient::on_signal, &network_ready);
         bool control_ready = false; // -O: a control client knocked
         if (control_fd() >= 0) ssh_event_add_fd(event.get(), control_fd(), POLLIN, &TunnelClient::on_signal, &control_ready);
         bool root_ready = false; // the root part wrote, or went away
@@ -249,6 +256,13 @@ private:
                 if (root_ready) {
                     root_ready = false;
                     priv_->on_watch_ready();
+                }
+                if (network_ready) {
+                    network_ready = false;
+                    if (network_->changed() && !alive.probing()) {
+                        LOG_INFO("Network changed: checking the connection to %s", c.host_name->c_str());
+                        alive.probe(kProbeDeadline);
+                    }
                 }
                 if (control_ready) {
                     control_ready = false;
@@ -293,7 +307,10 @@ private:
                     break;
                 }
                 if (!alive.check()) {
-                    reason = "Timeout, server " + *c.host_name + " not responding.";
+                    reason = alive.probing() ? "No answer from " + *c.host_name + " within " +
+                                                   std::to_string(kProbeDeadline.count() / 1000) +
+                                                   " s after a network change."
+                                             : "Timeout, server " + *c.host_name + " not responding.";
                     LOG_ERROR("%s", reason.c_str());
                     break;
                 }
@@ -311,6 +328,7 @@ private:
                                                             : "closed");
         }
         ssh_event_remove_fd(event.get(), signals_.fd());
+        if (network_) ssh_event_remove_fd(event.get(), network_->fd());
         if (control_fd() >= 0) ssh_event_remove_fd(event.get(), control_fd());
         if (priv_->watch_fd() >= 0) ssh_event_remove_fd(event.get(), priv_->watch_fd());
         ssh_event_remove_session(event.get(), s);
@@ -449,9 +467,14 @@ private:
         for (;;) {
             auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
             if (left <= 0) break;
-            struct pollfd p[4] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0},
-                                  {priv_->watch_fd(), POLLIN, 0}, {control_fd(), POLLIN, 0}};
-            int n = ::poll(p, 4, static_cast<int>(left));
+            struct pollfd p[5] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0},
+                                  {priv_->watch_fd(), POLLIN, 0}, {control_fd(), POLLIN, 0},
+                                  {network_ ? network_->fd() : -1, POLLIN, 0}};
+            int n = ::poll(p, 5, static_cast<int>(left));
+            if (n > 0 && p[4].revents != 0 && network_->changed()) {
+                LOG_INFO("Network changed: reconnecting to %s now", opts_.dest.config.host_name->c_str());
+                break; // the network may be back: no reason to wait longer
+            }
             if (n > 0 && p[2].revents != 0) priv_->on_watch_ready();
             if (n > 0 && p[3].revents != 0 && serve_control(nullptr, nullptr)) return false; // -O exit
             if (n > 0 && p[0].revents != 0) {
@@ -523,6 +546,7 @@ private:
     bool separated_ = false;     // a root part of feth-ssh holds the device
     SignalPipe signals_;
     std::unique_ptr<Device> device_;
+    std::unique_ptr<NetworkWatch> network_; // with Reconnect: changes trigger a probe
     bool detached_ = false;
     std::uint64_t dropped_while_down_ = 0;
     std::uint64_t connections_ = 0;             // tunnels that came up

@@ -234,14 +234,15 @@ case_reconnect() {
 
   # 2. the underlay down until feth-ssh saw the server stop answering
   # (ServerAliveInterval 1, ServerAliveCountMax 2: about 3 s) and began to
-  # reconnect.
+  # reconnect. The server's end goes down: the client's addresses and
+  # routes stay, so the keepalives, not a network change, find it out.
   reconnects=$(count_of "$log" "Reconnecting to")
   local down=$SECONDS
-  in_cli ip link set "$(underlay)" down
+  in_srv ip link set "$(underlay)" down
   wait_until 150 "feth-ssh noticing the dead link" count_above "$log" "Reconnecting to" "$reconnects"
   grep -q "Timeout, server $UNDERLAY_SRV not responding" "$log" || fail "no ServerAlive timeout logged"
   down=$((SECONDS - down))
-  in_cli ip link set "$(underlay)" up
+  in_srv ip link set "$(underlay)" up
   back=$SECONDS
   wait_until 100 "ping within 10 s of the link coming back" server_tap_pings
   [ $((SECONDS - back)) -le "$(scaled 10)" ] || fail "ping resumed only after $((SECONDS - back)) s"
@@ -250,6 +251,35 @@ case_reconnect() {
   pass "underlay down $down s (until feth-ssh timed the server out): same client tap0 carried ping again after $((SECONDS - back)) s"
   stop_pid "$cpid" || true
   kill_stock_sshd_tree
+}
+
+# With keepalives off, the client's underlay address changes under a live
+# tunnel: the address event makes feth-ssh probe the connection (a
+# keepalive, 3 s to answer), and it reconnects over a new TCP connection
+# from the new address, keeping its device.
+case_network_change() {
+  E2E_CURRENT="network change"
+  local new_addr=198.18.0.3
+  start_stock_sshd ethernet
+  start_bg feth-ssh-nc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=0 -w 0:any root@"$UNDERLAY_SRV"
+  local cpid=$BG_PID log=$TMP/feth-ssh-nc.log cindex
+  wait_until 100 "client tap0" link_in "$NS_CLI" tap0
+  wait_until 100 "'Tunnel up' logged" grep -q "Tunnel up: tap0" "$log"
+  cindex=$(in_cli cat /sys/class/net/tap0/ifindex)
+  # The new address stays when the old one (its primary) goes.
+  in_cli sysctl -qw "net.ipv4.conf.$(underlay).promote_secondaries=1"
+  in_cli ip addr add "$new_addr/24" dev "$(underlay)"
+  in_cli ip addr del "$UNDERLAY_CLI/24" dev "$(underlay)"
+  wait_until 100 "a new connection up within 10 s of the address change" count_above "$log" "Tunnel up: tap0" 1
+  grep -q "Network changed: checking the connection to $UNDERLAY_SRV" "$log" || fail "no probe logged"
+  grep -q "Connection from $new_addr" "$TMP/stock-sshd.log" || fail "sshd saw no connection from $new_addr"
+  [ "$(in_cli cat /sys/class/net/tap0/ifindex)" = "$cindex" ] || fail "the client's device was replaced"
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh exited"
+  stop_pid "$cpid" || true
+  kill_stock_sshd_tree
+  in_cli ip addr add "$UNDERLAY_CLI/24" dev "$(underlay)"
+  in_cli ip addr del "$new_addr/24" dev "$(underlay)"
+  pass "keepalives off, underlay address changed: probed, reconnected from $new_addr within 10 s, same tap0"
 }
 
 case_feth_sshd() {
@@ -285,6 +315,7 @@ case_permit_tunnel_no
 case_host_keys
 case_agent
 case_reconnect
+case_network_change
 case_feth_sshd
 assert_no_sanitizer_reports
 echo "feth_ssh_client: all cases passed"
