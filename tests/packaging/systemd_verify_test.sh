@@ -40,7 +40,8 @@ if ! out=$(systemd-analyze verify --man=no "$TMP/feth-ssh@work.service" 2>&1) ||
   echo "$out"
   exit 1
 fi
-for need in CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_KILL 'KillMode=mixed' 'Restart=on-abnormal'; do
+for need in CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_KILL 'KillMode=mixed' 'Restart=on-abnormal' \
+  'RuntimeDirectory=feth-ssh/%i' 'RuntimeDirectoryMode=0700' '-S /run/feth-ssh/%i/control'; do
   grep -q -- "$need" "$CLIENT_UNIT" || { echo "FAIL: the client unit lost $need"; exit 1; }
 done
 echo "PASS: systemd-analyze verify feth-ssh@work.service (packaging/systemd/feth-ssh@.service)"
