@@ -69,34 +69,43 @@ std::string tunnel_refusal(const std::string& host, TunMode mode, std::uint32_t 
     // sshd also says things about the login (authorized_keys options):
     // the lines about the tunnel are the ones that explain the refusal.
     for (const auto& l : server_lines)
-        if (l.find("unnel") != std::string::npos) text += "\n  the server said: " + l;
+        if (l.find("unnel") != std::string::npos) text += "; the server said: \"" + l + "\"";
     const std::string kind = mode == TunMode::Ethernet ? "tap" : "tun";
     const std::string unit = remote_unit == kTunUnitAny ? "any" : std::to_string(remote_unit);
     if (said(server_lines, "rejected tunnel device forwarding")) {
-        text += "\n  Its PermitTunnel (or the key's authorized_keys options) does not allow " + m +
+        text += ". Its PermitTunnel (or the key's authorized_keys options) does not allow " + m +
                 " tunnels: set \"PermitTunnel " + (mode == TunMode::Ethernet ? "ethernet" : "point-to-point") +
                 "\" (or yes) in the server's sshd_config";
         text += mode == TunMode::Ethernet ? ", or ask for -o Tunnel=point-to-point if it allows only that."
                                           : ", or ask for -o Tunnel=ethernet if it allows only that.";
     } else if (said(server_lines, "Failed to open the tunnel device")) {
-        text += "\n  The server could not open " + kind + " unit " + unit +
+        text += ". The server could not open " + kind + " unit " + unit +
                 ": it is in use (by an earlier session of yours the server has not yet timed out: "
                 "ClientAliveInterval on the server ends those; or -w LOCAL:any), or this login may not create "
                 "it (a stock sshd opens it as the user: log in as root, or give the user a persistent device, "
                 "e.g. ip tuntap add " + kind + (remote_unit == kTunUnitAny ? std::string("0") : unit) + " mode " +
                 kind + " user NAME).";
     } else if (said(server_lines, "Unsupported tunnel device mode")) {
-        text += "\n  The server does not know the " + m + " mode.";
+        text += ". The server does not know the " + m + " mode.";
     }
     return text;
 }
 
 std::string device_open_failure(const std::exception& e)
 {
-    std::string text = std::string("Tunnel device open failed: ") + e.what();
+    // "tap%d" is the kernel's template for "the next free unit": tapN.
+    std::string text = "Tunnel device open failed: ";
+    for (const char* p = e.what(); *p != '\0'; ++p) {
+        if (p[0] == '%' && p[1] == 'd') {
+            text += 'N';
+            ++p;
+        } else {
+            text += *p;
+        }
+    }
     const auto* sys = dynamic_cast<const SystemError*>(&e);
     if (::geteuid() != 0 && sys != nullptr && (sys->code() == EPERM || sys->code() == EACCES))
-        text += "\n  Creating a tunnel device needs root: run it with sudo (feth-ssh drops to you for SSH; "
+        text += ". Creating a tunnel device needs root: run it with sudo (feth-ssh drops to you for SSH; "
                 "see feth-ssh(1)).";
     return text;
 }

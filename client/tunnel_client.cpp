@@ -456,9 +456,7 @@ private:
     bool wait_before_retry(const std::string& reason)
     {
         const milliseconds wait = backoff_.next(rng_);
-        std::string why = reason.empty() ? "connection lost" : reason;
-        for (auto nl = why.find("\n  "); nl != std::string::npos; nl = why.find("\n  ", nl))
-            why.replace(nl, 3, "; "); // one line per attempt
+        const std::string why = reason.empty() ? "connection lost" : reason;
         LOG_INFO("Reconnecting to %s in %.1f s (attempt %u): %s", opts_.dest.config.host_name->c_str(),
                  static_cast<double>(wait.count()) / 1000.0, backoff_.attempts(),
                  why.c_str());

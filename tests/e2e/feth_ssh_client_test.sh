@@ -76,6 +76,18 @@ case_stock_sshd_tunnel() {
   stop_pid "$SSHD_PID" || true
 }
 
+# Not root: the first error says to run it with sudo.
+case_not_root() {
+  E2E_CURRENT="not root"
+  local status=0
+  in_cli setpriv --reuid=65534 --regid=65534 --clear-groups "$FETH_SSH" -F /dev/null -p "$PORT" \
+    root@"$UNDERLAY_SRV" >"$TMP/not-root.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "feth-ssh as uid 65534 exited $status, expected 255"
+  grep -q "Tunnel device open failed: device tapN: .*Permission denied. Creating a tunnel device needs root: run it with sudo" \
+    "$TMP/not-root.log" || fail "no 'run it with sudo': $(cat "$TMP/not-root.log")"
+  pass "not root: 'run it with sudo'"
+}
+
 case_permit_tunnel_no() {
   E2E_CURRENT="PermitTunnel no"
   start_stock_sshd no
@@ -84,7 +96,7 @@ case_permit_tunnel_no() {
   [ "$status" = 255 ] || fail "feth-ssh exited $status against PermitTunnel no, expected 255"
   grep -q "Tunnel forwarding failed" "$TMP/refused.log" || fail "no message naming the refusal"
   # The server's own words (its SSH_MSG_DEBUG), and what to do.
-  grep -q "the server said: Server has rejected tunnel device forwarding" "$TMP/refused.log" ||
+  grep -q 'the server said: "Server has rejected tunnel device forwarding"' "$TMP/refused.log" ||
     fail "the server's refusal is not shown"
   grep -q 'set "PermitTunnel ethernet"' "$TMP/refused.log" || fail "no hint naming PermitTunnel"
   [ -z "$(tunnel_links "$NS_CLI")" ] || fail "a local device was left behind"
@@ -311,6 +323,7 @@ case_feth_sshd() {
 }
 
 case_stock_sshd_tunnel
+case_not_root
 case_permit_tunnel_no
 case_host_keys
 case_agent
