@@ -342,7 +342,7 @@ int main(int argc, char** argv)
         ->type_name("CTL_CMD");
     app.add_flag("--json", a.json, "With -O status: one JSON object");
     app.add_flag("--reconnect", a.reconnect,
-                 "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
+                 "Reconnect after any failure but your own mistake, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
     app.footer("Keywords of its own (ssh_config syntax, or -o): Reconnect, TunnelBackend, TunnelMTU,\n"
                "TunnelUpCommand, TunnelDownCommand, TunnelCommandTimeout. SIGUSR1 logs a status line.\n"
