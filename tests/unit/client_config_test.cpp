@@ -495,6 +495,21 @@ TEST_CASE("defaults", "[client_config]")
     CHECK(d.exit_on_forward_failure == false);
     CHECK(d.reconnect == false);
     CHECK(d.batch_mode == false);
+    CHECK(d.control_master == ControlMaster::No);
+    CHECK_FALSE(d.control_path.has_value());
+
+    // Reconnect without ServerAliveInterval: 15 s (x 3); a value set, 0
+    // too, is kept.
+    ClientConfig r;
+    r.reconnect = true;
+    resolve_defaults(r, "box", "me", "/home/me");
+    CHECK(*r.server_alive_interval == 15u);
+    CHECK(*r.server_alive_count_max == 3u);
+    ClientConfig off;
+    off.reconnect = true;
+    off.server_alive_interval = 0;
+    resolve_defaults(off, "box", "me", "/home/me");
+    CHECK(*off.server_alive_interval == 0u);
 }
 
 TEST_CASE("Port takes a TCP service name from the services database", "[client_config]")
