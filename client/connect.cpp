@@ -411,7 +411,7 @@ int passphrase_prompt(const char* prompt, char* buf, size_t len, int, int, void*
 // for this identity's key (checked against IDENTITY.pub before anything is
 // asked) is offered first; once the server accepts it, the private key signs
 // with the certificate attached (ssh_pki_copy_cert_to_privkey).
-bool try_certificates(const Destination& d, ssh_session session, const std::string& path)
+bool try_certificates(const Destination& d, ssh_session session, const std::string& path, bool& key_unreadable)
 {
     std::vector<std::string> certs = d.config.certificate_files;
     certs.push_back(path + "-cert.pub");
@@ -440,6 +440,7 @@ bool try_certificates(const Destination& d, ssh_session session, const std::stri
                                         const_cast<Destination*>(&d), &priv_raw) != SSH_OK) {
             LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
                       path.c_str());
+            key_unreadable = true;
             return false;
         }
         KeyPtr priv(priv_raw);
@@ -503,14 +504,14 @@ void add_key_to_agent(const Destination& d, ssh_key key, const std::string& path
     LOG_ERROR("Could not add identity %s to the agent: %s", path.c_str(), error.c_str());
 }
 
-bool try_identity_file(const Destination& d, ssh_session session, const std::string& path)
+bool try_identity_file(const Destination& d, ssh_session session, const std::string& path, bool& key_unreadable)
 {
     const std::string& file = file_path(d, path);
     if (::access(file.c_str(), R_OK) != 0) {
         LOG_DEBUG("identity file %s not accessible", path.c_str());
         return false;
     }
-    if (try_certificates(d, session, path)) return true;
+    if (try_certificates(d, session, path, key_unreadable)) return true;
     // Offer the public key first so that a passphrase is asked only for a
     // key the server would accept.
     ssh_key pub_raw = nullptr;
@@ -526,6 +527,7 @@ bool try_identity_file(const Destination& d, ssh_session session, const std::str
                                     &priv_raw) != SSH_OK) {
         LOG_ERROR("Load key \"%s\": incorrect passphrase supplied to decrypt private key, or unreadable key",
                   path.c_str());
+        key_unreadable = true;
         return false;
     }
     KeyPtr priv(priv_raw);
@@ -551,13 +553,16 @@ void authenticate(const Destination& d, ssh_session session)
         }
         if (rc == SSH_AUTH_ERROR) LOG_DEBUG("agent: %s", ssh_get_error(session));
     }
+    bool key_unreadable = false; // a key the server would take could not be loaded
     for (const auto& path : c.identity_files) {
-        if (try_identity_file(d, session, path)) {
+        if (try_identity_file(d, session, path, key_unreadable)) {
             LOG_DEBUG("authenticated with %s", path.c_str());
             return;
         }
     }
-    throw ConnectError(Kind::Auth, *c.user + "@" + *c.host_name + ": Permission denied (publickey).");
+    const std::string denied = *c.user + "@" + *c.host_name + ": Permission denied (publickey).";
+    if (key_unreadable) throw ConnectError(Kind::Passphrase, denied + " (a key's passphrase was wrong or could not be asked for)");
+    throw ConnectError(Kind::Auth, denied);
 }
 
 // The ssh_config keywords that become libssh options (separate from the
@@ -570,7 +575,7 @@ void apply_config_options(const Destination& d, ssh_session s)
     auto set_list = [s](ssh_options_e option, const std::optional<std::string>& list, const char* keyword) {
         if (!list) return;
         if (ssh_options_set(s, option, list->c_str()) != SSH_OK)
-            throw ConnectError(Kind::Auth, std::string(keyword) + " '" + *list + "': " + ssh_get_error(s));
+            throw ConnectError(Kind::Config, std::string(keyword) + " '" + *list + "': " + ssh_get_error(s));
     };
     set_list(SSH_OPTIONS_HOSTKEYS, c.host_key_algorithms, "HostKeyAlgorithms");
     set_list(SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, c.pubkey_accepted_algorithms, "PubkeyAcceptedAlgorithms");
@@ -628,7 +633,7 @@ SessionPtr connect_session(const Destination& d)
     // OpenSSH's order, offered as given.
     auto set_list = [s](ssh_options_e option, const std::string& list, const char* keyword) {
         if (ssh_options_set(s, option, list.c_str()) != SSH_OK)
-            throw ConnectError(Kind::Auth, std::string("Bad SSH2 ") + keyword + " '" + list + "': " + ssh_get_error(s));
+            throw ConnectError(Kind::Config, std::string("Bad SSH2 ") + keyword + " '" + list + "': " + ssh_get_error(s));
     };
     set_list(SSH_OPTIONS_CIPHERS_C_S, *c.ciphers, "Ciphers");
     set_list(SSH_OPTIONS_CIPHERS_S_C, *c.ciphers, "Ciphers");

@@ -14,14 +14,17 @@
 
 namespace feth::client {
 
-// Why connecting failed decides whether --reconnect tries again: a network
-// problem is retried, a host key or authentication problem never is.
+// Why connecting failed decides whether --reconnect tries again: every
+// failure is retried (the network, a refused login) except the user's own
+// mistakes, which no retry can mend: a host key that does not match (or
+// that nobody could accept), a bad configuration, a key whose passphrase
+// was wrong or could not be asked for.
 class ConnectError : public std::runtime_error {
 public:
-    enum class Kind { Network, HostKey, Auth };
+    enum class Kind { Network, HostKey, Auth, Config, Passphrase };
     ConnectError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
     Kind kind() const { return kind_; }
-    bool retryable() const { return kind_ == Kind::Network; }
+    bool retryable() const { return kind_ == Kind::Network || kind_ == Kind::Auth; }
 
 private:
     Kind kind_;

@@ -20,6 +20,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
+#include "match_exec.hpp"
 #include "privsep.hpp"
 #include "proxy.hpp"
 #include "tunnel_client.hpp"
@@ -44,6 +45,9 @@ struct Args {
     bool quiet = false;
     bool dump_config = false; // -G
     std::string bind_address;  // -b
+    std::string control_path;    // -S
+    std::string control_command; // -O
+    bool json = false;           // -O status --json
     std::string destination;
 };
 
@@ -73,6 +77,14 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     feth::config::ClientConfigParser parser(cfg, host, me.home, me.name);
     const auto support = feth::libssh_algorithm_support(feth::config::AlgorithmRole::Client);
     parser.set_algorithm_support(support);
+    // Match exec runs commands as the configuration's owner only: not the
+    // sudo user's commands in a process that is still root (-G under sudo).
+    if (me.kind != feth::client::Invoker::Kind::User || ::geteuid() == me.uid)
+        parser.set_match_exec(feth::client::run_match_exec);
+    else
+        parser.set_match_exec([&me](const std::string&) -> int {
+            throw feth::InputError("Match exec: " + me.name + "'s command is not run as root (run feth-ssh -G without sudo)");
+        });
     // Command-line values come first, so they win (ssh's rule).
     if (!user_from_dest.empty()) parser.apply_option("User=" + user_from_dest);
     if (!a.login.empty()) parser.apply_option("User=" + a.login);
@@ -82,6 +94,7 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     if (a.reconnect) parser.apply_option("Reconnect=yes");
     if (!a.cipher.empty()) parser.apply_option("Ciphers=" + a.cipher);
     if (!a.bind_address.empty()) parser.apply_option("BindAddress=" + a.bind_address);
+    if (!a.control_path.empty()) parser.apply_option("ControlPath=" + a.control_path);
     for (const auto& i : a.identities) {
         // ssh: a -i file that does not exist is left out, with a warning.
         if (::access(i.c_str(), F_OK) != 0) {
@@ -115,6 +128,30 @@ feth::client::TunnelOptions read_options(const Args& a, const feth::client::Invo
     return opts;
 }
 
+// ControlMaster with a ControlPath: the socket -O talks to, owned by
+// `owner`. Another master already there: without one, as ssh.
+std::unique_ptr<feth::client::ControlServer> open_control(const feth::config::ClientConfig& c, uid_t owner)
+{
+    if (!c.control_path || c.control_master.value_or(feth::config::ControlMaster::No) == feth::config::ControlMaster::No)
+        return nullptr;
+    try {
+        return std::make_unique<feth::client::ControlServer>(*c.control_path, owner);
+    } catch (const feth::client::ControlSocketBusy& e) {
+        LOG_ERROR("%s", e.what());
+        return nullptr;
+    }
+}
+
+// -O: as ssh -O, to the master at ControlPath (or -S).
+int control_client(const Args& a, const feth::client::Invoker& who, feth::log::Options& lo)
+{
+    feth::config::ClientConfig raw_cfg;
+    feth::client::TunnelOptions opts = read_options(a, who, lo, &raw_cfg);
+    const auto& path = opts.dest.config.control_path;
+    if (!path) throw feth::InputError("No ControlPath specified for \"-O\" command");
+    return feth::client::control_command(*path, a.control_command, a.json);
+}
+
 int run_client(feth::client::TunnelOptions& opts)
 {
     if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
@@ -137,6 +174,7 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
     feth::client::RootSetup setup;
     if (who.kind == Invoker::Kind::Nobody) {
         root_opts = read_options(a, who, lo);
+        root_opts.control = open_control(root_opts.dest.config, 0); // root's socket, made before the drop
         const auto& c = root_opts.dest.config;
         auto copies = std::make_shared<feth::client::PrivateCopies>();
         for (const auto& path : c.identity_files) {
@@ -173,6 +211,7 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
     }
     feth::client::TunnelOptions opts =
         who.kind == Invoker::Kind::Nobody ? std::move(root_opts) : read_options(a, who, lo);
+    if (who.kind != Invoker::Kind::Nobody) opts.control = open_control(opts.dest.config, who.uid);
     if (who.kind == Invoker::Kind::Nobody)
         LOG_INFO("Started by root without sudo: the SSH part runs as %s (uid %u); root's configuration, identity "
                  "files and known_hosts were read before dropping root, root's agent is reached through the "
@@ -314,8 +353,12 @@ int main(int argc, char** argv)
     app.add_flag("-q", a.quiet, "Quiet mode: only errors");
     app.add_flag("-G", a.dump_config, "Print the effective configuration for the destination (as ssh -G) and exit");
     app.add_option("-b", a.bind_address, "Local address to connect from (BindAddress)")->type_name("BIND_ADDRESS");
+    app.add_option("-S", a.control_path, "Control socket path (ControlPath), e.g. ~/.ssh/cm-%C")->type_name("CTL_PATH");
+    app.add_option("-O", a.control_command, "Ask the running feth-ssh at ControlPath: check, exit, stop or status")
+        ->type_name("CTL_CMD");
+    app.add_flag("--json", a.json, "With -O status: one JSON object");
     app.add_flag("--reconnect", a.reconnect,
-                 "Reconnect after the connection drops, keeping the local device (also: Reconnect yes)");
+                 "Reconnect after any failure but your own mistake, keeping the local device (also: Reconnect yes)");
     app.add_option("destination", a.destination, "[user@]host")->required();
     app.footer("Keywords of its own (ssh_config syntax, or -o): Reconnect, TunnelBackend, TunnelMTU,\n"
                "TunnelUpCommand, TunnelDownCommand, TunnelCommandTimeout. SIGUSR1 logs a status line.\n"
@@ -345,8 +388,10 @@ int main(int argc, char** argv)
             feth::client::TunnelOptions opts = read_options(a, who, lo, &raw_cfg);
             return print_config(raw_cfg, opts.dest.config, opts.dest.host_arg);
         }
+        if (!a.control_command.empty()) return control_client(a, who, lo);
         if (who.kind != feth::client::Invoker::Kind::Self) return run_separated(a, who, lo);
         feth::client::TunnelOptions opts = read_options(a, who, lo);
+        opts.control = open_control(opts.dest.config, ::getuid());
         return run_client(opts);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "feth-ssh: %s\n", e.what());

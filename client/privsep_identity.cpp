@@ -96,8 +96,7 @@ Invoker root_itself()
     who.kind = Invoker::Kind::Root;
     auto root = by_uid(0);
     who.name = root ? root->name : "root";
-    who.home = root ? root->home : "/root";
-    if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') who.home = h;
+    who.home = root ? root->home : "/root"; // as ssh: the password database, never $HOME
     who.drop_name = who.name;
 #if defined(__linux__)
     auto nobody = by_name("nobody");
@@ -120,8 +119,7 @@ Invoker find_invoker()
     if (::geteuid() != 0) {
         auto me = by_uid(::getuid());
         who.name = me ? me->name : "root";
-        who.home = me ? me->home : "/";
-        if (const char* h = ::getenv("HOME"); h != nullptr && *h != '\0') who.home = h;
+        who.home = me ? me->home : "/"; // as ssh: the password database, never $HOME
         who.uid = ::getuid();
         who.gid = ::getgid();
         return who;

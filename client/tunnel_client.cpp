@@ -17,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "client/backoff.hpp"
+#include "client/first_errors.hpp"
+#include "client/network_watch.hpp"
 #include "client/proxy.hpp"
 #include "base/detach.hpp"
 #include "base/error.hpp"
@@ -34,10 +37,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kBackoffFirst{500};
-constexpr milliseconds kBackoffCap{8000};
 // The goodbye (goodbye.hpp) waits at most this long for the server.
 constexpr milliseconds kGoodbyeBound{2000};
+// After a network change, how long the server has to answer a keepalive.
+constexpr milliseconds kProbeDeadline{3000};
 
 enum class Outcome {
     Signal,         // SIGINT/SIGTERM/SIGHUP: exit 0
@@ -122,32 +125,43 @@ public:
         try {
             device_ = priv_->open_device(req);
         } catch (const std::exception& e) {
-            LOG_ERROR("Tunnel device open failed: %s", e.what());
+            LOG_ERROR("%s", device_open_failure(e).c_str());
             return 255;
         }
         LOG_VERBOSE("Local tunnel device %s (%s)", device_->name().c_str(), tun_mode_name(*c.tunnel));
+        if (c.reconnect.value_or(false)) network_ = open_network_watch(device_->name());
 
+        // With Reconnect, every failure is retried but the user's own
+        // mistakes (ConnectError::retryable) and a failed TunnelUpCommand;
+        // each attempt is logged once, with why the last one ended.
         const bool reconnect = c.reconnect.value_or(false);
-        milliseconds backoff = kBackoffFirst;
         for (;;) {
             Outcome out;
+            std::string reason;
+            const std::uint64_t tunnels_before = connections_;
             try {
-                out = connect_and_pump();
-                backoff = kBackoffFirst; // a tunnel was up: start over
+                out = connect_and_pump(reason);
             } catch (const ConnectError& e) {
                 priv_->after_connect(); // a host key accepted before the failure is kept
-                LOG_ERROR("%s", e.what());
-                if (!reconnect || !e.retryable()) return 255;
+                if (!reconnect || !e.retryable()) {
+                    LOG_ERROR("%s", e.what());
+                    return 255;
+                }
                 out = Outcome::ConnectionLost;
+                reason = e.what();
             } catch (const ForwardingRefused& e) {
-                LOG_ERROR("%s", e.what());
-                return 255;
+                if (!reconnect) {
+                    LOG_ERROR("%s", e.what());
+                    return 255;
+                }
+                out = Outcome::ConnectionLost;
+                reason = e.what();
             }
+            if (connections_ != tunnels_before) backoff_.reset(); // a tunnel was up: start over
             if (out == Outcome::Signal) return 0;
             if (out == Outcome::HookFailed) return 255;
             if (!reconnect) return out == Outcome::ChannelClosed ? 0 : 255;
-            if (!wait_before_retry(backoff)) return 0;
-            backoff = std::min(backoff * 2, kBackoffCap);
+            if (!wait_before_retry(reason)) return 0;
         }
     }
 
@@ -156,12 +170,13 @@ private:
         using std::runtime_error::runtime_error;
     };
 
-    // One connection's life. Returns how it ended; throws ConnectError or
-    // ForwardingRefused when it never got going.
-    Outcome connect_and_pump()
+    // One connection's life. Returns how it ended, and why in `reason`;
+    // throws ConnectError or ForwardingRefused when it never got going.
+    Outcome connect_and_pump(std::string& reason)
     {
         const auto& c = opts_.dest.config;
         ProxyScope proxy_scope; // this attempt's ProxyCommand/ProxyJump ends with its session
+        std::optional<ServerDebugLines> server_said(std::in_place); // why a tunnel is refused
         SessionPtr session = connect_session(opts_.dest);
         priv_->after_connect();
         ssh_session s = session.get();
@@ -173,9 +188,10 @@ private:
             if (!ssh_is_connected(s))
                 throw ConnectError(ConnectError::Kind::Network,
                                    std::string("connection lost while opening the tunnel: ") + ssh_get_error(s));
-            throw ForwardingRefused("Tunnel forwarding failed: " + opts_.dest.host_arg + " refused the " +
-                                    tun_mode_name(*c.tunnel) + " tunnel (" + ssh_get_error(s) + ")");
+            throw ForwardingRefused(tunnel_refusal(opts_.dest.host_arg, *c.tunnel, c.tunnel_device->remote,
+                                                   ssh_get_error(s), server_said->lines()));
         }
+        server_said.reset();
         LOG_INFO("Tunnel up: %s <-> %s@%s (%s)", device_->name().c_str(), c.user->c_str(), c.host_name->c_str(),
                  tun_mode_name(*c.tunnel));
         ++connections_;
@@ -212,6 +228,10 @@ private:
             throw ConnectError(ConnectError::Kind::Network, "cannot set up the event loop");
         bool signal_ready = false;
         ssh_event_add_fd(event.get(), signals_.fd(), POLLIN, &TunnelClient::on_signal, &signal_ready);
+        bool network_ready = false; // an address or a route changed
+        if (network_) ssh_event_add_fd(event.get(), network_->fd(), POLLIN, &TunnelClient::on_signal, &network_ready);
+        bool control_ready = false; // -O: a control client knocked
+        if (control_fd() >= 0) ssh_event_add_fd(event.get(), control_fd(), POLLIN, &TunnelClient::on_signal, &control_ready);
         bool root_ready = false; // the root part wrote, or went away
         if (priv_->watch_fd() >= 0)
             ssh_event_add_fd(event.get(), priv_->watch_fd(), POLLIN, &TunnelClient::on_signal, &root_ready);
@@ -240,6 +260,20 @@ private:
                     root_ready = false;
                     priv_->on_watch_ready();
                 }
+                if (network_ready) {
+                    network_ready = false;
+                    if (network_->changed() && !alive.probing()) {
+                        LOG_INFO("Network changed: checking the connection to %s", c.host_name->c_str());
+                        alive.probe(kProbeDeadline);
+                    }
+                }
+                if (control_ready) {
+                    control_ready = false;
+                    if (serve_control(&pump, event.get())) {
+                        outcome = Outcome::Signal; // -O exit
+                        break;
+                    }
+                }
                 if (signal_ready) {
                     signal_ready = false;
                     bool stop = false;
@@ -265,16 +299,22 @@ private:
                 }
                 if (rc == SSH_ERROR || !ssh_is_connected(s) ||
                     (ssh_get_status(s) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) {
-                    LOG_ERROR("Connection to %s closed by remote host.", c.host_name->c_str());
+                    reason = "Connection to " + *c.host_name + " closed by remote host.";
+                    LOG_ERROR("%s", reason.c_str());
                     break;
                 }
                 if (pump.finished()) {
-                    LOG_INFO("Tunnel %s closed: %s", device_->name().c_str(), pump.end_reason().c_str());
+                    reason = "Tunnel " + device_->name() + " closed: " + pump.end_reason();
+                    LOG_INFO("%s", reason.c_str());
                     outcome = Outcome::ChannelClosed;
                     break;
                 }
                 if (!alive.check()) {
-                    LOG_ERROR("Timeout, server %s not responding.", c.host_name->c_str());
+                    reason = alive.probing() ? "No answer from " + *c.host_name + " within " +
+                                                   std::to_string(kProbeDeadline.count() / 1000) +
+                                                   " s after a network change."
+                                             : "Timeout, server " + *c.host_name + " not responding.";
+                    LOG_ERROR("%s", reason.c_str());
                     break;
                 }
             }
@@ -291,6 +331,8 @@ private:
                                                             : "closed");
         }
         ssh_event_remove_fd(event.get(), signals_.fd());
+        if (network_) ssh_event_remove_fd(event.get(), network_->fd());
+        if (control_fd() >= 0) ssh_event_remove_fd(event.get(), control_fd());
         if (priv_->watch_fd() >= 0) ssh_event_remove_fd(event.get(), priv_->watch_fd());
         ssh_event_remove_session(event.get(), s);
         if (outcome != Outcome::ConnectionLost && ssh_is_connected(s))
@@ -340,8 +382,7 @@ private:
         if (!c.local_command || c.local_command->empty() || !c.permit_local_command.value_or(false)) return;
         config::LocalCommandTokens t;
         const struct passwd* pw = ::getpwuid(::getuid());
-        const char* home = ::getenv("HOME");
-        t.home = home != nullptr && *home != '\0' ? home : pw != nullptr ? pw->pw_dir : "/";
+        t.home = pw != nullptr ? pw->pw_dir : "/"; // %d: as ssh, the password database, never $HOME
         t.local_user = pw != nullptr ? pw->pw_name : "";
         t.host = *c.host_name;
         t.host_arg = opts_.dest.host_arg;
@@ -413,23 +454,31 @@ private:
                    u(st.device_busy), u(st.output_paused));
     }
 
-    // Sleeps for the backoff (with jitter) while draining the device.
-    // Returns false when a signal asks us to stop.
-    bool wait_before_retry(milliseconds backoff)
+    // Sleeps for the backoff (client/backoff.hpp) while draining the
+    // device, after one line saying when, which attempt and why. Returns
+    // false when a signal asks us to stop.
+    bool wait_before_retry(const std::string& reason)
     {
-        std::uniform_real_distribution<double> jitter(0.75, 1.25);
-        auto wait = milliseconds(static_cast<long long>(static_cast<double>(backoff.count()) * jitter(rng_)));
-        LOG_INFO("Reconnecting to %s in %.1f s", opts_.dest.config.host_name->c_str(),
-                 static_cast<double>(wait.count()) / 1000.0);
+        const milliseconds wait = backoff_.next(rng_);
+        const std::string why = reason.empty() ? "connection lost" : reason;
+        LOG_INFO("Reconnecting to %s in %.1f s (attempt %u): %s", opts_.dest.config.host_name->c_str(),
+                 static_cast<double>(wait.count()) / 1000.0, backoff_.attempts(),
+                 why.c_str());
         auto until = Clock::now() + wait;
         DrainSink drain;
         for (;;) {
             auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
             if (left <= 0) break;
-            struct pollfd p[3] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0},
-                                  {priv_->watch_fd(), POLLIN, 0}};
-            int n = ::poll(p, 3, static_cast<int>(left));
+            struct pollfd p[5] = {{signals_.fd(), POLLIN, 0}, {device_->read_fd(), POLLIN, 0},
+                                  {priv_->watch_fd(), POLLIN, 0}, {control_fd(), POLLIN, 0},
+                                  {network_ ? network_->fd() : -1, POLLIN, 0}};
+            int n = ::poll(p, 5, static_cast<int>(left));
+            if (n > 0 && p[4].revents != 0 && network_->changed()) {
+                LOG_INFO("Network changed: reconnecting to %s now", opts_.dest.config.host_name->c_str());
+                break; // the network may be back: no reason to wait longer
+            }
             if (n > 0 && p[2].revents != 0) priv_->on_watch_ready();
+            if (n > 0 && p[3].revents != 0 && serve_control(nullptr, nullptr)) return false; // -O exit
             if (n > 0 && p[0].revents != 0) {
                 for (int sig = signals_.next(); sig != 0; sig = signals_.next()) {
                     if (is_status_signal(sig)) log_status(nullptr);
@@ -455,6 +504,43 @@ private:
         return true;
     }
 
+    int control_fd() const { return opts_.control ? opts_.control->fd() : -1; }
+
+    // -O: answers one control client; true when it asked feth-ssh to end.
+    // -O stop: the socket leaves `event` (if any) and closes.
+    bool serve_control(const TunnelPump* pump, ssh_event event)
+    {
+        ControlServer& control = *opts_.control;
+        const auto r = control.serve([&] { return control_status(pump); });
+        if (r == ControlServer::Request::Stop) {
+            if (event != nullptr) ssh_event_remove_fd(event, control.fd());
+            control.stop();
+        }
+        return r == ControlServer::Request::Exit;
+    }
+
+    ControlStatus control_status(const TunnelPump* pump) const
+    {
+        const auto& c = opts_.dest.config;
+        ControlStatus s;
+        s.device = device_->name();
+        s.mode = tun_mode_name(*c.tunnel);
+        s.peer = *c.user + "@" + *c.host_name + " port " + std::to_string(*c.port);
+        s.connected = pump != nullptr && up_since_.has_value();
+        if (s.connected) {
+            s.uptime_s = static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - *up_since_).count());
+            const PumpStats& st = pump->stats();
+            s.bytes_out = st.bytes_to_peer;
+            s.bytes_in = st.bytes_from_peer;
+            s.frames_out = st.frames_to_peer;
+            s.frames_in = st.frames_from_peer;
+        }
+        s.reconnects = connections_ > 0 ? connections_ - 1 : 0;
+        s.dropped_while_down = dropped_while_down_;
+        return s;
+    }
+
     static int on_signal(socket_t, int, void* userdata)
     {
         *static_cast<bool*>(userdata) = true;
@@ -466,11 +552,13 @@ private:
     bool separated_ = false;     // a root part of feth-ssh holds the device
     SignalPipe signals_;
     std::unique_ptr<Device> device_;
+    std::unique_ptr<NetworkWatch> network_; // with Reconnect: changes trigger a probe
     bool detached_ = false;
     std::uint64_t dropped_while_down_ = 0;
     std::uint64_t connections_ = 0;             // tunnels that came up
     std::optional<Clock::time_point> up_since_; // the current tunnel's start
     std::mt19937 rng_{std::random_device{}()};
+    Backoff backoff_;
 };
 
 } // namespace

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "connect.hpp"
+#include "control_socket.hpp"
 #include "privsep.hpp"
 
 namespace feth::client {
@@ -17,6 +18,8 @@ struct TunnelOptions {
     // Where the device and the hooks come from: the root part of feth-ssh
     // (privsep.hpp) when it was started as root; unset: this process.
     std::unique_ptr<Privileged> privileged;
+    // ControlMaster: the control socket -O talks to (unset: none).
+    std::unique_ptr<ControlServer> control;
 };
 
 // Returns the process exit status: 0 for a clean close or a signal, 255 for

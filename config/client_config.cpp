@@ -8,13 +8,19 @@
 #include "config/client_config.hpp"
 
 #include <glob.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "config/algorithm_list.hpp"
 #include "config/client_keywords.hpp"
@@ -45,6 +51,7 @@ constexpr std::size_t kMaxIncludedFiles = 4096; // per top-level source
 const std::string kCommandLine = "command-line"; // ssh's origin for -o
 
 constexpr unsigned kDefaultTunnelCommandTimeout = 30;
+constexpr unsigned kReconnectAliveInterval = 15; // ServerAliveInterval with Reconnect yes
 
 
 std::string user_from_uid()
@@ -85,6 +92,36 @@ struct ClientConfigParser::Context {
     std::size_t* included; // files included so far from this top-level source
     std::string where() const { return printable(origin, 4096) + " line " + std::to_string(lineno) + ": "; }
 };
+
+bool local_network_matches(std::string_view cidr_list)
+{
+    if (addr_match_list("127.0.0.1", cidr_list) == -2)
+        throw InputError("Match localnetwork: bad address list '" + printable(cidr_list, 80) + "'");
+    struct ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) throw InputError("Match localnetwork: getifaddrs: " + errno_text(errno));
+    std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> guard(list, &::freeifaddrs);
+    for (const ifaddrs* ifa = list; ifa != nullptr; ifa = ifa->ifa_next) {
+        if (ifa->ifa_addr == nullptr || (ifa->ifa_flags & IFF_UP) == 0) continue;
+        const int family = ifa->ifa_addr->sa_family;
+        if (family != AF_INET && family != AF_INET6) continue;
+        char addr[NI_MAXHOST] = "";
+        const socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+        if (::getnameinfo(ifa->ifa_addr, len, addr, sizeof addr, nullptr, 0, NI_NUMERICHOST) != 0) continue;
+        std::string_view a(addr);
+        if (auto pct = a.find('%'); pct != std::string_view::npos) a = a.substr(0, pct); // fe80::1%eth0
+        if (addr_match_list(a, cidr_list) == 1) return true;
+    }
+    return false;
+}
+
+std::span<const std::string_view> default_identity_files()
+{
+    // ssh's list (readconf.c fill_default_options) in its order, less the
+    // key types libssh cannot load here (security keys, XMSS, DSA,
+    // ML-DSA): those files would only be tried and fail.
+    static constexpr std::string_view kFiles[] = {"~/.ssh/id_rsa", "~/.ssh/id_ecdsa", "~/.ssh/id_ed25519"};
+    return kFiles;
+}
 
 bool match_host_patterns(std::string_view patterns, std::string_view host)
 {
@@ -251,19 +288,18 @@ void ClientConfigParser::apply_host(const std::vector<std::string>& args, const 
 }
 
 // ssh's match_cfg_line. Evaluated: all, host, originalhost, user, localuser,
-// canonical and final (begin_final_pass()).
-// Criteria that need what a tunnel client does not have or must not do
-// (exec runs a shell command; localnetwork, tagged, command, sessiontype, version refer to ssh's own
-// state) are recognised but treated as not matching, whatever '!' says, and
-// never executed. A criterion ssh does not know (e.g. sshd's address,
-// localaddress, localport, rdomain) is an error, as in ssh.
+// canonical and final (begin_final_pass()), localnetwork (the interfaces'
+// addresses now) and exec (through set_match_exec, only when every
+// criterion before it matched, as ssh). Criteria that refer to ssh's own
+// state (tagged, command, sessiontype, version) are recognised but treated
+// as not matching, whatever '!' says. A criterion ssh does not know (e.g.
+// sshd's address, localaddress, localport, rdomain) is an error, as in ssh.
 void ClientConfigParser::apply_match(const std::vector<std::string>& args, const Context& ctx, bool& active)
 {
     static constexpr std::string_view kWithArgument[] = {"host",    "originalhost", "user",   "localuser",
                                                          "localnetwork", "version", "tagged", "command",
                                                          "exec",    "sessiontype"};
-    static constexpr std::string_view kUnevaluated[] = {"localnetwork", "version", "tagged",
-                                                        "command",      "exec",    "sessiontype"};
+    static constexpr std::string_view kUnevaluated[] = {"version", "tagged", "command", "sessiontype"};
     auto fail = [&](const std::string& what) { throw InputError(ctx.where() + "Bad Match condition: " + what); };
     // Match host sees HostName once set (with %h expanded), as in ssh.
     const std::string& host = config_.host_name ? *config_.host_name : host_;
@@ -317,8 +353,17 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
             r = match_pattern_list(ruser, arg, false) == 1;
         } else if (lattr == "localuser") {
             r = match_pattern_list(local_user_, arg, false) == 1;
+        } else if (lattr == "localnetwork") {
+            try {
+                r = local_network_matches(arg);
+            } catch (const InputError& e) {
+                fail(e.what());
+            }
+        } else if (lattr == "exec") {
+            if (!result || ctx.never_match) continue; // ssh: not run once a criterion failed
+            r = match_exec(arg, ctx);
         } else if (contains(kUnevaluated, lattr)) {
-            unevaluated = true; // never executed, never looked up
+            unevaluated = true; // ssh's own state: never looked up
             continue;
         }
         if (r == negate) result = false;
@@ -327,11 +372,27 @@ void ClientConfigParser::apply_match(const std::vector<std::string>& args, const
     active = !ctx.never_match && result && !unevaluated;
 }
 
-void ClientConfigParser::apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active)
+// Match exec's command: ssh's tokens expanded (expand_match_exec_or_include_path,
+// without ${VAR}), run through set_match_exec's runner; exit 0 matches.
+bool ClientConfigParser::match_exec(const std::string& arg, const Context& ctx)
 {
-    if (ctx.depth >= kMaxIncludeDepth)
-        throw InputError(ctx.where() + "Include nested too deeply (more than " + std::to_string(kMaxIncludeDepth) +
-                         " levels)");
+    if (!match_exec_) throw InputError(ctx.where() + "Match exec: commands are not run here");
+    if (auto problem = check_tokens(arg, kPathTokens, false); !problem.empty())
+        throw InputError(ctx.where() + "Match exec '" + printable(arg, 80) + "': " + problem);
+    std::string command;
+    try {
+        command = expand_tokens(arg, match_tokens(), false, "Match exec");
+    } catch (const InputError& e) {
+        throw InputError(ctx.where() + e.what());
+    }
+    const int status = match_exec_(command);
+    if (status < 0) throw InputError(ctx.where() + "match exec '" + printable(command, 100) + "' error");
+    return status == 0;
+}
+
+// The %-tokens Include paths and Match exec see: the configuration so far.
+TokenValues ClientConfigParser::match_tokens() const
+{
     TokenValues tokens;
     tokens.home = home_;
     tokens.host = config_.host_name ? *config_.host_name : host_;
@@ -339,6 +400,15 @@ void ClientConfigParser::apply_include(const std::vector<std::string>& args, con
     tokens.port = std::to_string(config_.port.value_or(22));
     tokens.remote_user = config_.user ? *config_.user : local_user_;
     tokens.local_user = local_user_;
+    return tokens;
+}
+
+void ClientConfigParser::apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active)
+{
+    if (ctx.depth >= kMaxIncludeDepth)
+        throw InputError(ctx.where() + "Include nested too deeply (more than " + std::to_string(kMaxIncludeDepth) +
+                         " levels)");
+    const TokenValues tokens = match_tokens();
     for (const auto& pattern : args) {
         if (pattern.empty()) throw InputError(ctx.where() + "keyword Include empty argument");
         if (auto problem = check_tokens(pattern, kPathTokens, true); !problem.empty())
@@ -432,7 +502,8 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     // ssh: the defaults only when no IdentityFile was given at all, and
     // "IdentityFile none" then drops out, leaving possibly no file.
     if (c.identity_files.empty()) {
-        for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) c.identity_files.push_back(home + "/.ssh/" + name);
+        for (std::string_view f : default_identity_files())
+            c.identity_files.push_back(expand_tilde(std::string(f), home, "IdentityFile"));
     } else {
         std::vector<std::string> files;
         for (const auto& f : c.identity_files) {
@@ -452,7 +523,10 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
         c.user_known_hosts_files = std::vector<std::string>{home + "/.ssh/known_hosts", home + "/.ssh/known_hosts2"};
     }
     if (!c.strict_host_key_checking) c.strict_host_key_checking = StrictHostKeyChecking::Ask;
-    if (!c.server_alive_interval) c.server_alive_interval = 0;
+    // Reconnect without ServerAliveInterval: 15 s x ServerAliveCountMax 3,
+    // the monitoring autossh gives, so a dead link is noticed within a
+    // minute; an explicit value (0 too) is kept.
+    if (!c.server_alive_interval) c.server_alive_interval = c.reconnect.value_or(false) ? kReconnectAliveInterval : 0;
     if (!c.server_alive_count_max) c.server_alive_count_max = 3;
     if (!c.exit_on_forward_failure) c.exit_on_forward_failure = false;
     if (!c.connect_timeout) c.connect_timeout = 0;
@@ -465,6 +539,9 @@ void resolve_defaults(ClientConfig& c, const std::string& host, const std::strin
     if (!c.tunnel_down_command) c.tunnel_down_command = std::string();
     if (!c.tunnel_command_timeout) c.tunnel_command_timeout = kDefaultTunnelCommandTimeout;
     for (auto& f : c.certificate_files) f = expand_path(f, "CertificateFile");
+    if (!c.control_master) c.control_master = ControlMaster::No;
+    if (c.control_path && iequals(*c.control_path, "none")) c.control_path.reset();
+    if (c.control_path) c.control_path = expand_path(*c.control_path, "ControlPath");
     if (c.global_known_hosts_files) {
         std::vector<std::string> files;
         for (const auto& f : *c.global_known_hosts_files)

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -21,8 +22,13 @@
 
 namespace feth::config {
 
+namespace client_values {
+struct TokenValues;
+}
+
 enum class StrictHostKeyChecking { Yes, AcceptNew, No, Ask };
 enum class AddressFamily { Any, Inet, Inet6 };
+enum class ControlMaster { No, Yes, Auto, Ask, AutoAsk };
 
 struct TunnelDevice {
     std::uint32_t local = kTunUnitAny;  // "any" or a unit
@@ -98,6 +104,11 @@ struct ClientConfig {
     // (expand_local_command); only with PermitLocalCommand yes.
     std::optional<std::string> local_command;
     std::optional<bool> permit_local_command;
+    // ControlMaster (yes, auto, ask, autoask: the running feth-ssh listens
+    // on ControlPath for -O) and ControlPath (raw until resolve_defaults()
+    // expands ~, ${VAR} and the %-tokens with %C; "none" drops it).
+    std::optional<ControlMaster> control_master;
+    std::optional<std::string> control_path;
 };
 
 // The ssh_config keywords feth-ssh knows (the table in
@@ -153,6 +164,13 @@ public:
     // under `home`; others are skipped as if missing.
     void confine_includes_to_home(bool on) { confine_includes_ = on; }
 
+    // Match exec: runs the command (%-tokens expanded) as ssh's
+    // execute_in_shell does and returns its exit status, or -1 when it did
+    // not exit. Unset, a Match exec line is an error naming it (fuzzers and
+    // tests never run commands by accident).
+    using MatchExec = std::function<int(const std::string& command)>;
+    void set_match_exec(MatchExec run) { match_exec_ = std::move(run); }
+
     // Which Ciphers and KexAlgorithms names the linked libssh implements
     // (feth-ssh asks libssh; by default every name OpenSSH knows).
     void set_algorithm_support(AlgorithmSupport support) { support_ = std::move(support); }
@@ -192,6 +210,8 @@ private:
     void apply_match(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void apply_include(const std::vector<std::string>& args, const Context& ctx, bool& active);
     void include_file(const std::string& path, const Context& ctx, bool& active);
+    bool match_exec(const std::string& arg, const Context& ctx);
+    client_values::TokenValues match_tokens() const;
     ClientConfig& config_;
     std::string host_;          // what Host lines match: the host as given, HostName in the final pass
     std::string original_host_; // the host as given (Match originalhost, %n)
@@ -201,25 +221,36 @@ private:
     bool wants_final_pass_ = false;
     bool final_pass_ = false;
     AlgorithmSupport support_ = every_known_algorithm;
+    MatchExec match_exec_;
 };
 
 // Fills ssh's defaults for what no source set: Port 22, HostName = host,
-// User = the local user, IdentityFile ~/.ssh/id_{ed25519,ecdsa,rsa},
+// User = the local user, IdentityFile default_identity_files(),
 // UserKnownHostsFile ~/.ssh/known_hosts ~/.ssh/known_hosts2,
-// StrictHostKeyChecking ask, ServerAliveCountMax 3, Tunnel ethernet (our
+// StrictHostKeyChecking ask, ServerAliveInterval 0 (15 with Reconnect yes),
+// ServerAliveCountMax 3, Tunnel ethernet (our
 // default, unlike ssh's point-to-point: said so in --help),
 // TunnelDevice any:any, no TunnelUpCommand/TunnelDownCommand (empty),
 // TunnelCommandTimeout 30, Ciphers and KexAlgorithms the effective lists
 // (ssh's defaults that `support` accepts, the +, -, ^ forms applied).
-// Expands ~, ${VAR} and ssh's %-tokens (%% %d %h %i %j %k %L %l %n %p %r
-// %u) in IdentityFile, UserKnownHostsFile and IdentityAgent, as ssh does
+// Expands ~, ${VAR} and ssh's %-tokens (%% %C %d %h %i %j %k %L %l %n %p %r
+// %u) in IdentityFile, UserKnownHostsFile, IdentityAgent and ControlPath, as ssh does
 // once the configuration is complete; call it once. Throws InputError for
 // an unset ${VAR} or a list left empty.
 void resolve_defaults(ClientConfig& config, const std::string& host, const std::string& local_user,
                       const std::string& home, const AlgorithmSupport& support = every_known_algorithm);
 
+// IdentityFile's defaults as ssh writes them (~/.ssh/id_rsa, id_ecdsa,
+// id_ed25519, in ssh's order): the ones libssh can load.
+std::span<const std::string_view> default_identity_files();
+
 // Parses "local[:remote]" units as ssh's -w: "0", "any", "0:1", "any:any".
 std::optional<TunnelDevice> parse_tunnel_device(std::string_view text);
+
+// Match localnetwork: whether an address of an interface that is up lies in
+// the CIDR list (ssh's check_match_ifaddrs). Throws InputError for a
+// malformed list.
+bool local_network_matches(std::string_view cidr_list);
 
 // ssh's host pattern lists (Match host): comma (or space) separated, '*'
 // and '?', case-insensitive, '!' negates; a negated match makes the whole

@@ -108,6 +108,10 @@ constexpr Word<StrictHostKeyChecking> kStrictHostKeyChecking[] = {
     {"yes", StrictHostKeyChecking::Yes},  {"no", StrictHostKeyChecking::No},
     {"ask", StrictHostKeyChecking::Ask},  {"off", StrictHostKeyChecking::No},
     {"accept-new", StrictHostKeyChecking::AcceptNew}};
+constexpr Word<ControlMaster> kControlMaster[] = {
+    {"true", ControlMaster::Yes}, {"yes", ControlMaster::Yes},  {"false", ControlMaster::No},
+    {"no", ControlMaster::No},    {"auto", ControlMaster::Auto}, {"ask", ControlMaster::Ask},
+    {"autoask", ControlMaster::AutoAsk}};
 // Tunnel: no mode is "no" (ssh's SSH_TUNMODE_NO); yes is point-to-point.
 constexpr Word<std::optional<TunMode>> kTunnelModes[] = {
     {"ethernet", TunMode::Ethernet}, {"point-to-point", TunMode::PointToPoint}, {"true", TunMode::PointToPoint},
@@ -175,6 +179,22 @@ void strict_host_key_checking(const KeywordLine& l)
     auto m = value_of(kStrictHostKeyChecking, l.v, true);
     if (!m) throw l.bad("yes, accept-new, no, off or ask");
     l.store(l.config.strict_host_key_checking, *m);
+}
+
+void control_master(const KeywordLine& l)
+{
+    l.single();
+    auto m = value_of(kControlMaster, l.v, true);
+    if (!m) throw l.bad("yes, no, auto, ask or autoask");
+    l.store(l.config.control_master, *m);
+}
+
+void control_path(const KeywordLine& l)
+{
+    l.single();
+    if (auto problem = check_tokens(l.v, kPathTokens, true); !problem.empty())
+        throw l.bad("none or a path; " + problem);
+    l.store(l.config.control_path, l.v);
 }
 
 void tunnel(const KeywordLine& l)
@@ -433,13 +453,21 @@ Values strict_host_key_checking(const DumpSource& d)
 
 Values tunnel(const DumpSource& d) { return {std::string(word_of(kTunnelModes, d.c.tunnel))}; }
 
+Values control_master(const DumpSource& d)
+{
+    return {std::string(word_of(kControlMaster, d.c.control_master.value_or(ControlMaster::No)))};
+}
+
 Values log_level(const DumpSource& d) { return {d.c.log_level.value_or("INFO")}; }
 
 // IdentityFile and CertificateFile as written, as ssh -G prints them (it
 // expands them when it loads them); IdentityFile's defaults if none was.
 Values identity_file(const DumpSource& d)
 {
-    return d.raw.identity_files.empty() ? d.c.identity_files : d.raw.identity_files;
+    if (!d.raw.identity_files.empty()) return d.raw.identity_files;
+    Values v;
+    for (std::string_view f : default_identity_files()) v.emplace_back(f);
+    return v;
 }
 
 Values certificate_file(const DumpSource& d) { return d.raw.certificate_files; }
@@ -529,6 +557,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"AddressFamily", H, "", "", false, parse::address_family, print::address_family},
     {"BatchMode", H, "", "", false, parse::yes_no<&C::batch_mode>, print::yes_no<&C::batch_mode>},
     {"CheckHostIP", H, "", "", false, parse::yes_no<&C::check_host_ip>, print::yes_no<&C::check_host_ip>},
+    {"ControlMaster", H, "", "", false, parse::control_master, print::control_master},
     {"ExitOnForwardFailure", H, "", "", false, parse::yes_no<&C::exit_on_forward_failure>,
      print::yes_no<&C::exit_on_forward_failure>},
     {"HashKnownHosts", H, "", "", false, parse::yes_no<&C::hash_known_hosts>, print::yes_no<&C::hash_known_hosts>},
@@ -546,6 +575,7 @@ constexpr KeywordInfo kKeywords[] = {
     {"BindAddress", H, "", "", false, parse::word<&C::bind_address>, print::if_set<&C::bind_address>},
     {"Ciphers", H, "", "", false, parse::implemented_algorithms<AlgorithmKind::Cipher, &C::ciphers>,
      print::resolved<&C::ciphers>},
+    {"ControlPath", H, "", "", false, parse::control_path, print::if_set<&C::control_path>},
     {"HostKeyAlgorithms", H, "", "", false, parse::algorithm_list<&C::host_key_algorithms>,
      print::if_set<&C::host_key_algorithms>},
     {"HostKeyAlias", H, "", "", false, parse::word<&C::host_key_alias>, print::if_set<&C::host_key_alias>},
@@ -612,8 +642,6 @@ constexpr KeywordInfo kKeywords[] = {
     {"ClearAllForwardings", I, "", "", false},
     {"Compression", I, "", "", false},
     {"CompressionLevel", I, "", "", false},
-    {"ControlMaster", I, "", "", false},
-    {"ControlPath", I, "", "", false},
     {"ControlPersist", I, "", "", false},
     {"DynamicForward", I, "", "", false},
     {"EnableEscapeCommandline", I, "", "", false},

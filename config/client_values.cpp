@@ -6,6 +6,8 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <charconv>
 #include <cstdlib>
@@ -113,6 +115,24 @@ std::string local_host_name(bool short_name)
     return name;
 }
 
+// %C: ssh's ssh_connection_hash, the SHA-1 of %l%h%p%r%j in hex (%j, the
+// ProxyJump, is empty here, as feth-ssh's %j).
+std::string connection_hash(const TokenValues& v)
+{
+    const std::string text = local_host_name(false) + v.host + v.port + v.remote_user;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha1(), nullptr) != 1)
+        throw InputError("%C: SHA-1 is not available");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+        hex += kHex[md[i] >> 4];
+        hex += kHex[md[i] & 0xf];
+    }
+    return hex;
+}
+
 } // namespace
 
 // Checks the %-tokens and ${VAR} references of `text`; returns a problem,
@@ -153,6 +173,7 @@ std::string expand_tokens(std::string_view text, const TokenValues& v, bool doll
         if (c == '%' && i + 1 < text.size()) {
             switch (text[++i]) {
             case '%': out += '%'; break;
+            case 'C': out += connection_hash(v); break;
             case 'd': out += v.home; break;
             case 'h': out += v.host; break;
             case 'i': out += std::to_string(::getuid()); break;

@@ -30,11 +30,11 @@ bool valid_jump_hop(std::string_view hop);
 // problem, empty when fine.
 std::string algorithm_shape_problem(std::string_view v);
 
-// Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS
-// minus %C, the connection hash, which we do not compute).
-inline constexpr std::string_view kPathTokens = "dhijkLlnpru";
+// Which %-tokens a path may hold (ssh's DEFAULT_CLIENT_PERCENT_EXPAND_ARGS;
+// %C, the connection hash, with an empty %j).
+inline constexpr std::string_view kPathTokens = "CdhijkLlnpru";
 // LocalCommand's: those and %T, the local tunnel device.
-inline constexpr std::string_view kLocalCommandTokens = "dhijkLlnpruT";
+inline constexpr std::string_view kLocalCommandTokens = "CdhijkLlnpruT";
 
 // The %-tokens (among `allowed`) and, with `dollar`, the ${VAR} references
 // of `text`: the problem, empty when fine.

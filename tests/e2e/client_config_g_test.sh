@@ -10,16 +10,23 @@
 # identitiesonly permitlocalcommand stricthostkeychecking connectionattempts
 # serveralivecountmax serveraliveinterval bindaddress hostkeyalias
 # identityagent ignoreunknown localcommand loglevel certificatefile
-# userknownhostsfile addkeystoagent connecttimeout tunneldevice.
+# userknownhostsfile addkeystoagent connecttimeout tunneldevice controlmaster
+# controlpath.
 # serveraliveinterval: Debian's ssh (a Debian patch, not OpenSSH's) makes
 # BatchMode imply ServerAliveInterval 300; feth-ssh does as upstream, so the
 # cases with BatchMode set ServerAliveInterval themselves.
 #
+# HOME points elsewhere in every case: both take ~ and %d from the password
+# database, never from HOME.
+#
 # Compared only in the cases that set them (a case's third field), with the
 # reason their defaults differ:
-#   identityfile   ssh's default list has id_ecdsa_sk, id_ed25519_sk, id_xmss,
-#                  id_dsa (keys feth-ssh cannot use) and is printed with ~;
-#                  feth-ssh's is ~/.ssh/id_{ed25519,ecdsa,rsa}, expanded.
+#   identityfile   compared as is where the case sets IdentityFile; where
+#                  none is set (identityfile-default), ssh's default list
+#                  less the key types feth-ssh cannot load and leaves out
+#                  (id_ecdsa_sk, id_ed25519_sk; 9.x's id_xmss and id_dsa;
+#                  10.x's id_mldsa44_ed25519): the rest, in ssh's order
+#                  and with its ~, must be the same.
 #   tunnel         feth-ssh's default is ethernet, ssh's no; and ssh's -w
 #                  also sets Tunnel (point-to-point, before the files),
 #                  feth-ssh's -w only the devices (it always tunnels).
@@ -45,8 +52,9 @@ echo "peer: $("$STOCK_SSH" -V 2>&1)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/feth-G.$$.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# ssh takes ~ from the password database, feth-ssh from HOME: the same here.
-HOME=$(getent passwd "$(id -un)" | cut -d: -f6)
+# Both take ~ and %d from the password database: a HOME elsewhere changes
+# nothing.
+HOME=$tmp/not-the-home
 export HOME
 export FETH_G_VAR=/opt/feth-$$
 me=$(id -un)
@@ -54,7 +62,7 @@ me=$(id -un)
 COMMON="host user hostname port addressfamily batchmode checkhostip exitonforwardfailure hashknownhosts
 identitiesonly permitlocalcommand stricthostkeychecking connectionattempts serveralivecountmax
 serveraliveinterval bindaddress hostkeyalias identityagent ignoreunknown localcommand loglevel certificatefile
-userknownhostsfile addkeystoagent connecttimeout tunneldevice"
+userknownhostsfile addkeystoagent connecttimeout tunneldevice controlmaster controlpath"
 
 cases=0
 fails=0
@@ -74,8 +82,11 @@ check() {
   fi
   local bad=0
   for kw in $COMMON $extra; do
-    local la lb
-    la=$(printf '%s\n' "$a" | grep -E "^$kw( |\$)" || true)
+    local la lb only='.'
+    if [ "$kw" = identityfile-default ]; then
+      kw=identityfile only='/id_(rsa|ecdsa|ed25519)$'
+    fi
+    la=$(printf '%s\n' "$a" | grep -E "^$kw( |\$)" | grep -E "$only" || true)
     lb=$(printf '%s\n' "$b" | grep -E "^$kw( |\$)" || true)
     if [ "$la" != "$lb" ]; then
       echo "FAIL [$name] $kw: ssh: '${la//$'\n'/ | }' feth-ssh: '${lb//$'\n'/ | }'"
@@ -85,7 +96,7 @@ check() {
   if [ "$bad" = 0 ]; then echo "ok   [$name]"; else fails=$((fails + 1)); fi
 }
 
-check defaults "" "" plainhost
+check defaults "identityfile-default" "" plainhost
 check host-block "" $'Host alpha\n  HostName 198.18.0.10\n  Port 2201\n  User ua\nHost *\n  Port 2299\n  User ub' alpha
 check host-other "" $'Host alpha\n  Port 2201\nHost *\n  Port 2299' beta
 check host-negate "" $'Host * !alpha\n  Port 2202\nHost *\n  Port 2203' alpha
@@ -124,8 +135,23 @@ check tunnel-yes "tunnel" $'Host x\n  Tunnel yes' x
 check tunnel-w "" $'Host x\n  Tunnel ethernet' -w 5 x
 check rekey "rekeylimit" $'Host x\n  RekeyLimit 1G' x
 check loglevel "" $'Host x\n  LogLevel DEBUG2\n  IgnoreUnknown Foo*\n  FooBar 1' x
-check ignored-keywords "" $'Host x\n  ForwardX11 yes\n  SendEnv LANG\n  ControlMaster auto\n  ControlPath ~/.ssh/cm-%r@%h:%p\n  VisualHostKey yes\n  ServerAliveInterval 30' x
+check ignored-keywords "" $'Host x\n  ForwardX11 yes\n  SendEnv LANG\n  ControlPersist 10m\n  VisualHostKey yes\n  ServerAliveInterval 30' x
+check control "" $'Host x\n  ControlMaster auto\n  ControlPath ~/.ssh/cm-%C-%r@%h:%p-%n-%L-%l-%u-%i-%d' -l bob x
+check control-S "" $'Host x\n  ControlMaster yes\n  ControlPath /tmp/not-this' -o ControlPath=/run/cm-%C x
+check control-none "" $'Host x\n  ControlMaster no\n  ControlPath none' x
 check case-insensitive "" $'host x\n  hostname 198.18.0.20\n  PORT 2250\n  user=eq\n  ConnectTimeout=3' x
+# Match exec runs the command (exit 0 matches), only when the criteria before
+# it matched, with ssh's tokens; Match localnetwork looks at the interfaces
+# (whatever they are here, both must see the same).
+check match-exec "" $'Match exec true\n  Port 2260\nMatch exec false\n  User wrong\nMatch !exec false\n  ConnectTimeout 4\nMatch host nothere exec "touch '"$tmp"$'/ran"\n  User wrong2\nMatch exec "test %h = x -a %n = x -a %u = '"$me"$' -a %d = ~'"$me"$'"\n  ServerAliveCountMax 9' x
+[ ! -e "$tmp/ran" ] || { echo "FAIL [match-exec]: an exec after a failed criterion ran"; fails=$((fails + 1)); }
+# Match localnetwork came with OpenSSH 9.4: compared where the peer has it.
+printf 'Match localnetwork 127.0.0.0/8\n' >"$tmp/probe-localnetwork.conf"
+if "$STOCK_SSH" -F "$tmp/probe-localnetwork.conf" -G x >/dev/null 2>&1 </dev/null; then
+  check match-localnetwork "" $'Match localnetwork 127.0.0.0/8,::1/128\n  Port 2261\nMatch localnetwork 2001:db8:2929::/48\n  User wrong\nMatch !localnetwork 2001:db8:2929::/48\n  ConnectTimeout 5' x
+else
+  echo "skip [match-localnetwork]: $("$STOCK_SSH" -V 2>&1) has no Match localnetwork"
+fi
 
 echo "$cases cases, $fails failed"
 [ "$cases" -ge 20 ] || { echo "FAIL: fewer than 20 cases"; exit 1; }

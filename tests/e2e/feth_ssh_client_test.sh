@@ -8,11 +8,21 @@ e2e_init
 FSSH=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/known_hosts"
   -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)" -p "$PORT")
 
+# The control socket's directory: only root may write it.
+CTL_DIR=$TMP/ctl
+mkdir -m 700 "$CTL_DIR"
+
+# -O ... to the master at $CTL_DIR/cm-%C (ssh's tokens: the same %C for the
+# same host, port and user).
+ctl() { in_cli "$FETH_SSH" -F /dev/null -p "$PORT" -S "$CTL_DIR/cm-%C" "$@" root@"$UNDERLAY_SRV"; }
+# JSON_FIELD NAME: the value of NAME in the JSON object on stdin.
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
 case_stock_sshd_tunnel() {
   E2E_CURRENT="feth-ssh -> stock sshd"
   # DEBUG1: sshd logs each answer to its keepalives ("Got 100/7 for keepalive").
   start_stock_sshd ethernet -o LogLevel=DEBUG1
-  start_bg feth-ssh cli "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV"
+  start_bg feth-ssh cli "${FSSH[@]}" -o ControlMaster=yes -S "$CTL_DIR/cm-%C" -w 0:0 root@"$UNDERLAY_SRV"
   local cpid=$BG_PID
   wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
   wait_until 100 "tap0 on the server (stock sshd)" link_in "$NS_SRV" tap0
@@ -33,6 +43,32 @@ case_stock_sshd_tunnel() {
   kill -0 "$cpid" 2>/dev/null || fail "feth-ssh died during iperf3"
   pass "feth-ssh -> stock sshd: client->server $up Mbit/s, server->client $down Mbit/s"
   echo "RESULT pairing=feth-ssh/stock-sshd ping_avg_ms=$PING_AVG_MS c2s_mbit=$up s2c_mbit=$down"
+
+  # ssh's control habits: -O check names the process that answers (the SSH
+  # part, a child of the feth-ssh started), -O status the tunnel.
+  local sock answer master json
+  sock=$(ls "$CTL_DIR"/cm-*)
+  [ "$(stat -c '%a %U' "$sock")" = "600 root" ] || fail "control socket $sock is $(stat -c '%a %U' "$sock"), expected 600 root"
+  answer=$(ctl -O check 2>&1) || fail "-O check failed: $answer"
+  [[ $answer =~ ^"Master running (pid="([0-9]+)")"$ ]] || fail "-O check said '$answer'"
+  master=${BASH_REMATCH[1]}
+  [ "$(ps -o ppid= -p "$master" | tr -d ' ')" = "$cpid" ] || fail "-O check's pid $master is not feth-ssh's SSH part"
+  answer=$(ctl -O status) || fail "-O status failed"
+  grep -qx "device tap0 (ethernet)" <<<"$answer" || fail "-O status: no device line: $answer"
+  grep -qx "peer root@$UNDERLAY_SRV port $PORT" <<<"$answer" || fail "-O status: no peer line: $answer"
+  grep -qE "^state up [0-9]+ s$" <<<"$answer" || fail "-O status: not up: $answer"
+  json=$(ctl -O status --json) || fail "-O status --json failed"
+  [ "$(json_field connected <<<"$json")" = True ] || fail "-O status --json: not connected: $json"
+  [ "$(json_field bytes_out <<<"$json")" -gt 1000000 ] || fail "-O status --json: iperf3's bytes not counted: $json"
+  [ "$(json_field reconnects <<<"$json")" = 0 ] || fail "-O status --json: reconnects: $json"
+  # A client that is neither root nor the owner is refused, even where the
+  # socket's mode would let it connect.
+  chmod 711 "$CTL_DIR"; chmod 666 "$sock"
+  ! in_cli setpriv --reuid=65534 --regid=65534 --clear-groups "$FETH_SSH" -F /dev/null -p "$PORT" -S "$sock" \
+    -O check root@"$UNDERLAY_SRV" >/dev/null 2>&1 || fail "uid 65534 got an answer on the control socket"
+  wait_until 30 "the refusal logged" grep -q "refused a client with uid 65534" "$TMP/feth-ssh.log"
+  chmod 700 "$CTL_DIR"; chmod 600 "$sock"
+  pass "-O check (pid $master), -O status (text and JSON: $(json_field bytes_out <<<"$json") bytes out); uid 65534 refused"
   local status=0
   stop_pid "$cpid" || status=$?
   [ "$status" = 0 ] || fail "feth-ssh exited $status on SIGTERM, expected 0"
@@ -45,6 +81,18 @@ case_stock_sshd_tunnel() {
   stop_pid "$SSHD_PID" || true
 }
 
+# Not root: the first error says to run it with sudo.
+case_not_root() {
+  E2E_CURRENT="not root"
+  local status=0
+  in_cli setpriv --reuid=65534 --regid=65534 --clear-groups "$FETH_SSH" -F /dev/null -p "$PORT" \
+    root@"$UNDERLAY_SRV" >"$TMP/not-root.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "feth-ssh as uid 65534 exited $status, expected 255"
+  grep -q "Tunnel device open failed: device tapN: .*Permission denied. Creating a tunnel device needs root: run it with sudo" \
+    "$TMP/not-root.log" || fail "no 'run it with sudo': $(cat "$TMP/not-root.log")"
+  pass "not root: 'run it with sudo'"
+}
+
 case_permit_tunnel_no() {
   E2E_CURRENT="PermitTunnel no"
   start_stock_sshd no
@@ -52,9 +100,29 @@ case_permit_tunnel_no() {
   in_cli timeout "$(scaled 20)" "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/refused.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "feth-ssh exited $status against PermitTunnel no, expected 255"
   grep -q "Tunnel forwarding failed" "$TMP/refused.log" || fail "no message naming the refusal"
+  # The server's own words (its SSH_MSG_DEBUG), and what to do.
+  grep -q 'the server said: "Server has rejected tunnel device forwarding"' "$TMP/refused.log" ||
+    fail "the server's refusal is not shown"
+  grep -q 'set "PermitTunnel ethernet"' "$TMP/refused.log" || fail "no hint naming PermitTunnel"
   [ -z "$(tunnel_links "$NS_CLI")" ] || fail "a local device was left behind"
+  pass "PermitTunnel no: exit 255, 'Tunnel forwarding failed', the server's refusal and the fix shown"
+
+  # --reconnect retries a refused tunnel (backoff from 1 s) until the
+  # server allows it; sshd reads its configuration again on SIGHUP (it
+  # re-executes itself, same pid).
+  start_bg feth-ssh-refused cli "${FSSH[@]}" --reconnect -w 0:0 root@"$UNDERLAY_SRV"
+  local cpid=$BG_PID log=$TMP/feth-ssh-refused.log
+  wait_until 100 "the refused tunnel retried twice" \
+    count_above "$log" "Reconnecting to $UNDERLAY_SRV in [0-9.]+ s \\(attempt [0-9]+\\): Tunnel forwarding failed" 1
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh --reconnect gave up on a refused tunnel"
+  [ "$(count_of "$log" "attempt 2\\)")" = 1 ] || fail "attempt 2 not logged exactly once"
+  sed -i 's/^PermitTunnel no$/PermitTunnel ethernet/' "$TMP/sshd_config"
+  kill -HUP "$SSHD_PID"
+  wait_until 200 "tap0 on the server once PermitTunnel allows it" link_in "$NS_SRV" tap0
+  wait_until 50 "'Tunnel up' logged" grep -q "Tunnel up: tap0" "$log"
+  stop_pid "$cpid" || true
   stop_pid "$SSHD_PID" || true
-  pass "PermitTunnel no: exit 255, 'Tunnel forwarding failed'"
+  pass "--reconnect: the refused tunnel was retried until the server allowed it, then it came up"
 }
 
 case_host_keys() {
@@ -65,9 +133,11 @@ case_host_keys() {
   other=$(cut -d' ' -f1,2 "$TMP/other_host.pub")
   echo "[$UNDERLAY_SRV]:$PORT $other" >"$TMP/changed_known_hosts"
   local status=0
+  # With --reconnect too: a changed host key is the user's to fix, never retried.
   in_cli timeout "$(scaled 20)" "$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o UserKnownHostsFile="$TMP/changed_known_hosts" \
-    -o StrictHostKeyChecking=yes -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/changed.log" 2>&1 || status=$?
+    -o StrictHostKeyChecking=yes --reconnect -p "$PORT" -w 0:0 root@"$UNDERLAY_SRV" >"$TMP/changed.log" 2>&1 || status=$?
   [ "$status" = 255 ] || fail "a changed host key gave exit $status, expected 255"
+  ! grep -q "Reconnecting to" "$TMP/changed.log" || fail "a changed host key was retried"
   grep -q "REMOTE HOST IDENTIFICATION HAS CHANGED" "$TMP/changed.log" || fail "no changed-key warning"
   grep -q "Offending key in $TMP/changed_known_hosts:1" "$TMP/changed.log" || fail "warning does not name file:line"
   grep -q "SHA256:" "$TMP/changed.log" || fail "warning does not show the new fingerprint"
@@ -218,14 +288,15 @@ case_reconnect() {
 
   # 2. the underlay down until feth-ssh saw the server stop answering
   # (ServerAliveInterval 1, ServerAliveCountMax 2: about 3 s) and began to
-  # reconnect.
+  # reconnect. The server's end goes down: the client's addresses and
+  # routes stay, so the keepalives, not a network change, find it out.
   reconnects=$(count_of "$log" "Reconnecting to")
   local down=$SECONDS
-  in_cli ip link set "$(underlay)" down
+  in_srv ip link set "$(underlay)" down
   wait_until 150 "feth-ssh noticing the dead link" count_above "$log" "Reconnecting to" "$reconnects"
   grep -q "Timeout, server $UNDERLAY_SRV not responding" "$log" || fail "no ServerAlive timeout logged"
   down=$((SECONDS - down))
-  in_cli ip link set "$(underlay)" up
+  in_srv ip link set "$(underlay)" up
   back=$SECONDS
   wait_until 100 "ping within 10 s of the link coming back" server_tap_pings
   [ $((SECONDS - back)) -le "$(scaled 10)" ] || fail "ping resumed only after $((SECONDS - back)) s"
@@ -236,10 +307,39 @@ case_reconnect() {
   kill_stock_sshd_tree
 }
 
+# With keepalives off, the client's underlay address changes under a live
+# tunnel: the address event makes feth-ssh probe the connection (a
+# keepalive, 3 s to answer), and it reconnects over a new TCP connection
+# from the new address, keeping its device.
+case_network_change() {
+  E2E_CURRENT="network change"
+  local new_addr=198.18.0.3
+  start_stock_sshd ethernet
+  start_bg feth-ssh-nc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=0 -w 0:any root@"$UNDERLAY_SRV"
+  local cpid=$BG_PID log=$TMP/feth-ssh-nc.log cindex
+  wait_until 100 "client tap0" link_in "$NS_CLI" tap0
+  wait_until 100 "'Tunnel up' logged" grep -q "Tunnel up: tap0" "$log"
+  cindex=$(in_cli cat /sys/class/net/tap0/ifindex)
+  # The new address stays when the old one (its primary) goes.
+  in_cli sysctl -qw "net.ipv4.conf.$(underlay).promote_secondaries=1"
+  in_cli ip addr add "$new_addr/24" dev "$(underlay)"
+  in_cli ip addr del "$UNDERLAY_CLI/24" dev "$(underlay)"
+  wait_until 100 "a new connection up within 10 s of the address change" count_above "$log" "Tunnel up: tap0" 1
+  grep -q "Network changed: checking the connection to $UNDERLAY_SRV" "$log" || fail "no probe logged"
+  grep -q "Connection from $new_addr" "$TMP/stock-sshd.log" || fail "sshd saw no connection from $new_addr"
+  [ "$(in_cli cat /sys/class/net/tap0/ifindex)" = "$cindex" ] || fail "the client's device was replaced"
+  kill -0 "$cpid" 2>/dev/null || fail "feth-ssh exited"
+  stop_pid "$cpid" || true
+  kill_stock_sshd_tree
+  in_cli ip addr add "$UNDERLAY_CLI/24" dev "$(underlay)"
+  in_cli ip addr del "$new_addr/24" dev "$(underlay)"
+  pass "keepalives off, underlay address changed: probed, reconnected from $new_addr within 10 s, same tap0"
+}
+
 case_feth_sshd() {
   E2E_CURRENT="feth-ssh -> feth-sshd"
   start_feth_sshd
-  start_bg feth-ssh-ours cli "${FSSH[@]}" -w 0:0 root@"$UNDERLAY_SRV"
+  start_bg feth-ssh-ours cli "${FSSH[@]}" -o ControlMaster=auto -o ControlPath="$CTL_DIR/cm-%C" -w 0:0 root@"$UNDERLAY_SRV"
   local cpid=$BG_PID
   wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
   wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
@@ -249,16 +349,28 @@ case_feth_sshd() {
   up=$(iperf_mbit "$TUN4_SRV")
   down=$(iperf_mbit "$TUN4_SRV" -R)
   echo "RESULT pairing=feth-ssh/feth-sshd ping_avg_ms=$PING_AVG_MS c2s_mbit=$up s2c_mbit=$down"
-  stop_pid "$cpid" || true
-  stop_pid "$SSHD_PID" || true
   pass "feth-ssh -> feth-sshd: ping both ways, $up/$down Mbit/s"
+  # -O exit: the master closes the tunnel and exits 0. (Started by root
+  # without sudo, its SSH part runs as nobody and cannot remove root's
+  # socket: the next master replaces it, as the first case's did.)
+  local answer
+  answer=$(ctl -O exit 2>&1) || fail "-O exit failed: $answer"
+  [ "$answer" = "Exit request sent." ] || fail "-O exit said '$answer'"
+  wait_exit "$cpid" 100 >"$TMP/exit.status"
+  [ "$(cat "$TMP/exit.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/exit.status") after -O exit, expected 0"
+  wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
+  ! ctl -O check 2>/dev/null || fail "-O check answered after -O exit"
+  stop_pid "$SSHD_PID" || true
+  pass "-O exit: feth-ssh exited 0, tap0 removed, the socket no longer answers"
 }
 
 case_stock_sshd_tunnel
+case_not_root
 case_permit_tunnel_no
 case_host_keys
 case_agent
 case_reconnect
+case_network_change
 case_feth_sshd
 assert_no_sanitizer_reports
 echo "feth_ssh_client: all cases passed"

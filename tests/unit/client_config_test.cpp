@@ -153,23 +153,49 @@ TEST_CASE("Match host/originalhost/user/localuser/all, negation", "[client_confi
     CHECK(has(error_of([&] { p.apply_option("Match all"); }), "not supported as a command-line option"));
 }
 
-TEST_CASE("Match exec is never run, and other unevaluated criteria do not match", "[client_config]")
+TEST_CASE("Match exec runs only through its runner, only when the criteria before it matched", "[client_config]")
 {
-    TempHome home;
-    const std::string marker = home.path("ran");
+    {
+        ClientConfig c;
+        ClientConfigParser p(c, "box", "/h", "me");
+        CHECK(has(error_of([&] { p.apply_text("Match exec true\n  Port 1\n", "f"); }),
+                  "f line 1: Match exec: commands are not run here"));
+    }
     ClientConfig c;
-    ClientConfigParser p(c, "box", home.home(), "me");
-    p.apply_text("Match exec \"touch " + marker + "\"\n  Port 1\n"
-                 "Match !exec \"touch " + marker + "\"\n  Port 2\n"
-                 "Match host box exec=\"touch " + marker + "\"\n  Port 3\n"
+    ClientConfigParser p(c, "box", "/home/me", "me");
+    std::vector<std::string> ran;
+    // The runner stands for the shell: "ok..." exits 0, anything else 1.
+    p.set_match_exec([&](const std::string& cmd) {
+        ran.push_back(cmd);
+        return cmd.rfind("ok", 0) == 0 ? 0 : 1;
+    });
+    p.apply_text("Match host other exec ok-skipped\n  Port 1\n"   // host fails first: never run
+                 "Match exec fail\n  Port 2\n"
+                 "Match exec \"ok %h %n %p %r %u %d %%\"\n  User viaexec\n"
+                 "Match !exec fail\n  ConnectTimeout 9\n"
+                 "Match exec=ok-eq\n  ServerAliveInterval 7\n"
                  "Match canonical all\n  Port 4\n"
-                 "Match final\n  Port 5\n"
-                 "Match localnetwork 10.0.0.0/8\n  Port 6\n"
                  "Match tagged x\n  Port 7\n"
                  "Match all\n  Port 8\n",
                  "cfg");
-    CHECK_FALSE(std::filesystem::exists(marker));
+    CHECK(ran == std::vector<std::string>{"fail", "ok box box 22 me me /home/me %", "fail", "ok-eq"});
+    CHECK(c.user.value_or("") == "viaexec");
+    CHECK(c.connect_timeout.value_or(0) == 9);
+    CHECK(c.server_alive_interval.value_or(0) == 7);
     CHECK(c.port.value_or(0) == 8);
+    p.set_match_exec([](const std::string&) { return -1; }); // killed by a signal: ssh's fatal error
+    CHECK(has(error_of([&] { p.apply_text("Match exec ok\n", "g"); }), "g line 1: match exec 'ok' error"));
+}
+
+TEST_CASE("Match localnetwork looks at the interfaces' addresses", "[client_config]")
+{
+    // No interface holds an address of this documentation prefix.
+    CHECK_FALSE(feth::config::local_network_matches("2001:db8:2929::/48"));
+    CHECK_FALSE(parse("Match localnetwork 2001:db8:2929::/48\n  Port 6\n").port.has_value());
+    CHECK(parse("Match !localnetwork 2001:db8:2929::/48\n  Port 6\n").port.value_or(0) == 6);
+    ClientConfig c;
+    ClientConfigParser p(c, "box", "/h", "me");
+    CHECK(has(error_of([&] { p.apply_text("Match localnetwork 198.18.0.1/8\n", "f"); }), "f line 1: Bad Match condition"));
 }
 
 TEST_CASE("Include: relative to ~/.ssh, ~, globs, shared Host state, bounded", "[client_config]")
@@ -250,7 +276,7 @@ TEST_CASE("ssh's other keywords are accepted and ignored; unknown ones are error
 {
     ClientConfig c;
     ClientConfigParser p(c, "box", "/h", "me");
-    p.apply_text("ForwardAgent yes\nControlMaster auto\nControlPath ~/.ssh/cm-%C\nCompression yes\n"
+    p.apply_text("ForwardAgent yes\nControlPersist 10m\nCompression yes\n"
                  "ProxyJump x\nLocalForward 8080 localhost:80\nSendEnv LANG LC_*\nRSAAuthentication no\n"
                  "UseRoaming no\nGSSAPIAuthentication yes\nPKCS11Provider none\nWarnWeakCrypto no\n",
                  "cfg");
@@ -290,7 +316,7 @@ TEST_CASE("values are checked and named", "[client_config]")
     CHECK(has(err("LogLevel=LOUD"), "DEBUG3"));
     CHECK(has(err("TunnelBackend=magic"), "for TunnelBackend"));
     CHECK(has(err("HostName=%z.example"), "unknown token %z"));
-    CHECK(has(err("IdentityFile=~/.ssh/%C"), "unknown token %C"));
+    CHECK(has(err("IdentityFile=~/.ssh/%Q"), "unknown token %Q"));
     CHECK(has(err("UserKnownHostsFile=none ~/.ssh/kh"), "must appear alone"));
     CHECK(has(err("RekeyLimit=8"), "for RekeyLimit"));
     CHECK(has(err("Host=x"), "Host directive not supported as a command-line option"));
@@ -455,8 +481,9 @@ TEST_CASE("defaults", "[client_config]")
     CHECK_FALSE(d.tunnel_disabled);
     CHECK(d.tunnel_device->local == kTunUnitAny);
     CHECK(d.tunnel_device->remote == kTunUnitAny);
-    CHECK(d.identity_files == std::vector<std::string>{"/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa",
-                                                       "/home/me/.ssh/id_rsa"});
+    // ssh's order (readconf.c), the types libssh loads.
+    CHECK(d.identity_files == std::vector<std::string>{"/home/me/.ssh/id_rsa", "/home/me/.ssh/id_ecdsa",
+                                                       "/home/me/.ssh/id_ed25519"});
     CHECK(*d.user_known_hosts_files ==
           std::vector<std::string>{"/home/me/.ssh/known_hosts", "/home/me/.ssh/known_hosts2"});
     CHECK(d.strict_host_key_checking == StrictHostKeyChecking::Ask);
@@ -468,6 +495,21 @@ TEST_CASE("defaults", "[client_config]")
     CHECK(d.exit_on_forward_failure == false);
     CHECK(d.reconnect == false);
     CHECK(d.batch_mode == false);
+    CHECK(d.control_master == ControlMaster::No);
+    CHECK_FALSE(d.control_path.has_value());
+
+    // Reconnect without ServerAliveInterval: 15 s (x 3); a value set, 0
+    // too, is kept.
+    ClientConfig r;
+    r.reconnect = true;
+    resolve_defaults(r, "box", "me", "/home/me");
+    CHECK(*r.server_alive_interval == 15u);
+    CHECK(*r.server_alive_count_max == 3u);
+    ClientConfig off;
+    off.reconnect = true;
+    off.server_alive_interval = 0;
+    resolve_defaults(off, "box", "me", "/home/me");
+    CHECK(*off.server_alive_interval == 0u);
 }
 
 TEST_CASE("Port takes a TCP service name from the services database", "[client_config]")
@@ -772,6 +814,7 @@ TEST_CASE("keyword table: each honoured keyword's value reaches its -G line", "[
         {"ConnectTimeout", "5"}, {"TunnelDevice", "4:5"}, {"RekeyLimit", "1G"}, {"ProxyJump", "j.example"},
         {"ProxyCommand", "nc %h %p"}, {"Reconnect", "yes"}, {"TunnelBackend", "tap"}, {"TunnelMTU", "1300"},
         {"TunnelUpCommand", "echo up"}, {"TunnelDownCommand", "echo down"}, {"TunnelCommandTimeout", "7"},
+        {"ControlMaster", "auto"}, {"ControlPath", "~/.ssh/cm-%C"},
     };
     const std::string defaults = dump_of("");
     std::size_t checked = 0;
@@ -798,7 +841,7 @@ TEST_CASE("keyword table: -G prints in the table's order, ssh's, ours after", "[
     const std::string out =
         dump_of("BindAddress 198.18.0.1\nHostKeyAlgorithms ssh-ed25519\nHostKeyAlias al\nIdentityAgent /a\n"
                 "IgnoreUnknown Zz*\nLocalCommand echo\nMACs hmac-sha2-256\nPubkeyAcceptedAlgorithms ssh-ed25519\n"
-                "IdentityFile /k\nCertificateFile /c\nProxyJump j.example\n");
+                "IdentityFile /k\nCertificateFile /c\nProxyJump j.example\nControlPath /cm\n");
     std::vector<std::string> expected;
     for (const auto& k : client_keywords())
         if (k.print != nullptr && k.name != "ProxyCommand") expected.push_back(lower(k.name));
