@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The network program holds nothing worth stealing (docs/security.md,
+# "Processes"): each connection's unprivileged process starts from a fresh
+# image, so after a real key exchange, authentication and a tunnel its whole
+# memory holds no private host key material (ed25519 seed and private
+# field, RSA d/p/q, any 24 characters of a key file's private base64) and
+# not the address of another connected peer. Both an ed25519 and an RSA
+# host key, each used for one connection's key exchange.
+source "$(dirname "$0")/lib.sh"
+e2e_init
+SCAN="$REPO_ROOT/tests/e2e/scan_memory.py"
+OTHER_PEER=198.18.0.3
+
+# The pid of the network program serving the client at ADDRESS: the one
+# process that holds the TCP socket (the monitor closed its copy).
+network_pid() {
+  in_srv ss -tnpH state established "( sport = :$PORT and dst $1 )" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+case_memory() {
+  E2E_CURRENT="memory of the network program"
+  ssh-keygen -q -t rsa -b 3072 -N '' -C e2e-host-rsa -f "$TMP/host_rsa"
+  start_feth_sshd -h "$TMP/host_rsa"
+  in_cli ip addr add "$OTHER_PEER/24" dev "$(underlay)"
+  # Another peer, connected (and tunnelling) all along.
+  # shellcheck disable=SC2046
+  start_bg ssh-other cli $(stock_ssh_cmd) -b "$OTHER_PEER" -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  local other=$BG_PID
+  wait_until 100 "the other peer's tunnel" link_in "$NS_SRV" tap0
+  local alg tap=1
+  for alg in ssh-ed25519 rsa-sha2-512; do
+    # shellcheck disable=SC2046
+    # (an alias per host key type: known_hosts holds one key per name)
+    start_bg "ssh-$alg" cli $(stock_ssh_cmd) -o HostKeyAlgorithms="$alg" -o HostKeyAlias="feth-$alg" \
+      -o Tunnel=ethernet -w "$tap:$tap" -N \
+      root@"$UNDERLAY_SRV"
+    local pid=$BG_PID
+    wait_until 100 "tap$tap on the server ($alg)" link_in "$NS_SRV" "tap$tap"
+    local child
+    child=$(network_pid "$UNDERLAY_CLI")
+    [ -n "$child" ] && [ "$(echo "$child" | wc -l)" = 1 ] || fail "no single process holds the connection: '$child'"
+    local out
+    out=$(python3 "$SCAN" "$child" --key "$TMP/host_ed25519" --key "$TMP/host_rsa" --forbid "$OTHER_PEER" 2>&1) ||
+      fail "$alg: the network program $child holds what it must not: $out"
+    log "$alg: $out"
+    stop_pid "$pid" || true
+    wait_until 50 "tap$tap gone on the server" no_link_in "$NS_SRV" "tap$tap"
+    tap=$((tap + 1))
+  done
+  # The scanner finds what is there: the monitor (root) holds the keys.
+  local monitor
+  monitor=$(ps -o ppid= -p "$(network_pid "$OTHER_PEER")" | tr -d ' ')
+  python3 "$SCAN" "$monitor" --key "$TMP/host_ed25519" >/dev/null 2>&1 &&
+    fail "the scanner found no ed25519 key in the monitor $monitor, which signs with it"
+  stop_pid "$other" || true
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "after key exchanges with ed25519 and RSA host keys, the network program holds no private key material and no other peer's address"
+}
+
+case_memory
