@@ -168,7 +168,8 @@ private:
 // the monitor keeps the interface and removes it. Throws InputError for an
 // unknown backend or a wrong descriptor count.
 inline std::unique_ptr<Device> make_received_device(std::string backend, std::string name, std::string io_name,
-                                                    TunMode mode, std::vector<UniqueFd> fds)
+                                                    TunMode mode, std::vector<UniqueFd> fds,
+                                                    unsigned read_buffer_size = 0)
 {
     AdoptRequest request;
     request.backend = std::move(backend);
@@ -176,6 +177,7 @@ inline std::unique_ptr<Device> make_received_device(std::string backend, std::st
     request.name = std::move(name);
     request.io_name = std::move(io_name);
     request.fds = std::move(fds);
+    request.read_buffer_size = read_buffer_size;
     return adopt_device(std::move(request));
 }
 

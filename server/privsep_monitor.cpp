@@ -94,7 +94,8 @@ public:
             UniqueFd startup, UniqueFd child_log)
         : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
           child_log_(std::move(child_log)),
-          relay_([](const std::string& line) { log::write_verbatim(line); }, "monitor: " + who_child()),
+          relay_([this](const std::string& line) { log::write_verbatim(line + relay_marker()); },
+                 "monitor: " + who_child()),
           host_keys_(host_keys)
     {
     }
@@ -132,6 +133,11 @@ private:
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
     void end_child();
     void read_child_log(bool to_end);
+    // What every line relayed from the child ends with, as sshd marks its
+    // pre-authentication child's lines: said by the monitor, from its own
+    // state, so that no line of the child's passes for one of ours (a
+    // forged "Accepted publickey ..." included, N5).
+    const char* relay_marker() const { return state_ == State::PreAuth ? " [preauth]" : " [postauth]"; }
     int exit_status() const;
 
     const config::ServerConfig& cfg_;
@@ -492,6 +498,7 @@ void Monitor::tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it)
     a.put_string(device.name());
     a.put_string(device.io_name());
     a.put_string(device.backend());
+    a.put_u32(device.read_buffer_size());
     a.add_fd(device.read_fd());
     if (device.write_fd() != device.read_fd()) a.add_fd(device.write_fd());
     // The audit line comes from here, not from the child, which could

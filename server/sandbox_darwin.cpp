@@ -30,7 +30,7 @@ constexpr const char* kProfile = R"SBPL((version 1)
 (deny default)
 (allow signal (target self))
 (allow sysctl-read)
-(allow file-ioctl file-read-data file-write-data (regex #"^/dev/bpf[0-9]+$"))
+(allow file-read-data (regex #"^/dev/bpf[0-9]+$"))
 (allow network-outbound (socket-domain 27))
 )SBPL";
 

@@ -5,7 +5,9 @@
 # memory holds no private host key material (ed25519 seed and private
 # field, RSA d/p/q, any 24 characters of a key file's private base64) and
 # not the address of another connected peer. Both an ed25519 and an RSA
-# host key, each used for one connection's key exchange.
+# host key, each used for one connection's key exchange. And with the
+# server run on a terminal (script(1), as `feth-sshd -D` in a shell): the
+# network program has no controlling terminal and its fd 0 is no terminal.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 SCAN="$REPO_ROOT/tests/e2e/scan_memory.py"
@@ -57,4 +59,45 @@ case_memory() {
   pass "after key exchanges with ed25519 and RSA host keys, the network program holds no private key material and no other peer's address"
 }
 
+case_terminal() {
+  E2E_CURRENT="the server on a terminal"
+  command -v script >/dev/null || { echo "SKIP: no script(1)"; return 0; }
+  # The typescript is the server's log (script -f flushes it as it comes).
+  # (exec: the shell script(1) starts becomes feth-sshd, the process signalled below)
+  start_bg script srv script -qfec "exec $FETH_SSHD -D -e -p $PORT -o ListenAddress=$UNDERLAY_SRV -h $TMP/host_ed25519 \
+    -o AuthorizedKeysFile=$TMP/authorized_keys --state-dir $TMP/state -o StatusSocket=none \
+    -o PerSourcePenalties=no" "$TMP/feth-sshd.log"
+  local script_pid=$BG_PID
+  wait_until 50 "feth-sshd listening on the terminal" grep -q "Server listening" "$TMP/feth-sshd.log"
+  local listener
+  listener=$(ps -o pid= --ppid "$script_pid" | tr -d ' ')
+  [ -n "$listener" ] && [ "$(awk '{print $7}' "/proc/$listener/stat")" != 0 ] ||
+    fail "the listener ($listener) has no controlling terminal: the case proves nothing"
+  # shellcheck disable=SC2046
+  start_bg ssh-tty cli $(stock_ssh_cmd) -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  local pid=$BG_PID
+  wait_until 100 "tap0 on the server" link_in "$NS_SRV" tap0
+  local child
+  child=$(network_pid "$UNDERLAY_CLI")
+  [ -n "$child" ] || fail "no process holds the connection"
+  local tty_nr fd0
+  tty_nr=$(sed 's/.*) //' "/proc/$child/stat" | awk '{print $5}')
+  fd0=$(readlink "/proc/$child/fd/0")
+  [ "$tty_nr" = 0 ] || fail "the network program $child has a controlling terminal (tty_nr $tty_nr)"
+  case $fd0 in
+    socket:* | /dev/null) ;;
+    *) fail "the network program's fd 0 is $fd0, not the socket or /dev/null" ;;
+  esac
+  [ "$(awk '{print $6}' "/proc/$child/stat")" = "$child" ] || fail "the network program leads no session of its own"
+  stop_pid "$pid" || true
+  kill -TERM "$listener"
+  # (wait_exit must run in this shell, not in $(...))
+  wait_exit "$script_pid" 50 >"$TMP/script.status"
+  local st
+  st=$(cat "$TMP/script.status")
+  [ "$st" = 0 ] || fail "feth-sshd on the terminal did not exit cleanly (script: $st)"
+  pass "on a terminal, the network program has no controlling terminal, leads its own session, and its fd 0 is $fd0"
+}
+
 case_memory
+case_terminal
