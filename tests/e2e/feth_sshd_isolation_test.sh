@@ -50,10 +50,15 @@ case_memory() {
     tap=$((tap + 1))
   done
   # The scanner finds what is there: the monitor (root) holds the keys.
+  # (Not in a sanitizer build, whose heap lies in a reservation too large
+  # to read: there the scan covers the rest and says so.)
   local monitor
   monitor=$(ps -o ppid= -p "$(network_pid "$OTHER_PEER")" | tr -d ' ')
-  python3 "$SCAN" "$monitor" --key "$TMP/host_ed25519" >/dev/null 2>&1 &&
-    fail "the scanner found no ed25519 key in the monitor $monitor, which signs with it"
+  out=$(python3 "$SCAN" "$monitor" --key "$TMP/host_ed25519" 2>&1) &&
+    case $out in
+      *"sanitizer reservations"*) log "monitor: $out" ;;
+      *) fail "the scanner found no ed25519 key in the monitor $monitor, which signs with it: $out" ;;
+    esac
   stop_pid "$other" || true
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
   pass "after key exchanges with ed25519 and RSA host keys, the network program holds no private key material and no other peer's address"
