@@ -104,5 +104,23 @@ case_terminal() {
   pass "on a terminal, the network program has no controlling terminal, leads its own session, and its fd 0 is $fd0"
 }
 
+# Without its helper programs beside it (nor in libexec), feth-sshd does
+# not start, and says where it looked.
+case_missing_helper() {
+  E2E_CURRENT="a missing helper program"
+  mkdir -p "$TMP/alone"
+  cp "$FETH_SSHD" "$TMP/alone/feth-sshd"
+  local out status=0
+  out=$(in_srv timeout "$(scaled 10)" "$TMP/alone/feth-sshd" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" -h "$TMP/host_ed25519" \
+    --state-dir "$TMP/state" -o StatusSocket=none 2>&1) || status=$?
+  [ "$status" = 255 ] || fail "feth-sshd without its helpers exited $status: $out"
+  case $out in
+    *"helper program /"*"/feth-sshd-session is missing"*) ;;
+    *) fail "feth-sshd without its helpers did not name the path: $out" ;;
+  esac
+  pass "without its helper programs feth-sshd stops at startup: $out"
+}
+
 case_memory
 case_terminal
+case_missing_helper
