@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <string>
 
 #include "error.hpp"
 
@@ -147,6 +148,14 @@ int open_pipe(IoMode mode, UniqueFd& read_end, UniqueFd& write_end) noexcept
 UniqueFd accept_socket(int listen_fd, sockaddr* addr, socklen_t* addr_len, IoMode mode) noexcept
 {
     return UniqueFd(accept_in_mode(listen_fd, addr, addr_len, mode));
+}
+
+void adopt_configured(int fd, const char* what)
+{
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0) throw_errno(what, "fcntl(F_GETFL)");
+    if ((fl & O_NONBLOCK) == 0) throw SystemError(std::string(what) + " (handed over blocking)", "fcntl(F_GETFL)", EINVAL);
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) throw_errno(what, "fcntl(F_SETFD)");
 }
 
 } // namespace feth

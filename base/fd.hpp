@@ -48,6 +48,12 @@ enum class IoMode { blocking, nonblocking };
 // 0, or -1 with errno set (fcntl's).
 int set_io_mode(int fd, IoMode mode) noexcept;
 
+// An adopted descriptor its opener configured completely: checks that it
+// is non-blocking (F_GETFL) and makes this process's copy close-on-exec
+// (F_SETFD); no F_SETFL, which on some devices is an ioctl (FIONBIO) of
+// the driver. Throws SystemError naming `what` (EINVAL: blocking).
+void adopt_configured(int fd, const char* what);
+
 // socket(2), socketpair(2), accept(2) and pipe(2) whose descriptors are always
 // close-on-exec and in exactly `mode`, on every platform: Linux sets both
 // atomically (SOCK_CLOEXEC, SOCK_NONBLOCK, accept4); macOS has none of the

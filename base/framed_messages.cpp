@@ -98,13 +98,16 @@ void send_message(int sock, const Message& msg, const char* peer, TypeNamer name
             cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
             std::memcpy(CMSG_DATA(cm), msg.send_fds().data(), sizeof(int) * n);
         }
-        ssize_t n = ::sendmsg(sock, &mh, MSG_NOSIGNAL);
+        // Without descriptors, send(): the unprivileged sides' sandboxes
+        // allow no sendmsg at all (server/sandbox_linux.cpp), so they can
+        // attach none.
+        ssize_t n = fds_pending ? ::sendmsg(sock, &mh, MSG_NOSIGNAL) : ::send(sock, iov.iov_base, iov.iov_len, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             const char* name = names != nullptr ? names(msg.type()) : nullptr;
             throw_errno(std::string("sending ") + (name != nullptr ? name : "message " + std::to_string(msg.type())) +
                             " to " + peer,
-                        "sendmsg");
+                        fds_pending ? "sendmsg" : "send");
         }
         fds_pending = false;
         sent += static_cast<std::size_t>(n);

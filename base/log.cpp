@@ -6,6 +6,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <strings.h>
 
 namespace feth::log {
@@ -113,6 +115,32 @@ bool enabled(Level lvl)
 
 void set_suffix(std::string suffix) { state().suffix = std::move(suffix); }
 
+namespace {
+
+std::string visible(std::string_view raw)
+{
+    std::string out;
+    out.reserve(raw.size());
+    for (unsigned char c : raw) {
+        if (c >= 0x20 && c < 0x7f) {
+            out += static_cast<char>(c);
+            continue;
+        }
+        switch (c) {
+        case '\n': out += "\\n"; continue;
+        case '\r': out += "\\r"; continue;
+        case '\t': out += "\\t"; continue;
+        default: break;
+        }
+        char oct[5];
+        std::snprintf(oct, sizeof oct, "\\%03o", static_cast<unsigned>(c));
+        out += oct;
+    }
+    return out;
+}
+
+} // namespace
+
 void write(Level lvl, bool auth, const char* fmt, ...)
 {
     char msg[2048];
@@ -121,21 +149,21 @@ void write(Level lvl, bool auth, const char* fmt, ...)
     std::vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     // Peer-supplied strings (user names, banners) end up in log lines: never
-    // let control characters forge extra lines or terminal escapes.
-    for (char* p = msg; *p; ++p) {
-        unsigned char c = static_cast<unsigned char>(*p);
-        if (c < 0x20 || c == 0x7f) *p = '?';
-    }
+    // let control characters forge extra lines or terminal escapes, nor
+    // 8-bit bytes pass (C1 controls such as 0x9b, CSI on 8-bit terminals;
+    // bidi or invisible characters): escaped as OpenSSH's log.c does with
+    // strnvis (VIS_CSTYLE | VIS_OCTAL, N15).
+    const std::string text = visible(msg);
     const State& s = state();
     if (s.options.to_stderr) {
         const char* prefix = "";
         if (lvl >= Level::Debug1) prefix = "debug: ";
         else if (lvl == Level::Error || lvl == Level::Fatal) prefix = "error: ";
-        std::fprintf(stderr, "%s%s%s%s\n", prefix, msg, s.suffix.empty() ? "" : " ", s.suffix.c_str());
+        std::fprintf(stderr, "%s%s%s%s\n", prefix, text.c_str(), s.suffix.empty() ? "" : " ", s.suffix.c_str());
         std::fflush(stderr);
     } else {
         int facility = auth ? LOG_AUTH : LOG_DAEMON;
-        ::syslog(facility | syslog_priority(lvl), "%s%s%s", msg, s.suffix.empty() ? "" : " ",
+        ::syslog(facility | syslog_priority(lvl), "%s%s%s", text.c_str(), s.suffix.empty() ? "" : " ",
                  s.suffix.c_str());
     }
 }

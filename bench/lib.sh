@@ -130,7 +130,15 @@ bench_init() { # tool...: checks, namespaces, keys
   wait_for 50 in_cli ping -c 1 -W 1 "$UNDERLAY_SRV" || die "underlay does not ping"
   # Our binaries may be rebuilt by others while we run: measure a copy.
   FETH_SSH_OK=""
-  if [ -x "$FETH_SSHD" ]; then cp "$FETH_SSHD" "$TMP/feth-sshd"; FETH_SSHD_BIN=$TMP/feth-sshd; else FETH_SSHD_BIN=""; fi
+  # feth-sshd's per-connection programs go along: it looks for them beside
+  # itself first.
+  if [ -x "$FETH_SSHD" ]; then
+    cp "$FETH_SSHD" "$TMP/feth-sshd"; FETH_SSHD_BIN=$TMP/feth-sshd
+    local h
+    for h in feth-sshd-session feth-sshd-net; do
+      [ -x "$(dirname "$FETH_SSHD")/$h" ] && cp "$(dirname "$FETH_SSHD")/$h" "$TMP/"
+    done
+  else FETH_SSHD_BIN=""; fi
   if [ -x "$FETH_SSH" ] && "$FETH_SSH" --version >/dev/null 2>&1; then
     cp "$FETH_SSH" "$TMP/feth-ssh"; FETH_SSH_BIN=$TMP/feth-ssh; FETH_SSH_OK=1
   else FETH_SSH_BIN=""; fi

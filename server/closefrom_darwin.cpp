@@ -1,4 +1,4 @@
-// close_inherited_descriptors on macOS (sandbox.hpp): the descriptors
+// close_descriptors_from on macOS (sandbox.hpp): the descriptors
 // proc_pidinfo(PROC_PIDLISTFDS) lists, else every number up to the
 // descriptor limit (macOS has no close_range; its closefrom is private).
 #include <sys/proc_info.h>
@@ -15,7 +15,7 @@ extern "C" int proc_pidinfo(int pid, int flavor, uint64_t arg, void* buffer, int
 
 namespace feth::server {
 
-void close_inherited_descriptors()
+void close_descriptors_from(int lowest)
 {
     const pid_t self = ::getpid();
     int bytes = ::proc_pidinfo(self, PROC_PIDLISTFDS, 0, nullptr, 0);
@@ -27,13 +27,13 @@ void close_inherited_descriptors()
         if (bytes > 0) {
             const std::size_t n = static_cast<std::size_t>(bytes) / sizeof(struct proc_fdinfo);
             for (std::size_t i = 0; i < n; ++i)
-                if (fds[i].proc_fd > 2) ::close(fds[i].proc_fd);
+                if (fds[i].proc_fd >= lowest) ::close(fds[i].proc_fd);
             return;
         }
     }
     long max = ::sysconf(_SC_OPEN_MAX);
     if (max < 0 || max > 1 << 20) max = 1 << 20;
-    for (long fd = 3; fd < max; ++fd) ::close(static_cast<int>(fd));
+    for (long fd = lowest; fd < max; ++fd) ::close(static_cast<int>(fd));
 }
 
 } // namespace feth::server

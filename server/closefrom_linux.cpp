@@ -1,4 +1,4 @@
-// close_inherited_descriptors on Linux (sandbox.hpp): close_range(2)
+// close_descriptors_from on Linux (sandbox.hpp): close_range(2)
 // (Linux 5.9, glibc 2.34), else every number /proc/self/fd lists, else
 // every number up to the descriptor limit.
 #include <dirent.h>
@@ -11,9 +11,9 @@
 
 namespace feth::server {
 
-void close_inherited_descriptors()
+void close_descriptors_from(int lowest)
 {
-    if (::close_range(3, ~0U, 0) == 0) return;
+    if (::close_range(static_cast<unsigned>(lowest), ~0U, 0) == 0) return;
     if (DIR* d = ::opendir("/proc/self/fd")) {
         // Collected first: closing while reading would close the
         // directory's own descriptor under it.
@@ -22,7 +22,7 @@ void close_inherited_descriptors()
         while (struct dirent* e = ::readdir(d)) {
             char* end = nullptr;
             long n = std::strtol(e->d_name, &end, 10);
-            if (end != e->d_name && *end == '\0' && n > 2 && n != own) fds.push_back(static_cast<int>(n));
+            if (end != e->d_name && *end == '\0' && n >= lowest && n != own) fds.push_back(static_cast<int>(n));
         }
         ::closedir(d);
         for (int fd : fds) ::close(fd);
@@ -30,7 +30,7 @@ void close_inherited_descriptors()
     }
     long max = ::sysconf(_SC_OPEN_MAX);
     if (max < 0 || max > 1 << 20) max = 1 << 20;
-    for (long fd = 3; fd < max; ++fd) ::close(static_cast<int>(fd));
+    for (long fd = lowest; fd < max; ++fd) ::close(static_cast<int>(fd));
 }
 
 } // namespace feth::server

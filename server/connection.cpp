@@ -615,12 +615,12 @@ int Connection::run()
         // the exchange (SSH_MSG_DISCONNECT, "Protocol error").
         const std::string violation = protocol_violation(session_.get());
         if (violation.empty()) {
-            LOG_INFO("Connection closed by %s port %u during key exchange: %s [preauth]", peer_.address.c_str(),
+            LOG_INFO("Connection closed by %s port %u during key exchange: %s", peer_.address.c_str(),
                      peer_.port, ssh_get_error(session_.get()));
             return 1;
         }
         if (ssh_is_connected(session_.get())) disconnect_flushed(session_.get());
-        LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
+        LOG_INFO("Protocol error from %s port %u: %s", peer_.address.c_str(), peer_.port, violation.c_str());
         return 1;
     }
     log_negotiated_algorithms(session_.get());
@@ -692,12 +692,12 @@ int Connection::run()
         LOG_INFO("Disconnected from user %s %s port %u%s", user_->name.c_str(), peer_.address.c_str(), peer_.port,
                  by_us ? (" (" + terminate_reason_ + ")").c_str() : "");
     else if (!violation.empty())
-        LOG_INFO("Protocol error from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port, violation.c_str());
+        LOG_INFO("Protocol error from %s port %u: %s", peer_.address.c_str(), peer_.port, violation.c_str());
     else if (by_us)
-        LOG_VERBOSE("Closed the connection from %s port %u: %s [preauth]", peer_.address.c_str(), peer_.port,
+        LOG_VERBOSE("Closed the connection from %s port %u: %s", peer_.address.c_str(), peer_.port,
                     terminate_reason_.c_str());
     else
-        LOG_INFO("Connection closed by %s port %u [preauth]", peer_.address.c_str(), peer_.port);
+        LOG_INFO("Connection closed by %s port %u", peer_.address.c_str(), peer_.port);
     return 0;
 }
 

@@ -21,6 +21,16 @@ namespace {
 
 constexpr std::size_t kMaxKeyFile = 64 * 1024;
 
+// libssh's malloc'd key text: burned, then freed.
+struct BurnAndFree {
+    void operator()(char* p) const
+    {
+        if (p == nullptr) return;
+        burn(p, std::strlen(p));
+        std::free(p);
+    }
+};
+
 void make_private_dir(const std::string& dir)
 {
     // Make each missing component; the last one private.
@@ -59,7 +69,7 @@ void generate_ed25519(const std::string& path)
     char* b64 = nullptr;
     if (ssh_pki_export_privkey_base64(key.get(), nullptr, nullptr, nullptr, &b64) != SSH_OK || b64 == nullptr)
         throw InputError("host key " + path + ": exporting the new key failed");
-    std::unique_ptr<char, decltype(&std::free)> text(b64, &std::free);
+    std::unique_ptr<char, BurnAndFree> text(b64);
     const std::string tmp = path + ".new";
     // Mode 0600 from the first byte, never through a symlink, never into
     // a file someone else made: a stale .new (a crash) is removed first
@@ -91,7 +101,7 @@ void generate_ed25519(const std::string& path)
 // anyone but its owner, or owned by another user than the server's, is
 // not loaded. Reads the checked descriptor, so the check and the key
 // are the same file. Empty: refused (already logged).
-std::string read_host_key(const std::string& path)
+SecretText read_host_key(const std::string& path)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) throw InputError("host key " + path + ": cannot load it (" + errno_text(errno) + ")");
@@ -105,14 +115,16 @@ std::string read_host_key(const std::string& path)
         LOG_ERROR("Permissions 0%3.3o for '%s' are too open.", static_cast<unsigned>(st.st_mode & 0777), path.c_str());
         LOG_ERROR("It is required that your private key files are NOT accessible by others.");
         LOG_ERROR("This private key will be ignored.");
-        return {};
+        return SecretText();
     }
     if (st.st_uid != ::geteuid()) {
         LOG_ERROR("Host key '%s' is owned by uid %u, not by uid %u: this private key will be ignored.", path.c_str(),
                   static_cast<unsigned>(st.st_uid), static_cast<unsigned>(::geteuid()));
-        return {};
+        return SecretText();
     }
     if (st.st_size > static_cast<off_t>(kMaxKeyFile)) throw InputError("host key " + path + ": larger than 64 KiB");
+    // Read into its final buffer (no copy left behind by a reallocation);
+    // burned when dropped.
     std::string text(static_cast<std::size_t>(st.st_size), '\0');
     std::size_t done = 0;
     while (done < text.size()) {
@@ -123,8 +135,9 @@ std::string read_host_key(const std::string& path)
         done += static_cast<std::size_t>(n);
     }
     text.resize(done);
-    if (text.empty()) throw InputError("host key " + path + ": empty file");
-    return text;
+    SecretText secret(std::move(text));
+    if (secret.empty()) throw InputError("host key " + path + ": empty file");
+    return secret;
 }
 
 } // namespace
@@ -145,23 +158,41 @@ std::vector<std::string> resolve_host_keys(const std::vector<std::string>& confi
 
 HostKeys HostKeys::load(const std::vector<std::string>& paths)
 {
-    HostKeys out;
+    std::vector<HostKeyText> texts;
     for (const auto& path : paths) {
-        const std::string text = read_host_key(path);
+        SecretText text = read_host_key(path);
         if (text.empty()) {
             LOG_ERROR("Unable to load host key: %s", path.c_str());
             continue;
         }
-        ssh_key raw = nullptr;
-        if (ssh_pki_import_privkey_base64(text.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK || raw == nullptr)
-            throw InputError("host key " + path + ": cannot load it (missing, unreadable or not a private key)");
-        KeyPtr key(raw);
-        if (ssh_key_is_private(key.get()) != 1) throw InputError("host key " + path + ": not a private key");
-        std::string blob = public_key_blob(key.get());
-        out.keys_.push_back(Key{path, std::move(key), std::move(blob)});
+        texts.push_back(HostKeyText{path, std::move(text)});
     }
     // sshd: "no hostkeys available -- exiting."
-    if (out.keys_.empty() && !paths.empty()) throw InputError("no hostkeys available -- exiting.");
+    if (texts.empty() && !paths.empty()) throw InputError("no hostkeys available -- exiting.");
+    return from_texts(std::move(texts));
+}
+
+HostKeys HostKeys::from_texts(std::vector<HostKeyText> texts)
+{
+    HostKeys out;
+    for (const auto& t : texts) {
+        ssh_key raw = nullptr;
+        if (ssh_pki_import_privkey_base64(t.text.c_str(), nullptr, nullptr, nullptr, &raw) != SSH_OK ||
+            raw == nullptr)
+            throw InputError("host key " + t.path + ": cannot load it (missing, unreadable or not a private key)");
+        KeyPtr key(raw);
+        if (ssh_key_is_private(key.get()) != 1) throw InputError("host key " + t.path + ": not a private key");
+        std::string blob = public_key_blob(key.get());
+        out.keys_.push_back(Key{t.path, std::move(key), std::move(blob)});
+    }
+    out.texts_ = std::move(texts);
+    return out;
+}
+
+std::vector<std::string> HostKeys::public_blobs() const
+{
+    std::vector<std::string> out;
+    for (const auto& k : keys_) out.push_back(k.blob);
     return out;
 }
 

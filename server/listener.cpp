@@ -22,12 +22,14 @@
 #include <vector>
 
 #include "connection.hpp"
+#include "handover.hpp"
 #include "source_limits.hpp"
 #include "status.hpp"
 #include "privsep.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "base/secret.hpp"
 #include "base/signal_pipe.hpp"
 
 namespace feth::server {
@@ -158,18 +160,40 @@ void stop_children(std::set<pid_t>& children, Startups& startups, ChildSources& 
     children.clear();
 }
 
-[[noreturn]] void child_main(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_keys,
-                             std::vector<Listener>& listeners,
-                             UniqueFd& status_socket, SignalPipe& signals, Startups& startups, UniqueFd conn_fd,
-                             const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_write)
+// In the forked child: the session program from a fresh image, with the
+// descriptors it expects (handover.hpp): 0 and 1 the client's socket, 2
+// our stderr, 3 the setup socket, 4 the startup pipe, 5 the status table.
+// Nothing else of the listener's (other peers, penalties, keys) goes along.
+[[noreturn]] void exec_session(SignalPipe& signals, int conn, int setup, int startup, const ListenerPrograms& programs)
 {
-    for (auto& l : listeners) l.fd.reset();
-    status_socket.reset();
-    startups.clear();
     signals.release_in_child();
-    int status = run_monitor(cfg, bind, host_keys, std::move(conn_fd), peer, identity, std::move(startup_write));
-    std::fflush(nullptr);
-    ::_exit(status);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // sshd: a session of its own (but under -d, where ^C must reach it).
+    if (!programs.debug) (void)::setsid();
+    if (!arrange_descriptors({conn, conn, STDERR_FILENO, setup, startup, status_table_fd()})) ::_exit(kExitError);
+    char* const argv[] = {const_cast<char*>("feth-sshd-session"), nullptr};
+    ::execv(programs.helpers.session.c_str(), argv);
+    std::fprintf(stderr, "feth-sshd: exec %s: %s\n", programs.helpers.session.c_str(), errno_text(errno).c_str());
+    ::_exit(kExitError);
+}
+
+// What the session program serves the connection with.
+SessionSetup session_setup(const ServerSettings& settings, const Peer& peer, const PrivsepIdentity& identity,
+                           const ListenerPrograms& programs)
+{
+    SessionSetup s;
+    s.config = settings.source;
+    for (const auto& k : settings.host_keys.texts())
+        s.host_keys.push_back(HostKeyText{k.path, SecretText(k.text.str())});
+    s.peer = peer;
+    s.identity = identity;
+    s.log.level = log::level();
+    s.log.to_stderr = programs.log_to_stderr;
+    s.network_program = programs.helpers.network;
+    s.status_table = status_table_fd() >= 0;
+    return s;
 }
 
 // sshd's drop_connection(): past `start` unauthenticated connections, drop
@@ -243,7 +267,8 @@ static UniqueFd open_status(const std::string& path)
     }
 }
 
-int run_listener(ServerSettings settings, const ReloadSettings& reload, const PrivsepIdentity& identity)
+int run_listener(ServerSettings settings, const ReloadSettings& reload, const PrivsepIdentity& identity,
+                 const ListenerPrograms& programs)
 {
     std::vector<Listener> listeners = open_listeners(settings.config);
     const std::string pid_path = settings.config.pid_file;
@@ -339,15 +364,27 @@ int run_listener(ServerSettings settings, const ReloadSettings& reload, const Pr
                 LOG_ERROR("pipe for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
                 continue;
             }
+            UniqueFd setup_ours, setup_theirs;
+            if (open_socketpair(AF_UNIX, SOCK_STREAM, IoMode::blocking, setup_ours, setup_theirs) != 0) {
+                LOG_ERROR("socketpair for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
+                continue;
+            }
+            std::fflush(nullptr);
             pid_t pid = ::fork();
             if (pid < 0) {
                 LOG_ERROR("fork for %s port %u: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
                 continue;
             }
-            if (pid == 0) {
-                startup_read.reset();
-                child_main(cfg, settings.bind.get(), settings.host_keys, listeners, status_socket, signals, startups, std::move(conn),
-                           peer, identity, std::move(startup_write));
+            if (pid == 0) exec_session(signals, conn.get(), setup_theirs.get(), startup_write.get(), programs);
+            conn.reset();
+            setup_theirs.reset();
+            startup_write.reset();
+            try {
+                send_session_setup(setup_ours.get(), session_setup(settings, peer, identity, programs),
+                                   ("setup of connection process " + std::to_string(pid)).c_str());
+            } catch (const std::exception& e) {
+                // It exits (the setup ended early) and is reaped as any.
+                LOG_ERROR("%s", e.what());
             }
             children.insert(pid);
             sources[pid] = peer.address;

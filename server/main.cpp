@@ -5,22 +5,22 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <libssh/callbacks.h>
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "config/openssh_syntax.hpp"
 #include "config/server_config.hpp"
+#include "handover.hpp"
 #include "host_keys.hpp"
-#include "pubkey_auth.hpp"
 #include "listener.hpp"
 #include "sandbox.hpp"
+#include "ssh_bind_setup.hpp"
 #include "status.hpp"
 #include "base/detach.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
-#include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace {
@@ -52,53 +52,19 @@ struct Args {
     std::string state_dir = kDefaultStateDir;
 };
 
-// libssh's own diagnostics, at our debug levels only.
-void libssh_log(int priority, const char* function, const char* buffer, void*)
+// The configuration's sources: the command line's options, then the file
+// (read once, here; every program of a connection parses this text).
+feth::server::ConfigSource config_source(const Args& args)
 {
-    using feth::log::Level;
-    Level lvl = priority <= SSH_LOG_WARN ? Level::Debug1 : priority <= SSH_LOG_INFO ? Level::Debug2 : Level::Debug3;
-    if (feth::log::enabled(lvl)) feth::log::write(lvl, false, "libssh %s: %s", function, buffer);
-}
-
-feth::config::ServerConfig load_config(const Args& args)
-{
-    feth::config::ServerConfig cfg;
-    feth::config::ConfigParser parser(cfg, feth::libssh_algorithm_support(feth::config::AlgorithmRole::Server));
-    for (int p : args.ports) parser.apply_option("Port=" + std::to_string(p));
-    for (const auto& k : args.host_keys) parser.apply_option("HostKey=" + k);
-    for (const auto& o : args.options) parser.apply_option(o);
-    if (args.config_given || ::access(args.config_file.c_str(), F_OK) == 0) parser.apply_file(args.config_file);
-    parser.finish();
-    return cfg;
-}
-
-// The effective Ciphers and KexAlgorithms (ConfigParser::finish made them
-// plain lists of names libssh implements): libssh offers them as given.
-void set_algorithms(ssh_bind bind, const feth::config::ServerConfig& cfg)
-{
-    auto set = [bind](ssh_bind_options_e option, const std::string& list, const char* keyword) {
-        if (ssh_bind_options_set(bind, option, list.c_str()) != SSH_OK)
-            throw feth::InputError(std::string("Bad SSH2 ") + keyword + " '" + list + "': " + ssh_get_error(bind));
-    };
-    set(SSH_BIND_OPTIONS_CIPHERS_C_S, cfg.ciphers, "Ciphers");
-    set(SSH_BIND_OPTIONS_CIPHERS_S_C, cfg.ciphers, "Ciphers");
-    set(SSH_BIND_OPTIONS_KEY_EXCHANGE, cfg.kex_algorithms, "KexAlgorithms");
-}
-
-// The bind holds only the public host keys: the monitor keeps the private
-// ones and signs for the child (server/host_keys.hpp).
-feth::BindPtr make_bind(const feth::server::HostKeys& host_keys, const feth::config::ServerConfig& cfg)
-{
-    feth::BindPtr bind(ssh_bind_new());
-    if (!bind) throw feth::InputError("ssh_bind_new failed");
-    bool no = false;
-    ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PROCESS_CONFIG, &no);
-    host_keys.import_public_keys(bind.get());
-    if (ssh_bind_options_set(bind.get(), SSH_BIND_OPTIONS_PUBKEY_ACCEPTED_KEY_TYPES,
-                             feth::server::kUserKeyAlgorithms) != SSH_OK)
-        throw feth::InputError(std::string("PubkeyAcceptedKeyTypes: ") + ssh_get_error(bind.get()));
-    set_algorithms(bind.get(), cfg);
-    return bind;
+    feth::server::ConfigSource source;
+    for (int p : args.ports) source.options.push_back("Port=" + std::to_string(p));
+    for (const auto& k : args.host_keys) source.options.push_back("HostKey=" + k);
+    for (const auto& o : args.options) source.options.push_back(o);
+    if (args.config_given || ::access(args.config_file.c_str(), F_OK) == 0) {
+        source.file_name = args.config_file;
+        source.file_text = feth::config::syntax::read_bounded_file(args.config_file, args.config_file);
+    }
+    return source;
 }
 
 // --print-sandbox-profile: the exact text the child's sandbox_init gets,
@@ -166,7 +132,8 @@ int main(int argc, char** argv)
     feth::log::configure(log_opts);
 
     try {
-        auto cfg = load_config(args);
+        auto source = config_source(args);
+        auto cfg = feth::server::parse_config(source);
         log_opts.level = cfg.log_level;
         if (args.debug > 0) {
             static constexpr feth::log::Level levels[] = {feth::log::Level::Debug1, feth::log::Level::Debug2,
@@ -179,40 +146,43 @@ int main(int argc, char** argv)
         if (args.status) return feth::server::print_status(cfg.status_socket, args.json);
         if (args.test_only || args.dump) {
             // Check configured keys; a missing generated key is not an error.
-            if (!cfg.host_keys.empty()) make_bind(feth::server::HostKeys::load(cfg.host_keys), cfg);
-            feth::BindPtr check(ssh_bind_new());
-            if (!check) throw feth::InputError("ssh_bind_new failed");
-            set_algorithms(check.get(), cfg);
+            if (!cfg.host_keys.empty())
+                feth::server::make_bind(feth::server::HostKeys::load(cfg.host_keys).public_blobs(), cfg);
+            feth::server::check_algorithms(cfg);
             if (args.dump) std::fputs(feth::config::dump_config(cfg).c_str(), stdout);
             return 0;
         }
 
         ::signal(SIGPIPE, SIG_IGN);
-        if (ssh_init() != SSH_OK) throw feth::InputError("libssh initialisation failed");
-        ssh_set_log_callback(libssh_log);
-        ssh_set_log_level(feth::log::enabled(feth::log::Level::Debug3)   ? SSH_LOG_FUNCTIONS
-                          : feth::log::enabled(feth::log::Level::Debug2) ? SSH_LOG_PROTOCOL
-                          : feth::log::enabled(feth::log::Level::Debug1) ? SSH_LOG_WARN
-                                                                         : SSH_LOG_NOLOG);
+        feth::server::init_libssh();
+        // Each connection runs in these, from fresh images: a missing one
+        // is an error now, not at the first connection.
+        const feth::server::HelperPrograms helpers = feth::server::find_helper_programs(argv[0]);
         if (::geteuid() != 0)
             LOG_INFO("Not running as root: creating tunnel devices will probably fail (EPERM).");
 
         auto identity = feth::server::prepare_privsep(cfg);
-        auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {
+        auto settings_from = [&args, log_opts](feth::server::ConfigSource src, feth::config::ServerConfig c) mutable {
             auto keys = feth::server::HostKeys::load(feth::server::resolve_host_keys(c.host_keys, args.state_dir));
-            auto bind = make_bind(keys, c);
-            feth::server::ServerSettings s{std::move(c), std::move(bind), std::move(keys)};
+            // What the network program will build: checked here, once.
+            feth::server::make_bind(keys.public_blobs(), c);
+            feth::server::ServerSettings s{std::move(c), std::move(src), std::move(keys)};
             if (args.debug == 0) {
                 log_opts.level = s.config.log_level;
                 feth::log::configure(log_opts);
             }
             return s;
         };
-        feth::server::ServerSettings settings = settings_from(std::move(cfg));
+        feth::server::ServerSettings settings = settings_from(source, std::move(cfg));
         // SIGHUP: the same sources again (command line, then the file).
-        auto reload = [&] { return settings_from(load_config(args)); };
+        auto reload = [&] {
+            auto src = config_source(args);
+            auto c = feth::server::parse_config(src);
+            return settings_from(std::move(src), std::move(c));
+        };
         if (!args.foreground) feth::detach_from_terminal("daemonize");
-        int status = feth::server::run_listener(std::move(settings), reload, identity);
+        feth::server::ListenerPrograms programs{helpers, log_opts.to_stderr, args.debug > 0};
+        int status = feth::server::run_listener(std::move(settings), reload, identity, programs);
         ssh_finalize();
         return status;
     } catch (const std::exception& e) {

@@ -57,20 +57,33 @@ PrivsepIdentity prepare_privsep(const config::ServerConfig& config);
 // dumpable, no forks, no file writes. Throws SystemError; the caller exits.
 void drop_privileges(const PrivsepIdentity& identity);
 
-// The per-connection process (root): forks the unprivileged child that
-// serves `conn_fd` (serve_connection, connection.hpp), answers its
-// requests, owns its tunnel devices and their status slots, writes the
-// audit lines (authentication, tunnels), and removes the devices when the
-// child closes them or the connection ends however it ends. Every message
-// from the child has a deadline; a descriptor from it, a request out of
-// state or a flood ends the connection (the child is killed). `host_keys`
-// are the private keys: the monitor signs with them, the child forgets its
-// copy at once (its `bind` has the public halves only). `startup_fd` is
-// closed when the user authenticates (MaxStartups accounting in the
-// listener). Returns the exit status: how the connection ended, for the
-// listener's PerSourcePenalties (MonitorExit, source_limits.hpp).
-int run_monitor(const config::ServerConfig& config, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
-                const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd);
+// How the monitor starts its network child (handover.hpp): the network
+// program to exec, and the configuration's sources it parses.
+struct ConfigSource;
+struct NetworkLaunch {
+    const ConfigSource& config;
+    // feth-sshd-net's path. Empty: tests only (tests/privsep/hostile_child.cpp):
+    // the forked child runs network_child_main without an exec, with the
+    // same descriptors, setup, drop and sandbox.
+    std::string program;
+};
+
+// The per-connection monitor (root, in feth-sshd-session): forks and execs
+// the unprivileged network program that serves `conn_fd` (network_child.hpp,
+// serve_connection), in a session of its own with the descriptors
+// handover.hpp names, and sends it its NetworkSetup (the public host keys
+// only); answers its requests, owns its tunnel devices and their status
+// slots, writes the audit lines (authentication, tunnels), and removes the
+// devices when the child closes them or the connection ends however it
+// ends. Every message from the child has a deadline; a descriptor from it,
+// a request out of state or a flood ends the connection (the child is
+// killed). `host_keys` are the private keys: the monitor signs with them.
+// `startup_fd` is closed when the user authenticates (MaxStartups
+// accounting in the listener). Returns the exit status: how the connection
+// ended, for the listener's PerSourcePenalties (MonitorExit,
+// source_limits.hpp).
+int run_monitor(const config::ServerConfig& config, HostKeys& host_keys, UniqueFd conn_fd, const Peer& peer,
+                const PrivsepIdentity& identity, UniqueFd startup_fd, const NetworkLaunch& launch);
 
 // Tests only (tests/privsep/hostile_child.cpp): whether run_monitor asks
 // the kernel to refuse descriptors on the monitor's socket
@@ -155,7 +168,8 @@ private:
 // the monitor keeps the interface and removes it. Throws InputError for an
 // unknown backend or a wrong descriptor count.
 inline std::unique_ptr<Device> make_received_device(std::string backend, std::string name, std::string io_name,
-                                                    TunMode mode, std::vector<UniqueFd> fds)
+                                                    TunMode mode, std::vector<UniqueFd> fds,
+                                                    unsigned read_buffer_size = 0)
 {
     AdoptRequest request;
     request.backend = std::move(backend);
@@ -163,6 +177,7 @@ inline std::unique_ptr<Device> make_received_device(std::string backend, std::st
     request.name = std::move(name);
     request.io_name = std::move(io_name);
     request.fds = std::move(fds);
+    request.read_buffer_size = read_buffer_size;
     return adopt_device(std::move(request));
 }
 

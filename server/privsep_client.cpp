@@ -30,11 +30,12 @@ Tunnel parse_tun_up(privsep::Message& a)
     std::string name = a.get_string(privsep::kMaxText);
     std::string io_name = a.get_string(privsep::kMaxText);
     std::string backend = a.get_string(privsep::kMaxBackendName);
+    const std::uint32_t read_buffer_size = a.get_u32();
     a.expect_end();
     auto tm = tun_mode_from_wire(dev_mode);
     if (!tm) throw InputError("monitor sent a bad tunnel mode");
     t.device = make_received_device(std::move(backend), std::move(name), std::move(io_name), *tm,
-                                     std::move(a.fds()));
+                                     std::move(a.fds()), read_buffer_size);
     return t;
 }
 

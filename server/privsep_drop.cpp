@@ -59,9 +59,16 @@ PrivsepIdentity prepare_privsep(const config::ServerConfig& cfg)
         if (!pw) throw InputError("PrivilegeSeparationUser " + cfg.privsep_user + " does not exist");
     } else {
         pw = lookup("feth-sshd");
-        if (!pw) pw = lookup("nobody");
-        if (!pw) throw InputError("privilege separation: neither user feth-sshd nor nobody exists; "
-                                  "set PrivilegeSeparationUser");
+        if (!pw) {
+            pw = lookup("nobody");
+            if (!pw) throw InputError("privilege separation: neither user feth-sshd nor nobody exists; "
+                                      "set PrivilegeSeparationUser");
+            // N11: every other process running as nobody could signal the
+            // network programs (the sandbox guards them from each other
+            // only). sshd refuses to start without its user; we warn.
+            LOG_ERROR("privilege separation user feth-sshd does not exist: the network program runs as nobody, "
+                      "a user other daemons share; create feth-sshd (systemd-sysusers, or see feth-sshd(8))");
+        }
     }
     if (pw->uid == 0 || pw->gid == 0)
         throw InputError("PrivilegeSeparationUser " + pw->name + " has uid or gid 0");

@@ -7,9 +7,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +20,8 @@
 #include "auth.hpp"
 #include "child_log.hpp"
 #include "connection.hpp"
+#include "handover.hpp"
+#include "network_child.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
 #include "sandbox.hpp"
@@ -95,7 +94,8 @@ public:
             UniqueFd startup, UniqueFd child_log)
         : cfg_(cfg), peer_(peer), child_(child), sock_(std::move(sock)), startup_(std::move(startup)),
           child_log_(std::move(child_log)),
-          relay_([](const std::string& line) { log::write_verbatim(line); }, "monitor: " + who_child()),
+          relay_([this](const std::string& line) { log::write_verbatim(line + relay_marker()); },
+                 "monitor: " + who_child()),
           host_keys_(host_keys)
     {
     }
@@ -133,6 +133,11 @@ private:
     std::string peer_str() const { return peer_.address + " port " + std::to_string(peer_.port); }
     void end_child();
     void read_child_log(bool to_end);
+    // What every line relayed from the child ends with, as sshd marks its
+    // pre-authentication child's lines: said by the monitor, from its own
+    // state, so that no line of the child's passes for one of ours (a
+    // forged "Accepted publickey ..." included, N5).
+    const char* relay_marker() const { return state_ == State::PreAuth ? " [preauth]" : " [postauth]"; }
     int exit_status() const;
 
     const config::ServerConfig& cfg_;
@@ -493,6 +498,7 @@ void Monitor::tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it)
     a.put_string(device.name());
     a.put_string(device.io_name());
     a.put_string(device.backend());
+    a.put_u32(device.read_buffer_size());
     a.add_fd(device.read_fd());
     if (device.write_fd() != device.read_fd()) a.add_fd(device.write_fd());
     // The audit line comes from here, not from the child, which could
@@ -805,18 +811,6 @@ int Monitor::exit_status() const
     return kExitNoAuth;
 }
 
-// The child must not outlive its monitor, which alone removes its devices:
-// Linux kills it when the monitor dies. The check of the parent closes the
-// race with a monitor that died before prctl. Elsewhere the child watches
-// its monitor socket instead (connection.cpp).
-void die_with_monitor(pid_t monitor)
-{
-#if defined(__linux__)
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) throw_errno("connection child", "prctl(PR_SET_PDEATHSIG)");
-#endif
-    if (::getppid() != monitor) ::_exit(1);
-}
-
 } // namespace
 
 void set_monitor_kernel_descriptor_refusal(bool on)
@@ -824,8 +818,34 @@ void set_monitor_kernel_descriptor_refusal(bool on)
     g_kernel_refuses_descriptors = on;
 }
 
-int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_keys, UniqueFd conn_fd,
-                const Peer& peer, const PrivsepIdentity& identity, UniqueFd startup_fd)
+namespace {
+
+// In the forked child, before its exec: its own session (no controlling
+// terminal, never the listener's), the descriptors the network program
+// expects (handover.hpp) and nothing else, then the fresh image. Only the
+// hostile-child tests (launch.program empty) run it in the forked child.
+[[noreturn]] void start_network_child(int conn, int log_write, int child_end, HostKeys& host_keys,
+                                      const NetworkLaunch& launch)
+{
+    (void)::setsid();
+    if (!arrange_descriptors({conn, conn, log_write, child_end})) ::_exit(kExitError);
+    if (launch.program.empty()) {
+        // Forked without exec: the private keys at least go.
+        host_keys.forget();
+        std::fflush(nullptr);
+        ::_exit(network_child_main());
+    }
+    char* const argv[] = {const_cast<char*>("feth-sshd-net"), nullptr};
+    ::execv(launch.program.c_str(), argv);
+    std::fprintf(stderr, "exec %s: %s\n", launch.program.c_str(), errno_text(errno).c_str());
+    std::fflush(stderr);
+    ::_exit(kExitError);
+}
+
+} // namespace
+
+int run_monitor(const config::ServerConfig& cfg, HostKeys& host_keys, UniqueFd conn_fd, const Peer& peer,
+                const PrivsepIdentity& identity, UniqueFd startup_fd, const NetworkLaunch& launch)
 {
     UniqueFd monitor_end;
     UniqueFd child_end;
@@ -839,9 +859,10 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
     // (a socket lingering on close, say) ever reaches root; the monitor's
     // reads refuse them everywhere.
     if (g_kernel_refuses_descriptors) (void)privsep::refuse_descriptors_in_kernel(monitor_end.get());
-    // The child's stdout and stderr: a pipe the monitor reads and copies to
-    // its own log (child_log.hpp), so that the child writes no file.
-    // The reading end non-blocking; both close on exec (no hook gets them).
+    // The child's log (its stderr; stdout is the client's socket): a pipe
+    // the monitor reads and copies to its own log (child_log.hpp), so that
+    // the child writes no file and has no syslog socket. The reading end
+    // non-blocking; both close on exec (no hook gets them).
     UniqueFd log_read;
     UniqueFd log_write;
     if (open_pipe(IoMode::blocking, log_read, log_write) != 0 || set_io_mode(log_read.get(), IoMode::nonblocking) != 0) {
@@ -850,48 +871,25 @@ int run_monitor(const config::ServerConfig& cfg, ssh_bind bind, HostKeys& host_k
         return kExitError;
     }
     std::fflush(nullptr); // nothing buffered for the monitor's stdio goes out twice
-    const pid_t monitor_pid = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         LOG_ERROR("connection from %s port %u: fork: %s", peer.address.c_str(), peer.port, errno_text(errno).c_str());
         return kExitError;
     }
-    if (pid == 0) {
-        monitor_end.reset();
-        startup_fd.reset();
-        log_read.reset();
-        // From here on every log line of the child goes through the pipe.
-        if (::dup2(log_write.get(), STDERR_FILENO) < 0 || ::dup2(log_write.get(), STDOUT_FILENO) < 0) ::_exit(1);
-        log_write.reset();
-        // The private host keys stay with the monitor (sshd's
-        // demote_sensitive_data): the child signs through it.
-        host_keys.forget();
-        int status = 1;
-        try {
-            die_with_monitor(monitor_pid);
-            unmap_status_table(); // the monitor owns the slots; the child never sees them
-            drop_privileges(identity);
-            // Again: changing the uid cleared PR_SET_PDEATHSIG.
-            die_with_monitor(monitor_pid);
-            // What the pump asks its devices later (their MTU) needs a
-            // socket, which the sandbox will not let it open.
-            prepare_device_queries();
-            // Last: from here on the child can do nothing but its job
-            // (sandbox.hpp), whatever serve_connection turns out to be.
-            enter_sandbox(child_end.get());
-            MonitorClient monitor(std::move(child_end));
-            status = serve_connection(cfg, bind, conn_fd.release(), peer, monitor);
-        } catch (const std::exception& e) {
-            LOG_ERROR("connection from %s port %u: %s", peer.address.c_str(), peer.port, e.what());
-        }
-        std::fflush(nullptr);
-        ::_exit(status);
-    }
+    if (pid == 0) start_network_child(conn_fd.get(), log_write.get(), child_end.get(), host_keys, launch);
     // The monitor never touches the peer's bytes.
     conn_fd.reset();
     child_end.reset();
     log_write.reset();
     try {
+        // What the network program serves with: the public half of it.
+        NetworkSetup setup;
+        setup.config = launch.config;
+        setup.host_public_keys = host_keys.public_blobs();
+        setup.peer = peer;
+        setup.identity = identity;
+        setup.log_level = log::level();
+        send_network_setup(monitor_end.get(), setup, ("monitor: setup of child " + std::to_string(pid)).c_str());
         Monitor monitor(cfg, host_keys, peer, pid, std::move(monitor_end), std::move(startup_fd), std::move(log_read));
         return monitor.run();
     } catch (const std::exception& e) {

@@ -40,8 +40,11 @@ enum class MsgType : std::uint32_t {
     TunUp = 15,              // unsolicited, once per TunOpenAnswer ok: uint32 id,
                              //   uint32 ok; ok (the up hook succeeded, or there is
                              //   none): uint32 mode, string ifname, string io name,
-                             //   string backend ("tap", "pair", "feth", ...), with 1
-                             //   or 2 fds (read, write); refused (the hook failed;
+                             //   string backend ("tap", "pair", "feth", ...),
+                             //   uint32 read buffer size (a bpf descriptor's, else
+                             //   0: Device::read_buffer_size), with 1 or 2 fds
+                             //   (read, write), configured completely, O_NONBLOCK
+                             //   included; refused (the hook failed;
                              //   the device is gone): string debug line for the
                              //   peer, string reason. None after the child's TunClose
                              //   of that id.

@@ -13,7 +13,11 @@ namespace feth::server {
 // semantics), so that none reaches a connection's child. One small
 // function per OS (closefrom_linux.cpp, closefrom_darwin.cpp). Never fails:
 // a descriptor that cannot be closed is not ours to report on.
-void close_inherited_descriptors();
+void close_descriptors_from(int lowest);
+inline void close_inherited_descriptors()
+{
+    close_descriptors_from(3);
+}
 
 // Upper bound on the child's descriptors (RLIMIT_NOFILE): stdio, the TCP
 // socket, the monitor socket, syslog's socket, the signal pipe (2), and up

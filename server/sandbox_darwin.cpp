@@ -25,14 +25,14 @@ namespace {
 
 // Deny everything, then allow: signals to itself (abort), reading sysctls
 // (the C library asks the kernel for the page size, the CPU count...), and
-// file-ioctl, read and write on /dev/bpf*, the tunnel's BPF devices, which
-// the monitor opened and configured. That ioctl rule lets the child issue
-// any BPF ioctl on a descriptor it holds, BIOCSETIF included; the child's
-// adoption of its devices still needs it (the network-child issue removes
-// it). process-info*, nvram* and iokit-get-properties are denied by name:
-// a (version 1) (deny default) does not cover them (Firefox's and
-// Chromium's profiles say so and do the same); nor file-map-executable,
-// which this profile leaves as it is.
+// reading /dev/bpf*, the tunnel's BPF devices, which the monitor opened and
+// configured completely (attached, immediate, non-blocking; the buffer size
+// comes in TunUp), so the child makes no ioctl on them: no file-ioctl, so
+// no BIOCSETIF to another interface, and no file-write-data (frames go out
+// through the NDRV socket). process-info*, nvram* and iokit-get-properties
+// are denied by name: a (version 1) (deny default) does not cover them
+// (Firefox's and Chromium's profiles say so and do the same); nor
+// file-map-executable, which this profile leaves as it is.
 // What the profile does not claim: that the child cannot create a socket
 // or set options on one (whether (deny default) gates that in a version 1
 // profile is Apple's closed code to decide; RLIMIT_NOFILE bounds its
@@ -46,7 +46,7 @@ constexpr const char* kProfile = R"SBPL((version 1)
 (deny process-info* nvram* iokit-get-properties)
 (allow signal (target self))
 (allow sysctl-read)
-(allow file-ioctl file-read-data file-write-data (regex #"^/dev/bpf[0-9]+$"))
+(allow file-read-data (regex #"^/dev/bpf[0-9]+$"))
 )SBPL";
 
 } // namespace

@@ -6,6 +6,13 @@
 // i386 on x86_64), and compiles argument checks (mmap without PROT_EXEC,
 // kill of the child itself only) that are easy to get wrong by hand.
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/if_tun.h>
+#include <netinet/tcp.h>
+#include <net/if.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <netinet/in.h>
@@ -57,11 +64,38 @@ void allow(scmp_filter_ctx ctx, std::initializer_list<const char*> names)
     for (const char* n : names) rule(ctx, SCMP_ACT_ALLOW, n);
 }
 
+// ioctl: only the requests the child makes (N3): TUNGETIFF (adopting a
+// tap or tun the monitor opened, tunnel/linux/tuntap_device.cpp) and
+// SIOCGIFMTU (the pump's MTU query, on the socket prepare_device_queries
+// opened). Terminal and device-changing requests it could be tempted to
+// make are refused with EPERM (TIOCSTI pushing a command into a terminal;
+// the tap's persistence, owner, link type, name; another interface's
+// address or the interface list); a terminal probe (isatty) is told
+// "not a terminal". Any other request kills it. The kernel reads the
+// request as 32 bits: the rules compare those.
+void ioctl_rules(scmp_filter_ctx ctx)
+{
+    auto request = [](unsigned long r) { return arg(1, SCMP_CMP_MASKED_EQ, 0xffffffffu, r & 0xffffffffu); };
+    for (unsigned long r : {static_cast<unsigned long>(TUNGETIFF), static_cast<unsigned long>(SIOCGIFMTU)})
+        rule(ctx, SCMP_ACT_ALLOW, "ioctl", {request(r)});
+    rule(ctx, SCMP_ACT_ERRNO(ENOTTY), "ioctl", {request(TCGETS)});
+    for (unsigned long r : {static_cast<unsigned long>(TIOCSTI), static_cast<unsigned long>(TIOCSCTTY),
+                            static_cast<unsigned long>(TIOCLINUX), static_cast<unsigned long>(TUNSETIFF),
+                            static_cast<unsigned long>(TUNSETPERSIST), static_cast<unsigned long>(TUNSETOWNER),
+                            static_cast<unsigned long>(TUNSETGROUP), static_cast<unsigned long>(TUNSETLINK),
+                            static_cast<unsigned long>(TUNSETOFFLOAD), static_cast<unsigned long>(TUNSETTXFILTER),
+                            static_cast<unsigned long>(TUNATTACHFILTER), static_cast<unsigned long>(TUNSETSTEERINGEBPF),
+                            static_cast<unsigned long>(TUNSETFILTEREBPF), static_cast<unsigned long>(SIOCSIFHWADDR),
+                            static_cast<unsigned long>(SIOCSIFFLAGS), static_cast<unsigned long>(SIOCSIFMTU),
+                            static_cast<unsigned long>(SIOCSIFNAME), static_cast<unsigned long>(SIOCGIFCONF)})
+        rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", {request(r)});
+}
+
 } // namespace
 
 std::string_view platform_sandbox_profile() { return {}; }
 
-void install_platform_sandbox(int monitor_fd)
+void install_platform_sandbox(int /*monitor_fd*/)
 {
     // A call outside the list kills the whole child with SIGSYS; the
     // monitor logs it, the kernel's audit log names the call.
@@ -103,32 +137,39 @@ void install_platform_sandbox(int monitor_fd)
         // alarm.
         "pipe", "pipe2", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "alarm", "setitimer",
         "getitimer", "restart_syscall",
-        // Memory (mmap and mprotect below, without PROT_EXEC); futex: the
-        // C library's and OpenSSL's locks.
-        "brk", "munmap", "mremap", "madvise", "futex",
+        // Memory (mmap and mprotect below, without PROT_EXEC).
+        "brk", "munmap", "mremap", "madvise",
         // Time, randomness (OpenSSL: getrandom, never /dev/urandom), ids,
         // the end.
         "clock_gettime", "clock_getres", "gettimeofday", "time", "getrandom", "getpid", "gettid", "getppid",
         "getuid", "geteuid", "getgid", "getegid", "uname", "sched_yield", "exit", "exit_group",
-        // The tap's ioctls (TUNGETIFF...): the descriptor is the child's
-        // already, and the monitor owns and removes the interface
-        // whatever the child does with it (M1, hostile_child).
-        "ioctl",
     });
+    ioctl_rules(ctx);
     // Sending with an address of its own (sendto with one, sendmsg) would
     // let a packet socket of the pair backend inject on any interface of
-    // the host: send() and sendto(..., NULL, 0) anywhere, sendmsg on the
-    // monitor socket only (requests; descriptors go the other way).
+    // the host: send() and sendto(..., NULL, 0) only. No sendmsg at all
+    // (N11): the framing sends requests with send(), so the child cannot
+    // attach a descriptor to one, on any kernel (sshd's filter has
+    // neither).
     rule(ctx, SCMP_ACT_ALLOW, "sendto", {arg(4, SCMP_CMP_EQ, 0)});
-    rule(ctx, SCMP_ACT_ALLOW, "sendmsg", {arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(monitor_fd))});
     // Descriptor flags (non-blocking, close-on-exec) only; F_DUPFD is a dup.
     for (int cmd : {F_GETFD, F_SETFD, F_GETFL, F_SETFL})
         rule(ctx, SCMP_ACT_ALLOW, "fcntl", {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(cmd))});
-    // Socket options at the socket and TCP levels (libssh: TCP_NODELAY,
-    // keepalives), not the packet socket's (SOL_PACKET: rings, fanout,
-    // memberships).
-    for (int level : {static_cast<int>(SOL_SOCKET), static_cast<int>(IPPROTO_TCP)})
-        rule(ctx, SCMP_ACT_ALLOW, "setsockopt", {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(level))});
+    // Socket options: none but TCP_NODELAY and SO_KEEPALIVE on the
+    // client's socket (N11: not TCP_ULP, the packet socket's SOL_PACKET
+    // options, buffer sizes ...); anything else kills it.
+    rule(ctx, SCMP_ACT_ALLOW, "setsockopt",
+         {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(IPPROTO_TCP)),
+          arg(2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(TCP_NODELAY))});
+    rule(ctx, SCMP_ACT_ALLOW, "setsockopt",
+         {arg(1, SCMP_CMP_EQ, static_cast<scmp_datum_t>(SOL_SOCKET)),
+          arg(2, SCMP_CMP_EQ, static_cast<scmp_datum_t>(SO_KEEPALIVE))});
+    // futex: the C library's and OpenSSL's locks, the operations sshd's
+    // filter allows (private or not, either clock); not the PI, requeue-PI
+    // or wake-op ones.
+    constexpr scmp_datum_t kFutexCommand = 0xffffffffu & ~static_cast<scmp_datum_t>(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    for (int op : {FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET})
+        rule(ctx, SCMP_ACT_ALLOW, "futex", {arg(1, SCMP_CMP_MASKED_EQ, kFutexCommand, static_cast<scmp_datum_t>(op))});
     // No new executable memory (sshd: the same check).
     rule(ctx, SCMP_ACT_ALLOW, "mmap", {arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});
     rule(ctx, SCMP_ACT_ALLOW, "mprotect", {arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)});

@@ -19,6 +19,7 @@
 #include "base/error.hpp"
 #include "base/fd.hpp"
 #include "base/log.hpp"
+#include "shared_memory.hpp"
 
 namespace feth::server {
 namespace {
@@ -50,6 +51,9 @@ static_assert(sizeof(Header) % alignof(Slot) == 0);
 
 Header* g_header = nullptr;
 Slot* g_table = nullptr;
+// The table's memory as a descriptor: what the listener hands each
+// connection's session program, which maps it again after its exec.
+UniqueFd g_table_fd;
 
 constexpr std::size_t kMapSize = sizeof(Header) + sizeof(Slot) * kSlots;
 
@@ -135,14 +139,41 @@ TunnelCounters counters_of(const PumpStats& st)
     return c;
 }
 
+namespace {
+
+void map_table(int fd)
+{
+    void* p = ::mmap(nullptr, kMapSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) throw_errno("status table", "mmap");
+    g_header = static_cast<Header*>(p);
+    g_table = reinterpret_cast<Slot*>(static_cast<char*>(p) + sizeof(Header));
+}
+
+} // namespace
+
 void create_status_table()
 {
     if (g_table != nullptr) return;
-    void* p = ::mmap(nullptr, kMapSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw_errno("status table", "mmap");
     // zero-filled: the lock free, every slot free
-    g_header = static_cast<Header*>(p);
-    g_table = reinterpret_cast<Slot*>(static_cast<char*>(p) + sizeof(Header));
+    g_table_fd = open_shared_memory(kMapSize, "status table");
+    map_table(g_table_fd.get());
+}
+
+int status_table_fd()
+{
+    return g_table_fd.get();
+}
+
+void attach_status_table(UniqueFd fd)
+{
+    if (g_table != nullptr || !fd) return;
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("status table", "fstat");
+    if (static_cast<std::size_t>(st.st_size) != kMapSize)
+        throw InputError("status table: the descriptor holds " + std::to_string(st.st_size) + " bytes, not " +
+                         std::to_string(kMapSize));
+    map_table(fd.get());
+    // Mapped: the descriptor is not needed any more (and no child gets it).
 }
 
 void unmap_status_table()
@@ -152,6 +183,10 @@ void unmap_status_table()
     if (::munmap(g_header, kMapSize) != 0) throw_errno("status table", "munmap");
     g_table = nullptr;
     g_header = nullptr;
+    // Only a forked child unmaps, after its descriptors were rearranged:
+    // the number may name another file now (its copy closed on exec or by
+    // arrange_descriptors), so it is forgotten, never closed.
+    (void)g_table_fd.release();
 }
 
 int release_status_slots(pid_t owner)

@@ -1,10 +1,11 @@
 // What `feth-sshd -S` shows: one line per live tunnel. The listener maps a
 // table of slots before it forks anything; each connection's monitor (root)
-// inherits it and fills one slot per tunnel: who and where when it opens
-// the device, the counters its unprivileged child reports (TunStats, at
-// most once a second per tunnel), and frees the slot when it removes the
-// device. The child never has the table: it is unmapped right after the
-// fork, before the child drops privileges. The listener answers status
+// maps it from the descriptor the listener hands its session program, and
+// fills one slot per tunnel: who and where when it opens the device, the
+// counters its unprivileged child reports (TunStats, at most once a second
+// per tunnel), and frees the slot when it removes the device. The child
+// never has the table: it is unmapped before the monitor execs it, and
+// the descriptor closes on exec. The listener answers status
 // requests on a root-only unix socket by reading the table, and frees the
 // slots of a monitor that died without doing so. The counters come from
 // the less trusted child, so what the table holds is printed escaped and
@@ -41,8 +42,13 @@ struct TunnelCounters {
 };
 TunnelCounters counters_of(const PumpStats& stats);
 
-// The listener creates the table once, before it forks anything.
+// The listener creates the table once, before it forks anything, as shared
+// memory with a descriptor (status_table_fd, -1 without a table), which
+// each connection's session program gets across its exec and maps
+// (attach_status_table; a descriptor of another size is refused).
 void create_status_table();
+int status_table_fd();
+void attach_status_table(UniqueFd fd);
 
 // In a connection's child, right after the fork: the table is gone from its
 // address space (it never reads nor writes it).

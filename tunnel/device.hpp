@@ -85,6 +85,12 @@ public:
     // cannot tell (or the kernel refused to say). The pump asks about once
     // a second, for its oversize rule.
     virtual unsigned mtu() const { return 0; }
+
+    // The size every read of read_fd() must ask for, where the kernel fixes
+    // it (a bpf descriptor's buffer, macOS); 0 for any size. Handed over
+    // with the descriptors (AdoptRequest), so that the adopter need not
+    // ask the device (an ioctl the network child's sandbox refuses).
+    virtual unsigned read_buffer_size() const { return 0; }
 };
 
 // What a tunnel asks for. `backend` is "auto" (the platform's default for the
@@ -122,6 +128,10 @@ struct AdoptRequest {
     std::string name;
     std::string io_name;
     std::vector<UniqueFd> fds;
+    // The opener's Device::read_buffer_size() (0: none). The descriptors
+    // come configured completely, O_NONBLOCK included: a backend that
+    // needs no ioctl to adopt them makes none (macOS: bpf, NDRV, utun).
+    unsigned read_buffer_size = 0;
 };
 
 // Wraps adopted descriptors in the named backend's I/O, and nothing else:

@@ -101,14 +101,14 @@ fds_after=$(fd_count "$SSHD_PID")
 # What the server logged for it (docs/security.md has the table).
 refused="Refused tunnel forwarding for root from $UNDERLAY_CLI port"
 for mode in 0 3 2147483647; do
-  grep -q "$refused [0-9]*: unsupported tunnel mode $mode\$" "$TMP/feth-sshd.log" ||
+  grep -q "$refused [0-9]*: unsupported tunnel mode $mode \[postauth\]\$" "$TMP/feth-sshd.log" ||
     fail "no refusal logged for mode $mode"
 done
 # 0x80000000 and 0xffffffff do not fit libssh's int accessor, which gives 0.
-[ "$(grep -c "$refused [0-9]*: unsupported tunnel mode 0\$" "$TMP/feth-sshd.log")" = 3 ] ||
+[ "$(grep -c "$refused [0-9]*: unsupported tunnel mode 0 \[postauth\]\$" "$TMP/feth-sshd.log")" = 3 ] ||
   fail "modes 0, 0x80000000 and 0xffffffff: expected 3 'unsupported tunnel mode 0' lines"
 for unit in 2147483646 2147483648 4294967294 4294967295; do
-  grep -q "$refused [0-9]*: unit $unit out of range\$" "$TMP/feth-sshd.log" ||
+  grep -q "$refused [0-9]*: unit $unit out of range \[postauth\]\$" "$TMP/feth-sshd.log" ||
     fail "no refusal logged for unit $unit"
 done
 grep -q "Tunnel tap2147483645 (ethernet) opened for root from $UNDERLAY_CLI" "$TMP/feth-sshd.log" ||

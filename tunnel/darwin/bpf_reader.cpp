@@ -26,6 +26,9 @@ constexpr int kMaxBpfDevices = 256;
 // A record of the largest frame must fit the buffer: header (18), frame,
 // alignment.
 constexpr unsigned kSmallestUsefulBuffer = static_cast<unsigned>(bpf::word_align(32 + wire::kMaxFrame));
+// The largest buffer an adopter takes from its opener (xnu clamps BIOCSBLEN
+// to bpf_maxbufsize, 512 KiB by default; a few MiB where raised).
+constexpr unsigned kLargestAdoptedBuffer = 16 * 1024 * 1024;
 
 UniqueFd open_free_bpf(const std::string& what)
 {
@@ -79,17 +82,13 @@ unsigned attach(int fd, const std::string& ifname, unsigned buffer_size, const s
     return size;
 }
 
-// The size an adopted descriptor's opener chose, after checking that it is
-// attached (else EINVAL) to an Ethernet interface.
-unsigned adopted_size(int fd, const std::string& what)
+// The size an adopted descriptor's opener chose (it attached the descriptor
+// and checked the interface), bounded; the descriptor as the opener left it.
+unsigned adopted_size(int fd, unsigned size, const std::string& what)
 {
-    u_int size = 0;
-    if (sys::ioctl(fd, BIOCGBLEN, &size) < 0) throw_errno(what, "ioctl(BIOCGBLEN)");
-    if (size < kSmallestUsefulBuffer)
-        throw SystemError(what + " (buffer " + std::to_string(size) + " bytes is too small)", "ioctl(BIOCGBLEN)",
-                          ENOBUFS);
-    check_ethernet(fd, what);
-    set_nonblocking_cloexec(fd, what.c_str());
+    if (size < kSmallestUsefulBuffer || size > kLargestAdoptedBuffer)
+        throw SystemError(what + " (buffer " + std::to_string(size) + " bytes handed over)", "adopt", EINVAL);
+    adopt_configured(fd, what.c_str());
     return size;
 }
 
@@ -106,9 +105,9 @@ BpfReader::BpfReader(const std::string& ifname, unsigned buffer_size)
 {
 }
 
-BpfReader::BpfReader(UniqueFd fd, std::string ifname)
+BpfReader::BpfReader(UniqueFd fd, std::string ifname, unsigned buffer_size)
     : ifname_(std::move(ifname)), fd_(std::move(fd)),
-      buffer_(adopted_size(fd_.get(), bpf_what(ifname_) + " (adopted)"), bpf_what(ifname_), sys::read)
+      buffer_(adopted_size(fd_.get(), buffer_size, bpf_what(ifname_) + " (adopted)"), bpf_what(ifname_), sys::read)
 {
 }
 

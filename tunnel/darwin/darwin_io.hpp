@@ -55,9 +55,10 @@ class BpfReader {
 public:
     // Opens the first free /dev/bpfN and attaches it to `ifname`.
     BpfReader(const std::string& ifname, unsigned buffer_size);
-    // Adopts a bpf descriptor someone else opened and attached to `ifname`;
-    // its buffer size is asked of the kernel (BIOCGBLEN).
-    BpfReader(UniqueFd fd, std::string ifname);
+    // Adopts a bpf descriptor someone else opened, attached to `ifname` and
+    // made non-blocking, with the buffer size it chose: no ioctl (the
+    // network child's Seatbelt profile allows none on /dev/bpf*).
+    BpfReader(UniqueFd fd, std::string ifname, unsigned buffer_size);
 
     int fd() const { return fd_.get(); }
     unsigned buffer_size() const { return static_cast<unsigned>(buffer_.size()); }

@@ -49,6 +49,7 @@ public:
     const char* backend() const override { return "feth"; }
     unsigned mtu() const override { return darwin::interface_mtu(names_.visible); }
     bool created() const override { return pair_ && pair_->created(); }
+    unsigned read_buffer_size() const override { return io_.buffer_size(); }
     int read_fd() const override { return io_.read_fd(); }
     int write_fd() const override { return io_.write_fd(); }
 
@@ -92,7 +93,7 @@ std::unique_ptr<Device> adopt_darwin_feth(AdoptRequest& request)
     naming::PairNames names;
     names.visible = request.name;
     names.peer = request.io_name;
-    darwin::FethIo io(darwin::BpfReader(std::move(request.fds.at(0)), names.peer),
+    darwin::FethIo io(darwin::BpfReader(std::move(request.fds.at(0)), names.peer, request.read_buffer_size),
                       darwin::NdrvWriter(std::move(request.fds.at(1)), names.peer));
     return std::make_unique<FethDevice>(std::move(names), std::nullopt, std::move(io));
 }

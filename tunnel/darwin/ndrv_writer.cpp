@@ -44,9 +44,10 @@ NdrvWriter::NdrvWriter(const std::string& ifname, std::size_t max_frame) : ifnam
 
 NdrvWriter::NdrvWriter(UniqueFd fd, std::string ifname) : ifname_(std::move(ifname)), fd_(std::move(fd))
 {
-    // Bound, connected and sized by the opener; the options live on the
-    // socket, shared with this descriptor.
-    set_nonblocking_cloexec(fd_.get(), ("device " + ifname_ + " (ndrv, adopted)").c_str());
+    // Bound, connected, sized and made non-blocking by the opener; the
+    // options and the file status live on the socket, shared with this
+    // descriptor.
+    adopt_configured(fd_.get(), ("device " + ifname_ + " (ndrv, adopted)").c_str());
 }
 
 WriteResult NdrvWriter::write(std::span<const std::uint8_t> frame)

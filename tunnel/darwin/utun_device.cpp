@@ -180,7 +180,8 @@ std::unique_ptr<Device> adopt_darwin_utun(AdoptRequest& request)
     std::string name = utun_ifname(fd.get(), what);
     if (!request.name.empty() && name != request.name)
         throw InputError(what + ": the descriptor is " + name);
-    set_nonblocking_cloexec(fd.get(), what.c_str());
+    // Made non-blocking by the opener (open_darwin_utun).
+    adopt_configured(fd.get(), what.c_str());
     return std::make_unique<UtunDevice>(std::move(fd), std::move(name), false);
 }
 
