@@ -150,10 +150,24 @@ void run_down_hook(const std::string& command, const HookEnv& env, std::chrono::
     }
 }
 
+// feth-ssh's device: pairs that dead feth-ssh or feth-sshd processes left
+// are removed first; the user's own existing pair may carry the tunnel
+// (feth-ssh(1)), but never one another live process holds.
+std::unique_ptr<Device> open_local_device(DeviceRequest r, const std::string& owner)
+{
+    sweep_leftover_devices();
+    r.adopt_existing = true;
+    r.owner = owner;
+    return feth::open_device(r);
+}
+
 class LocalPrivileged final : public Privileged {
 public:
     explicit LocalPrivileged(HookCommands h) : h_(std::move(h)) {}
-    std::unique_ptr<Device> open_device(const DeviceRequest& r) override { return feth::open_device(r); }
+    std::unique_ptr<Device> open_device(const DeviceRequest& r) override
+    {
+        return open_local_device(r, "feth-ssh pid " + std::to_string(::getpid()));
+    }
     std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) override
     {
         if (h_.up.empty()) return nullptr;
@@ -507,7 +521,7 @@ private:
         hooks_.timeout = std::chrono::seconds(t);
         auto a = msg(Msg::OpenAnswer);
         try {
-            device_ = feth::open_device(r);
+            device_ = open_local_device(r, "feth-ssh: " + user_ + " to " + host_);
         } catch (const std::exception& e) {
             a.put_u32(0);
             a.put_string(std::string(e.what()).substr(0, wire::kMaxText));

@@ -20,6 +20,7 @@
 #include "base/detach.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "tunnel/device.hpp"
 #include "tunnel/ssh_algorithms.hpp"
 #include "tunnel/ssh_handles.hpp"
 
@@ -176,6 +177,8 @@ int main(int argc, char** argv)
                                                                          : SSH_LOG_NOLOG);
         if (::geteuid() != 0)
             LOG_INFO("Not running as root: creating tunnel devices will probably fail (EPERM).");
+        else
+            feth::sweep_leftover_devices(); // pairs of tunnels whose process died (device.hpp)
 
         auto identity = feth::server::prepare_privsep(cfg);
         auto settings_from = [&args, log_opts](feth::config::ServerConfig c) mutable {

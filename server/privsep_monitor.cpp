@@ -117,6 +117,7 @@ private:
     AuthAnswer auth_failed(ssh_key key);
     void reply_auth(MsgType type, AuthAnswer answer);
     void tun_open(Message& m);
+    DeviceRequest device_request(std::uint32_t mode, std::uint32_t unit) const;
     void tun_close(Message& m);
     void tun_stats(Message& m);
     HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const;
@@ -441,12 +442,12 @@ void Monitor::tun_open(Message& m)
     std::unique_ptr<Device> device;
     if (d.allowed) {
         try {
-            device = open_device(DeviceRequest{static_cast<TunMode>(mode), d.unit, cfg_.tunnel_backend,
-                                               config::effective_tunnel_mtu(cfg_, user_, peer_.address)});
+            device = open_device(device_request(mode, d.unit));
         } catch (const std::exception& e) {
             d.allowed = false;
             d.debug_line = kTunnelFailedLine;
             d.reason = e.what();
+            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), e.what());
         }
     }
     Message a(MsgType::TunOpenAnswer);
@@ -478,6 +479,18 @@ void Monitor::tun_open(Message& m)
         LOG_ERROR("TunnelUpCommand for %s: %s", t.device->name().c_str(), e.what());
         tunnel_up_failed(it, "TunnelUpCommand failed for " + t.device->name());
     }
+}
+
+// What the monitor asks the backend for: the user's MTU and whether an
+// existing pair may be used (Match blocks), and who holds the device, for
+// the refusal another tunnel asking for the same unit gets.
+DeviceRequest Monitor::device_request(std::uint32_t mode, std::uint32_t unit) const
+{
+    DeviceRequest r(static_cast<TunMode>(mode), unit, cfg_.tunnel_backend,
+                    config::effective_tunnel_mtu(cfg_, user_, peer_.address));
+    r.adopt_existing = config::effective_tunnel_adopt_existing(cfg_, user_, peer_.address);
+    r.owner = "feth-sshd: " + user_ + " from " + peer_str();
+    return r;
 }
 
 // The tunnel is up (its hook succeeded, or it has none): the audit line,

@@ -4,6 +4,7 @@
 
 #include "backends.hpp"
 #include "base/error.hpp"
+#include "base/log.hpp"
 
 #if defined(__APPLE__)
 #include "tunnel/darwin/darwin_io.hpp"
@@ -112,6 +113,20 @@ std::unique_ptr<Device> adopt_device(AdoptRequest request)
     throw InputError("device " + request.name + ": no " + tun_mode_name(request.mode) + " tunnel backend named '" +
                      request.backend + "' to adopt on this system (available: " + known_backends(request.mode) +
                      ")");
+}
+
+std::size_t sweep_leftover_devices() noexcept
+{
+    try {
+#if defined(__linux__)
+        return backends::sweep_linux_pairs();
+#elif defined(__APPLE__)
+        return backends::sweep_darwin_feth();
+#endif
+    } catch (const std::exception& e) {
+        LOG_ERROR("removing tunnel pairs left behind: %s", e.what());
+    }
+    return 0;
 }
 
 void prepare_device_queries()
