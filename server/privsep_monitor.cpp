@@ -22,6 +22,7 @@
 
 #include "auth.hpp"
 #include "child_log.hpp"
+#include "live_account.hpp"
 #include "connection.hpp"
 #include "privsep.hpp"
 #include "privsep_wire.hpp"
@@ -270,6 +271,9 @@ void Monitor::fix_user(const std::string& name)
         LOG_AUTH("Invalid user %s from %s port %u", name.c_str(), peer_.address.c_str(), peer_.port);
         return;
     }
+    // sshd's allowed_user() order: a live account first (live_account.hpp),
+    // then DenyUsers/AllowUsers.
+    if (!account_is_live(info->name)) return;
     const std::string denied = config::user_access_problem(cfg_, info->name, peer_.address);
     if (!denied.empty()) {
         LOG_AUTH("User %s from %s not allowed because %s", info->name.c_str(), peer_.address.c_str(), denied.c_str());
