@@ -62,12 +62,10 @@ constexpr auto kMessageDeadline = std::chrono::seconds(10);
 // tunnels at most); a child that keeps sending more than this is not ours.
 constexpr double kStatsPerSecond = 20;
 constexpr double kStatsBurst = 40;
-// L5: tunnels whose hooks run (TunnelUpCommand, then TunnelDownCommand,
-// both root shells) one connection may open per minute. Honest clients
-// open a tunnel or two and keep it; one that cycles open/close to spawn
-// root processes is refused past this, with a log line.
-constexpr std::size_t kHookedOpensPerMinute = 30;
-constexpr auto kHookWindow = std::chrono::seconds(60);
+// L5, N13: tunnels one connection may open per minute, hooks or not (each
+// open makes and removes a root-created interface, and runs the hooks).
+constexpr std::size_t kOpensPerMinute = 30;
+constexpr auto kOpenWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
 
@@ -126,7 +124,11 @@ private:
     void tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it);
     void tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
-    bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
+    void start_down_hook(const HookEnv& env);
+    void watch_down_hooks(std::vector<pollfd>& pfds, int& timeout) const;
+    void service_down_hooks();
+    void finish_down_hooks();
+    bool open_rate_allows(TunnelDecision& d);
     void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
     std::size_t tunnels_in_use();
     Clock::time_point message_deadline() const;
@@ -181,7 +183,9 @@ private:
     // hold a dup): they count against the tunnel limit until they go.
     std::vector<std::string> lingering_;
     Clock::time_point grace_end_;
-    std::deque<Clock::time_point> hooked_opens_; // within the last kHookWindow
+    std::deque<Clock::time_point> recent_opens_; // within the last kOpenWindow
+    // TunnelDownCommands still running (start_down_hook).
+    std::vector<std::unique_ptr<HookProcess>> down_hooks_;
     double stats_tokens_ = kStatsBurst;
     Clock::time_point stats_refilled_ = Clock::now();
 };
@@ -238,6 +242,8 @@ void Monitor::hostkey_sign(Message& m)
     std::string sig_blob(static_cast<const char*>(ssh_string_data(sig)), ssh_string_len(sig));
     ssh_string_burn(sig);
     ssh_string_free(sig);
+    LOG_DEBUG("%s: host key signature for %s", who_child().c_str(),
+              session_id_.empty() ? "the key exchange" : "a re-key");
     if (session_id_.empty()) {
         session_id_ = hash;
         session_hostkey_blob_ = blob;
@@ -410,19 +416,7 @@ void Monitor::tun_open(Message& m)
     m.expect_end();
     unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
     auto d = decide_tunnel({mode, unit}, permit, &key_options_, tunnels_in_use());
-    const bool hooked = !cfg_.tunnel_up_command.empty() || !cfg_.tunnel_down_command.empty();
-    if (d.allowed && hooked) {
-        const auto now = Clock::now();
-        while (!hooked_opens_.empty() && now - hooked_opens_.front() >= kHookWindow) hooked_opens_.pop_front();
-        if (hooked_opens_.size() >= kHookedOpensPerMinute) {
-            d.allowed = false;
-            d.debug_line = kTunnelFailedLine;
-            d.reason = "tunnel hooks already ran for " + std::to_string(hooked_opens_.size()) +
-                       " tunnels in the last minute on this connection (limit " +
-                       std::to_string(kHookedOpensPerMinute) + ")";
-            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
-        }
-    }
+    if (d.allowed) open_rate_allows(d);
     // MaxTunnels counts this user's tunnels over every connection, in the
     // shared status table, and reserves a slot there before the device
     // exists, so that two connections opening at once cannot both pass.
@@ -461,7 +455,7 @@ void Monitor::tun_open(Message& m)
         a.put_string(d.reason.substr(0, privsep::kMaxText));
         return reply(a);
     }
-    if (hooked) hooked_opens_.push_back(Clock::now());
+    recent_opens_.push_back(Clock::now());
     const std::uint32_t id = next_id_++;
     MonitorTunnel& t = tunnels_[id];
     t.hook_env = hook_env(*device, mode, unit);
@@ -483,6 +477,23 @@ void Monitor::tun_open(Message& m)
         LOG_ERROR("TunnelUpCommand for %s: %s", t.device->name().c_str(), e.what());
         tunnel_up_failed(it, "TunnelUpCommand failed for " + t.device->name());
     }
+}
+
+// Open/close churn (N13, L5): each open makes and removes a root-created
+// interface (RTNL, udev, NetworkManager) and runs the hooks as root. Honest
+// clients open a tunnel or two and keep it; past kOpensPerMinute in a
+// minute this connection's opens are refused, with a log line.
+bool Monitor::open_rate_allows(TunnelDecision& d)
+{
+    const auto now = Clock::now();
+    while (!recent_opens_.empty() && now - recent_opens_.front() >= kOpenWindow) recent_opens_.pop_front();
+    if (recent_opens_.size() < kOpensPerMinute) return true;
+    d.allowed = false;
+    d.debug_line = kTunnelFailedLine;
+    d.reason = std::to_string(recent_opens_.size()) + " tunnels opened in the last minute on this connection (limit " +
+               std::to_string(kOpensPerMinute) + ")";
+    LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
+    return false;
 }
 
 // What the monitor asks the backend for: the user's MTU and whether an
@@ -526,7 +537,7 @@ void Monitor::tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator 
     const std::uint32_t id = it->first;
     HookEnv env = std::move(it->second.hook_env);
     tunnels_.erase(it); // the hook (already finished), the slot, the device
-    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    start_down_hook(env);
     Message a(MsgType::TunUp);
     a.put_u32(id);
     a.put_u32(0);
@@ -633,19 +644,50 @@ HookSpec Monitor::hook_spec(const char* name, const std::string& command, const 
     return spec;
 }
 
-bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+// TunnelDownCommand runs in the background like the up hook, with the same
+// time limit (N13): the monitor keeps answering the child meanwhile (its
+// re-keys, its other tunnels), and watches the hook in its loop.
+void Monitor::start_down_hook(const HookEnv& env)
 {
-    if (command.empty()) return true;
-    const HookSpec spec = hook_spec(name, command, env);
+    if (cfg_.tunnel_down_command.empty()) return;
     try {
-        HookResult r = run_hook(spec);
-        if (r.ok()) return true;
-        LOG_ERROR("%s for %s of %s from %s %s", name, env.front().second.c_str(), user_.c_str(), peer_str().c_str(),
-                  r.describe(spec.timeout).c_str());
+        down_hooks_.push_back(
+            std::make_unique<HookProcess>(hook_spec("TunnelDownCommand", cfg_.tunnel_down_command, env)));
     } catch (const std::exception& e) {
-        LOG_ERROR("%s for %s: %s", name, env.front().second.c_str(), e.what());
+        LOG_ERROR("TunnelDownCommand for %s: %s", env.front().second.c_str(), e.what());
     }
-    return false;
+}
+
+void Monitor::watch_down_hooks(std::vector<pollfd>& pfds, int& timeout) const
+{
+    for (const auto& h : down_hooks_) {
+        if (h->fd() >= 0) pfds.push_back({h->fd(), POLLIN, 0});
+        const int ht = h->poll_timeout_ms();
+        if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
+    }
+}
+
+// Steps every running down hook (non-blocking); logs and forgets those
+// that finished.
+void Monitor::service_down_hooks()
+{
+    std::erase_if(down_hooks_, [this](const std::unique_ptr<HookProcess>& h) {
+        if (!h->service()) return false;
+        if (!h->result().ok()) {
+            const auto& env = h->spec().env;
+            LOG_ERROR("TunnelDownCommand for %s of %s from %s %s", env.front().second.c_str(), user_.c_str(),
+                      peer_str().c_str(), h->result().describe(h->spec().timeout).c_str());
+        }
+        return true;
+    });
+}
+
+// The connection has ended: the hooks still running get their time limit
+// to finish, as they would have had.
+void Monitor::finish_down_hooks()
+{
+    for (auto& h : down_hooks_) h->wait();
+    service_down_hooks();
 }
 
 // The slot and the device go first, then its TunnelDownCommand runs.
@@ -670,7 +712,7 @@ void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it,
              peer_str().c_str(), why,
              lingers ? "; the interface is still there, held open by the child, and counts as a tunnel until it goes"
                      : "");
-    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    start_down_hook(env);
 }
 
 void Monitor::end_child()
@@ -734,6 +776,7 @@ int Monitor::run()
             const int ht = t.up_hook->poll_timeout_ms();
             if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
         }
+        watch_down_hooks(pfds, timeout);
         int n = ::poll(pfds.data(), static_cast<nfds_t>(pfds.size()), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -752,6 +795,7 @@ int Monitor::run()
         if (pfds[2].revents != 0) read_child_log(false);
         try {
             service_up_hooks();
+            service_down_hooks();
         } catch (const std::exception& e) {
             LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
             ::kill(child_, SIGKILL);
@@ -785,6 +829,7 @@ int Monitor::run()
     end_child();
     read_child_log(true);
     while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
+    finish_down_hooks();
     return exit_status();
 }
 
