@@ -21,6 +21,7 @@
 #include <set>
 
 #include "auth.hpp"
+#include "auth_delay.hpp"
 #include "child_log.hpp"
 #include "live_account.hpp"
 #include "connection.hpp"
@@ -115,6 +116,7 @@ private:
     const config::KeyOptions* allowed_key(ssh_key key, const std::string& algorithm, const std::string& blob);
     AuthAnswer auth_failed(ssh_key key);
     void reply_auth(MsgType type, AuthAnswer answer);
+    void refuse_verify(ssh_key key, Clock::time_point start);
     void tun_open(Message& m);
     DeviceRequest device_request(std::uint32_t mode, std::uint32_t unit) const;
     void tun_close(Message& m);
@@ -328,6 +330,15 @@ void Monitor::reply_auth(MsgType type, AuthAnswer answer)
     reply(a);
 }
 
+// A refused signature: counted, then answered no sooner than the user's
+// minimum (auth_delay.hpp), whoever the user is.
+void Monitor::refuse_verify(ssh_key key, Clock::time_point start)
+{
+    const AuthAnswer answer = auth_failed(key);
+    ensure_minimum_time_since(start, user_name_);
+    reply_auth(MsgType::PubkeyVerifyAnswer, answer);
+}
+
 KeyPtr import_key_blob(const std::string& blob)
 {
     ssh_string s = ssh_string_new(blob.size());
@@ -357,14 +368,17 @@ void Monitor::key_allowed(Message& m)
     std::string user = m.get_string(privsep::kMaxUserName);
     std::string blob = m.get_string(privsep::kMaxKeyBlob);
     m.expect_end();
+    const auto start = Clock::now();
     begin_auth_request(user, "asks about a key");
     KeyPtr key = import_key_blob(blob);
     // A query names no algorithm we are told of (libssh's callback has
     // none): the key's type must be one we accept; the signed request that
     // follows is checked against its algorithm.
-    if (allowed_key(key.get(), {}, blob) == nullptr)
-        return reply_auth(MsgType::KeyAllowedAnswer, auth_failed(key.get()));
-    reply_auth(MsgType::KeyAllowedAnswer, AuthAnswer::Accepted);
+    const AuthAnswer answer =
+        allowed_key(key.get(), {}, blob) == nullptr ? auth_failed(key.get()) : AuthAnswer::Accepted;
+    // A query authenticates nobody: sshd holds its answer too.
+    ensure_minimum_time_since(start, user_name_);
+    reply_auth(MsgType::KeyAllowedAnswer, answer);
 }
 
 void Monitor::pubkey_verify(Message& m)
@@ -377,10 +391,11 @@ void Monitor::pubkey_verify(Message& m)
     std::string hostkey_blob = m.get_string(privsep::kMaxKeyBlob);
     std::string signature = m.get_string(privsep::kMaxSignature);
     m.expect_end();
+    const auto start = Clock::now();
     begin_auth_request(user, "asks to verify a signature");
     KeyPtr key = import_key_blob(blob);
     const config::KeyOptions* options = allowed_key(key.get(), algorithm, blob);
-    if (options == nullptr) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+    if (options == nullptr) return refuse_verify(key.get(), start);
     bool good = service == kServiceConnection;
     if (good && method == kMethodHostbound)
         good = hostkey_blob == session_hostkey_blob_; // the host key of this connection's first key exchange
@@ -397,7 +412,7 @@ void Monitor::pubkey_verify(Message& m)
     LOG_DEBUG("%s: %s signature by %s for %s (%s): %s", who_child().c_str(), config::printable(algorithm).c_str(),
               describe_key(key.get()).c_str(), user_name_.c_str(), config::printable(method, 40).c_str(),
               good ? "verified" : "refused");
-    if (!good) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+    if (!good) return refuse_verify(key.get(), start);
 
     state_ = State::Authenticated;
     user_ = user_info_->name;
