@@ -90,7 +90,8 @@ std::optional<NameLock> take(int scope, const std::string& shown_dir, const std:
         UniqueFd file(::openat(scope, name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!file) throw_errno(what, "open");
         if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) {
-            if (errno != EWOULDBLOCK && errno != EINTR) throw_errno(what, "flock");
+            if (errno == EINTR) continue;
+            if (errno != EWOULDBLOCK) throw_errno(what, "flock");
             busy.name = name;
             busy.holder = holder_of(file.get());
             return std::nullopt;
