@@ -60,7 +60,7 @@ enum class Msg : std::uint32_t {
     Ask = 113,           // string prompt (printable, newlines allowed, <= 2 KiB), uint32 echo (0/1)
     // root part -> SSH part
     OpenAnswer = 102, // uint32 ok; ok: uint32 mode, string name, string io name, string backend,
-                      //   with 1 or 2 fds; refused: string reason
+                      //   uint32 read buffer size (0: none), with 1 or 2 fds; refused: string reason
     HookDone = 106,   // uint32 which (1 up, 2 down), uint32 started, uint32 kind, uint32 status,
                       //   string error (not started)
     DetachDone = 108, // (empty)
@@ -160,10 +160,24 @@ void run_down_hook(const std::string& command, const HookEnv& env, std::chrono::
     }
 }
 
+// feth-ssh's device: pairs that dead feth-ssh or feth-sshd processes left
+// are removed first; the user's own existing pair may carry the tunnel
+// (feth-ssh(1)), but never one another live process holds.
+std::unique_ptr<Device> open_local_device(DeviceRequest r, const std::string& owner)
+{
+    sweep_leftover_devices();
+    r.adopt_existing = true;
+    r.owner = owner;
+    return feth::open_device(r);
+}
+
 class LocalPrivileged final : public Privileged {
 public:
     explicit LocalPrivileged(HookCommands h) : h_(std::move(h)) {}
-    std::unique_ptr<Device> open_device(const DeviceRequest& r) override { return feth::open_device(r); }
+    std::unique_ptr<Device> open_device(const DeviceRequest& r) override
+    {
+        return open_local_device(r, "feth-ssh pid " + std::to_string(::getpid()));
+    }
     std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) override
     {
         if (h_.up.empty()) return nullptr;
@@ -236,6 +250,7 @@ public:
         ad.name = a.get_string(wire::kMaxText);
         ad.io_name = a.get_string(wire::kMaxText);
         ad.backend = a.get_string(wire::kMaxBackendName);
+        ad.read_buffer_size = a.get_u32();
         a.expect_end();
         ad.fds = std::move(a.fds());
         return adopt_device(std::move(ad));
@@ -540,7 +555,7 @@ private:
         hooks_.timeout = std::chrono::seconds(t);
         auto a = msg(Msg::OpenAnswer);
         try {
-            device_ = feth::open_device(r);
+            device_ = open_local_device(r, "feth-ssh: " + user_ + " to " + host_);
         } catch (const std::exception& e) {
             a.put_u32(0);
             a.put_string(std::string(e.what()).substr(0, wire::kMaxText));
@@ -553,6 +568,9 @@ private:
         a.put_string(device_->name());
         a.put_string(device_->io_name());
         a.put_string(device_->backend());
+        // The descriptors come configured; a bpf reader's buffer size comes
+        // with them (Device::read_buffer_size), as the server's TunUp.
+        a.put_u32(device_->read_buffer_size());
         a.add_fd(device_->read_fd());
         if (device_->write_fd() != device_->read_fd()) a.add_fd(device_->write_fd());
         send(sock_.get(), a, kSshPeer);

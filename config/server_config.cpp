@@ -44,6 +44,9 @@ class LineApplier;
 constexpr syntax::Word<unsigned> kPermitTunnelWords[] = {
     {"no", kPermitNo}, {"point-to-point", kPermitPointToPoint}, {"ethernet", kPermitEthernet}, {"yes", kPermitYes}};
 
+// Yes/no keywords of ours, sshd's flag words (servconf.c multistate_flag).
+constexpr syntax::Word<unsigned> kYesNoWords[] = {{"yes", 1}, {"no", 0}};
+
 // One sshd_config keyword, all of it: its name, whether it accumulates,
 // where it may appear, how its value is read and how -T prints it. Adding a
 // keyword is an entry in kKeywords (below LineApplier) and its field.
@@ -517,6 +520,13 @@ public:
         store_single(config_.privsep_user, arg);
     }
 
+    void yes_no(unsigned& field)
+    {
+        const std::string& arg = single_arg();
+        if (auto v = syntax::value_of(kYesNoWords, arg, false)) return store_single(field, *v);
+        bad_value(arg, "yes or no");
+    }
+
     void tunnel_backend()
     {
         const std::string& arg = single_arg();
@@ -536,6 +546,7 @@ public:
 std::string permit_name(unsigned p) { return std::string(syntax::word_of(kPermitTunnelWords, p)); }
 std::string mtu_name(unsigned m) { return m == 0 ? std::string("default") : std::to_string(m); }
 std::string number_name(unsigned n) { return std::to_string(n); }
+std::string yes_no_name(unsigned v) { return std::string(syntax::word_of(kYesNoWords, v)); }
 std::string none_if_empty(const std::string& s) { return s.empty() ? std::string("none") : s; }
 std::string default_if_empty(const std::string& s) { return s.empty() ? std::string("(default)") : s; }
 
@@ -584,6 +595,9 @@ constexpr KeywordInfo kKeywords[] = {
          a.store_single(a.config_.tunnel_mtu, *v);
      },
      [](const C& c) { return Values{mtu_name(c.tunnel_mtu)}; }, &MatchBlock::tunnel_mtu, &C::tunnel_mtu, mtu_name},
+    {"TunnelAdoptExisting", false, [](A& a) { a.yes_no(a.config_.tunnel_adopt_existing); },
+     [](const C& c) { return Values{yes_no_name(c.tunnel_adopt_existing)}; }, &MatchBlock::tunnel_adopt_existing,
+     &C::tunnel_adopt_existing, yes_no_name},
     {"MaxStartups", false, [](A& a) { a.max_startups(); },
      [](const C& c) {
          return Values{std::to_string(c.max_startups.start) + ":" + std::to_string(c.max_startups.rate) + ":" +
@@ -683,7 +697,7 @@ constexpr bool keyword_table_complete()
 }
 static_assert(keyword_table_complete(), "a keyword table entry lacks its parser, its printer or a Match part");
 
-// "PermitTunnel, TunnelMTU and MaxTunnels": what a Match block allows, for
+// "PermitTunnel, TunnelMTU, TunnelAdoptExisting and MaxTunnels": what a Match block allows, for
 // the error that refuses the rest.
 std::string match_keywords_text()
 {
@@ -902,6 +916,13 @@ unsigned effective_tunnel_mtu(const ServerConfig& cfg, std::string_view user, st
     for (const auto& block : cfg.matches)
         if (block.tunnel_mtu && block_matches(block, user, address)) return *block.tunnel_mtu;
     return cfg.tunnel_mtu;
+}
+
+bool effective_tunnel_adopt_existing(const ServerConfig& cfg, std::string_view user, std::string_view address)
+{
+    for (const auto& block : cfg.matches)
+        if (block.tunnel_adopt_existing && block_matches(block, user, address)) return *block.tunnel_adopt_existing != 0;
+    return cfg.tunnel_adopt_existing != 0;
 }
 
 unsigned effective_max_tunnels(const ServerConfig& cfg, std::string_view user, std::string_view address)

@@ -78,7 +78,8 @@ struct PerSourcePenalties {
 };
 
 // A Match block: criteria (all must match) and the keywords it overrides.
-// Only PermitTunnel, TunnelMTU and MaxTunnels may appear inside one.
+// Only PermitTunnel, TunnelMTU, TunnelAdoptExisting and MaxTunnels may
+// appear inside one.
 struct MatchCriterion {
     std::string name;     // "all", "user" or "address" (lower case)
     std::string patterns; // comma-separated pattern list ("" for all)
@@ -87,6 +88,7 @@ struct MatchBlock {
     std::vector<MatchCriterion> criteria;
     std::optional<unsigned> permit_tunnel;
     std::optional<unsigned> tunnel_mtu; // 0: the device's default
+    std::optional<unsigned> tunnel_adopt_existing; // 0 or 1
     std::optional<unsigned> max_tunnels;
     std::string where; // "<file> line <n>", for logs
 };
@@ -102,6 +104,11 @@ struct ServerConfig {
     std::vector<std::string> allow_users;          // AllowUsers patterns
     std::string tunnel_backend = "auto";           // TunnelBackend
     unsigned tunnel_mtu = 0;                       // TunnelMTU (0: "default", the device's own)
+    // TunnelAdoptExisting: whether a pair (TunnelBackend pair or feth) that
+    // feth-ssh did not make, found under the unit asked for, may carry a
+    // tunnel as found. Off: a second user could otherwise join a segment
+    // someone else set up (a yes/no, 0 or 1, for Match blocks' slots).
+    unsigned tunnel_adopt_existing = 0;
     std::vector<std::string> deny_users;           // DenyUsers patterns
     MaxStartups max_startups;                      // MaxStartups
     unsigned per_source_max_startups = 0;          // PerSourceMaxStartups (0: none)
@@ -209,6 +216,9 @@ unsigned effective_permit_tunnel(const ServerConfig& config, std::string_view us
 
 // TunnelMTU for this user and peer, the same way (0: leave the default).
 unsigned effective_tunnel_mtu(const ServerConfig& config, std::string_view user, std::string_view address);
+
+// TunnelAdoptExisting for this user and peer, the same way.
+bool effective_tunnel_adopt_existing(const ServerConfig& config, std::string_view user, std::string_view address);
 
 // MaxTunnels for this user and peer, the same way.
 unsigned effective_max_tunnels(const ServerConfig& config, std::string_view user, std::string_view address);

@@ -21,6 +21,7 @@
 #include "base/detach.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
+#include "tunnel/device.hpp"
 #include "tunnel/ssh_handles.hpp"
 
 namespace {
@@ -160,6 +161,8 @@ int main(int argc, char** argv)
         const feth::server::HelperPrograms helpers = feth::server::find_helper_programs(argv[0]);
         if (::geteuid() != 0)
             LOG_INFO("Not running as root: creating tunnel devices will probably fail (EPERM).");
+        else
+            feth::sweep_leftover_devices(); // pairs of tunnels whose process died (device.hpp)
 
         auto identity = feth::server::prepare_privsep(cfg);
         auto settings_from = [&args, log_opts](feth::server::ConfigSource src, feth::config::ServerConfig c) mutable {

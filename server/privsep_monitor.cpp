@@ -18,7 +18,9 @@
 #include <set>
 
 #include "auth.hpp"
+#include "auth_delay.hpp"
 #include "child_log.hpp"
+#include "live_account.hpp"
 #include "connection.hpp"
 #include "handover.hpp"
 #include "network_child.hpp"
@@ -60,12 +62,10 @@ constexpr auto kMessageDeadline = std::chrono::seconds(10);
 // tunnels at most); a child that keeps sending more than this is not ours.
 constexpr double kStatsPerSecond = 20;
 constexpr double kStatsBurst = 40;
-// L5: tunnels whose hooks run (TunnelUpCommand, then TunnelDownCommand,
-// both root shells) one connection may open per minute. Honest clients
-// open a tunnel or two and keep it; one that cycles open/close to spawn
-// root processes is refused past this, with a log line.
-constexpr std::size_t kHookedOpensPerMinute = 30;
-constexpr auto kHookWindow = std::chrono::seconds(60);
+// L5, N13: tunnels one connection may open per minute, hooks or not (each
+// open makes and removes a root-created interface, and runs the hooks).
+constexpr std::size_t kOpensPerMinute = 30;
+constexpr auto kOpenWindow = std::chrono::seconds(60);
 
 bool g_kernel_refuses_descriptors = true;
 
@@ -116,7 +116,9 @@ private:
     const config::KeyOptions* allowed_key(ssh_key key, const std::string& algorithm, const std::string& blob);
     AuthAnswer auth_failed(ssh_key key);
     void reply_auth(MsgType type, AuthAnswer answer);
+    void refuse_verify(ssh_key key, Clock::time_point start);
     void tun_open(Message& m);
+    DeviceRequest device_request(std::uint32_t mode, std::uint32_t unit) const;
     void tun_close(Message& m);
     void tun_stats(Message& m);
     HookSpec hook_spec(const char* name, const std::string& command, const HookEnv& env) const;
@@ -124,7 +126,11 @@ private:
     void tunnel_up(std::map<std::uint32_t, MonitorTunnel>::iterator it);
     void tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator it, const std::string& why);
     HookEnv hook_env(const Device& device, std::uint32_t mode, std::uint32_t unit) const;
-    bool run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const;
+    void start_down_hook(const HookEnv& env);
+    void watch_down_hooks(std::vector<pollfd>& pfds, int& timeout) const;
+    void service_down_hooks();
+    void finish_down_hooks();
+    bool open_rate_allows(TunnelDecision& d);
     void remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it, const char* why);
     std::size_t tunnels_in_use();
     Clock::time_point message_deadline() const;
@@ -184,7 +190,9 @@ private:
     // hold a dup): they count against the tunnel limit until they go.
     std::vector<std::string> lingering_;
     Clock::time_point grace_end_;
-    std::deque<Clock::time_point> hooked_opens_; // within the last kHookWindow
+    std::deque<Clock::time_point> recent_opens_; // within the last kOpenWindow
+    // TunnelDownCommands still running (start_down_hook).
+    std::vector<std::unique_ptr<HookProcess>> down_hooks_;
     double stats_tokens_ = kStatsBurst;
     Clock::time_point stats_refilled_ = Clock::now();
 };
@@ -241,6 +249,8 @@ void Monitor::hostkey_sign(Message& m)
     std::string sig_blob(static_cast<const char*>(ssh_string_data(sig)), ssh_string_len(sig));
     ssh_string_burn(sig);
     ssh_string_free(sig);
+    LOG_DEBUG("%s: host key signature for %s", who_child().c_str(),
+              session_id_.empty() ? "the key exchange" : "a re-key");
     if (session_id_.empty()) {
         session_id_ = hash;
         session_hostkey_blob_ = blob;
@@ -274,6 +284,9 @@ void Monitor::fix_user(const std::string& name)
         LOG_AUTH("Invalid user %s from %s port %u", name.c_str(), peer_.address.c_str(), peer_.port);
         return;
     }
+    // sshd's allowed_user() order: a live account first (live_account.hpp),
+    // then DenyUsers/AllowUsers.
+    if (!account_is_live(info->name)) return;
     const std::string denied = config::user_access_problem(cfg_, info->name, peer_.address);
     if (!denied.empty()) {
         LOG_AUTH("User %s from %s not allowed because %s", info->name.c_str(), peer_.address.c_str(), denied.c_str());
@@ -322,6 +335,15 @@ void Monitor::reply_auth(MsgType type, AuthAnswer answer)
     reply(a);
 }
 
+// A refused signature: counted, then answered no sooner than the user's
+// minimum (auth_delay.hpp), whoever the user is.
+void Monitor::refuse_verify(ssh_key key, Clock::time_point start)
+{
+    const AuthAnswer answer = auth_failed(key);
+    ensure_minimum_time_since(start, user_name_);
+    reply_auth(MsgType::PubkeyVerifyAnswer, answer);
+}
+
 KeyPtr import_key_blob(const std::string& blob)
 {
     ssh_string s = ssh_string_new(blob.size());
@@ -351,14 +373,17 @@ void Monitor::key_allowed(Message& m)
     std::string user = m.get_string(privsep::kMaxUserName);
     std::string blob = m.get_string(privsep::kMaxKeyBlob);
     m.expect_end();
+    const auto start = Clock::now();
     begin_auth_request(user, "asks about a key");
     KeyPtr key = import_key_blob(blob);
     // A query names no algorithm we are told of (libssh's callback has
     // none): the key's type must be one we accept; the signed request that
     // follows is checked against its algorithm.
-    if (allowed_key(key.get(), {}, blob) == nullptr)
-        return reply_auth(MsgType::KeyAllowedAnswer, auth_failed(key.get()));
-    reply_auth(MsgType::KeyAllowedAnswer, AuthAnswer::Accepted);
+    const AuthAnswer answer =
+        allowed_key(key.get(), {}, blob) == nullptr ? auth_failed(key.get()) : AuthAnswer::Accepted;
+    // A query authenticates nobody: sshd holds its answer too.
+    ensure_minimum_time_since(start, user_name_);
+    reply_auth(MsgType::KeyAllowedAnswer, answer);
 }
 
 void Monitor::pubkey_verify(Message& m)
@@ -371,10 +396,11 @@ void Monitor::pubkey_verify(Message& m)
     std::string hostkey_blob = m.get_string(privsep::kMaxKeyBlob);
     std::string signature = m.get_string(privsep::kMaxSignature);
     m.expect_end();
+    const auto start = Clock::now();
     begin_auth_request(user, "asks to verify a signature");
     KeyPtr key = import_key_blob(blob);
     const config::KeyOptions* options = allowed_key(key.get(), algorithm, blob);
-    if (options == nullptr) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+    if (options == nullptr) return refuse_verify(key.get(), start);
     bool good = service == kServiceConnection;
     if (good && method == kMethodHostbound)
         good = hostkey_blob == session_hostkey_blob_; // the host key of this connection's first key exchange
@@ -391,7 +417,7 @@ void Monitor::pubkey_verify(Message& m)
     LOG_DEBUG("%s: %s signature by %s for %s (%s): %s", who_child().c_str(), config::printable(algorithm).c_str(),
               describe_key(key.get()).c_str(), user_name_.c_str(), config::printable(method, 40).c_str(),
               good ? "verified" : "refused");
-    if (!good) return reply_auth(MsgType::PubkeyVerifyAnswer, auth_failed(key.get()));
+    if (!good) return refuse_verify(key.get(), start);
 
     state_ = State::Authenticated;
     user_ = user_info_->name;
@@ -410,19 +436,7 @@ void Monitor::tun_open(Message& m)
     m.expect_end();
     unsigned permit = config::effective_permit_tunnel(cfg_, user_, peer_.address);
     auto d = decide_tunnel({mode, unit}, permit, &key_options_, tunnels_in_use());
-    const bool hooked = !cfg_.tunnel_up_command.empty() || !cfg_.tunnel_down_command.empty();
-    if (d.allowed && hooked) {
-        const auto now = Clock::now();
-        while (!hooked_opens_.empty() && now - hooked_opens_.front() >= kHookWindow) hooked_opens_.pop_front();
-        if (hooked_opens_.size() >= kHookedOpensPerMinute) {
-            d.allowed = false;
-            d.debug_line = kTunnelFailedLine;
-            d.reason = "tunnel hooks already ran for " + std::to_string(hooked_opens_.size()) +
-                       " tunnels in the last minute on this connection (limit " +
-                       std::to_string(kHookedOpensPerMinute) + ")";
-            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
-        }
-    }
+    if (d.allowed) open_rate_allows(d);
     // MaxTunnels counts this user's tunnels over every connection, in the
     // shared status table, and reserves a slot there before the device
     // exists, so that two connections opening at once cannot both pass.
@@ -446,12 +460,12 @@ void Monitor::tun_open(Message& m)
     std::unique_ptr<Device> device;
     if (d.allowed) {
         try {
-            device = open_device(DeviceRequest{static_cast<TunMode>(mode), d.unit, cfg_.tunnel_backend,
-                                               config::effective_tunnel_mtu(cfg_, user_, peer_.address)});
+            device = open_device(device_request(mode, d.unit));
         } catch (const std::exception& e) {
             d.allowed = false;
             d.debug_line = kTunnelFailedLine;
             d.reason = e.what();
+            LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), e.what());
         }
     }
     Message a(MsgType::TunOpenAnswer);
@@ -461,7 +475,7 @@ void Monitor::tun_open(Message& m)
         a.put_string(d.reason.substr(0, privsep::kMaxText));
         return reply(a);
     }
-    if (hooked) hooked_opens_.push_back(Clock::now());
+    recent_opens_.push_back(Clock::now());
     const std::uint32_t id = next_id_++;
     MonitorTunnel& t = tunnels_[id];
     t.hook_env = hook_env(*device, mode, unit);
@@ -483,6 +497,35 @@ void Monitor::tun_open(Message& m)
         LOG_ERROR("TunnelUpCommand for %s: %s", t.device->name().c_str(), e.what());
         tunnel_up_failed(it, "TunnelUpCommand failed for " + t.device->name());
     }
+}
+
+// Open/close churn (N13, L5): each open makes and removes a root-created
+// interface (RTNL, udev, NetworkManager) and runs the hooks as root. Honest
+// clients open a tunnel or two and keep it; past kOpensPerMinute in a
+// minute this connection's opens are refused, with a log line.
+bool Monitor::open_rate_allows(TunnelDecision& d)
+{
+    const auto now = Clock::now();
+    while (!recent_opens_.empty() && now - recent_opens_.front() >= kOpenWindow) recent_opens_.pop_front();
+    if (recent_opens_.size() < kOpensPerMinute) return true;
+    d.allowed = false;
+    d.debug_line = kTunnelFailedLine;
+    d.reason = std::to_string(recent_opens_.size()) + " tunnels opened in the last minute on this connection (limit " +
+               std::to_string(kOpensPerMinute) + ")";
+    LOG_INFO("Refused a tunnel for %s from %s: %s", user_.c_str(), peer_str().c_str(), d.reason.c_str());
+    return false;
+}
+
+// What the monitor asks the backend for: the user's MTU and whether an
+// existing pair may be used (Match blocks), and who holds the device, for
+// the refusal another tunnel asking for the same unit gets.
+DeviceRequest Monitor::device_request(std::uint32_t mode, std::uint32_t unit) const
+{
+    DeviceRequest r(static_cast<TunMode>(mode), unit, cfg_.tunnel_backend,
+                    config::effective_tunnel_mtu(cfg_, user_, peer_.address));
+    r.adopt_existing = config::effective_tunnel_adopt_existing(cfg_, user_, peer_.address);
+    r.owner = "feth-sshd: " + user_ + " from " + peer_str();
+    return r;
 }
 
 // The tunnel is up (its hook succeeded, or it has none): the audit line,
@@ -515,7 +558,7 @@ void Monitor::tunnel_up_failed(std::map<std::uint32_t, MonitorTunnel>::iterator 
     const std::uint32_t id = it->first;
     HookEnv env = std::move(it->second.hook_env);
     tunnels_.erase(it); // the hook (already finished), the slot, the device
-    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    start_down_hook(env);
     Message a(MsgType::TunUp);
     a.put_u32(id);
     a.put_u32(0);
@@ -622,19 +665,50 @@ HookSpec Monitor::hook_spec(const char* name, const std::string& command, const 
     return spec;
 }
 
-bool Monitor::run_tunnel_hook(const char* name, const std::string& command, const HookEnv& env) const
+// TunnelDownCommand runs in the background like the up hook, with the same
+// time limit (N13): the monitor keeps answering the child meanwhile (its
+// re-keys, its other tunnels), and watches the hook in its loop.
+void Monitor::start_down_hook(const HookEnv& env)
 {
-    if (command.empty()) return true;
-    const HookSpec spec = hook_spec(name, command, env);
+    if (cfg_.tunnel_down_command.empty()) return;
     try {
-        HookResult r = run_hook(spec);
-        if (r.ok()) return true;
-        LOG_ERROR("%s for %s of %s from %s %s", name, env.front().second.c_str(), user_.c_str(), peer_str().c_str(),
-                  r.describe(spec.timeout).c_str());
+        down_hooks_.push_back(
+            std::make_unique<HookProcess>(hook_spec("TunnelDownCommand", cfg_.tunnel_down_command, env)));
     } catch (const std::exception& e) {
-        LOG_ERROR("%s for %s: %s", name, env.front().second.c_str(), e.what());
+        LOG_ERROR("TunnelDownCommand for %s: %s", env.front().second.c_str(), e.what());
     }
-    return false;
+}
+
+void Monitor::watch_down_hooks(std::vector<pollfd>& pfds, int& timeout) const
+{
+    for (const auto& h : down_hooks_) {
+        if (h->fd() >= 0) pfds.push_back({h->fd(), POLLIN, 0});
+        const int ht = h->poll_timeout_ms();
+        if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
+    }
+}
+
+// Steps every running down hook (non-blocking); logs and forgets those
+// that finished.
+void Monitor::service_down_hooks()
+{
+    std::erase_if(down_hooks_, [this](const std::unique_ptr<HookProcess>& h) {
+        if (!h->service()) return false;
+        if (!h->result().ok()) {
+            const auto& env = h->spec().env;
+            LOG_ERROR("TunnelDownCommand for %s of %s from %s %s", env.front().second.c_str(), user_.c_str(),
+                      peer_str().c_str(), h->result().describe(h->spec().timeout).c_str());
+        }
+        return true;
+    });
+}
+
+// The connection has ended: the hooks still running get their time limit
+// to finish, as they would have had.
+void Monitor::finish_down_hooks()
+{
+    for (auto& h : down_hooks_) h->wait();
+    service_down_hooks();
 }
 
 // The slot and the device go first, then its TunnelDownCommand runs.
@@ -659,7 +733,7 @@ void Monitor::remove_tunnel(std::map<std::uint32_t, MonitorTunnel>::iterator it,
              peer_str().c_str(), why,
              lingers ? "; the interface is still there, held open by the child, and counts as a tunnel until it goes"
                      : "");
-    run_tunnel_hook("TunnelDownCommand", cfg_.tunnel_down_command, env);
+    start_down_hook(env);
 }
 
 void Monitor::end_child()
@@ -723,6 +797,7 @@ int Monitor::run()
             const int ht = t.up_hook->poll_timeout_ms();
             if (ht >= 0) timeout = timeout < 0 ? ht : std::min(timeout, ht);
         }
+        watch_down_hooks(pfds, timeout);
         int n = ::poll(pfds.data(), static_cast<nfds_t>(pfds.size()), timeout);
         if (n < 0) {
             if (errno == EINTR) continue;
@@ -741,6 +816,7 @@ int Monitor::run()
         if (pfds[2].revents != 0) read_child_log(false);
         try {
             service_up_hooks();
+            service_down_hooks();
         } catch (const std::exception& e) {
             LOG_ERROR("monitor: %s: %s; killing it", who_child().c_str(), e.what());
             ::kill(child_, SIGKILL);
@@ -774,6 +850,7 @@ int Monitor::run()
     end_child();
     read_child_log(true);
     while (!tunnels_.empty()) remove_tunnel(tunnels_.begin(), "connection ended");
+    finish_down_hooks();
     return exit_status();
 }
 

@@ -28,7 +28,9 @@ constexpr int kSlots = 1024;
 
 struct Slot {
     std::atomic<std::int32_t> owner; // pid of the monitor, negative while it fills the slot, 0: free
-    char user[64];
+    // The whole name (login names are at most 255 bytes, pubkey_auth.cpp):
+    // MaxTunnels compares it, and a cut name would count as another user.
+    char user[256];
     char remote_address[64];
     char interface[16];
     char io_interface[16];

@@ -8,6 +8,7 @@
 // (one for tap, tun and utun; two, read then write, for pair and feth).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "device.hpp"
@@ -25,6 +26,8 @@ void prepare_linux_tuntap_queries();
 // of macOS's feth pairs.
 std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request);
+// Removes the pairs tunnels that died left behind; returns how many.
+std::size_t sweep_linux_pairs();
 #endif
 
 #if FETH_DARWIN_BACKENDS
@@ -32,6 +35,8 @@ std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request);
 // through AF_NDRV.
 std::unique_ptr<Device> open_darwin_feth(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_darwin_feth(AdoptRequest& request);
+// Removes the feth pairs tunnels that died left behind; returns how many.
+std::size_t sweep_darwin_feth();
 // utun through the com.apple.net.utun_control kernel control.
 std::unique_ptr<Device> open_darwin_utun(const DeviceRequest& request);
 std::unique_ptr<Device> adopt_darwin_utun(AdoptRequest& request);

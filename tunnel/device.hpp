@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/fd.hpp"
@@ -96,10 +97,24 @@ public:
 // What a tunnel asks for. `backend` is "auto" (the platform's default for the
 // mode) or a backend's name ("tap", "tun", "pair", "feth", "utun").
 struct DeviceRequest {
+    DeviceRequest() = default;
+    DeviceRequest(TunMode m, std::uint32_t u, std::string b, unsigned t)
+        : mode(m), unit(u), backend(std::move(b)), mtu(t)
+    {
+    }
+
     TunMode mode = TunMode::Ethernet;
     std::uint32_t unit = kTunUnitAny;
     std::string backend = "auto";
     unsigned mtu = 0; // 0: leave the interface's default
+    // Whether an existing pair this host's feth-ssh did not make (an
+    // administrator's, or the user's own) may carry the tunnel, as found.
+    // feth-sshd: TunnelAdoptExisting (off by default); feth-ssh: on. A
+    // pair another live tunnel holds is refused either way.
+    bool adopt_existing = false;
+    // Who opens it, for the refusal another opener of the unit sees
+    // (device_lock.hpp): "alice from 198.18.0.2 port 51000".
+    std::string owner;
 };
 
 // Every backend's name on any platform, as a config names it: a config
@@ -117,6 +132,12 @@ std::string backend_names_text();
 // Picks the backend for the request on this platform and opens it. Throws
 // SystemError or InputError naming the device and the cause.
 std::unique_ptr<Device> open_device(const DeviceRequest& request);
+
+// Removes the tunnel pairs (veth on Linux, feth on macOS) that a process
+// which died left behind: those with this host's MAC marks whose names no
+// live process reserves. feth-sshd and feth-ssh's root part call it when
+// they start. Returns how many pairs went; never throws (logs instead).
+std::size_t sweep_leftover_devices() noexcept;
 
 // Descriptors of a device someone else opened (the privilege-separation
 // monitor, which passes them over SCM_RIGHTS), with what that opener's

@@ -4,6 +4,7 @@
 
 #include "backends.hpp"
 #include "base/error.hpp"
+#include "base/log.hpp"
 #include "tunnel/darwin_backends.hpp"
 
 #if FETH_DARWIN_BACKENDS
@@ -113,6 +114,20 @@ std::unique_ptr<Device> adopt_device(AdoptRequest request)
     throw InputError("device " + request.name + ": no " + tun_mode_name(request.mode) + " tunnel backend named '" +
                      request.backend + "' to adopt on this system (available: " + known_backends(request.mode) +
                      ")");
+}
+
+std::size_t sweep_leftover_devices() noexcept
+{
+    try {
+#if FETH_LINUX_BACKENDS
+        return backends::sweep_linux_pairs();
+#elif FETH_DARWIN_BACKENDS
+        return backends::sweep_darwin_feth();
+#endif
+    } catch (const std::exception& e) {
+        LOG_ERROR("removing tunnel pairs left behind: %s", e.what());
+    }
+    return 0;
 }
 
 void prepare_device_queries()

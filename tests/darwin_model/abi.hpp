@@ -120,4 +120,19 @@ struct DarwinSockaddrCtl {
 };
 static_assert(sizeof(DarwinSockaddrCtl) == 32);
 
+// struct sockaddr_dl (bsd/net/if_dl.h): a link-level address, the AF_LINK
+// entry getifaddrs gives for each interface; the name, then the address
+// (LLADDR), in sdl_data.
+struct DarwinSockaddrDl {
+    std::uint8_t sdl_len;
+    std::uint8_t sdl_family;
+    std::uint16_t sdl_index;
+    std::uint8_t sdl_type;
+    std::uint8_t sdl_nlen;
+    std::uint8_t sdl_alen;
+    std::uint8_t sdl_slen;
+    char sdl_data[12];
+};
+static_assert(sizeof(DarwinSockaddrDl) == 20);
+
 } // namespace feth::darwin_model

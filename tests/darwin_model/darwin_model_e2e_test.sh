@@ -164,9 +164,8 @@ case_root_part_reconnect() {
 
 # kill -9 of a connection's monitor: nothing destroys its feth pair (feth
 # interfaces are not tied to a descriptor, if_fake.c:3686-3712), so the
-# next feth-sshd must sweep it at start-up. That sweep is issue 26's: until
-# it lands this case fails (it shows the leak, review defect 6), so it
-# runs only by name: darwin_model_e2e_test.sh kill9_monitor.
+# next feth-sshd must sweep it at start-up (the pair carries this host's
+# MAC marks, tunnel/darwin/feth_pair.cpp; review defect 6).
 case_kill9_monitor() {
   E2E_CURRENT="kill -9 of the monitor"
   start_feth_sshd
@@ -184,6 +183,54 @@ case_kill9_monitor() {
   pass "kill -9 of the monitor: the restarted feth-sshd swept the pair"
 }
 
+# One owner per unit (issue 26), on the feth backend: another user asking
+# for feth0 while root's tunnel holds it is refused, as sshd refuses a busy
+# tun, and the server log names the holder; root's tunnel carries on; the
+# other user's "any" gets feth1.
+OUSER=""
+model_cleanup() {
+  local status=$?
+  e2e_cleanup
+  local rc=$?
+  if [ -n "$OUSER" ] && id "$OUSER" >/dev/null 2>&1; then userdel "$OUSER" >/dev/null 2>&1 || true; fi
+  [ "$status" != 0 ] && return "$status"
+  return "$rc"
+}
+trap model_cleanup EXIT
+case_two_users_one_unit() {
+  E2E_CURRENT="two users, one feth unit"
+  start_feth_sshd
+  start_bg ssh-root cli $SSH -o Tunnel=ethernet -w 0:0 -N root@"$UNDERLAY_SRV"
+  local root_pid=$BG_PID other_pid any_pid status=0
+  wait_until 100 "feth0 peered with feth5000 on the server" peered_in "$NS_SRV" feth0 feth5000
+  wait_until 100 "tap0 on the client" link_in "$NS_CLI" tap0
+  configure_tunnel feth0 tap0
+  ping_both
+  OUSER="fethm$E2E_ID"
+  OUSER=${OUSER:0:31}
+  useradd -M -d "$TMP" -s /bin/sh "$OUSER"
+  usermod -p '*' "$OUSER" # not locked (a locked account is refused)
+  chmod 644 "$TMP/authorized_keys" # read as the user logging in
+  start_bg ssh-other cli $SSH -o Tunnel=ethernet -o ExitOnForwardFailure=yes -w 1:0 -N "$OUSER@$UNDERLAY_SRV"
+  other_pid=$BG_PID
+  wait_until 100 "$OUSER's ssh to end" sh -c "! kill -0 $other_pid 2>/dev/null"
+  wait "$other_pid" || status=$?
+  [ "$status" != 0 ] || fail "$OUSER's ssh -w 1:0 was not refused"
+  grep -qE "Refused a tunnel for $OUSER from .*device feth0: in use by another tunnel, pid [0-9]+" \
+    "$TMP/feth-sshd.log" || fail "the server log does not name feth0 and its holder"
+  ping_both
+  pass "$OUSER refused feth0 held by root; root's tunnel carries on"
+  start_bg ssh-any cli $SSH -o Tunnel=ethernet -o ExitOnForwardFailure=yes -w 1:any -N "$OUSER@$UNDERLAY_SRV"
+  any_pid=$BG_PID
+  wait_until 100 "$OUSER's tunnel on feth1" grep -q "Tunnel feth1 (ethernet) opened for $OUSER" "$TMP/feth-sshd.log"
+  stop_pid "$any_pid" || true
+  stop_pid "$root_pid" || true
+  wait_until 50 "feth0, feth1 and their peers removed" sh -c "[ -z \"\$(ip netns exec $NS_SRV ip -o link show | grep -E ': feth')\" ]"
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "any skips the held feth0: $OUSER got feth1; every pair removed"
+}
+
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(ethernet_feth point_to_point_utun tunnel_mtu_9000 root_part_reconnect)
+[ ${#cases[@]} -gt 0 ] || cases=(ethernet_feth point_to_point_utun tunnel_mtu_9000 root_part_reconnect kill9_monitor
+  two_users_one_unit)
 for c in "${cases[@]}"; do "case_$c"; done

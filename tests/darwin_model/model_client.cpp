@@ -4,6 +4,8 @@
 // the descriptor itself (model_protocol.hpp). Compiled with Linux's headers:
 // the Darwin structures come from darwin_model/abi.hpp.
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,6 +16,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -295,6 +300,85 @@ struct if_nameindex* if_nameindex()
 void if_freenameindex(struct if_nameindex* list)
 {
     ::if_freenameindex(list);
+}
+
+namespace {
+
+// One getifaddrs answer in Darwin's shape, kept until freeifaddrs.
+struct LinkList {
+    // A sockaddr_dl with room for a name of up to IFNAMSIZ and an address.
+    struct alignas(8) Storage {
+        unsigned char bytes[sizeof(darwin_model::DarwinSockaddrDl) + 16];
+    };
+    std::vector<ifaddrs> nodes;
+    std::vector<Storage> addresses;
+    std::vector<std::string> names;
+};
+
+std::mutex link_lists_mutex;
+std::map<const ifaddrs*, std::unique_ptr<LinkList>>& link_lists()
+{
+    static std::map<const ifaddrs*, std::unique_ptr<LinkList>> lists;
+    return lists;
+}
+
+} // namespace
+
+// getifaddrs as Darwin answers the backends' question (a link-layer
+// address, feth_pair.cpp): one AF_LINK entry, a struct sockaddr_dl with the
+// name and then the 6-byte address (bsd/net/if_dl.h, LLADDR), per Ethernet
+// interface. The model's interfaces are real Linux interfaces of the same
+// names and addresses, whose AF_PACKET entries carry them. The backends
+// read the family through the platform's struct sockaddr, whose family is
+// 16 bits at offset 0 on Linux where Darwin has sa_len then sa_family: the
+// family is written as Linux reads it, the rest in Darwin's layout (the
+// length byte, which nothing reads, is lost to it).
+int getifaddrs(struct ifaddrs** out)
+{
+    ifaddrs* found = nullptr;
+    if (::getifaddrs(&found) != 0) return -1;
+    auto list = std::make_unique<LinkList>();
+    for (const ifaddrs* a = found; a != nullptr; a = a->ifa_next) {
+        if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_PACKET) continue;
+        const auto* ll = reinterpret_cast<const sockaddr_ll*>(a->ifa_addr);
+        const std::string name = a->ifa_name;
+        if (ll->sll_halen != 6 || name.size() > 15) continue;
+        LinkList::Storage st{};
+        auto* dl = reinterpret_cast<darwin_model::DarwinSockaddrDl*>(st.bytes);
+        dl->sdl_index = static_cast<std::uint16_t>(ll->sll_ifindex);
+        dl->sdl_type = 6; // IFT_ETHER
+        dl->sdl_nlen = static_cast<std::uint8_t>(name.size());
+        dl->sdl_alen = 6;
+        std::memcpy(dl->sdl_data, name.data(), name.size());
+        std::memcpy(dl->sdl_data + name.size(), ll->sll_addr, 6);
+        const sa_family_t family = static_cast<sa_family_t>(darwin_model::kAfLink);
+        std::memcpy(st.bytes, &family, sizeof family);
+        list->addresses.push_back(st);
+        list->names.push_back(name);
+    }
+    ::freeifaddrs(found);
+    list->nodes.resize(list->addresses.size());
+    for (std::size_t i = 0; i < list->nodes.size(); ++i) {
+        ifaddrs& n = list->nodes[i];
+        n = ifaddrs{};
+        n.ifa_next = i + 1 < list->nodes.size() ? &list->nodes[i + 1] : nullptr;
+        n.ifa_name = list->names[i].data();
+        n.ifa_addr = reinterpret_cast<sockaddr*>(list->addresses[i].bytes);
+    }
+    if (list->nodes.empty()) {
+        *out = nullptr;
+        return 0;
+    }
+    *out = list->nodes.data();
+    std::lock_guard<std::mutex> lock(link_lists_mutex);
+    link_lists()[*out] = std::move(list);
+    return 0;
+}
+
+void freeifaddrs(struct ifaddrs* list)
+{
+    std::lock_guard<std::mutex> lock(link_lists_mutex);
+    link_lists().erase(list);
 }
 
 // The host UUID: this machine's id (/etc/machine-id, 32 hex digits).

@@ -139,6 +139,61 @@ case_bad_signatures() {
   pass "20 bad signatures on offer, MaxAuthTries 3: cut off after 3, 3 'Failed publickey' lines; the same good key works after"
 }
 
+# Only live accounts (N4), as sshd's allowed_user() without PAM: a locked
+# password, an expired account and a missing shell are refused with sshd's
+# log lines before any key is looked at; a live user with the same key
+# logs in.
+LIVE_USERS=()
+live_cleanup() {
+  local status=$? u
+  e2e_cleanup
+  local rc=$?
+  for u in "${LIVE_USERS[@]}"; do id "$u" >/dev/null 2>&1 && userdel "$u" >/dev/null 2>&1 || true; done
+  [ "$status" != 0 ] && return "$status"
+  return "$rc"
+}
+case_live_accounts() {
+  E2E_CURRENT="live accounts"
+  if ! command -v useradd >/dev/null || ! command -v chage >/dev/null; then
+    echo "SKIP (live accounts): needs useradd and chage"
+    return 0
+  fi
+  trap live_cleanup EXIT
+  local live="fethok$E2E_ID" locked="fethlk$E2E_ID" expired="fethex$E2E_ID" noshell="fethns$E2E_ID" u
+  LIVE_USERS=("$live" "$locked" "$expired" "$noshell")
+  useradd -M -d "$TMP" -s /bin/sh "$live"
+  useradd -M -d "$TMP" -s /bin/sh "$locked"
+  useradd -M -d "$TMP" -s /bin/sh "$expired"
+  useradd -M -d "$TMP" -s "$TMP/no-such-shell" "$noshell"
+  for u in "$live" "$expired" "$noshell"; do usermod -p '*' "$u"; done # no password, not locked
+  usermod -p '!' "$locked"
+  chage -E 1 "$expired" # expired on 2 January 1970
+  chmod 644 "$TMP/authorized_keys" # read as the user logging in
+  start_feth_sshd
+  for u in "$locked" "$expired" "$noshell"; do
+    # Bounded: a login that succeeds would keep ssh -N running.
+    # shellcheck disable=SC2046
+    in_cli timeout "$(scaled 10)" $(ssh_to) -i "$TMP/id_ed25519" -o Tunnel=ethernet -w 0:0 -N "$u@$UNDERLAY_SRV" \
+      >"$TMP/ssh-$u.log" 2>&1 || true
+    ! grep -q "Accepted publickey for $u " "$TMP/feth-sshd.log" || fail "$u was accepted"
+    grep -q "Permission denied" "$TMP/ssh-$u.log" || fail "$u: ssh did not say Permission denied: $(cat "$TMP/ssh-$u.log")"
+  done
+  grep -q "User $locked not allowed because account is locked" "$TMP/feth-sshd.log" || fail "no locked line for $locked"
+  grep -q "Account $expired has expired" "$TMP/feth-sshd.log" || fail "no expiry line for $expired"
+  grep -q "User $expired not allowed because account is locked" "$TMP/feth-sshd.log" || fail "no refusal for $expired"
+  grep -q "User $noshell not allowed because shell $TMP/no-such-shell does not exist" "$TMP/feth-sshd.log" ||
+    fail "no shell line for $noshell"
+  # shellcheck disable=SC2046
+  start_bg ssh-live cli $(ssh_to) -i "$TMP/id_ed25519" -o Tunnel=ethernet -w 0:0 -N "$live@$UNDERLAY_SRV"
+  local pid=$BG_PID
+  wait_until 100 "$live's tunnel" grep -q "Tunnel tap0 (ethernet) opened for $live " "$TMP/feth-sshd.log"
+  stop_pid "$pid" || true
+  stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
+  pass "locked, expired and shell-less accounts refused with sshd's lines; a live account with the same key tunnels"
+}
+
 case_user_key_types
 case_host_key_types
 case_bad_signatures
+case_live_accounts
+assert_no_sanitizer_reports

@@ -7,6 +7,9 @@
 # ClientAlive keepalives (interval 1, count 2) and answers the client's, and
 # the connection stays. Then tunnel 1 comes up and carries pings, and tunnel
 # 2, whose up hook fails, is refused with sshd's debug line and logged.
+# Its TunnelDownCommand is held in turn (N13: it runs in the background
+# like the up hook): meanwhile tunnel 0 carries pings through re-keys
+# (RekeyLimit 32K), which the monitor must sign.
 source "$(dirname "$0")/lib.sh"
 [ -x "${FETH_BAD_CLIENT:-}" ] || { echo "SKIP: FETH_BAD_CLIENT not built"; exit 77; }
 e2e_init
@@ -26,10 +29,20 @@ case "\$FETH_UNIT" in
 esac
 EOF2
 chmod +x "$TMP/up.sh"
+cat >"$TMP/down.sh" <<EOF2
+#!/bin/sh
+[ "\$FETH_UNIT" = 2 ] || exit 0
+: >"$STEPS/down2.started"
+i=0
+while [ ! -e "$STEPS/down2.release" ] && [ \$i -lt $(scaled 1200) ]; do sleep 0.1; i=\$((i + 1)); done
+: >"$STEPS/down2.finished"
+EOF2
+chmod +x "$TMP/down.sh"
 
 E2E_CURRENT="a slow up hook on one connection"
-start_feth_sshd -o "TunnelUpCommand=$TMP/up.sh" -o TunnelCommandTimeout="$(scaled 200)" \
-  -o ClientAliveInterval=1 -o ClientAliveCountMax=2
+start_feth_sshd -o "TunnelUpCommand=$TMP/up.sh" -o "TunnelDownCommand=$TMP/down.sh" \
+  -o TunnelCommandTimeout="$(scaled 200)" -o ClientAliveInterval=1 -o ClientAliveCountMax=2 -o RekeyLimit=32K \
+  -o LogLevel=DEBUG1
 start_bg slow cli "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
   --identity "$TMP/id_ed25519" slow-tunnel --dir "$STEPS"
 client_pid=$BG_PID
@@ -58,10 +71,22 @@ out=$(in_cli ping -c 5 -i 0.2 -w "$(ping_w)" 198.19.1.1) || fail "ping through t
 all_replied 5 <<<"$out" || fail "tunnel 1 lost pings: $(tail -2 <<<"$out")"
 pass "tunnel 1 came up once its hook finished and carries pings"
 
-wait_until 100 "tunnel 2 refused" test -e "$STEPS/done"
+wait_until 100 "tunnel 2's down hook running" test -e "$STEPS/down2.started"
+wait_until 100 "tunnel 2 refused while its down hook runs" test -e "$STEPS/done"
 wait_until 50 "the failed hook logged" grep -q "TunnelUpCommand for tap2 .*exited with status 1" "$TMP/feth-sshd.log"
 no_link_in "$NS_SRV" tap2 || fail "tap2 left on the server after its up hook failed"
 pass "tunnel 2's failing up hook: refused with \"Failed to open the tunnel device.\", logged, no device"
+# 40 pings of 1000 bytes each way: more than RekeyLimit, so the server
+# re-keys (its monitor signs) while tunnel 2's down hook is still held.
+rekeys=$(count_of "$TMP/feth-sshd.log" "host key signature for a re-key")
+out=$(in_cli ping -c 40 -i 0.05 -s 1000 -w "$(scaled 20)" "$TUN4_SRV") ||
+  fail "ping through tunnel 0 while tunnel 2's down hook ran: $out"
+all_replied 40 <<<"$out" || fail "tunnel 0 lost pings while tunnel 2's down hook ran: $(tail -2 <<<"$out")"
+count_above "$TMP/feth-sshd.log" "host key signature for a re-key" "$rekeys" || fail "no re-key during the pings"
+[ ! -e "$STEPS/down2.finished" ] || fail "the down hook ended before the pings did"
+: >"$STEPS/down2.release"
+wait_until 100 "tunnel 2's down hook finished" test -e "$STEPS/down2.finished"
+pass "tunnel 2's held TunnelDownCommand: tunnel 0 carried 40 KB of pings through re-keys meanwhile"
 
 : >"$STEPS/stop"
 wait_exit "$client_pid" 100 >"$TMP/slow.status"

@@ -14,10 +14,13 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -190,26 +193,95 @@ TEST_CASE("pair backend: a veth pair carries frames both ways", "[root][pair]")
     CHECK(::if_nametoindex("feth5000") == 0);
 }
 
-TEST_CASE("pair backend: an existing pair is used as found and left as found", "[root][pair]")
+// A process that opened `unit` and died without cleaning up (SIGKILL): its
+// pair stays, its reservation goes with it.
+static void leave_pair_behind(std::uint32_t unit)
+{
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        try {
+            feth::DeviceRequest req(feth::TunMode::Ethernet, unit, "pair", 0);
+            auto dev = feth::open_device(req);
+            ::_exit(dev->created() ? 0 : 1);
+        } catch (...) {
+            ::_exit(2);
+        }
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+TEST_CASE("pair backend: one owner per unit; an existing pair only when asked; leftovers removed", "[root][pair]")
 {
     if (!can_run()) return;
     ThrowawayNetns netns;
     if (!netns.entered()) return;
 
-    feth::DeviceRequest req;
-    req.mode = feth::TunMode::Ethernet;
-    req.backend = "pair";
-    req.unit = 7;
+    feth::DeviceRequest req(feth::TunMode::Ethernet, 0, "pair", 0);
+    req.owner = "alice from 198.18.0.2 port 51000";
     auto owner = feth::open_device(req);
-    CHECK(owner->name() == "feth7");
+    CHECK(owner->name() == "feth0");
     CHECK(owner->created());
 
-    auto user = feth::open_device(req);
-    CHECK(user->name() == "feth7");
-    CHECK_FALSE(user->created());
-    user.reset();
-    CHECK(::if_nametoindex("feth7") != 0); // left as found
-
+    SECTION("a second tunnel asking for the unit is refused, naming the holder; any skips it")
+    {
+        feth::DeviceRequest other(feth::TunMode::Ethernet, 0, "pair", 0);
+        other.owner = "mallory";
+        other.adopt_existing = true; // not even then
+        try {
+            feth::open_device(other);
+            CHECK(false);
+        } catch (const feth::SystemError& e) {
+            CHECK(e.code() == EBUSY);
+            const std::string text = e.what();
+            CHECK(text.find("device feth0: in use by another tunnel, pid " + std::to_string(::getpid()) +
+                            " (alice from 198.18.0.2 port 51000)") != std::string::npos);
+        }
+        other.unit = feth::kTunUnitAny;
+        auto any = feth::open_device(other);
+        CHECK(any->name() == "feth1");
+        CHECK(any->created());
+    }
+    SECTION("an administrator's pair is used only when adoption is allowed, then as found")
+    {
+        REQUIRE(std::system("ip link add feth4 type veth peer name feth5004") == 0);
+        req.unit = 4;
+        try {
+            feth::open_device(req);
+            CHECK(false);
+        } catch (const feth::SystemError& e) {
+            CHECK(e.code() == EEXIST);
+            CHECK(std::string(e.what()).find("TunnelAdoptExisting") != std::string::npos);
+        }
+        req.adopt_existing = true;
+        auto user = feth::open_device(req);
+        CHECK(user->name() == "feth4");
+        CHECK_FALSE(user->created());
+        user.reset();
+        CHECK(::if_nametoindex("feth4") != 0); // left as found
+        CHECK(feth::sweep_leftover_devices() == 0); // not ours: never swept
+        CHECK(::if_nametoindex("feth4") != 0);
+    }
+    SECTION("a pair a dead process left is removed by the sweep, and when its unit is asked for")
+    {
+        leave_pair_behind(5);
+        leave_pair_behind(6);
+        CHECK(::if_nametoindex("feth5") != 0);
+        CHECK(::if_nametoindex("feth6") != 0);
+        req.unit = 6;
+        req.adopt_existing = true; // a leftover is never adopted as the user's own
+        auto again = feth::open_device(req);
+        CHECK(again->created());
+        CHECK(feth::sweep_leftover_devices() == 1); // feth5; feth0 and feth6 are held
+        CHECK(::if_nametoindex("feth5") == 0);
+        CHECK(::if_nametoindex("feth5005") == 0);
+        CHECK(::if_nametoindex("feth0") != 0);
+        again.reset();
+        CHECK(::if_nametoindex("feth6") == 0);
+    }
     SECTION("an unrelated interface with the peer's name is refused, and kept")
     {
         // A tap named feth5003 stands in for someone else's interface.
@@ -231,7 +303,7 @@ TEST_CASE("pair backend: an existing pair is used as found and left as found", "
         CHECK(::if_nametoindex("feth3") == 0);
     }
     owner.reset();
-    CHECK(::if_nametoindex("feth7") == 0);
+    CHECK(::if_nametoindex("feth0") == 0);
 }
 
 #endif

@@ -174,7 +174,7 @@ TEST_CASE("unknown keywords, Match and Include", "[config]")
     CHECK(text_error("Match Host bob\n") ==
           std::string(kOrigin) + " line 1: unsupported Match criterion 'Host' (supported: All, User, Address)");
     CHECK(text_error("Match User bob\nPort 22\n") ==
-          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel, TunnelMTU and MaxTunnels)");
+          std::string(kOrigin) + " line 2: Port is not allowed in a Match block (only PermitTunnel, TunnelMTU, TunnelAdoptExisting and MaxTunnels)");
     CHECK(contains(text_error("Include /etc/x/*.conf\n"), " line 1: Include is not supported"));
     CHECK(text_error("=22\n") == std::string(kOrigin) + " line 1: missing keyword before '='");
     // Hostile bytes are escaped in messages.
@@ -432,6 +432,18 @@ TEST_CASE("Match TunnelMTU", "[config]")
     CHECK(contains(dump, "\nmatch address 198.18.0.0/15 tunnelmtu default\n"));
     CHECK(text_error("Match User bob\n  TunnelMTU 20000\n") ==
           std::string(kOrigin) + " line 2: bad value '20000' for TunnelMTU (expected " + feth::mtu::expected() + ")");
+}
+
+TEST_CASE("TunnelAdoptExisting: off by default, yes or no, in Match blocks", "[config]")
+{
+    CHECK(parse("Port 22\n").tunnel_adopt_existing == 0);
+    CHECK(contains(dump_config(parse("Port 22\n")), "\ntunneladoptexisting no\n"));
+    ServerConfig c = parse("TunnelAdoptExisting no\nMatch User admin\n  TunnelAdoptExisting yes\n");
+    CHECK_FALSE(effective_tunnel_adopt_existing(c, "alice", "198.18.0.2"));
+    CHECK(effective_tunnel_adopt_existing(c, "admin", "198.18.0.2"));
+    CHECK(contains(dump_config(c), "\nmatch user admin tunneladoptexisting yes\n"));
+    CHECK(text_error("TunnelAdoptExisting maybe\n") ==
+          std::string(kOrigin) + " line 1: bad value 'maybe' for TunnelAdoptExisting (expected yes or no)");
 }
 
 TEST_CASE("AllowUsers parsing", "[config]")

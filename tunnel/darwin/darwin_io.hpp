@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -20,6 +21,7 @@
 
 #include "tunnel/bpf_records.hpp"
 #include "tunnel/device.hpp"
+#include "tunnel/device_lock.hpp"
 #include "base/fd.hpp"
 #include "tunnel/feth_naming.hpp"
 
@@ -28,10 +30,18 @@ namespace feth::darwin {
 class FethPair {
 public:
     // `unit` is a unit number or kTunUnitAny; `mtu` 0 keeps the default.
-    // An existing fethN already peered with feth(N+5000) is used as found
-    // (and left as found, but for a requested MTU, set on both halves);
-    // anything else in the way is an error naming it.
-    static FethPair open(std::uint32_t unit, unsigned mtu);
+    // The unit's two names are reserved first (device_lock.hpp), for the
+    // pair's life: a unit another live tunnel holds is refused (EBUSY),
+    // "any" skips it. An existing fethN peered with feth(N+5000) that
+    // carries this Mac's MAC marks was left by a tunnel that died: it is
+    // destroyed and made anew. Any other such pair is used as found only
+    // when `adopt_existing` (and left as found, but for a requested MTU,
+    // set on both halves); anything else in the way is an error naming it.
+    // `owner` says who holds it, for another opener's refusal.
+    static FethPair open(std::uint32_t unit, unsigned mtu, bool adopt_existing, const std::string& owner);
+    // Destroys the pairs with this Mac's MAC marks that no live process
+    // holds; returns how many.
+    static std::size_t sweep_leftovers();
 
     FethPair(FethPair&& other) noexcept;
     FethPair& operator=(FethPair&&) = delete;
@@ -42,10 +52,15 @@ public:
     bool created() const { return created_visible_ || created_peer_; }
 
 private:
-    explicit FethPair(naming::PairNames names) : names_(std::move(names)) {}
+    FethPair(naming::PairNames names, device_lock::Reservation held)
+        : held_(std::move(held)), names_(std::move(names))
+    {
+    }
     void execute(const std::vector<naming::PlanStep>& steps);
     void destroy_created() noexcept;
 
+    // Released last, once ~FethPair has destroyed what it created.
+    std::optional<device_lock::Reservation> held_;
     naming::PairNames names_;
     bool created_visible_ = false;
     bool created_peer_ = false;

@@ -75,7 +75,8 @@ private:
 std::unique_ptr<Device> open_darwin_feth(const DeviceRequest& request)
 {
     if (request.mode != TunMode::Ethernet) throw InputError("the feth backend carries ethernet tunnels only");
-    darwin::FethPair pair = darwin::FethPair::open(request.unit, request.mtu);
+    darwin::FethPair pair =
+        darwin::FethPair::open(request.unit, request.mtu, request.adopt_existing, request.owner);
     naming::PairNames names = pair.names();
     // On a throw below, ~FethPair removes what open() made.
     darwin::FethIo io(darwin::BpfReader(names.peer, kBpfBuffer), darwin::NdrvWriter(names.peer, wire::kMaxFrame));
@@ -84,6 +85,11 @@ std::unique_ptr<Device> open_darwin_feth(const DeviceRequest& request)
                 io.buffer_size());
     return std::make_unique<FethDevice>(std::move(names), std::optional<darwin::FethPair>(std::move(pair)),
                                         std::move(io));
+}
+
+std::size_t sweep_darwin_feth()
+{
+    return darwin::FethPair::sweep_leftovers();
 }
 
 std::unique_ptr<Device> adopt_darwin_feth(AdoptRequest& request)

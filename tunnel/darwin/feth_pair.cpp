@@ -1,7 +1,9 @@
 // Creating, peering and destroying feth pairs (xnu bsd/net/if_fake.c).
 // The order of the steps comes from naming::plan_pair; this file only runs
 // them. Root only: every ioctl here needs it.
+#include <ifaddrs.h>
 #include <net/if.h>
+#include <net/if_dl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/sockio.h>
@@ -13,6 +15,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -218,7 +221,7 @@ std::string host_seed()
 }
 
 FethPair::FethPair(FethPair&& other) noexcept
-    : names_(std::move(other.names_)), created_visible_(std::exchange(other.created_visible_, false)),
+    : held_(std::move(other.held_)), names_(std::move(other.names_)), created_visible_(std::exchange(other.created_visible_, false)),
       created_peer_(std::exchange(other.created_peer_, false))
 {
 }
@@ -251,7 +254,59 @@ void FethPair::execute(const std::vector<naming::PlanStep>& steps)
     }
 }
 
-FethPair FethPair::open(std::uint32_t unit, unsigned mtu)
+namespace {
+
+// The unit's two names, for this process, or nullopt and `busy`.
+std::optional<device_lock::Reservation> reserve(const naming::PairNames& names, const std::string& owner,
+                                                device_lock::Busy& busy)
+{
+    const std::string both[] = {names.visible, names.peer};
+    return device_lock::reserve(both, owner, busy);
+}
+
+// The link-layer address of `name` (getifaddrs' AF_LINK entry).
+std::optional<naming::Mac> link_address(const std::string& name)
+{
+    struct ifaddrs* list = nullptr;
+    if (sys::getifaddrs(&list) != 0) return std::nullopt;
+    std::optional<naming::Mac> mac;
+    for (auto* a = list; a != nullptr; a = a->ifa_next) {
+        if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_LINK || name != a->ifa_name) continue;
+        const auto* dl = reinterpret_cast<const sockaddr_dl*>(a->ifa_addr);
+        if (dl->sdl_alen != 6) continue;
+        naming::Mac m;
+        std::memcpy(m.data(), LLADDR(dl), m.size());
+        mac = m;
+        break;
+    }
+    sys::freeifaddrs(list);
+    return mac;
+}
+
+// Both halves carry the addresses plan_pair gives this Mac's pair of that
+// unit: a pair a feth-ssh or feth-sshd made, which survives the process.
+bool is_ours(const naming::PairNames& names, const std::string& seed)
+{
+    auto visible = link_address(names.visible);
+    auto peer = link_address(names.peer);
+    return visible && peer && *visible == naming::stable_mac(seed, names.unit, naming::Role::Visible) &&
+           *peer == naming::stable_mac(seed, names.unit, naming::Role::Peer);
+}
+
+bool is_peered(int s, const naming::PairNames& names)
+{
+    return exists(names.visible) && exists(names.peer) && peer_of(s, names.visible) == names.peer;
+}
+
+void destroy_pair(int s, const naming::PairNames& names) noexcept
+{
+    destroy(s, names.peer);
+    destroy(s, names.visible);
+}
+
+} // namespace
+
+FethPair FethPair::open(std::uint32_t unit, unsigned mtu, bool adopt_existing, const std::string& owner)
 {
     const std::string seed = host_seed();
     auto plan_for = [&](const naming::PairNames& names) {
@@ -263,48 +318,89 @@ FethPair FethPair::open(std::uint32_t unit, unsigned mtu)
         return naming::plan_pair(request);
     };
 
+    device_lock::Busy busy;
     if (unit != kTunUnitAny) {
         auto names = naming::pair_names(unit);
         if (!names)
             throw InputError("device feth" + std::to_string(unit) + ": unit too large for a feth pair (max " +
                              std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
+        auto held = reserve(*names, owner, busy);
+        if (!held) device_lock::throw_busy(busy);
+        UniqueFd s = control_socket();
+        if (is_peered(s.get(), *names) && is_ours(*names, seed)) {
+            // Nobody holds it (we do now): the tunnel that made it died.
+            LOG_INFO("device %s: destroying the pair %s/%s a tunnel that ended left behind", names->visible.c_str(),
+                     names->visible.c_str(), names->peer.c_str());
+            destroy_pair(s.get(), *names);
+        } else if (is_peered(s.get(), *names)) {
+            if (!adopt_existing)
+                throw SystemError("device " + names->visible + " (peer " + names->peer +
+                                      ") exists and was not made by feth-ssh; using an existing pair is not allowed "
+                                      "(TunnelAdoptExisting)",
+                                  "ioctl(SIOCIFCREATE2)", EEXIST);
+            // The user's own pair: use it as it is and leave it so. We
+            // write through the peer, so it has to be up.
+            if (!is_up(s.get(), names->peer))
+                throw InputError("device " + names->peer + " (peer of " + names->visible +
+                                 ") is down: run 'ifconfig " + names->peer + " up'");
+            adjust_existing_mtu(s.get(), *names, mtu);
+            return FethPair(*names, std::move(*held));
+        }
         const bool visible_exists = exists(names->visible);
-        const bool peer_exists = exists(names->peer);
-        if (visible_exists || peer_exists) {
-            UniqueFd s = control_socket();
-            if (visible_exists && peer_exists && peer_of(s.get(), names->visible) == names->peer) {
-                // The user's own pair: use it as it is and leave it so. We
-                // write through the peer, so it has to be up.
-                if (!is_up(s.get(), names->peer))
-                    throw InputError("device " + names->peer + " (peer of " + names->visible +
-                                     ") is down: run 'ifconfig " + names->peer + " up'");
-                adjust_existing_mtu(s.get(), *names, mtu);
-                return FethPair(*names);
-            }
+        if (visible_exists || exists(names->peer)) {
             const std::string& there = visible_exists ? names->visible : names->peer;
             throw SystemError("device " + there + " exists but is not half of the feth pair " + names->visible +
                                   "/" + names->peer,
                               "ioctl(SIOCIFCREATE2)", EEXIST);
         }
         auto steps = plan_for(*names); // InputError for a bad MTU, before touching anything
-        FethPair pair(*names);
+        FethPair pair(*names, std::move(*held));
         pair.execute(steps); // on a throw, ~FethPair removes what was made
         return pair;
     }
 
-    // "any": another process may take the unit we picked; pick again.
+    // "any": the lowest unit whose names neither exist nor are reserved;
+    // another process may take the unit we picked: pick again without it.
+    std::vector<std::string> taken = interface_names();
     for (int attempt = 0;; ++attempt) {
-        auto names = naming::pick_free_pair(interface_names());
+        auto names = naming::pick_free_pair(taken);
         if (!names) throw SystemError("feth: no free unit for a pair", "ioctl(SIOCIFCREATE2)", ENOSPC);
+        auto held = reserve(*names, owner, busy);
+        if (!held) {
+            taken.push_back(names->visible);
+            continue;
+        }
         auto steps = plan_for(*names);
-        FethPair pair(*names);
+        FethPair pair(*names, std::move(*held));
         try {
             pair.execute(steps);
             return pair;
         } catch (const SystemError& e) {
             if (e.code() != EEXIST || attempt >= 4) throw;
+            taken.push_back(names->visible);
         }
     }
+}
+
+std::size_t FethPair::sweep_leftovers()
+{
+    const std::string seed = host_seed();
+    UniqueFd s = control_socket();
+    std::size_t removed = 0;
+    for (const auto& name : interface_names()) {
+        auto unit = naming::parse_unit(name, naming::kFethPrefix);
+        if (!unit || *unit >= naming::kDefaultPeerOffset) continue;
+        auto names = naming::pair_names(*unit);
+        if (!names || !is_peered(s.get(), *names) || !is_ours(*names, seed)) continue;
+        device_lock::Busy busy;
+        auto held = reserve(*names, "removing a leftover pair", busy);
+        if (!held) continue; // a live tunnel's
+        destroy_pair(s.get(), *names);
+        LOG_INFO("device %s: destroyed the pair %s/%s a tunnel that ended left behind", names->visible.c_str(),
+                 names->visible.c_str(), names->peer.c_str());
+        ++removed;
+    }
+    return removed;
 }
 
 namespace {

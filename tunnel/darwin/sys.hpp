@@ -17,6 +17,7 @@
 
 #if defined(__APPLE__)
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <uuid/uuid.h>
 #else
 struct if_nameindex;
+struct ifaddrs;
 struct iovec;
 struct sockaddr;
 #endif
@@ -59,6 +61,8 @@ inline int sysctlbyname(const char* name, void* old_value, std::size_t* old_len,
 inline unsigned if_nametoindex(const char* name) { return ::if_nametoindex(name); }
 inline struct if_nameindex* if_nameindex() { return ::if_nameindex(); }
 inline void if_freenameindex(struct if_nameindex* list) { ::if_freenameindex(list); }
+inline int getifaddrs(struct ifaddrs** list) { return ::getifaddrs(list); }
+inline void freeifaddrs(struct ifaddrs* list) { ::freeifaddrs(list); }
 inline int gethostuuid(unsigned char* id, const timespec* wait) { return ::gethostuuid(id, wait); }
 
 #else // the model of xnu (tests/darwin_model/model_client.cpp)
@@ -78,6 +82,8 @@ int sysctlbyname(const char* name, void* old_value, std::size_t* old_len, void* 
 unsigned if_nametoindex(const char* name);
 struct if_nameindex* if_nameindex();
 void if_freenameindex(struct if_nameindex* list);
+int getifaddrs(struct ifaddrs** list);
+void freeifaddrs(struct ifaddrs* list);
 int gethostuuid(unsigned char* id, const timespec* wait);
 
 #endif

@@ -8,9 +8,16 @@
 // (recvmmsg batches) and written through another, two descriptors like
 // bpf + NDRV. Frames are bare Ethernet frames, as on the wire.
 //
-// A pair this tunnel created is deleted when the device closes; a pair that
-// already existed (both names present and linked to each other) is used as
-// found and left as found, except that a TunnelMTU is set on both ends.
+// A unit has one owner: its two names are reserved (device_lock.hpp) before
+// anything is looked at, for the device's life, so a second tunnel asking
+// for a unit in use is refused and "any" skips it. A pair this tunnel
+// created is deleted when the device closes. A pair found with this host's
+// MAC marks (veth::is_ours) was left by a tunnel that died: it is removed
+// and made anew, and sweep_linux_pairs() removes such pairs at start. Any
+// other existing pair (both names present and linked to each other) is the
+// administrator's: used only when the request allows it (adopt_existing),
+// and then as found and left as found, but for a TunnelMTU set on both
+// ends.
 //
 // One file per job, as tunnel/darwin/ is split: veth_pair.cpp makes, finds
 // and removes the pair (rtnetlink.cpp carries its requests), packet_io.cpp
@@ -24,6 +31,8 @@
 
 #include "tunnel/backends.hpp"
 #include "base/error.hpp"
+#include "base/log.hpp"
+#include "tunnel/device_lock.hpp"
 #include "tunnel/feth_naming.hpp"
 #include "tunnel/linux/packet_io.hpp"
 #include "tunnel/linux/veth_pair.hpp"
@@ -36,12 +45,15 @@ using packet::PacketIo;
 using packet::PacketSockets;
 using veth::VethPair;
 
-// The I/O, plus the pair itself when this process owns it (absent in an
-// adopted device: the opener keeps and removes the pair).
+// The I/O, plus the pair itself and its names' reservation when this
+// process owns it (both absent in an adopted device: the opener keeps and
+// removes the pair).
 class PairDevice final : public Device {
 public:
-    PairDevice(naming::PairNames names, std::optional<VethPair> pair, PacketSockets sockets)
-        : pair_(std::move(pair)), names_(std::move(names)), io_(names_.peer, std::move(sockets))
+    PairDevice(naming::PairNames names, std::optional<device_lock::Reservation> held, std::optional<VethPair> pair,
+               PacketSockets sockets)
+        : held_(std::move(held)), pair_(std::move(pair)), names_(std::move(names)),
+          io_(names_.peer, std::move(sockets))
     {
     }
 
@@ -60,19 +72,59 @@ public:
     WriteResult write_frame(std::span<const std::uint8_t> frame) override { return io_.write_frame(frame); }
 
 private:
-    std::optional<VethPair> pair_; // first: destroyed last, after the sockets close
+    // Destroyed in reverse: the sockets close, the pair goes, and only
+    // then are its names free for another tunnel.
+    std::optional<device_lock::Reservation> held_;
+    std::optional<VethPair> pair_;
     naming::PairNames names_;
     PacketIo io_;
 };
 
 // Opens the sockets on a pair and hands both to a device; if the sockets
 // fail, `pair` removes what it created.
-std::unique_ptr<Device> open_on(VethPair pair)
+std::unique_ptr<Device> open_on(device_lock::Reservation held, VethPair pair)
 {
     naming::PairNames names = pair.names();
     PacketSockets sockets = packet::open_packet_sockets(names.visible, names.peer);
-    return std::make_unique<PairDevice>(std::move(names), std::optional<VethPair>(std::move(pair)),
+    return std::make_unique<PairDevice>(std::move(names), std::move(held), std::optional<VethPair>(std::move(pair)),
                                         std::move(sockets));
+}
+
+std::optional<device_lock::Reservation> reserve(const naming::PairNames& names, const std::string& owner,
+                                                device_lock::Busy& busy)
+{
+    const std::string both[] = {names.visible, names.peer};
+    return device_lock::reserve(both, owner, busy);
+}
+
+// A unit asked for by number, its names reserved: our own leftover is
+// removed and made anew, an administrator's pair is used only when the
+// request allows it, anything else in the way is an error.
+std::unique_ptr<Device> open_unit(const naming::PairNames& names, device_lock::Reservation held,
+                                  const DeviceRequest& request)
+{
+    if (veth::is_existing_pair(names) && veth::is_ours(names)) {
+        // Nobody holds it (we do now): a process that made it died first.
+        LOG_INFO("device %s: removing the pair %s/%s a tunnel that ended left behind", names.visible.c_str(),
+                 names.visible.c_str(), names.peer.c_str());
+        veth::remove_pair(names);
+    } else if (veth::is_existing_pair(names)) {
+        if (!request.adopt_existing)
+            throw SystemError("device " + names.visible + " (peer " + names.peer +
+                                  ") exists and was not made by feth-ssh; using an existing pair is not allowed "
+                                  "(TunnelAdoptExisting)",
+                              "RTM_NEWLINK(veth)", EEXIST);
+        veth::adjust_existing_mtu(names, request.mtu);
+        return open_on(std::move(held), VethPair(names, false)); // as found, but for the MTU asked for
+    }
+    const bool visible_exists = ::if_nametoindex(names.visible.c_str()) != 0;
+    if (visible_exists || ::if_nametoindex(names.peer.c_str()) != 0) {
+        const std::string& there = visible_exists ? names.visible : names.peer;
+        throw SystemError("device " + there + " exists but is not half of the veth pair " + names.visible + "/" +
+                              names.peer,
+                          "RTM_NEWLINK(veth)", EEXIST);
+    }
+    return open_on(std::move(held), veth::create_pair(names, request.mtu));
 }
 
 } // namespace
@@ -84,36 +136,54 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
         throw InputError("device pair: MTU " + std::to_string(request.mtu) + " is out of range (" +
                          std::to_string(mtu::kLinux.min) + " to " + std::to_string(mtu::kLinux.max) + ")");
 
+    device_lock::Busy busy;
     if (request.unit != kTunUnitAny) {
         auto names = naming::pair_names(request.unit);
         if (!names)
             throw InputError("device feth" + std::to_string(request.unit) + ": unit too large for a pair (max " +
                              std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
-        if (veth::is_existing_pair(*names)) {
-            veth::adjust_existing_mtu(*names, request.mtu);
-            return open_on(VethPair(*names, false)); // as found, but for the MTU asked for
-        }
-        const bool visible_exists = ::if_nametoindex(names->visible.c_str()) != 0;
-        if (visible_exists || ::if_nametoindex(names->peer.c_str()) != 0) {
-            const std::string& there = visible_exists ? names->visible : names->peer;
-            throw SystemError("device " + there + " exists but is not half of the veth pair " + names->visible +
-                                  "/" + names->peer,
-                              "RTM_NEWLINK(veth)", EEXIST);
-        }
-        return open_on(veth::create_pair(*names, request.mtu));
+        auto held = reserve(*names, request.owner, busy);
+        if (!held) device_lock::throw_busy(busy);
+        return open_unit(*names, std::move(*held), request);
     }
 
-    // "any": pick the lowest free pair; another process may take it first,
-    // so try again a few times with a fresh list.
+    // "any": the lowest pair whose names neither exist nor are reserved;
+    // another process may take it first, so pick again without it.
+    std::vector<std::string> taken = veth::interface_names();
     for (int attempt = 0;; ++attempt) {
-        auto names = naming::pick_free_pair(veth::interface_names());
+        auto names = naming::pick_free_pair(taken);
         if (!names) throw SystemError("device pair: no free feth unit", "RTM_NEWLINK(veth)", ENOSPC);
+        auto held = reserve(*names, request.owner, busy);
+        if (!held) {
+            taken.push_back(names->visible);
+            continue;
+        }
         try {
-            return open_on(veth::create_pair(*names, request.mtu));
+            return open_on(std::move(*held), veth::create_pair(*names, request.mtu));
         } catch (const SystemError& e) {
             if (e.code() != EEXIST || attempt >= 4) throw;
+            taken.push_back(names->visible);
         }
     }
+}
+
+std::size_t sweep_linux_pairs()
+{
+    std::size_t removed = 0;
+    for (const auto& name : veth::interface_names()) {
+        auto unit = naming::parse_unit(name, naming::kFethPrefix);
+        if (!unit || *unit >= naming::kDefaultPeerOffset) continue;
+        auto names = naming::pair_names(*unit);
+        if (!names || !veth::is_existing_pair(*names) || !veth::is_ours(*names)) continue;
+        device_lock::Busy busy;
+        auto held = reserve(*names, "removing a leftover pair", busy);
+        if (!held) continue; // a live tunnel's
+        veth::remove_pair(*names);
+        LOG_INFO("device %s: removed the pair %s/%s a tunnel that ended left behind", names->visible.c_str(),
+                 names->visible.c_str(), names->peer.c_str());
+        ++removed;
+    }
+    return removed;
 }
 
 std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request)
@@ -126,7 +196,7 @@ std::unique_ptr<Device> adopt_linux_pair(AdoptRequest& request)
     naming::PairNames names;
     names.visible = request.name;
     names.peer = request.io_name;
-    return std::make_unique<PairDevice>(std::move(names), std::nullopt, std::move(sockets));
+    return std::make_unique<PairDevice>(std::move(names), std::nullopt, std::nullopt, std::move(sockets));
 }
 
 } // namespace feth::backends

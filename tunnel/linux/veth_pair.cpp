@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -217,6 +218,40 @@ void adjust_existing_mtu(const naming::PairNames& names, unsigned requested)
         LOG_INFO("device %s: MTU %u -> %u (existing pair %s/%s)", name->c_str(), current, *want,
                  names.visible.c_str(), names.peer.c_str());
     }
+}
+
+namespace {
+
+// The hardware address of `name`; nullopt when the kernel will not say.
+std::optional<naming::Mac> mac_of(int sock, const std::string& name)
+{
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(sock, SIOCGIFHWADDR, &ifr) < 0) return std::nullopt;
+    naming::Mac mac;
+    std::memcpy(mac.data(), ifr.ifr_hwaddr.sa_data, mac.size());
+    return mac;
+}
+
+} // namespace
+
+bool is_ours(const naming::PairNames& names)
+{
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock) return false;
+    const std::string seed = machine_seed();
+    auto visible = mac_of(sock.get(), names.visible);
+    auto peer = mac_of(sock.get(), names.peer);
+    return visible && peer && *visible == naming::stable_mac(seed, names.unit, naming::Role::Visible) &&
+           *peer == naming::stable_mac(seed, names.unit, naming::Role::Peer);
+}
+
+void remove_pair(const naming::PairNames& names)
+{
+    const int index = static_cast<int>(::if_nametoindex(names.visible.c_str()));
+    if (index == 0) return;
+    if (int err = rtnl::delete_link(index); err != 0 && err != ENODEV)
+        throw SystemError("device " + names.visible + " (peer " + names.peer + ")", "RTM_DELLINK", err);
 }
 
 std::vector<std::string> interface_names()

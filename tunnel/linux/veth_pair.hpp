@@ -48,4 +48,13 @@ void adjust_existing_mtu(const naming::PairNames& names, unsigned requested);
 // The names of the interfaces of this network namespace.
 std::vector<std::string> interface_names();
 
+// True when both ends carry the MAC addresses create_pair gives this host's
+// pair of that unit (naming::stable_mac): our mark, which outlives the
+// process that made the pair. A pair an administrator made has the
+// kernel's random addresses.
+bool is_ours(const naming::PairNames& names);
+
+// Deletes the pair (deleting one veth end deletes both). Throws SystemError.
+void remove_pair(const naming::PairNames& names);
+
 } // namespace feth::backends::veth
