@@ -9,6 +9,9 @@
 // v3 renamed the substring matcher; its Contains matches a range's element
 // and is no StringMatcher, so CHECK_THROWS_WITH would not compile with it.
 #define FETH_CATCH_CONTAINS(text) Catch::Matchers::ContainsSubstring(text)
+// v2 declares Approx at global scope (using Catch::Detail::Approx); v3 only
+// as Catch::Approx.
+using Catch::Approx;
 #else
 #include <catch2/catch.hpp>
 #define FETH_CATCH_CONTAINS(text) Catch::Matchers::Contains(text)
