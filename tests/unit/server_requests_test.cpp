@@ -4,7 +4,11 @@
 // memory flat (N16). The server is libssh's server API, over SessionPair.
 #include <libssh/libssh.h>
 #include <libssh/server.h>
+#if defined(__APPLE__)
+#include <malloc/malloc.h>
+#else
 #include <malloc.h>
+#endif
 
 #include <string>
 #include <vector>
@@ -52,7 +56,15 @@ int flood(SessionPair& pair, int count, int batch, std::size_t host_bytes)
     return prohibited;
 }
 
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+// Bytes the allocator has handed out and not had back.
+std::size_t heap_in_use()
+{
+#if defined(__APPLE__)
+    return mstats().bytes_used;
+#else
+    return mallinfo2().uordblks;
+#endif
+}
 
 } // namespace
 
