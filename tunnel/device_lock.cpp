@@ -157,4 +157,10 @@ void throw_busy(const Busy& busy)
     throw SystemError("device " + busy.name + ": in use by another tunnel, " + busy.holder, "flock", EBUSY);
 }
 
+std::optional<Reservation> reserve_pair(const naming::PairNames& names, const std::string& owner, Busy& busy)
+{
+    const std::string both[] = {names.visible, names.peer};
+    return reserve(both, owner, busy);
+}
+
 } // namespace feth::device_lock

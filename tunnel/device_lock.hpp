@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/fd.hpp"
+#include "tunnel/feth_naming.hpp"
 
 namespace feth::device_lock {
 
@@ -61,6 +62,9 @@ struct Busy {
 // directory or a lock file cannot be made (the name and the call in it).
 std::optional<Reservation> reserve(std::span<const std::string> names, const std::string& owner, Busy& busy,
                                    const std::string& directory = default_directory());
+
+// Both names of a pair unit (its visible end and its I/O peer), together.
+std::optional<Reservation> reserve_pair(const naming::PairNames& names, const std::string& owner, Busy& busy);
 
 // The refusal a backend throws for `busy` (SystemError, EBUSY): "device
 // feth7: in use by another tunnel, pid 1234 (...)".

@@ -256,14 +256,6 @@ void FethPair::execute(const std::vector<naming::PlanStep>& steps)
 
 namespace {
 
-// The unit's two names, for this process, or nullopt and `busy`.
-std::optional<device_lock::Reservation> reserve(const naming::PairNames& names, const std::string& owner,
-                                                device_lock::Busy& busy)
-{
-    const std::string both[] = {names.visible, names.peer};
-    return device_lock::reserve(both, owner, busy);
-}
-
 // The link-layer address of `name` (getifaddrs' AF_LINK entry).
 std::optional<naming::Mac> link_address(const std::string& name)
 {
@@ -324,7 +316,7 @@ FethPair FethPair::open(std::uint32_t unit, unsigned mtu, bool adopt_existing, c
         if (!names)
             throw InputError("device feth" + std::to_string(unit) + ": unit too large for a feth pair (max " +
                              std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
-        auto held = reserve(*names, owner, busy);
+        auto held = device_lock::reserve_pair(*names, owner, busy);
         if (!held) device_lock::throw_busy(busy);
         UniqueFd s = control_socket();
         if (is_peered(s.get(), *names) && is_ours(*names, seed)) {
@@ -365,7 +357,7 @@ FethPair FethPair::open(std::uint32_t unit, unsigned mtu, bool adopt_existing, c
     for (int attempt = 0;; ++attempt) {
         auto names = naming::pick_free_pair(taken);
         if (!names) throw SystemError("feth: no free unit for a pair", "ioctl(SIOCIFCREATE2)", ENOSPC);
-        auto held = reserve(*names, owner, busy);
+        auto held = device_lock::reserve_pair(*names, owner, busy);
         if (!held) {
             taken.push_back(names->visible);
             continue;
@@ -393,7 +385,7 @@ std::size_t FethPair::sweep_leftovers()
         auto names = naming::pair_names(*unit);
         if (!names || !is_peered(s.get(), *names) || !is_ours(*names, seed)) continue;
         device_lock::Busy busy;
-        auto held = reserve(*names, "removing a leftover pair", busy);
+        auto held = device_lock::reserve_pair(*names, "removing a leftover pair", busy);
         if (!held) continue; // a live tunnel's
         destroy_pair(s.get(), *names);
         LOG_INFO("device %s: destroyed the pair %s/%s a tunnel that ended left behind", names->visible.c_str(),

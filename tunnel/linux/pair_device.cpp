@@ -90,13 +90,6 @@ std::unique_ptr<Device> open_on(device_lock::Reservation held, VethPair pair)
                                         std::move(sockets));
 }
 
-std::optional<device_lock::Reservation> reserve(const naming::PairNames& names, const std::string& owner,
-                                                device_lock::Busy& busy)
-{
-    const std::string both[] = {names.visible, names.peer};
-    return device_lock::reserve(both, owner, busy);
-}
-
 // A unit asked for by number, its names reserved: our own leftover is
 // removed and made anew, an administrator's pair is used only when the
 // request allows it, anything else in the way is an error.
@@ -142,7 +135,7 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
         if (!names)
             throw InputError("device feth" + std::to_string(request.unit) + ": unit too large for a pair (max " +
                              std::to_string(naming::kMaxUnit - naming::kDefaultPeerOffset) + ")");
-        auto held = reserve(*names, request.owner, busy);
+        auto held = device_lock::reserve_pair(*names, request.owner, busy);
         if (!held) device_lock::throw_busy(busy);
         return open_unit(*names, std::move(*held), request);
     }
@@ -153,7 +146,7 @@ std::unique_ptr<Device> open_linux_pair(const DeviceRequest& request)
     for (int attempt = 0;; ++attempt) {
         auto names = naming::pick_free_pair(taken);
         if (!names) throw SystemError("device pair: no free feth unit", "RTM_NEWLINK(veth)", ENOSPC);
-        auto held = reserve(*names, request.owner, busy);
+        auto held = device_lock::reserve_pair(*names, request.owner, busy);
         if (!held) {
             taken.push_back(names->visible);
             continue;
@@ -176,7 +169,7 @@ std::size_t sweep_linux_pairs()
         auto names = naming::pair_names(*unit);
         if (!names || !veth::is_existing_pair(*names) || !veth::is_ours(*names)) continue;
         device_lock::Busy busy;
-        auto held = reserve(*names, "removing a leftover pair", busy);
+        auto held = device_lock::reserve_pair(*names, "removing a leftover pair", busy);
         if (!held) continue; // a live tunnel's
         veth::remove_pair(*names);
         LOG_INFO("device %s: removed the pair %s/%s a tunnel that ended left behind", names->visible.c_str(),
