@@ -5,26 +5,42 @@
 // TCP, and reconnects over a new TCP connection if the server does not
 // answer; while it waits to reconnect, a change ends the wait.
 //
-// One interface, one file per platform (feth_platform_sources):
-// network_watch_linux.cpp (rtnetlink address and route groups),
-// network_watch_darwin.cpp (the routing socket, as "route -n monitor").
+// Reading the socket is the same everywhere (network_watch.cpp); opening
+// it and reading its messages is one file per platform
+// (feth_platform_sources): network_watch_linux.cpp (rtnetlink address and
+// route groups), network_watch_darwin.cpp (the routing socket, as
+// "route -n monitor").
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <memory>
 #include <string>
+
+#include "base/fd.hpp"
 
 namespace feth::client {
 
 class NetworkWatch {
 public:
-    virtual ~NetworkWatch() = default;
+    NetworkWatch(UniqueFd fd, std::string ignored_interface);
     // Readable when the system has something to say.
-    virtual int fd() const = 0;
+    int fd() const { return fd_.get(); }
     // Reads all that is pending; true when an address or a route changed on
     // an interface other than `ignored_interface` (the tunnel's own, whose
-    // hooks add addresses and routes).
-    virtual bool changed() = 0;
+    // hooks add addresses and routes), or when the kernel dropped messages.
+    bool changed();
+
+private:
+    UniqueFd fd_;
+    std::string ignored_;
+    alignas(8) std::array<char, 16384> buf_{};
 };
+
+// Per platform: whether one read of the socket (`len` bytes) tells of a
+// change on an interface other than `own` (0: none to ignore). Messages
+// that are short, foreign or not about addresses and routes are skipped.
+bool tells_of_change(const char* data, std::size_t len, unsigned own);
 
 // nullptr when the system will not tell (the reason is logged): keepalives
 // are then the only check.

@@ -8,7 +8,6 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
-#include <array>
 #include <cerrno>
 
 #include "base/error.hpp"
@@ -28,52 +27,29 @@ unsigned route_interface(const nlmsghdr* h)
     return 0;
 }
 
-class LinuxNetworkWatch final : public NetworkWatch {
-public:
-    LinuxNetworkWatch(UniqueFd fd, std::string ignored) : fd_(std::move(fd)), ignored_(std::move(ignored)) {}
-
-    int fd() const override { return fd_.get(); }
-
-    bool changed() override
-    {
-        // The tunnel's index now: a device re-created keeps its name.
-        const unsigned own = ignored_.empty() ? 0 : ::if_nametoindex(ignored_.c_str());
-        bool any = false;
-        for (;;) {
-            ssize_t n = ::recv(fd_.get(), buf_.data(), buf_.size(), MSG_DONTWAIT);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0 && errno == ENOBUFS) {
-                any = true; // the kernel dropped events: something changed
-                continue;
-            }
-            if (n <= 0) break;
-            int len = static_cast<int>(n);
-            for (auto* h = reinterpret_cast<const nlmsghdr*>(buf_.data()); NLMSG_OK(h, static_cast<unsigned>(len));
-                 h = NLMSG_NEXT(h, len)) {
-                unsigned index = 0;
-                if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
-                    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) continue;
-                    index = static_cast<const ifaddrmsg*>(NLMSG_DATA(h))->ifa_index;
-                } else if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) {
-                    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) continue;
-                    index = route_interface(h);
-                } else {
-                    continue;
-                }
-                if (own != 0 && index == own) continue;
-                any = true;
-            }
-        }
-        return any;
-    }
-
-private:
-    UniqueFd fd_;
-    std::string ignored_;
-    alignas(nlmsghdr) std::array<char, 16384> buf_{};
-};
-
 } // namespace
+
+// A read of rtnetlink holds one or more messages.
+bool tells_of_change(const char* data, std::size_t n, unsigned own)
+{
+    bool any = false;
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, static_cast<unsigned>(len));
+         h = NLMSG_NEXT(h, len)) {
+        unsigned index = 0;
+        if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifaddrmsg))) continue;
+            index = static_cast<const ifaddrmsg*>(NLMSG_DATA(h))->ifa_index;
+        } else if (h->nlmsg_type == RTM_NEWROUTE || h->nlmsg_type == RTM_DELROUTE) {
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg))) continue;
+            index = route_interface(h);
+        } else {
+            continue;
+        }
+        if (own == 0 || index != own) any = true;
+    }
+    return any;
+}
 
 std::unique_ptr<NetworkWatch> open_network_watch(const std::string& ignored_interface)
 {
@@ -89,7 +65,7 @@ std::unique_ptr<NetworkWatch> open_network_watch(const std::string& ignored_inte
         LOG_VERBOSE("network changes are not watched: bind(rtnetlink groups): %s", errno_text(errno).c_str());
         return nullptr;
     }
-    return std::make_unique<LinuxNetworkWatch>(std::move(fd), ignored_interface);
+    return std::make_unique<NetworkWatch>(std::move(fd), ignored_interface);
 }
 
 } // namespace feth::client
