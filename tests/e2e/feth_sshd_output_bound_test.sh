@@ -129,8 +129,12 @@ fi
 kill -0 "$stall_pid" 2>/dev/null || fail "the stalled client ended before the measurement was over: $(cat "$TMP/stall.out")"
 pass "stalled peer: child peak RSS $hwm kB < $RSS_LIMIT_KB kB, $cpu_used CPU ticks; honest tunnel: $PINGS of $PINGS pings answered"
 
-# The stalled client lets go; its tunnel's close line counts the pauses.
+# The stalled client lets go (SIGUSR1 ends its hold; the hold itself is
+# only the upper bound); its tunnel's close line counts the pauses.
 E2E_CURRENT="after the stall"
+stall_client=$(cat "$TMP/stall.ready")
+[[ "$stall_client" =~ ^[0-9]+$ ]] || fail "the stalled client's ready file holds no pid: '$stall_client'"
+kill -USR1 "$stall_client" || fail "cannot release the stalled client $stall_client"
 wait_exit "$stall_pid" "$(scaled 1200)" >"$TMP/stall.status"
 grep -q "^RESULT stall ok: " "$TMP/stall.out" || fail "bad_client stall: $(tail -3 "$TMP/stall.out")"
 wait_until 300 "the stalled tunnel's close line" grep -q "Tunnel tap0 for root from .* closed" "$TMP/feth-sshd.log"
