@@ -65,6 +65,7 @@ constexpr SyscallNumber kNumbers[] = {
     {"getpid", 39, 172},
     {"socket", 41, 198},
     {"connect", 42, 203},
+    {"accept", 43, 202},
     {"sendto", 44, 206},
     {"recvfrom", 45, 207},
     {"sendmsg", 46, 211},
@@ -73,22 +74,29 @@ constexpr SyscallNumber kNumbers[] = {
     {"listen", 50, 201},
     {"setsockopt", 54, 208},
     {"getsockopt", 55, 209},
+    {"clone", 56, 220},
+    {"fork", 57, -1},
+    {"vfork", 58, -1},
     {"execve", 59, 221},
     {"kill", 62, 129},
     {"fcntl", 72, 25},
     {"ptrace", 101, 117},
     {"prctl", 157, 167},
+    {"setrlimit", 160, 164},
+    {"chroot", 161, 51},
     {"mount", 165, 40},
     {"futex", 202, 98},
     {"exit_group", 231, 94},
     {"tgkill", 234, 131},
     {"openat", 257, 56},
-    {"unshare", 272, 97},
     {"ppoll", 271, 73},
+    {"unshare", 272, 97},
     {"dup3", 292, 24},
     {"pipe2", 293, 59},
-    {"process_vm_readv", 310, 270},
     {"recvmmsg", 299, 243},
+    {"prlimit64", 302, 261},
+    {"process_vm_readv", 310, 270},
+    {"process_vm_writev", 311, 271},
     {"getrandom", 318, 278},
     {"execveat", 322, 281},
     {"clone3", 435, 435},
@@ -392,11 +400,17 @@ TEST_CASE("seccomp filter: what must kill kills, probes get EACCES, on x86_64 an
 {
     for (const Arch* arch : kArches) {
         const Filter f{*arch};
-        for (const char* name : {"execve", "execveat", "connect", "bind", "listen", "ptrace", "clone3",
-                                 "process_vm_readv", "prctl", "mount", "unshare"})
+        for (const char* name : {"execve", "execveat", "connect", "bind", "listen", "accept", "sendmsg", "ptrace",
+                                 "clone", "clone3", "process_vm_readv", "process_vm_writev", "prctl", "setrlimit",
+                                 "prlimit64", "chroot", "mount", "unshare"})
             CHECK_CALL(f, Outcome::killed, name);
         for (const char* name : {"openat", "socket", "dup", "dup3"}) CHECK_CALL(f, Outcome::eacces, name);
-        if (arch == &kX86_64) CHECK_CALL(f, Outcome::eacces, "open");
+        // Calls only x86_64 has.
+        if (arch == &kX86_64) {
+            CHECK_CALL(f, Outcome::killed, "fork");
+            CHECK_CALL(f, Outcome::killed, "vfork");
+            CHECK_CALL(f, Outcome::eacces, "open");
+        }
     }
 }
 
