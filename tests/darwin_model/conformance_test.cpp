@@ -340,6 +340,29 @@ TEST_CASE("darwin_model: frames are dropped and counted while the hold buffer is
     }
 }
 
+TEST_CASE("darwin_model: the batch knob hands a burst over in one read (the fault knob, not an xnu rule)",
+          "[darwin_model]")
+{
+    make_pair(53);
+    Fd bpf(open_bpf("feth5053", 4096));
+    REQUIRE(dm::inject_fault(dm::Fault::BpfBatch, 5, "feth5053") == 0);
+    send_frames("feth53", 60, 4);
+    wait_received(bpf, 4);
+    pollfd p{bpf, POLLIN, 0};
+    CHECK(::poll(&p, 1, 100) == 0); // four of five: nothing announced yet
+    std::vector<std::uint8_t> buf(4096);
+    CHECK(errno_of(static_cast<int>(sys::read(bpf, buf.data(), buf.size()))) == EWOULDBLOCK);
+    send_frames("feth53", 60, 1);
+    wait_received(bpf, 5);
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    ssize_t n = sys::read(bpf, buf.data(), buf.size());
+    REQUIRE(n > 0);
+    CHECK(records(buf, static_cast<std::size_t>(n)).size() == 5);
+    // Once handed over, the knob is spent: the next frame is announced at once.
+    send_frames("feth53", 60, 1);
+    CHECK(::poll(&p, 1, 5000) == 1);
+}
+
 TEST_CASE("darwin_model: an empty non-blocking bpf says EWOULDBLOCK, a detached one ENXIO (bpf.c:1338-1347)",
           "[darwin_model]")
 {
