@@ -130,11 +130,16 @@ void apply_linux_state(const std::string& name)
 
 void rebind_packet_sockets(const std::string& name); // below
 
+// feth has no segmentation offload (frames are at most an MTU) and, with
+// net.link.fake.hwcsum 0 (if_fake.c, the default), no checksum offload:
+// what its peer's bpf sees carries complete checksums. A veth would hand
+// the capture TCP and UDP frames whose checksum is still to be filled in,
+// and the far end of the tunnel would drop them.
 void no_offloads(const std::string& name)
 {
     int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return;
-    for (std::uint32_t cmd : {ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO}) {
+    for (std::uint32_t cmd : {ETHTOOL_STXCSUM, ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO}) {
         ethtool_value value{cmd, 0};
         ::ifreq ifr{};
         std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
@@ -170,7 +175,6 @@ void realize(const std::string& name)
     if (!peer.empty()) {
         run_ip({"link", "del", "dev", peer});
         run_ip({"link", "add", "dev", name, "type", "veth", "peer", "name", peer});
-        // feth has no segmentation offload: frames are at most an MTU.
         no_offloads(name);
         no_offloads(peer);
         apply_linux_state(peer);
