@@ -31,9 +31,12 @@ server_status() { "$FETH_SSHD" -S -f /dev/null -o StatusSocket="$TMP/status.sock
 # per wakeup; the rest wait in user space where poll() cannot see them.
 # IPv6 is off on both ends first, so that no later frame (neighbour
 # discovery, MLD) wakes the pump and hides frames left behind.
-# (A burst from the client, through stock ssh's tap, loses some 15% of its
-# first replies in about one run in four, with either backend: not
-# understood yet, so not asserted.) burst_300 SRV_IF CLI_IF
+# (A burst from the client, through stock ssh's tap, was seen to lose some
+# 15% of its first replies in about one run in four, with either backend:
+# not understood, so not asserted. 15 such bursts through this model in 5
+# fresh tunnels all got their 300 first replies, and the ARP queue
+# discarded nothing; ping's own summary, which counts the extra requests
+# -w sends as lost, said 2-58% loss.) burst_300 SRV_IF CLI_IF
 burst_300() {
   in_srv sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1"
   in_cli sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
@@ -72,10 +75,10 @@ stranded_burst_300() {
     sleep 0.1
   done
   [ "$got" -ge 300 ] ||
-    fail "300 frames handed over in one bpf read: $got reached the client within 3 s, the rest stayed in the read buffer; $(server_status)"
+    fail "300 frames handed over in one bpf read: $got reached the client within $(($(scaled 30) / 10)) s, the rest stayed in the read buffer; $(server_status)"
   in_srv ip neigh del "$TUN4_CLI" dev "$1"
   in_cli ip neigh del "$TUN4_SRV" dev "$3"
-  pass "300 frames handed to the pump in one bpf read: all reached the client within 3 s"
+  pass "300 frames handed to the pump in one bpf read: all reached the client within $(($(scaled 30) / 10)) s"
 }
 
 # Errors the server logged, but for the test machine's missing
@@ -133,9 +136,9 @@ while time.monotonic() < end:
 # the bpf and the kernel's bpf buffer drops the rest (counted there): the
 # server sends no more than the window and its memory holds no more than a
 # read batch. After SIGCONT the client's tap receives again. (Stock ssh
-# then spends some 7 s of CPU on the 2 MB backlog, one datagram per loop
-# with a reallocated buffer each time, 9.2 and 10.5 alike: too slow to wait
-# for here, so this runs last, before the client is killed.)
+# then spends some 7 s of CPU on the 2 MB backlog, 9.2 and 10.5 alike,
+# strace showing a ~700 kB buffer allocated and freed again and again: too
+# slow to wait for here, so this runs last, before the client is killed.)
 # window_fills SSH_PID SRV_IF CLI_IF
 window_fills() {
   local ssh_pid=$1 srv_if=$2 cli_if=$3 rss_before rss_after out_before out_after written
@@ -301,10 +304,10 @@ case_root_part_reconnect() {
   # in one read, as a Mac does after a busy spell; the drain takes 256 per
   # call, and what it leaves in the read buffer poll() cannot announce. No
   # later frame may wake the drain (ARP probes for the vanished server,
-  # IPv6): the neighbour is pinned and IPv6 off until the burst is read.
+  # IPv6): IPv6 off, and the server pinned to a made-up MAC while the
+  # burst is sent (its tap is gone with sshd: any address will do).
   in_cli sysctl -qw net.ipv6.conf.feth0.disable_ipv6=1
-  in_cli ip neigh replace "$TUN4_SRV" lladdr "$(in_cli ip neigh show "$TUN4_SRV" dev feth0 | awk '{print $3}')" \
-    dev feth0 nud permanent
+  in_cli ip neigh replace "$TUN4_SRV" lladdr 02:00:00:00:00:01 dev feth0 nud permanent
   in_cli "$DARWIN_MODELD" --inject bpf-batch 1000 feth5000
   in_cli ping -q -c 1000 -l 1000 -i 0.001 -W 1 "$TUN4_SRV" >/dev/null 2>&1 || true
   in_cli ip neigh del "$TUN4_SRV" dev feth0
