@@ -24,6 +24,7 @@
 #include "abi.hpp"
 #include "catch.hpp"
 #include "model_client.hpp"
+#include "tunnel/bpf_records.hpp"
 #include "tunnel/darwin/sys.hpp"
 #include "tunnel/darwin_structs.hpp"
 
@@ -338,6 +339,56 @@ TEST_CASE("darwin_model: frames are dropped and counted while the hold buffer is
         REQUIRE(sys::ioctl(bpf, dm::kBiocGstats, stats) == 0);
         CHECK(stats[1] == 5);
     }
+}
+
+TEST_CASE("darwin_model: the batch knob hands a burst over in one read (the fault knob, not an xnu rule)",
+          "[darwin_model]")
+{
+    make_pair(53);
+    Fd bpf(open_bpf("feth5053", 4096));
+    REQUIRE(dm::inject_fault(dm::Fault::BpfBatch, 5, "feth5053") == 0);
+    send_frames("feth53", 60, 4);
+    wait_received(bpf, 4);
+    pollfd p{bpf, POLLIN, 0};
+    CHECK(::poll(&p, 1, 100) == 0); // four of five: nothing announced yet
+    std::vector<std::uint8_t> buf(4096);
+    CHECK(errno_of(static_cast<int>(sys::read(bpf, buf.data(), buf.size()))) == EWOULDBLOCK);
+    send_frames("feth53", 60, 1);
+    wait_received(bpf, 5);
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    ssize_t n = sys::read(bpf, buf.data(), buf.size());
+    REQUIRE(n > 0);
+    CHECK(records(buf, static_cast<std::size_t>(n)).size() == 5);
+    // Once handed over, the knob is spent: the next frame is announced at once.
+    send_frames("feth53", 60, 1);
+    CHECK(::poll(&p, 1, 5000) == 1);
+}
+
+TEST_CASE("darwin_model: the backends' read buffer takes a read's records one call at a time, the last one "
+          "unpadded, with no new read until they are all out",
+          "[darwin_model]")
+{
+    make_pair(54);
+    Fd bpf(open_bpf("feth5054", 4096));
+    // 61-byte frames: records of 79 bytes, padded to 80 between them and
+    // not after the last (the read is 2 * 80 + 79 bytes).
+    send_frames("feth54", 61, 3);
+    wait_received(bpf, 3);
+    feth::bpf::ReadBuffer buffer(4096, "device feth5054 (bpf)", sys::read);
+    std::vector<int> seen;
+    auto take = [&](std::span<const std::uint8_t> frame) {
+        CHECK(frame.size() == 61);
+        seen.push_back(frame[14]);
+        return true;
+    };
+    for (int i = 0; i < 3; ++i) {
+        CHECK(buffer.read(bpf, take, 1) == 1);
+        CHECK(buffer.has_records() == (i < 2)); // the rest waits in user space, where poll() cannot see it
+    }
+    CHECK(seen == std::vector<int>{0, 1, 2});
+    CHECK(buffer.truncated() == 0);
+    CHECK(buffer.malformed() == 0);
+    CHECK(buffer.read(bpf, take, 1) == 0); // nothing left, nothing new: EWOULDBLOCK, no error
 }
 
 TEST_CASE("darwin_model: an empty non-blocking bpf says EWOULDBLOCK, a detached one ENXIO (bpf.c:1338-1347)",

@@ -34,12 +34,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,7 +79,17 @@ struct Feth {
     std::string peer;
     unsigned enobufs = 0;   // injected: the next NDRV sends fail
     unsigned hold_full = 0; // injected: the next captures are dropped as with an unread hold buffer
+    // Injected: the readers are told of nothing until this many records
+    // wait in their store buffer (or kBatchPatience after the first), so
+    // that one read hands over them all, as on a Mac whose reader was not
+    // scheduled while a burst arrived.
+    unsigned batch = 0;
+    std::optional<std::chrono::steady_clock::time_point> batch_since;
 };
+
+// A batch that never fills (fewer frames came than asked for) is handed
+// over anyway after this long, so that the knob itself strands nothing.
+constexpr std::chrono::milliseconds kBatchPatience{500};
 
 std::map<std::string, Feth> feths;
 unsigned max_mtu_sysctl = darwin::kFethDefaultMaxMtu; // if_fake.c:162-ish, FETH_MAX_MTU_DEFAULT 2048
@@ -118,11 +130,16 @@ void apply_linux_state(const std::string& name)
 
 void rebind_packet_sockets(const std::string& name); // below
 
+// feth has no segmentation offload (frames are at most an MTU) and, with
+// net.link.fake.hwcsum 0 (if_fake.c, the default), no checksum offload:
+// what its peer's bpf sees carries complete checksums. A veth would hand
+// the capture TCP and UDP frames whose checksum is still to be filled in,
+// and the far end of the tunnel would drop them.
 void no_offloads(const std::string& name)
 {
     int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return;
-    for (std::uint32_t cmd : {ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO}) {
+    for (std::uint32_t cmd : {ETHTOOL_STXCSUM, ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO}) {
         ethtool_value value{cmd, 0};
         ::ifreq ifr{};
         std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
@@ -158,7 +175,6 @@ void realize(const std::string& name)
     if (!peer.empty()) {
         run_ip({"link", "del", "dev", peer});
         run_ip({"link", "add", "dev", name, "type", "veth", "peer", "name", peer});
-        // feth has no segmentation offload: frames are at most an MTU.
         no_offloads(name);
         no_offloads(peer);
         apply_linux_state(peer);
@@ -199,6 +215,7 @@ struct Bpf {
     bool see_sent = true;    // BPF_D_INOUT by default
     bool promisc = false;
     std::vector<std::uint8_t> store, hold; // bd_sbuf/bd_slen, bd_hbuf/bd_hlen
+    std::size_t store_records = 0;         // records in `store` (for the batch knob)
     bool hold_busy = false;  // bd_fbuf == NULL: the hold buffer waits for a read
     std::uint64_t received = 0, dropped = 0;
 };
@@ -251,12 +268,21 @@ void send_answer(Conn& c, const Result& r)
     (void)::send(c.fd, msg.data(), msg.size(), MSG_NOSIGNAL);
 }
 
+// The injected batch of `b`'s interface is still filling: its store
+// buffer is kept from the reader (Feth::batch).
+bool batch_filling(const Bpf& b)
+{
+    auto it = feths.find(b.ifname);
+    return it != feths.end() && it->second.batch != 0;
+}
+
 bool readable(const Conn& c)
 {
     if (c.type == Type::Bpf) {
         const Bpf& b = c.bpf;
         if (b.was_attached && b.ifname.empty()) return true; // detached: a read says ENXIO
-        return b.hold_busy || (b.immediate && !b.store.empty()); // bpf.c bpfselect FREAD
+        if (b.hold_busy) return true;
+        return b.immediate && !b.store.empty() && !batch_filling(b); // bpf.c bpfselect FREAD
     }
     return false; // utun: the tun descriptor's readiness (main loop)
 }
@@ -324,7 +350,25 @@ void rotate(Bpf& b) // bpf.c ROTATE_BUFFERS
 {
     b.hold.swap(b.store);
     b.store.clear();
+    b.store_records = 0;
     b.hold_busy = true;
+}
+
+// The batch of `f` is complete: its readers are told, as the store
+// buffer's first frame would have told them.
+void release_batch(const std::string& name, Feth& f)
+{
+    f.batch = 0;
+    f.batch_since.reset();
+    for (auto& [fd, c] : conns)
+        if (c->type == Type::Bpf && c->bpf.ifname == name) maybe_token(*c);
+}
+
+void note_batch_record(const std::string& name, Feth& f, std::size_t records)
+{
+    if (f.batch == 0) return;
+    if (!f.batch_since) f.batch_since = std::chrono::steady_clock::now();
+    if (records >= f.batch) release_batch(name, f);
 }
 
 // bpf.c catchpacket (4024-4100): the record is an 18-byte header (timeval32
@@ -364,6 +408,8 @@ void catch_packet(Conn& c, const std::uint8_t* frame, std::size_t pktlen)
     std::memcpy(p + 12, &datalen, 4);
     std::memcpy(p + 16, &hdrlen, 2);
     std::memcpy(p + kBpfEthernetHdrlen, frame, caplen);
+    ++b.store_records;
+    if (f != nullptr) note_batch_record(b.ifname, *f, b.store_records);
     maybe_token(c);
 }
 
@@ -391,7 +437,7 @@ Result bpf_read(Conn& c, std::size_t size, bool nonblocking)
     if (!b.hold_busy) {
         // 1316-1330: in immediate or non-blocking mode a read takes what the
         // store buffer has.
-        if ((b.immediate || nonblocking) && !b.store.empty())
+        if ((b.immediate || nonblocking) && !b.store.empty() && !batch_filling(b))
             rotate(b);
         else if (b.ifname.empty())
             return fail(ENXIO); // 1338-1342: detached (or never attached)
@@ -847,6 +893,10 @@ Result fault(Conn& c, const dm::Request& req, const std::vector<std::uint8_t>& i
     switch (static_cast<dm::Fault>(req.a)) {
     case dm::Fault::NdrvEnobufs: it->second.enobufs = static_cast<unsigned>(req.b); return {};
     case dm::Fault::BpfHoldFull: it->second.hold_full = static_cast<unsigned>(req.b); return {};
+    case dm::Fault::BpfBatch:
+        it->second.batch = static_cast<unsigned>(req.b);
+        it->second.batch_since.reset();
+        return {};
     case dm::Fault::RemoveInterface: {
         const uid_t uid = c.uid;
         return feth_destroy(name, uid);
@@ -971,6 +1021,22 @@ int listen_socket()
     return s;
 }
 
+// How long the main loop may sleep: for ever, unless a batch that has
+// begun filling must be handed over when its patience runs out.
+int batch_wait_ms()
+{
+    for (const auto& [name, f] : feths)
+        if (f.batch != 0 && f.batch_since) return 50;
+    return -1;
+}
+
+void release_overdue_batches()
+{
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [name, f] : feths)
+        if (f.batch != 0 && f.batch_since && now - *f.batch_since >= kBatchPatience) release_batch(name, f);
+}
+
 } // namespace
 
 // darwin-modeld --inject FAULT COUNT IFNAME: asks the running daemon of
@@ -978,12 +1044,13 @@ int listen_socket()
 int inject(int argc, char** argv)
 {
     if (argc != 5) {
-        std::fprintf(stderr, "usage: darwin-modeld --inject ndrv-enobufs|bpf-hold-full|remove COUNT IFNAME\n");
+        std::fprintf(stderr, "usage: darwin-modeld --inject ndrv-enobufs|bpf-hold-full|bpf-batch|remove COUNT IFNAME\n");
         return 2;
     }
     const std::string what = argv[2];
     dm::Fault fault = what == "ndrv-enobufs"    ? dm::Fault::NdrvEnobufs
                       : what == "bpf-hold-full" ? dm::Fault::BpfHoldFull
+                      : what == "bpf-batch"     ? dm::Fault::BpfBatch
                       : what == "remove"        ? dm::Fault::RemoveInterface
                                                 : static_cast<dm::Fault>(0);
     if (static_cast<unsigned>(fault) == 0) return inject(0, argv);
@@ -1045,7 +1112,8 @@ int main(int argc, char** argv)
                 what.push_back('t');
             }
         }
-        if (::poll(fds.data(), fds.size(), -1) < 0) continue;
+        if (::poll(fds.data(), fds.size(), batch_wait_ms()) < 0) continue;
+        release_overdue_batches();
         for (std::size_t i = 0; i < fds.size(); ++i) {
             if (fds[i].revents == 0) continue;
             if (what[i] == 'l') {

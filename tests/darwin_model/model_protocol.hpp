@@ -46,6 +46,7 @@ enum class Fault : std::uint32_t {
     NdrvEnobufs = 1, // the next b NDRV sends on interface <payload> fail with ENOBUFS
     BpfHoldFull,     // bpf readers of <payload> keep their hold buffer full for b captures (counted drops)
     RemoveInterface, // <payload> disappears under its readers (as if destroyed)
+    BpfBatch,        // bpf readers of <payload> see nothing until b records wait: one read hands them all over
 };
 
 inline constexpr std::uint32_t kNonBlocking = 1; // Request::flags: the descriptor's O_NONBLOCK
