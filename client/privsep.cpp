@@ -658,8 +658,6 @@ private:
         if (!add.empty() && add != "no" && add != "yes" && add != "confirm" && add != "ask")
             throw MisbehavedError("AddKeysToAgent out of range");
         if (a.add_keys_lifetime > kMaxAgentLifetime) throw MisbehavedError("AddKeysToAgent lifetime out of range");
-        for (const auto& f : a.identity_files)
-            if (f.front() != '/') throw MisbehavedError("an identity file that is not an absolute path");
         a.real_agent_keys = keys == 1;
         a.batch = batch == 1;
         return a;
