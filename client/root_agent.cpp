@@ -393,7 +393,7 @@ struct RootAgent::Impl {
         if (r.left() != 0) throw Truncated();
         const Identity* own = find_identity(blob);
         const bool forward = own == nullptr && setup.real_agent_keys && !setup.real_agent.empty();
-        const std::string key_name = own != nullptr ? keys[own->key].path : blob_type(blob) + " key not held";
+        const std::string key_name = own != nullptr ? keys[own->key].path : "root's agent's " + shown(blob_type(blob)) + " key";
         if (own == nullptr && !forward) {
             LOG_ERROR("root part: refused to sign for %s: a %s key it does not hold", c.name.c_str(),
                       shown(blob_type(blob)).c_str());
@@ -461,30 +461,11 @@ struct RootAgent::Impl {
         const std::string_view signature = r.string();
         const std::uint8_t forwarding = r.byte();
         if (r.left() != 0) throw Truncated();
-        std::string why;
-        ssh_key raw = nullptr;
-        ssh_string blob = ssh_string_new(host_key.size());
-        if (blob != nullptr) ssh_string_fill(blob, host_key.data(), host_key.size());
-        if (blob == nullptr || ssh_pki_import_pubkey_blob(blob, &raw) != SSH_OK) why = "a host key that does not parse";
-        ssh_string_free(blob);
-        KeyPtr key(raw);
-        ssh_string sig = ssh_string_new(signature.size());
-        if (sig != nullptr) ssh_string_fill(sig, signature.data(), signature.size());
-        const std::string sig_algorithm = blob_type(signature);
-        if (!why.empty()) {
-        } else if (c.session_id) {
-            why = "a second session-bind on one connection";
-        } else if (forwarding != 0) {
-            why = "a forwarded agent (feth-ssh forwards none)";
-        } else if (session_id.empty() || session_id.size() > kMaxSessionId) {
-            why = "a session id of " + std::to_string(session_id.size()) + " bytes";
-        } else if (sig == nullptr ||
-                   ssh_pki_verify_data_blob(key.get(), sig_algorithm.c_str(), sig,
-                                            reinterpret_cast<const unsigned char*>(session_id.data()),
-                                            session_id.size()) != SSH_OK) {
-            why = "the host key's signature of the session id does not verify";
-        }
-        ssh_string_free(sig);
+        std::string why = c.session_id             ? "a second session-bind on one connection"
+                          : forwarding != 0        ? "a forwarded agent (feth-ssh forwards none)"
+                          : session_id.empty() || session_id.size() > kMaxSessionId
+                              ? "a session id of " + std::to_string(session_id.size()) + " bytes"
+                              : signature_problem(host_key, signature, session_id);
         if (!why.empty()) {
             LOG_ERROR("root part: refused session-bind@openssh.com from %s: %s", c.name.c_str(), why.c_str());
             return failure();
@@ -492,6 +473,29 @@ struct RootAgent::Impl {
         c.session_id = std::string(session_id);
         c.host_key = std::string(host_key);
         return std::string(1, static_cast<char>(kSuccess));
+    }
+
+    // Whether `signature` is `host_key`'s signature of `data` ("" if so).
+    static std::string signature_problem(std::string_view host_key, std::string_view signature, std::string_view data)
+    {
+        auto to_ssh_string = [](std::string_view v) {
+            ssh_string s = ssh_string_new(v.size());
+            if (s != nullptr) ssh_string_fill(s, v.data(), v.size());
+            return s;
+        };
+        ssh_string blob = to_ssh_string(host_key);
+        ssh_key raw = nullptr;
+        const int imported = blob != nullptr ? ssh_pki_import_pubkey_blob(blob, &raw) : SSH_ERROR;
+        ssh_string_free(blob);
+        KeyPtr key(raw);
+        if (imported != SSH_OK) return "a host key that does not parse";
+        ssh_string sig = to_ssh_string(signature);
+        const int verified = sig != nullptr ? ssh_pki_verify_data_blob(key.get(), blob_type(signature).c_str(), sig,
+                                                                       reinterpret_cast<const unsigned char*>(data.data()),
+                                                                       data.size())
+                                            : SSH_ERROR;
+        ssh_string_free(sig);
+        return verified == SSH_OK ? "" : "the host key's signature of the session id does not verify";
     }
 
     std::string answer(Connection& c, std::string_view request)

@@ -259,12 +259,14 @@ std::string sign_outcome(const std::string& answer, ssh_key key, const std::stri
     return rc == SSH_OK ? "signed" : "a signature that does not verify";
 }
 
-// session-bind@openssh.com for `session_id`, signed by `host_key`.
-std::string session_bind(ssh_key host_key, const std::string& session_id)
+// session-bind@openssh.com for `session_id` with `host_key`, signed by
+// `signer` (the host key itself when honest).
+std::string session_bind(ssh_key host_key, const std::string& session_id, ssh_key signer = nullptr)
 {
     ssh_string sig = nullptr;
-    if (ssh_pki_sign_data_blob(host_key, "ssh-ed25519", reinterpret_cast<const unsigned char*>(session_id.data()),
-                               session_id.size(), &sig) != SSH_OK)
+    if (ssh_pki_sign_data_blob(signer != nullptr ? signer : host_key, "ssh-ed25519",
+                               reinterpret_cast<const unsigned char*>(session_id.data()), session_id.size(),
+                               &sig) != SSH_OK)
         std::_Exit(96);
     std::string r(1, 27); // SSH_AGENTC_EXTENSION
     put_str(r, "session-bind@openssh.com");
@@ -333,6 +335,11 @@ void agent_requests(int sock)
     const std::string rebind = agent_call(fd, session_bind(host, sid2));
     out << "rebind " << (rebind.size() == 1 && rebind[0] == 6 ? "accepted" : "refused") << "\n";
     ::close(fd);
+    // A bind the host key did not sign is refused.
+    const int fd2 = agent_connection(sock);
+    const std::string forged = agent_call(fd2, session_bind(host, sid, other));
+    out << "forged_bind " << (forged.size() == 1 && forged[0] == 6 ? "accepted" : "refused") << "\n";
+    ::close(fd2);
     ssh_key_free(key);
     ssh_key_free(other);
     ssh_key_free(host);
@@ -346,7 +353,7 @@ std::string agent_check()
     const std::string want = "list holds; honest signed; host_key_exchange_hash refused; not_userauth refused; "
                              "another_user refused; trailing_bytes refused; key_not_held refused; "
                              "blob_not_the_key refused; bind accepted; other_session refused; bound_session signed; "
-                             "rebind refused; ";
+                             "rebind refused; forged_bind refused; ";
     return all == want ? "" : "the agent answered: " + all + " (expected: " + want + ")";
 }
 
