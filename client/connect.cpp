@@ -544,6 +544,18 @@ void authenticate(const Destination& d, ssh_session session)
     if (rc == SSH_AUTH_ERROR)
         throw ConnectError(Kind::Network, std::string("authentication failed: ") + ssh_get_error(session));
 
+    const std::string denied = *c.user + "@" + *c.host_name + ": Permission denied (publickey).";
+    if (d.keys_with_root_part) {
+        // Root's identity files and root's agent, both through the root
+        // part's agent, which says itself why a key could not be used.
+        rc = ssh_userauth_agent(session, nullptr);
+        if (rc == SSH_AUTH_SUCCESS) {
+            LOG_DEBUG("authenticated with a key the root part holds");
+            return;
+        }
+        if (rc == SSH_AUTH_ERROR) LOG_DEBUG("agent: %s", ssh_get_error(session));
+        throw ConnectError(Kind::Auth, denied);
+    }
     const bool agent_allowed = !*c.identities_only && (!c.identity_agent || *c.identity_agent != "none");
     if (agent_allowed && (::getenv("SSH_AUTH_SOCK") != nullptr || c.identity_agent)) {
         rc = ssh_userauth_agent(session, nullptr);
@@ -560,7 +572,6 @@ void authenticate(const Destination& d, ssh_session session)
             return;
         }
     }
-    const std::string denied = *c.user + "@" + *c.host_name + ": Permission denied (publickey).";
     if (key_unreadable) throw ConnectError(Kind::Passphrase, denied + " (a key's passphrase was wrong or could not be asked for)");
     throw ConnectError(Kind::Auth, denied);
 }

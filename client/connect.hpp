@@ -41,6 +41,9 @@ struct Destination {
     // or -1. Unset: files and agent are opened as usual.
     std::map<std::string, std::string> file_copies;
     std::function<int()> agent_socket;
+    // As nobody: the identity files are the root part's, offered only
+    // through its agent (agent_socket); the SSH part never reads them.
+    bool keys_with_root_part = false;
     // Separated (privsep.hpp): asks the user through the root part (echo
     // off for a passphrase); nullopt when no one answered. Unset: the
     // terminal, directly.

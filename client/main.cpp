@@ -160,6 +160,26 @@ int run_client(feth::client::TunnelOptions& opts)
     return status;
 }
 
+// Root's identities for the root part's agent (root_agent.hpp), as ssh
+// would load them for this destination: IdentityFile (ssh's defaults
+// included), CertificateFile; root's agent's keys unless IdentitiesOnly;
+// signatures for the destination's user and for each ProxyJump hop's
+// (a hop without a user name: root's, as root's own ssh would log in).
+feth::client::AgentSetup root_agent_setup(const feth::config::ClientConfig& c, const feth::client::Destination& d)
+{
+    feth::client::AgentSetup a;
+    a.identity_files = c.identity_files;
+    a.certificate_files = c.certificate_files;
+    a.users = {*c.user};
+    if (c.proxy_jump && feth::client::uses_proxy(c))
+        for (const auto& hop : feth::client::jump_hop_users(*c.proxy_jump, "root")) a.users.push_back(hop);
+    a.real_agent_keys = !*c.identities_only;
+    a.add_keys_to_agent = c.add_keys_to_agent.value_or("no");
+    a.add_keys_lifetime = static_cast<std::uint32_t>(c.add_keys_to_agent_lifetime.value_or(0));
+    a.batch = d.batch_mode;
+    return a;
+}
+
 // The SSH part (privsep.hpp): becomes the invoker, reads the configuration
 // as that user and runs the client with the root part's device.
 int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd sock, pid_t root_part,
@@ -167,9 +187,10 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
 {
     using feth::client::Invoker;
     feth::client::die_with_root_part(root_part);
-    // As nobody: root's configuration, identity files and known_hosts are
-    // read now, while still root and before any network byte; the SSH part
-    // keeps private copies.
+    // As nobody: root's configuration and known_hosts are read now, while
+    // still root and before any network byte; the SSH part keeps private
+    // copies. Root's identity files it never reads: the root part holds
+    // them and signs as an agent (root_agent.hpp).
     feth::client::TunnelOptions root_opts;
     feth::client::RootSetup setup;
     if (who.kind == Invoker::Kind::Nobody) {
@@ -177,15 +198,12 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         root_opts.control = open_control(root_opts.dest.config, 0); // root's socket, made before the drop
         const auto& c = root_opts.dest.config;
         auto copies = std::make_shared<feth::client::PrivateCopies>();
-        for (const auto& path : c.identity_files) {
-            copies->add(path, false);
-            copies->add(path + ".pub", false);
-            copies->add(path + "-cert.pub", false);
-        }
-        for (const auto& path : c.certificate_files) copies->add(path, false);
+        setup.agent = root_agent_setup(c, root_opts.dest);
+        setup.agent_bridge = feth::client::uses_proxy(c);
         const auto& kh = *c.user_known_hosts_files;
         for (std::size_t i = 0; i < kh.size(); ++i) copies->add(kh[i], i == 0);
         root_opts.dest.file_copies = copies->paths();
+        root_opts.dest.keys_with_root_part = true;
         if (!kh.empty()) {
             setup.known_hosts_path = kh.front();
             // As known_hosts names the host (connect.cpp known_hosts_name).
@@ -213,9 +231,9 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         who.kind == Invoker::Kind::Nobody ? std::move(root_opts) : read_options(a, who, lo);
     if (who.kind != Invoker::Kind::Nobody) opts.control = open_control(opts.dest.config, who.uid);
     if (who.kind == Invoker::Kind::Nobody)
-        LOG_INFO("Started by root without sudo: the SSH part runs as %s (uid %u); root's configuration, identity "
-                 "files and known_hosts were read before dropping root, root's agent is reached through the "
-                 "root part, and new known_hosts lines are written by it.",
+        LOG_INFO("Started by root without sudo: the SSH part runs as %s (uid %u); root's configuration and "
+                 "known_hosts were read before dropping root; root's keys stay with the root part, which signs "
+                 "for it as an agent (and reaches root's agent), and new known_hosts lines are written by it.",
                  who.drop_name.c_str(), static_cast<unsigned>(who.uid));
     LOG_DEBUG("the SSH part runs as %s (uid %u); the root part (pid %ld) holds the device", who.drop_name.c_str(),
               static_cast<unsigned>(::getuid()), static_cast<long>(root_part));
@@ -224,7 +242,7 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
     setup.remote_unit = c.tunnel_device->remote;
     setup.user = *c.user;
     setup.host_name = *c.host_name;
-    const bool agent_via_root = !setup.agent_path.empty();
+    const bool agent_via_root = !setup.agent_path.empty() || !setup.agent.identity_files.empty();
     // Before any network byte: no terminal from here on (the options have
     // been read, batch mode decided from the terminal we had).
     feth::client::leave_terminal(log_pipe.get());
@@ -310,7 +328,8 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     }
     ssh_end.reset();
     log_wr.reset();
-    return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr), std::move(log_rd));
+    return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr), std::move(log_rd), who.uid,
+                                       who.gid);
 }
 
 // -G: as ssh -G, without root, without a device, without connecting.

@@ -49,7 +49,12 @@ enum class Msg : std::uint32_t {
                       //   string TunnelUpCommand, string TunnelDownCommand, uint32 timeout s,
                       //   string user, string host name, string known_hosts path,
                       //   string known_hosts host name, string agent path (the last three
-                      //   empty but as nobody), uint32 CheckHostIP port (0: no address lines).
+                      //   empty but as nobody), uint32 CheckHostIP port (0: no address lines),
+                      //   the agent (root_agent.hpp; none but as nobody): uint32 n, n strings
+                      //   identity files; uint32 n, n strings certificate files; uint32 n, n
+                      //   strings remote users; uint32 offer root agent's keys (0/1); string
+                      //   AddKeysToAgent, uint32 its lifetime; uint32 batch (0/1); uint32 a
+                      //   socket for a proxy (0/1).
                       //   Once, first, before the network.
     TunnelUp = 103,   // string remote address (numeric), uint32 remote port, uint32 reconnect (0/1)
     TunnelDown = 104, // (empty)
@@ -60,11 +65,12 @@ enum class Msg : std::uint32_t {
     Ask = 113,           // string prompt (printable, newlines allowed, <= 2 KiB), uint32 echo (0/1)
     // root part -> SSH part
     OpenAnswer = 102, // uint32 ok; ok: uint32 mode, string name, string io name, string backend,
-                      //   uint32 read buffer size (0: none), with 1 or 2 fds; refused: string reason
+                      //   uint32 read buffer size (0: none), string the agent socket for a
+                      //   proxy (empty: none), with 1 or 2 fds; refused: string reason
     HookDone = 106,   // uint32 which (1 up, 2 down), uint32 started, uint32 kind, uint32 status,
                       //   string error (not started)
     DetachDone = 108, // (empty)
-    AgentAnswer = 112, // uint32 ok, with 1 fd when ok
+    AgentAnswer = 112, // uint32 ok, with 1 fd when ok: a connection to the root part's agent
     AskAnswer = 114,   // uint32 answered, string answer
 };
 
@@ -81,6 +87,9 @@ constexpr std::uint32_t kMaxKnownHostsLines = 8;   // per message
 constexpr std::uint32_t kMaxKnownHostsTotal = 64;  // per run
 constexpr std::uint32_t kMaxAgentConnections = 10000;
 constexpr std::size_t kMaxPrompt = 2048;
+constexpr std::uint32_t kMaxAgentFiles = 64;  // identity or certificate files
+constexpr std::uint32_t kMaxAgentUsers = 16;
+constexpr std::uint32_t kMaxAgentLifetime = 365 * 24 * 3600;
 constexpr std::uint32_t kMaxAsks = 32; // per run: passphrases and questions
 
 // For errors ("sending TunnelUp to ...").
@@ -233,6 +242,7 @@ public:
         m.put_string(setup_.known_hosts_name);
         m.put_string(setup_.agent_path);
         m.put_u32(setup_.check_host_ip_port);
+        put_agent_setup(m);
         send(sock_.get(), m, kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::OpenAnswer)) throw InputError("the root part answered the device request with something else");
@@ -251,9 +261,31 @@ public:
         ad.io_name = a.get_string(wire::kMaxText);
         ad.backend = a.get_string(wire::kMaxBackendName);
         ad.read_buffer_size = a.get_u32();
+        const std::string bridge = a.get_string(wire::kMaxText);
         a.expect_end();
         ad.fds = std::move(a.fds());
+        // A ProxyJump or ProxyCommand ssh (it inherits the environment)
+        // reaches the root part's agent there.
+        if (!bridge.empty()) ::setenv("SSH_AUTH_SOCK", bridge.c_str(), 1);
         return adopt_device(std::move(ad));
+    }
+
+    void put_agent_setup(wire::Message& m) const
+    {
+        const AgentSetup& a = setup_.agent;
+        auto put_list = [&m](const std::vector<std::string>& list, std::uint32_t most) {
+            const std::uint32_t n = static_cast<std::uint32_t>(std::min<std::size_t>(list.size(), most));
+            m.put_u32(n);
+            for (std::uint32_t i = 0; i < n; ++i) m.put_string(list[i]);
+        };
+        put_list(a.identity_files, kMaxAgentFiles);
+        put_list(a.certificate_files, kMaxAgentFiles);
+        put_list(a.users, kMaxAgentUsers);
+        m.put_u32(a.real_agent_keys ? 1 : 0);
+        m.put_string(a.add_keys_to_agent);
+        m.put_u32(a.add_keys_lifetime);
+        m.put_u32(a.batch ? 1 : 0);
+        m.put_u32(setup_.agent_bridge ? 1 : 0);
     }
 
     std::unique_ptr<RunningHook> tunnel_up(const HookEnv& env) override
@@ -297,14 +329,14 @@ public:
 
     int agent_socket() override
     {
-        if (setup_.agent_path.empty()) return -1;
+        if (setup_.agent_path.empty() && setup_.agent.identity_files.empty()) return -1;
         send(sock_.get(), msg(Msg::AgentConnect), kRootPeer);
         wire::Message a = next();
         if (!is(a, Msg::AgentAnswer)) throw InputError("the root part answered the agent request with something else");
         const bool ok = a.get_u32() == 1;
         a.expect_end();
         if (!ok || a.fds().size() != 1) {
-            LOG_DEBUG("the root part could not connect to the agent %s", setup_.agent_path.c_str());
+            LOG_DEBUG("the root part gave no agent connection");
             return -1;
         }
         return a.fds().front().release();
@@ -433,8 +465,9 @@ public:
 
 class RootPart {
 public:
-    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd, UniqueFd child_log)
-        : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd)), child_log_(std::move(child_log))
+    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd, UniqueFd child_log, uid_t child_uid, gid_t child_gid)
+        : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd)), child_log_(std::move(child_log)),
+          child_uid_(child_uid), child_gid_(child_gid)
     {
     }
 
@@ -455,10 +488,11 @@ public:
         bool misbehaved = false;
         try {
             for (;;) {
-                struct pollfd p[4] = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
-                                      {up_hook_ ? up_hook_->fd() : -1, POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
+                std::vector<pollfd> p = {{sock_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0},
+                                         {up_hook_ ? up_hook_->fd() : -1, POLLIN, 0}, {child_log_.get(), POLLIN, 0}};
+                if (agent_) agent_->add_poll_fds(p);
                 int timeout = up_hook_ ? up_hook_->poll_timeout_ms() : -1;
-                int n = ::poll(p, 4, timeout);
+                int n = ::poll(p.data(), p.size(), timeout);
                 if (n < 0 && errno != EINTR) throw_errno("root part", "poll");
                 if (n > 0 && p[3].revents != 0 && !relay_output(child_log_.get(), STDERR_FILENO)) child_log_.reset();
                 if (n > 0 && p[1].revents != 0)
@@ -476,6 +510,7 @@ public:
                     }
                     handle(m);
                 }
+                if (n > 0 && agent_ && p.size() > 4) agent_->service(p, 4);
             }
         } catch (const MisbehavedError& e) {
             LOG_ERROR("The SSH part of feth-ssh misbehaved (%s): ending it", e.what());
@@ -542,7 +577,10 @@ private:
         kh_name_ = m.get_string(kMaxHost + 8);
         agent_path_ = m.get_string(sizeof(sockaddr_un::sun_path) - 1);
         ip_port_ = m.get_u32();
+        AgentSetup agent = get_agent_setup(m);
+        const std::uint32_t bridge = m.get_u32();
         m.expect_end();
+        if (bridge > 1) throw MisbehavedError("agent socket flag out of range");
         if (ip_port_ > 65535) throw MisbehavedError("CheckHostIP port out of range");
         if (!printable_text(kh_path_) || !printable_text(kh_name_) || !printable_text(agent_path_))
             throw MisbehavedError("control characters in a path");
@@ -553,6 +591,22 @@ private:
         if (!printable_text(user_) || !printable_text(host_) || !printable_text(r.backend))
             throw MisbehavedError("control characters in the user, host or backend name");
         hooks_.timeout = std::chrono::seconds(t);
+        agent.real_agent = agent_path_;
+        agent.users.push_back(user_);
+        std::string bridge_path;
+        if (agent.active()) {
+            agent_ = std::make_unique<RootAgent>(std::move(agent), [this](const std::string& prompt, bool echo) {
+                return ask_user(prompt, echo, signal_fd_);
+            });
+            if (bridge == 1) {
+                try {
+                    bridge_path = agent_->open_bridge(child_uid_, child_gid_);
+                } catch (const std::exception& e) {
+                    LOG_ERROR("root part: no agent socket for the proxy (its ssh cannot use root's keys): %s",
+                              e.what());
+                }
+            }
+        }
         auto a = msg(Msg::OpenAnswer);
         try {
             device_ = open_local_device(r, "feth-ssh: " + user_ + " to " + host_);
@@ -571,9 +625,42 @@ private:
         // The descriptors come configured; a bpf reader's buffer size comes
         // with them (Device::read_buffer_size), as the server's TunUp.
         a.put_u32(device_->read_buffer_size());
+        a.put_string(bridge_path);
         a.add_fd(device_->read_fd());
         if (device_->write_fd() != device_->read_fd()) a.add_fd(device_->write_fd());
         send(sock_.get(), a, kSshPeer);
+    }
+
+    // The agent's part of Open: bounded lists of printable paths and names.
+    AgentSetup get_agent_setup(wire::Message& m)
+    {
+        auto get_list = [&m](std::uint32_t most, std::size_t longest, const char* what) {
+            const std::uint32_t n = m.get_u32();
+            if (n > most) throw MisbehavedError(std::string("too many ") + what);
+            std::vector<std::string> list;
+            for (std::uint32_t i = 0; i < n; ++i) {
+                std::string v = m.get_string(longest);
+                if (v.empty() || !printable_text(v)) throw MisbehavedError(std::string("control characters in ") + what);
+                list.push_back(std::move(v));
+            }
+            return list;
+        };
+        AgentSetup a;
+        a.identity_files = get_list(kMaxAgentFiles, kMaxPath, "identity files");
+        a.certificate_files = get_list(kMaxAgentFiles, kMaxPath, "certificate files");
+        a.users = get_list(kMaxAgentUsers, kMaxUser, "remote users");
+        const std::uint32_t keys = m.get_u32();
+        a.add_keys_to_agent = m.get_string(16);
+        a.add_keys_lifetime = m.get_u32();
+        const std::uint32_t batch = m.get_u32();
+        if (keys > 1 || batch > 1) throw MisbehavedError("agent flag out of range");
+        const std::string& add = a.add_keys_to_agent;
+        if (!add.empty() && add != "no" && add != "yes" && add != "confirm" && add != "ask")
+            throw MisbehavedError("AddKeysToAgent out of range");
+        if (a.add_keys_lifetime > kMaxAgentLifetime) throw MisbehavedError("AddKeysToAgent lifetime out of range");
+        a.real_agent_keys = keys == 1;
+        a.batch = batch == 1;
+        return a;
     }
 
     void tunnel_up(wire::Message& m)
@@ -682,25 +769,17 @@ private:
         send(sock_.get(), a, kSshPeer);
     }
 
-    // A new connection to the agent of Open, for the SSH part's next login.
+    // A new connection to the root part's agent (root_agent.hpp), for the
+    // SSH part's next login.
     void agent_connect(wire::Message& m)
     {
         m.expect_end();
-        if (agent_path_.empty()) throw MisbehavedError("an agent request with no agent");
+        if (!agent_) throw MisbehavedError("an agent request with no agent");
         if (++agent_connections_ > kMaxAgentConnections) throw MisbehavedError("too many agent requests");
         auto a = msg(Msg::AgentAnswer);
-        UniqueFd s = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::memcpy(addr.sun_path, agent_path_.c_str(), agent_path_.size());
-        if (!s || ::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            LOG_DEBUG("root part: agent %s: %s", agent_path_.c_str(), errno_text(errno).c_str());
-            a.put_u32(0);
-            send(sock_.get(), a, kSshPeer);
-            return;
-        }
-        a.put_u32(1);
-        a.add_fd(s.get());
+        UniqueFd s = agent_->connect();
+        a.put_u32(s ? 1 : 0);
+        if (s) a.add_fd(s.get());
         send(sock_.get(), a, kSshPeer);
     }
 
@@ -784,6 +863,7 @@ private:
         }
         if (device_) LOG_DEBUG("root part: removing device %s", device_->name().c_str());
         device_.reset();
+        agent_.reset(); // and with it the proxy's agent socket
     }
 
     UniqueFd sock_;
@@ -803,6 +883,9 @@ private:
     std::uint32_t kh_added_ = 0;
     std::uint32_t agent_connections_ = 0;
     UniqueFd child_log_;
+    uid_t child_uid_ = 0;
+    gid_t child_gid_ = 0;
+    std::unique_ptr<RootAgent> agent_;
     int signal_fd_ = -1;
     std::uint32_t asks_ = 0;
     bool up_ = false;
@@ -886,9 +969,11 @@ std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup)
     return std::make_unique<RemotePrivileged>(std::move(sock), std::move(setup));
 }
 
-int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log)
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log, uid_t ssh_part_uid,
+                  gid_t ssh_part_gid)
 {
-    RootPart part(std::move(sock), ssh_part, std::move(detach_fd), std::move(ssh_part_log));
+    RootPart part(std::move(sock), ssh_part, std::move(detach_fd), std::move(ssh_part_log), ssh_part_uid,
+                  ssh_part_gid);
     return part.run();
 }
 

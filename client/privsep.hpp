@@ -6,10 +6,12 @@
 //     never reads the network, the configuration or a key;
 //   - the SSH part (the rest of feth-ssh) runs as the invoking user (the
 //     sudo user, verified against the password database; nobody when root
-//     started it without sudo, after reading root's files), and
-//     does everything else: configuration, known_hosts, keys, agent, the
-//     libssh session and the pump, through every reconnect, without ever
-//     regaining root.
+//     started it without sudo, after reading root's configuration and
+//     known_hosts), and does everything else: configuration, known_hosts,
+//     keys, agent, the libssh session and the pump, through every
+//     reconnect, without ever regaining root. As nobody it never holds one
+//     of root's private keys: the root part reads them and signs
+//     user-authentication requests as an agent (root_agent.hpp).
 // The device's descriptors cross from the root part to the SSH part by
 // SCM_RIGHTS on a unix socketpair, in the framing feth-sshd's monitor uses
 // too (base/framed_messages.hpp), with a message set of its own (below). The
@@ -35,6 +37,7 @@
 #include "tunnel/device.hpp"
 #include "base/fd.hpp"
 #include "base/hook.hpp"
+#include "root_agent.hpp"
 
 namespace feth::client {
 
@@ -44,9 +47,10 @@ struct Invoker {
         Self,   // not root: no separation, feth-ssh runs as it was started
         User,   // the sudo user (or the real uid of a set-uid start)
         // root itself (no sudo): the SSH part is `nobody` (Linux), after
-        // reading root's configuration, identity files and known_hosts;
-        // root's agent is connected by the root part, and known_hosts
-        // lines it adds are written by the root part (validated).
+        // reading root's configuration and known_hosts; root's identity
+        // keys stay with the root part, which signs as an agent (and
+        // reaches root's own agent), and known_hosts lines it adds are
+        // written by the root part (validated).
         Nobody,
         // the same where that is not built (macOS): the SSH part keeps uid
         // 0, separated from the device and the hooks by process only.
@@ -154,6 +158,11 @@ struct RootSetup {
     // CheckHostIP on a direct connection: the port of address lines the
     // root part may write (0: none).
     std::uint32_t check_host_ip_port = 0;
+    // Nobody mode: root's identities, which the root part reads and signs
+    // with as an agent (root_agent.hpp; agent.real_agent is agent_path),
+    // and whether a proxy ssh needs the agent at a socket of its own.
+    AgentSetup agent;
+    bool agent_bridge = false;
     std::shared_ptr<PrivateCopies> copies;
 };
 
@@ -173,6 +182,9 @@ void leave_terminal(int log_fd);
 // with control characters but newline and tab replaced (invalid: none).
 // Returns the exit status for feth-ssh: the SSH part's, or 255 when it
 // misbehaved or died by a signal.
-int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log = UniqueFd());
+// `ssh_part_uid`/`gid`: whom the SSH part runs as, the owner of the agent
+// socket a proxy ssh reaches the root part's agent at (root_agent.hpp).
+int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log = UniqueFd(),
+                  uid_t ssh_part_uid = 0, gid_t ssh_part_gid = 0);
 
 } // namespace feth::client

@@ -118,6 +118,20 @@ bool uses_proxy(const config::ClientConfig& c)
     return !is_none(c.proxy_command);
 }
 
+std::vector<std::string> jump_hop_users(const std::string& jump, const std::string& default_user)
+{
+    std::vector<std::string> users;
+    std::size_t start = 0;
+    while (start <= jump.size()) {
+        auto comma = jump.find(',', start);
+        if (comma == std::string::npos) comma = jump.size();
+        const Hop h = parse_hop(jump.substr(start, comma - start));
+        users.push_back(h.user.empty() ? default_user : h.user);
+        start = comma + 1;
+    }
+    return users;
+}
+
 std::vector<std::string> proxy_argv(const Destination& d)
 {
     const auto& c = d.config;

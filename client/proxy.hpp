@@ -23,6 +23,10 @@ namespace feth::client {
 // Whether ProxyJump or ProxyCommand is set to something other than "none".
 bool uses_proxy(const config::ClientConfig& c);
 
+// The user each hop of a ProxyJump list logs in as: its own, or
+// `default_user` for a hop that names none.
+std::vector<std::string> jump_hop_users(const std::string& jump, const std::string& default_user);
+
 // The argv of the proxy for `d` (resolved config): {"/bin/sh", "-c",
 // "exec <expanded command>"} or {"ssh", ...}. Throws InputError for a
 // ProxyJump that loops onto the destination itself.

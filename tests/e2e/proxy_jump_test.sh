@@ -4,7 +4,9 @@
 # client reaches only the jump host (198.18.0.0/24), the jump host also
 # reaches the target (198.18.1.0/24), the client has no route there.
 # feth-ssh runs as root, so its SSH part, and the proxy ssh with it, runs
-# as nobody: the proxy's key and config are readable by nobody.
+# as nobody: the proxy's config is readable by nobody; its key is either
+# readable by nobody too, or root's alone (0600), which the proxy ssh uses
+# through the agent socket the root part makes for it (the last -J case).
 source "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -45,7 +47,7 @@ pass "client reaches only the jump host"
 
 # stock sshd, jump host (no tunnels) and target (PermitTunnel yes).
 mkdir -p /run/sshd
-sshd_config() { # ADDRESS PERMIT_TUNNEL
+sshd_config() { # ADDRESS PERMIT_TUNNEL AUTHORIZED_KEYS
   cat <<CFG
 Port $PORT
 ListenAddress $1
@@ -54,7 +56,7 @@ PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
-AuthorizedKeysFile $TMP/authorized_keys
+AuthorizedKeysFile $3
 StrictModes no
 UsePAM no
 PidFile none
@@ -63,8 +65,9 @@ AllowTcpForwarding yes
 LogLevel VERBOSE
 CFG
 }
-sshd_config "$JUMP" no >"$TMP/jump_sshd_config"
-sshd_config "$TARGET" yes >"$TMP/target_sshd_config"
+cp "$TMP/authorized_keys" "$TMP/jump_authorized_keys"
+sshd_config "$JUMP" no "$TMP/jump_authorized_keys" >"$TMP/jump_sshd_config"
+sshd_config "$TARGET" yes "$TMP/authorized_keys" >"$TMP/target_sshd_config"
 start_bg jump-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/jump_sshd_config"
 : >"$TMP/target-sshd.log"
 ip netns exec "$NS_TGT" "$STOCK_SSHD" -D -e -f "$TMP/target_sshd_config" >>"$TMP/target-sshd.log" 2>&1 &
@@ -118,6 +121,7 @@ tunnel_through() { # NAME ARGS...
     fail "the target did not see the connection from the jump host ($JUMP_INNER)"
   ! grep -q "from $UNDERLAY_CLI" "$TMP/target-sshd.log" || fail "the target saw the client's address"
   proxy_running || fail "no proxy process while the tunnel is up ($name)"
+  [ -z "${WHILE_UP:-}" ] || "$WHILE_UP"
   local status=0
   stop_pid "$cpid" || status=$?
   [ "$status" = 0 ] || fail "feth-ssh ($name) exited $status on SIGTERM, expected 0"
@@ -158,6 +162,53 @@ target_tap_pings() {
   done
   [ "$found" = 0 ] && in_cli ping -c 1 -W 1 "$TUN4_SRV"
 }
+
+# Started by root directly, through a jump host that knows only root's key
+# (0600, not readable by the nobody the proxy ssh runs as, and in no config
+# the proxy reads): the proxy ssh signs through the root part's agent, at
+# a socket in a directory of nobody's own, which is gone afterwards.
+E2E_CURRENT="-J as root, the jump host knowing only root's key"
+ssh-keygen -q -t ed25519 -N '' -C e2e-root-only -f "$TMP/root_only"
+chmod 600 "$TMP/root_only"
+cp "$TMP/root_only.pub" "$TMP/jump_authorized_keys"
+cat "$TMP/root_only.pub" >>"$TMP/authorized_keys"
+cat >"$TMP/root_proxy_config" <<CFG
+Port $PORT
+UserKnownHostsFile /dev/null
+StrictHostKeyChecking no
+BatchMode yes
+ConnectTimeout $(scaled 5)
+CFG
+chmod 644 "$TMP/root_proxy_config"
+AGENT_DIRS="${TMPDIR:-/tmp}/feth-ssh-agent."
+agent_dirs() { find "${AGENT_DIRS%/*}" -maxdepth 1 -name "${AGENT_DIRS##*/}*" 2>/dev/null | sort; }
+dirs_before=$(agent_dirs)
+nobody_uid=$(id -u nobody)
+agent_socket_of_proxy() {
+  local p sock dir
+  p=$(proxy_pid) || fail "no proxy"
+  [ "$(awk '/^Uid:/ {print $2}' "/proc/$p/status")" = "$nobody_uid" ] || fail "the proxy ssh is not nobody's"
+  sock=$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^SSH_AUTH_SOCK=//p')
+  dir=${sock%/*}
+  [ -S "$sock" ] || fail "the proxy's SSH_AUTH_SOCK '$sock' is no socket"
+  [ "$(stat -c '%u %a' "$dir")" = "$nobody_uid 700" ] || fail "$dir is $(stat -c '%u %a' "$dir"), not nobody's 700"
+  [ "$(stat -c '%u %a' "$sock")" = "$nobody_uid 600" ] || fail "$sock is $(stat -c '%u %a' "$sock")"
+  ROOT_AGENT_SOCKET=$sock
+}
+before=$(count_of "$TMP/jump-sshd.log" "Accepted publickey for root from $UNDERLAY_CLI")
+FSSH_SAVED=("${FSSH[@]}")
+FSSH=("$FETH_SSH" -F "$TMP/root_proxy_config" -i "$TMP/root_only" -o UserKnownHostsFile="$TMP/known_hosts"
+  -o StrictHostKeyChecking=no -o ConnectTimeout="$(scaled 5)")
+WHILE_UP=agent_socket_of_proxy tunnel_through feth-ssh-root-jump -J root@"$JUMP"
+FSSH=("${FSSH_SAVED[@]}")
+count_above "$TMP/jump-sshd.log" "Accepted publickey for root from $UNDERLAY_CLI" "$before" ||
+  fail "the jump host did not accept root's key"
+grep -q "Accepted publickey for root from $UNDERLAY_CLI.*$(ssh-keygen -lf "$TMP/root_only.pub" | awk '{print $2}')" \
+  "$TMP/jump-sshd.log" || fail "the jump host accepted another key than root's"
+[ ! -e "$ROOT_AGENT_SOCKET" ] || fail "the agent socket $ROOT_AGENT_SOCKET is left"
+[ "$(agent_dirs)" = "$dirs_before" ] || fail "an agent directory is left: $(agent_dirs)"
+cat "$TMP/id_ed25519.pub" >>"$TMP/jump_authorized_keys" # for the cases below
+pass "-J as root: the jump host, knowing only root's 0600 key, accepted it from the nobody proxy ssh through the root part's agent socket (nobody's 0700 directory), tunnel up, socket and directory gone after SIGTERM"
 
 E2E_CURRENT="Reconnect through -J"
 start_bg feth-ssh-rc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=1 -o ServerAliveCountMax=2 -w 0:any \

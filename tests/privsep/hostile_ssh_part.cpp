@@ -37,6 +37,7 @@
 #include <vector>
 
 #include <libssh/libssh.h>
+#include <libssh/server.h>
 
 #include "client/privsep.hpp"
 #include "config/known_hosts_hash.hpp"
@@ -53,7 +54,8 @@ using namespace std::chrono_literals;
 
 // The client's message numbers (client/privsep.cpp).
 constexpr std::uint32_t kOpen = 101, kOpenAnswer = 102, kTunnelUp = 103, kTunnelDown = 104, kHookDone = 106,
-                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111, kAsk = 113, kAskAnswer = 114;
+                        kDetach = 107, kKnownHostsAdd = 109, kAgentConnect = 111, kAgentAnswer = 112, kAsk = 113,
+                        kAskAnswer = 114;
 constexpr const char* kKhName = "[server.example]:2222";
 
 std::string g_dir;     // markers the hooks (and scripts) write
@@ -68,7 +70,8 @@ int scale()
 
 wire::Message open_msg(const std::string& up = "", const std::string& down = "", const std::string& kh_path = "",
                        const std::string& kh_name = "", const std::string& agent = "",
-                       const std::string& host = "server.example", std::uint32_t ip_port = 0)
+                       const std::string& host = "server.example", std::uint32_t ip_port = 0,
+                       const std::vector<std::string>& identity_files = {})
 {
     wire::Message m;
     m.set_type(kOpen);
@@ -86,6 +89,18 @@ wire::Message open_msg(const std::string& up = "", const std::string& down = "",
     m.put_string(kh_name);
     m.put_string(agent);
     m.put_u32(ip_port);
+    // The root part's agent: identity files, no certificates, no other
+    // user than Open's (alice), no agent keys, no AddKeysToAgent, batch
+    // mode, no socket for a proxy.
+    m.put_u32(static_cast<std::uint32_t>(identity_files.size()));
+    for (const auto& f : identity_files) m.put_string(f);
+    m.put_u32(0);
+    m.put_u32(0);
+    m.put_u32(0);
+    m.put_string("");
+    m.put_u32(0);
+    m.put_u32(1);
+    m.put_u32(0);
     return m;
 }
 
@@ -154,6 +169,192 @@ bool wait_hook_done(int sock)
 {
     wire::Message a;
     return wire::recv_message(sock, a, "root part") && a.type() == kHookDone;
+}
+
+// ---- the root part's agent (client/root_agent.hpp) ----
+
+void put_u32(std::string& out, std::uint32_t v)
+{
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+void put_str(std::string& out, const std::string& s)
+{
+    put_u32(out, static_cast<std::uint32_t>(s.size()));
+    out += s;
+}
+
+std::string blob_of(ssh_key key)
+{
+    ssh_string raw = nullptr;
+    if (ssh_pki_export_pubkey_blob(key, &raw) != SSH_OK) std::_Exit(96);
+    std::string b(static_cast<const char*>(ssh_string_data(raw)), ssh_string_len(raw));
+    ssh_string_free(raw);
+    return b;
+}
+
+// The data a client signs to log in (RFC 4252 section 7).
+std::string userauth_data(const std::string& session_id, const std::string& user, const std::string& key_blob)
+{
+    std::string d;
+    put_str(d, session_id);
+    d.push_back(50);
+    put_str(d, user);
+    put_str(d, "ssh-connection");
+    put_str(d, "publickey");
+    d.push_back(1);
+    put_str(d, "ssh-ed25519");
+    put_str(d, key_blob);
+    return d;
+}
+
+// One agent request and its answer (the answer's body; "" when the
+// connection broke).
+std::string agent_call(int fd, const std::string& body)
+{
+    std::string framed;
+    put_str(framed, body);
+    if (::write(fd, framed.data(), framed.size()) != static_cast<ssize_t>(framed.size())) return "";
+    std::string in;
+    std::size_t want = 4;
+    while (in.size() < want) {
+        char buf[4096];
+        struct pollfd p {fd, POLLIN, 0};
+        if (::poll(&p, 1, 10000 * scale()) <= 0) return "";
+        ssize_t n = ::read(fd, buf, std::min(sizeof buf, want - in.size()));
+        if (n <= 0) return "";
+        in.append(buf, static_cast<std::size_t>(n));
+        if (want == 4 && in.size() == 4)
+            want += (std::uint32_t{static_cast<std::uint8_t>(in[0])} << 24) |
+                    (std::uint32_t{static_cast<std::uint8_t>(in[1])} << 16) |
+                    (std::uint32_t{static_cast<std::uint8_t>(in[2])} << 8) | static_cast<std::uint8_t>(in[3]);
+    }
+    return in.substr(4);
+}
+
+std::string sign_request(const std::string& key_blob, const std::string& data)
+{
+    std::string r(1, 13); // SSH_AGENTC_SIGN_REQUEST
+    put_str(r, key_blob);
+    put_str(r, data);
+    put_u32(r, 0);
+    return r;
+}
+
+// What the answer to a sign request was: "refused", "signed" (and the
+// signature verifies over `data` with `key`), or what else came.
+std::string sign_outcome(const std::string& answer, ssh_key key, const std::string& data)
+{
+    if (answer.size() == 1 && answer[0] == 5) return "refused";
+    if (answer.size() < 5 || answer[0] != 14) return "answer of " + std::to_string(answer.size()) + " bytes";
+    const std::string sig = answer.substr(5);
+    ssh_string s = ssh_string_new(sig.size());
+    ssh_string_fill(s, sig.data(), sig.size());
+    ssh_key pub = nullptr;
+    if (ssh_pki_export_privkey_to_pubkey(key, &pub) != SSH_OK) std::_Exit(96);
+    const int rc = ssh_pki_verify_data_blob(pub, "ssh-ed25519", s, reinterpret_cast<const unsigned char*>(data.data()),
+                                            data.size());
+    ssh_key_free(pub);
+    ssh_string_free(s);
+    return rc == SSH_OK ? "signed" : "a signature that does not verify";
+}
+
+// session-bind@openssh.com for `session_id` with `host_key`, signed by
+// `signer` (the host key itself when honest).
+std::string session_bind(ssh_key host_key, const std::string& session_id, ssh_key signer = nullptr)
+{
+    ssh_string sig = nullptr;
+    if (ssh_pki_sign_data_blob(signer != nullptr ? signer : host_key, "ssh-ed25519",
+                               reinterpret_cast<const unsigned char*>(session_id.data()), session_id.size(),
+                               &sig) != SSH_OK)
+        std::_Exit(96);
+    std::string r(1, 27); // SSH_AGENTC_EXTENSION
+    put_str(r, "session-bind@openssh.com");
+    put_str(r, blob_of(host_key));
+    put_str(r, session_id);
+    put_str(r, std::string(static_cast<const char*>(ssh_string_data(sig)), ssh_string_len(sig)));
+    r.push_back(0);
+    ssh_string_free(sig);
+    return r;
+}
+
+int agent_connection(int sock)
+{
+    wire::Message m;
+    m.set_type(kAgentConnect);
+    send(sock, m);
+    wire::Message a;
+    if (!wire::recv_message(sock, a, "root part") || a.type() != kAgentAnswer || a.get_u32() != 1 ||
+        a.fds().size() != 1)
+        std::_Exit(94);
+    return a.fds().front().release();
+}
+
+// The root key the agent holds (written 0600 by the driver) and its
+// public half.
+ssh_key root_key()
+{
+    ssh_key k = nullptr;
+    if (ssh_pki_import_privkey_file((g_dir + "/root_key").c_str(), nullptr, nullptr, nullptr, &k) != SSH_OK)
+        std::_Exit(97);
+    return k;
+}
+
+// The SSH part's sign requests, each with its outcome, into a file the
+// check reads: an honest one, then one refusal per rule.
+void agent_requests(int sock)
+{
+    auto fds = open_device(sock, open_msg("", "", "", "", "", "server.example", 0, {g_dir + "/root_key"}));
+    ssh_key key = root_key();
+    ssh_key other = nullptr, host = nullptr;
+    if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &other) != SSH_OK ||
+        ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &host) != SSH_OK)
+        std::_Exit(96);
+    const std::string blob = blob_of(key), sid(32, 'S'), sid2(32, 'T');
+    std::ofstream out(g_dir + "/agent");
+    const int fd = agent_connection(sock);
+    const std::string list = agent_call(fd, std::string(1, 11));
+    out << "list " << (list.size() > 5 && list[0] == 12 && list.find(blob) != std::string::npos ? "holds" : "other") << "\n";
+    auto ask = [&](const char* what, const std::string& key_blob, const std::string& data) {
+        out << what << " " << sign_outcome(agent_call(fd, sign_request(key_blob, data)), key, data) << "\n";
+    };
+    ask("honest", blob, userauth_data(sid, "alice", blob));
+    ask("host_key_exchange_hash", blob, std::string(32, 'H'));
+    std::string not_userauth = userauth_data(sid, "alice", blob);
+    not_userauth[4 + 32] = 80; // SSH_MSG_GLOBAL_REQUEST where 50 belongs
+    ask("not_userauth", blob, not_userauth);
+    ask("another_user", blob, userauth_data(sid, "mallory", blob));
+    ask("trailing_bytes", blob, userauth_data(sid, "alice", blob) + "x");
+    ask("key_not_held", blob_of(other), userauth_data(sid, "alice", blob_of(other)));
+    ask("blob_not_the_key", blob, userauth_data(sid, "alice", blob_of(other)));
+    // Bound to `sid`: another session's request is refused, its own signed.
+    const std::string bound = agent_call(fd, session_bind(host, sid));
+    out << "bind " << (bound.size() == 1 && bound[0] == 6 ? "accepted" : "refused") << "\n";
+    ask("other_session", blob, userauth_data(sid2, "alice", blob));
+    ask("bound_session", blob, userauth_data(sid, "alice", blob));
+    const std::string rebind = agent_call(fd, session_bind(host, sid2));
+    out << "rebind " << (rebind.size() == 1 && rebind[0] == 6 ? "accepted" : "refused") << "\n";
+    ::close(fd);
+    // A bind the host key did not sign is refused.
+    const int fd2 = agent_connection(sock);
+    const std::string forged = agent_call(fd2, session_bind(host, sid, other));
+    out << "forged_bind " << (forged.size() == 1 && forged[0] == 6 ? "accepted" : "refused") << "\n";
+    ::close(fd2);
+    ssh_key_free(key);
+    ssh_key_free(other);
+    ssh_key_free(host);
+}
+
+std::string agent_check()
+{
+    std::ifstream f(g_dir + "/agent");
+    std::string all, line;
+    while (std::getline(f, line)) all += line + "; ";
+    const std::string want = "list holds; honest signed; host_key_exchange_hash refused; not_userauth refused; "
+                             "another_user refused; trailing_bytes refused; key_not_held refused; "
+                             "blob_not_the_key refused; bind accepted; other_session refused; bound_session signed; "
+                             "rebind refused; forged_bind refused; ";
+    return all == want ? "" : "the agent answered: " + all + " (expected: " + want + ")";
 }
 
 // Interfaces in this namespace besides lo.
@@ -463,6 +664,10 @@ std::vector<Scenario> scenarios()
              std::this_thread::sleep_for(5s);
          },
          255, [] { return std::string(); }},
+        // The root part's agent signs only a user-authentication request
+        // for the user of Open, with a key it holds, for the very key, and
+        // on a bound connection only for that session.
+        {"agent_sign_rules", agent_requests, 0, agent_check},
         {"persist_then_exit",
          [=](int sock) {
              auto fds = open_device(sock, open_msg());
@@ -612,6 +817,14 @@ int main(int argc, char** argv)
         std::filesystem::remove(g_dir + "/down");
         std::filesystem::remove(g_dir + "/kernel_refused");
         std::filesystem::remove(g_dir + "/kh");
+        if (s.name == std::string("agent_sign_rules")) {
+            ssh_key k = nullptr;
+            if (ssh_pki_generate_key(SSH_KEYTYPE_ED25519, nullptr, &k) != SSH_OK ||
+                ssh_pki_export_privkey_file(k, nullptr, nullptr, nullptr, (g_dir + "/root_key").c_str()) != SSH_OK)
+                return 1;
+            ssh_key_free(k);
+            std::filesystem::permissions(g_dir + "/root_key", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+        }
         Outcome o = run(s);
         g_root_status = o.root_status;
         std::string why;
