@@ -415,7 +415,8 @@ SessionPtr connect_for_raw_auth(const Target& t)
 }
 
 // One hand-made request: the answer, or RAW_AUTH_NONE once the connection
-// ended without one.
+// ended (libssh marks authentication failed when it ends, so an answer
+// read together with the end is not told apart from none).
 raw_auth_result send_raw_auth(ssh_session s, const std::vector<std::uint8_t>& payload)
 {
     raw_auth_reset(s);
@@ -424,7 +425,7 @@ raw_auth_result send_raw_auth(ssh_session s, const std::vector<std::uint8_t>& pa
     while (Clock::now() < deadline) {
         const raw_auth_result answer = raw_auth_answer(s);
         if (answer != RAW_AUTH_NONE) return answer;
-        if (raw_process(s, 100) != SSH_OK) return raw_auth_answer(s);
+        if (raw_process(s, 100) != SSH_OK) return RAW_AUTH_NONE;
     }
     throw Failure("no answer and no end of the connection within 10 s");
 }
