@@ -82,6 +82,8 @@ private:
     static int on_auth_pubkey_signature(ssh_session, const char* user, const char* service, const char* method,
                                         const char* algorithm, ssh_string key_blob, ssh_string hostkey_blob,
                                         ssh_string signature, void* userdata);
+    static void on_auth_pubkey_unreadable(ssh_session, const char* user, const char* method, const char* algorithm,
+                                          ssh_string key_blob, void* userdata);
     static ssh_string on_sign_exchange_hash(ssh_session, ssh_key hostkey, const char* algorithm,
                                             const unsigned char* hash, size_t hash_len, void* userdata);
     static ssh_channel on_session_open(ssh_session, void* userdata);
@@ -236,6 +238,25 @@ int Connection::on_auth_pubkey_signature(ssh_session, const char* user, const ch
         self->terminate_ = true;
         self->terminate_reason_ = "authentication failed";
         return SSH_AUTH_DENIED;
+    }
+}
+
+// A complete publickey request whose key blob libssh cannot read: sshd
+// counts it as a failed attempt, so it goes to the monitor as a query with
+// that blob, which the monitor refuses, logs and counts towards
+// MaxAuthTries. libssh answers USERAUTH_FAILURE. (A request that does not
+// parse at all ends the connection inside libssh: a protocol error.)
+void Connection::on_auth_pubkey_unreadable(ssh_session, const char* user, const char*, const char*,
+                                           ssh_string key_blob, void* userdata)
+{
+    auto* self = static_cast<Connection*>(userdata);
+    try {
+        if (self->user_ || self->terminate_) return; // see auth_pubkey
+        self->auth_answer(self->monitor_.key_allowed(str(user), str(key_blob)), std::string());
+    } catch (const std::exception& e) {
+        LOG_ERROR("authentication of %s failed: %s", self->who().c_str(), e.what());
+        self->terminate_ = true;
+        self->terminate_reason_ = "authentication failed";
     }
 }
 
@@ -603,6 +624,7 @@ int Connection::run()
     server_cb_.userdata = this;
     server_cb_.auth_pubkey_function = &Connection::on_auth_pubkey;
     server_cb_.auth_pubkey_signature_function = &Connection::on_auth_pubkey_signature;
+    server_cb_.auth_pubkey_unreadable_function = &Connection::on_auth_pubkey_unreadable;
     server_cb_.channel_open_request_session_function = &Connection::on_session_open;
     ssh_set_server_callbacks(session_.get(), &server_cb_);
     ssh_set_auth_methods(session_.get(), SSH_AUTH_METHOD_PUBLICKEY);

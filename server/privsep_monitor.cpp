@@ -323,6 +323,8 @@ Monitor::AuthAnswer Monitor::auth_failed(ssh_key key)
     LOG_AUTH("Failed publickey for %s%s from %s port %u ssh2: %s", invalid.c_str(), user_name_.c_str(),
              peer_.address.c_str(), peer_.port, key != nullptr ? describe_key(key).c_str() : "unreadable key");
     if (failures_ < cfg_.max_auth_tries) return AuthAnswer::Denied;
+    LOG_AUTH("maximum authentication attempts exceeded for %s%s from %s port %u ssh2 [preauth]", invalid.c_str(),
+             user_name_.c_str(), peer_.address.c_str(), peer_.port);
     LOG_AUTH("Disconnecting %s user %s %s port %u: Too many authentication failures [preauth]",
              user_info_ ? "authenticating" : "invalid", user_name_.c_str(), peer_.address.c_str(), peer_.port);
     return AuthAnswer::DeniedDisconnect;

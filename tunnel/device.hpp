@@ -135,8 +135,10 @@ std::unique_ptr<Device> open_device(const DeviceRequest& request);
 
 // Removes the tunnel pairs (veth on Linux, feth on macOS) that a process
 // which died left behind: those with this host's MAC marks whose names no
-// live process reserves. feth-sshd and feth-ssh's root part call it when
-// they start. Returns how many pairs went; never throws (logs instead).
+// live process reserves; on Linux first the lock directories of network
+// namespaces that are gone (device_lock::sweep_namespace_directories).
+// feth-sshd and feth-ssh's root part call it when they start. Returns how
+// many pairs went; never throws (logs instead).
 std::size_t sweep_leftover_devices() noexcept;
 
 // Descriptors of a device someone else opened (the privilege-separation

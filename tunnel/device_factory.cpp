@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "tunnel/darwin_backends.hpp"
+#include "tunnel/device_lock.hpp"
 
 #if FETH_DARWIN_BACKENDS
 #include "tunnel/darwin/darwin_io.hpp"
@@ -120,6 +121,7 @@ std::size_t sweep_leftover_devices() noexcept
 {
     try {
 #if FETH_LINUX_BACKENDS
+        device_lock::sweep_namespace_directories(); // of network namespaces that are gone
         return backends::sweep_linux_pairs();
 #elif FETH_DARWIN_BACKENDS
         return backends::sweep_darwin_feth();

@@ -13,6 +13,7 @@
 // so that a namespace's feth0 never blocks another's.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <span>
 #include <string>
@@ -28,7 +29,8 @@ namespace feth::device_lock {
 // process's user) and writable by its owner only.
 const char* default_directory();
 
-// A held name: the lock file is removed and the lock released when it goes.
+// A held name: the lock file is removed and the lock released when it goes,
+// and then (Linux) its namespace's directory if nothing else is in it.
 class NameLock {
 public:
     NameLock(UniqueFd dir, UniqueFd file, std::string name);
@@ -37,11 +39,16 @@ public:
     NameLock(const NameLock&) = delete;
     ~NameLock();
     const std::string& name() const { return name_; }
+    // The directory `dir` (named `directory` in `parent`) goes after the
+    // file when it is empty.
+    void remove_directory_after(UniqueFd parent, std::string directory);
 
 private:
     UniqueFd dir_;
     UniqueFd file_;
     std::string name_;
+    UniqueFd parent_;
+    std::string directory_;
 };
 
 // Every name of one device, all held or none.
@@ -65,6 +72,17 @@ std::optional<Reservation> reserve(std::span<const std::string> names, const std
 
 // Both names of a pair unit (its visible end and its I/O peer), together.
 std::optional<Reservation> reserve_pair(const naming::PairNames& names, const std::string& owner, Busy& busy);
+
+// Linux: removes the subdirectories of `directory` whose network namespace
+// is gone, with the lock files in them that nobody holds (a holder that was
+// killed leaves its file, and its directory, which the last holder to let
+// go removes otherwise). A held lock keeps its directory (rmdir of a
+// non-empty directory fails), and reserve() opens its namespace's directory
+// again when it was removed after reserve() opened it, so neither a sweep
+// nor a release takes a lock away. feth-sshd and feth-ssh's
+// root part run it at start (sweep_leftover_devices). Returns how many
+// directories went; never throws (logs). macOS has one directory: 0.
+std::size_t sweep_namespace_directories(const std::string& directory = default_directory()) noexcept;
 
 // The refusal a backend throws for `busy` (SystemError, EBUSY): "device
 // feth7: in use by another tunnel, pid 1234 (...)".

@@ -4,7 +4,9 @@
 # and verifies every user signature itself. Stock ssh with each user key
 # type and signature algorithm, and each host key algorithm, logs in and
 # tunnels; a client whose signatures are bad (a lying agent) is cut off
-# after MaxAuthTries, each failure logged, and the good key then still works.
+# after MaxAuthTries, each failure logged, and the good key then still works;
+# so is a client whose publickey requests carry keys that do not parse (as
+# sshd counts them), and one that does not parse at all ends the connection.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 LYING_AGENT="$REPO_ROOT/tests/tools/lying_agent.py"
@@ -133,10 +135,39 @@ case_bad_signatures() {
   stop_pid "$agent" || true
   grep -qF "ssh2: ED25519 $(ssh-keygen -lf "$TMP/id_ed25519.pub" | awk '{print $2}')" "$TMP/feth-sshd.log" ||
     fail "the good key's forged signature was not among the failures"
+  malformed_requests
   # The same good key, with its real signature, in a new connection: works.
   tunnel_with good-after-bad -i "$TMP/id_ed25519" -o IdentitiesOnly=yes
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
   pass "20 bad signatures on offer, MaxAuthTries 3: cut off after 3, 3 'Failed publickey' lines; the same good key works after"
+}
+
+# Malformed publickey requests (N14), against the MaxAuthTries 3 server of
+# case_bad_signatures: tests/tools/bad_client sends keys that do not parse
+# (sshd counts each as a failed attempt: cut off after 3, with sshd's lines),
+# then a request that does not parse at all (sshd ends the connection).
+malformed_requests() {
+  if [ ! -x "${FETH_BAD_CLIENT:-}" ]; then
+    echo "SKIP (malformed requests): FETH_BAD_CLIENT not built"
+    return 0
+  fi
+  local out status=0
+  out=$(in_cli timeout "$(scaled 60)" "$FETH_BAD_CLIENT" --host "$UNDERLAY_SRV" --port "$PORT" --user root \
+    --identity "$TMP/id_ed25519" malformed-auth --max-auth-tries 3 2>&1) || status=$?
+  echo "$out"
+  [ "$status" = 0 ] || fail "bad_client malformed-auth exited $status: $(tail -3 <<<"$out")"
+  wait_until 50 "sshd's MaxAuthTries lines for the unreadable keys" grep -q \
+    "maximum authentication attempts exceeded for root from $UNDERLAY_CLI port [0-9]* ssh2 \[preauth\]" "$TMP/feth-sshd.log"
+  wait_until 50 "a second 'Disconnecting ... Too many authentication failures' line (the unreadable keys')" \
+    count_above "$TMP/feth-sshd.log" "Disconnecting authenticating user root $UNDERLAY_CLI port [0-9]+: Too many authentication failures" 1
+  wait_until 50 "the protocol error of the truncated request" grep -q \
+    "Protocol error from $UNDERLAY_CLI port [0-9]*: Malformed publickey request: truncated before the end of the key blob" \
+    "$TMP/feth-sshd.log"
+  local failed
+  failed=$(count_of "$TMP/feth-sshd.log" "Failed publickey for root from $UNDERLAY_CLI port [0-9]+ ssh2: unreadable key")
+  [ "$failed" = 3 ] || fail "$failed 'Failed publickey ... unreadable key' lines, not 3"
+  no_link_in "$NS_SRV" tap0 || fail "a device exists after malformed requests"
+  pass "malformed publickey requests: 3 unreadable keys counted and cut off at MaxAuthTries 3; a truncated request ends the connection"
 }
 
 # Only live accounts (N4), as sshd's allowed_user() without PAM: a locked

@@ -3,7 +3,8 @@
 # sshd 9.8 (one address that keeps failing logins is refused at once, with
 # sshd's log lines, while another address logs in and tunnels), -T, and
 # MaxTunnels (a user's third tunnel over three connections is refused; once
-# one closes, a new one opens).
+# one closes, a new one opens; the same for a user whose name has 64 bytes,
+# N12).
 source "$(dirname "$0")/lib.sh"
 e2e_init
 SSH=$(stock_ssh_cmd)
@@ -83,9 +84,38 @@ start_tunnel() {
   start_bg "$1" cli $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w "any:$2" -N root@"$UNDERLAY_SRV"
 }
 
+# A user whose name is exactly 64 bytes. Debian's useradd refuses names over
+# 32 bytes (--badname too), so the account exists only for feth-sshd: its
+# wrapper runs it in a mount namespace of its own with copies of
+# /etc/passwd and /etc/shadow that have the user bind-mounted over the
+# system's. The system's files are never changed, and the mounts go with
+# the server, however the test ends.
+LONG_USER=$(printf '%-64s' "fethlong-$E2E_ID-" | tr ' ' x)
+long_user_account() {
+  local uid=61000 tries=0
+  while getent passwd "$uid" >/dev/null; do
+    uid=$((uid + 1)) tries=$((tries + 1))
+    [ "$tries" -lt 1000 ] || fail "no free uid from 61000"
+  done
+  cp /etc/passwd "$TMP/passwd"
+  echo "$LONG_USER:x:$uid:65534::$TMP:/bin/sh" >>"$TMP/passwd"
+  install -m 640 /etc/shadow "$TMP/shadow"
+  echo "$LONG_USER:*:19000:0:99999:7:::" >>"$TMP/shadow" # no password, not locked, never expires
+  cat >"$TMP/with-long-user" <<WRAP
+#!/bin/sh
+# The server's command line, run with $TMP/passwd and $TMP/shadow in place.
+exec unshare --mount --propagation private sh -c \\
+  'mount --bind "\$1" /etc/passwd && mount --bind "\$2" /etc/shadow && shift 2 && exec "\$@"' \\
+  with-long-user "$TMP/passwd" "$TMP/shadow" "\$@"
+WRAP
+  chmod 755 "$TMP/with-long-user"
+  chmod 644 "$TMP/authorized_keys" # read as the user logging in
+}
+
 case_max_tunnels() {
   E2E_CURRENT="MaxTunnels"
-  start_feth_sshd -o MaxTunnels=2
+  long_user_account
+  FETH_SSHD_WRAPPER="$TMP/with-long-user" start_feth_sshd -o MaxTunnels=2
   start_tunnel t1 1
   local p1=$BG_PID
   wait_until 100 "tap1 on the server" link_in "$NS_SRV" tap1
@@ -110,8 +140,31 @@ case_max_tunnels() {
   [ "$(tunnel_links "$NS_SRV" | sort | tr '\n' ' ')" = "tap2 tap4 " ] || fail "server tunnels: $(tunnel_links "$NS_SRV")"
   stop_pid "$p2" || true
   stop_pid "$p4" || true
+  wait_until 30 "root's tunnels removed" no_link_in "$NS_SRV" tap2
+  wait_until 30 "root's tunnels removed" no_link_in "$NS_SRV" tap4
+  # The same for a user whose name has 64 bytes (N12: the status table once
+  # compared 64 of its bytes with the 63 it kept, and counted none of its
+  # tunnels).
+  [ "${#LONG_USER}" = 64 ] || fail "the long user name has ${#LONG_USER} bytes"
+  start_bg long5 cli $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w any:5 -N "$LONG_USER@$UNDERLAY_SRV"
+  local l5=$BG_PID
+  wait_until 100 "tap5 on the server (the 64-byte user)" link_in "$NS_SRV" tap5
+  wait_until 30 "tap5 opened for the 64-byte user" grep -q "Tunnel tap5 (ethernet) opened for $LONG_USER " "$TMP/feth-sshd.log"
+  start_bg long6 cli $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w any:6 -N "$LONG_USER@$UNDERLAY_SRV"
+  local l6=$BG_PID
+  wait_until 100 "tap6 on the server (the 64-byte user)" link_in "$NS_SRV" tap6
+  status=0
+  in_cli timeout "$(scaled 20)" $SSH -o ExitOnForwardFailure=yes -o Tunnel=ethernet -w any:7 -N \
+    "$LONG_USER@$UNDERLAY_SRV" >"$TMP/long7.log" 2>&1 || status=$?
+  [ "$status" = 255 ] || fail "the 64-byte user's third tunnel: ssh exited $status, expected 255"
+  link_in "$NS_SRV" tap7 && fail "tap7 exists although MaxTunnels is 2 (the 64-byte user)"
+  wait_until 30 "the refusal naming the 64-byte user and the limit" grep -q \
+    "Refused a tunnel for $LONG_USER from $UNDERLAY_CLI port [0-9]*: user $LONG_USER has 2 tunnels open (MaxTunnels 2)" \
+    "$TMP/feth-sshd.log"
+  stop_pid "$l5" || true
+  stop_pid "$l6" || true
   stop_pid "$SSHD_PID" || fail "feth-sshd did not exit cleanly"
-  pass "MaxTunnels 2: the third tunnel (third connection) refused with a line naming the limit; after one closed a new one opened"
+  pass "MaxTunnels 2: the third tunnel (third connection) refused with a line naming the limit; after one closed a new one opened; a 64-byte user's third refused too"
 }
 
 case_per_source_startups() {

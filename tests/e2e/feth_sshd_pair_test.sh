@@ -131,4 +131,14 @@ stop_pid "$SSHD_PID" 50 || status=$?
 [ "$status" = 0 ] || fail "feth-sshd exited $status on SIGTERM"
 [ -z "$(tunnel_links "$NS_SRV")" ] || fail "devices left after SIGTERM: $(tunnel_links "$NS_SRV" | tr '\n' ' ')"
 pass "server SIGTERM: no veth left"
+
+# Every name let go: each namespace's lock directory (tunnel/device_lock.cpp,
+# /run/feth-ssh/net-<inode>) went with its last lock, the killed holders'
+# files included (their units were asked for again, or swept at start).
+E2E_CURRENT="lock directories"
+for ns in "$NS_SRV" "$NS_CLI"; do
+  lockdir=/run/feth-ssh/net-$(stat -L -c %i "/run/netns/$ns")
+  [ ! -e "$lockdir" ] || fail "$lockdir is left: $(ls -A "$lockdir" | tr '\n' ' ')"
+done
+pass "no device lock directory left for either namespace"
 assert_no_sanitizer_reports

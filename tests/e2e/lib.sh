@@ -234,8 +234,10 @@ stock_ssh_cmd() {
 # PerSourcePenalties (on by default, as in sshd) is off unless the test sets
 # FETH_SSHD_PENALTIES: the other tests fail logins from one address on
 # purpose, many times, and test something else than the penalty.
+# FETH_SSHD_WRAPPER, when a test sets it: a program that sets something up
+# for the server and execs its arguments (feth-sshd keeps the pid).
 start_feth_sshd() {
-  start_bg feth-sshd srv "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
+  start_bg feth-sshd srv ${FETH_SSHD_WRAPPER:+"$FETH_SSHD_WRAPPER"} "$FETH_SSHD" -D -e -p "$PORT" -o ListenAddress="$UNDERLAY_SRV" \
     -h "$TMP/host_ed25519" -o AuthorizedKeysFile="$TMP/authorized_keys" --state-dir "$TMP/state" \
     -o StatusSocket="$TMP/status.sock" -o PerSourcePenalties="${FETH_SSHD_PENALTIES:-no}" "$@"
   SSHD_PID=$BG_PID

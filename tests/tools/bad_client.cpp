@@ -383,6 +383,114 @@ std::string preauth(const Target& t)
     throw Failure("the server neither answered nor closed the connection within 10 s");
 }
 
+// ---- malformed publickey requests ------------------------------------------
+
+void put_wire_string(std::vector<std::uint8_t>& out, std::string_view text)
+{
+    const auto len = be32(static_cast<std::uint32_t>(text.size()));
+    out.insert(out.end(), len.begin(), len.end());
+    out.insert(out.end(), text.begin(), text.end());
+}
+
+// SSH_MSG_USERAUTH_REQUEST, publickey with a signature, up to the algorithm
+// name: what follows decides how it is malformed.
+std::vector<std::uint8_t> publickey_request_head(const Target& t)
+{
+    std::vector<std::uint8_t> p{50};
+    put_wire_string(p, t.user);
+    put_wire_string(p, "ssh-connection");
+    put_wire_string(p, "publickey");
+    p.push_back(1);
+    put_wire_string(p, "ssh-ed25519");
+    return p;
+}
+
+// After key exchange and the "none" request that asks for the ssh-userauth
+// service, as a client starts.
+SessionPtr connect_for_raw_auth(const Target& t)
+{
+    auto s = connect_to(t, false);
+    if (ssh_userauth_none(s.get(), nullptr) == SSH_AUTH_ERROR)
+        throw NoConnection("the none request failed: " + std::string(ssh_get_error(s.get())));
+    return s;
+}
+
+// One hand-made request: the answer, or RAW_AUTH_NONE once the connection
+// ended (libssh marks authentication failed when it ends, so an answer
+// read together with the end is not told apart from none).
+raw_auth_result send_raw_auth(ssh_session s, const std::vector<std::uint8_t>& payload)
+{
+    raw_auth_reset(s);
+    if (raw_send_message(s, payload.data(), payload.size()) != SSH_OK) return RAW_AUTH_NONE;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+        const raw_auth_result answer = raw_auth_answer(s);
+        if (answer != RAW_AUTH_NONE) return answer;
+        if (raw_process(s, 100) != SSH_OK) return RAW_AUTH_NONE;
+    }
+    throw Failure("no answer and no end of the connection within 10 s");
+}
+
+// Whether the connection ends within `seconds` (nothing more is sent).
+bool connection_ends(ssh_session s, int seconds)
+{
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    while (Clock::now() < deadline)
+        if (raw_process(s, 100) != SSH_OK) return true;
+    return false;
+}
+
+std::string disconnect_text(ssh_session s)
+{
+    const char* msg = raw_peer_disconnect_message(s);
+    return msg != nullptr ? "SSH_MSG_DISCONNECT \"" + std::string(msg) + "\"" : "the end of the stream";
+}
+
+// sshd counts a publickey request whose key blob does not parse as a failed
+// attempt, and ends the connection on one that does not parse at all. Key
+// blobs that do not parse, one at a time: each of the first max_auth_tries
+// answered USERAUTH_FAILURE (the last one may be cut short), then the
+// connection ends, before another request is answered. Then, on a new
+// connection, a request truncated after its algorithm name: the end at once.
+std::string malformed_auth(const Target& t, int max_auth_tries)
+{
+    std::string out;
+    {
+        auto s = connect_for_raw_auth(t);
+        auto unreadable = publickey_request_head(t);
+        put_wire_string(unreadable, "not a key");
+        put_wire_string(unreadable, "not a signature");
+        int failures = 0;
+        bool ended = false;
+        for (int i = 0; i < max_auth_tries + 5 && !ended; ++i) {
+            const raw_auth_result answer = send_raw_auth(s.get(), unreadable);
+            if (answer == RAW_AUTH_FAILURE) ++failures;
+            else if (answer != RAW_AUTH_NONE)
+                throw Failure("request " + std::to_string(i + 1) + " with an unreadable key was answered " +
+                              std::to_string(answer) + ", not USERAUTH_FAILURE");
+            // After the limit the server's disconnect follows the answer.
+            ended = answer == RAW_AUTH_NONE || (failures == max_auth_tries && connection_ends(s.get(), 5));
+        }
+        if (!ended)
+            throw Failure(std::to_string(failures) + " requests with an unreadable key answered USERAUTH_FAILURE, "
+                          "and the connection goes on (MaxAuthTries " + std::to_string(max_auth_tries) + ")");
+        if (failures < max_auth_tries - 1)
+            throw Failure("the connection ended after " + std::to_string(failures) +
+                          " failures, before MaxAuthTries " + std::to_string(max_auth_tries));
+        out = std::to_string(failures) + " unreadable keys answered USERAUTH_FAILURE, then " + disconnect_text(s.get());
+    }
+    {
+        auto s = connect_for_raw_auth(t);
+        const auto truncated = publickey_request_head(t);
+        const raw_auth_result answer = send_raw_auth(s.get(), truncated);
+        if (answer != RAW_AUTH_NONE)
+            throw Failure("a request truncated after its algorithm was answered " + std::to_string(answer) +
+                          " and the connection goes on");
+        out += "; a truncated request: no answer, " + disconnect_text(s.get());
+    }
+    return out;
+}
+
 // `count` opens back to back, then every answer: the first `limit` (the
 // per-connection tunnel limit) are confirmed, every other one refused with
 // sshd's "Failed to open the tunnel device.".
@@ -696,6 +804,9 @@ int main(int argc, char** argv)
     auto* sc_flood = app.add_subcommand("flood", "many tun opens without waiting");
     sc_flood->add_option("--count", count, "opens to send");
     sc_flood->add_option("--limit", limit, "tunnels the server allows per connection");
+    int max_auth_tries = 6;
+    auto* sc_auth = app.add_subcommand("malformed-auth", "publickey requests with unreadable keys, then a truncated one");
+    sc_auth->add_option("--max-auth-tries", max_auth_tries, "the server's MaxAuthTries");
     auto* sc_frames = app.add_subcommand("frames", "runt, oversized and above-max-packet frames");
     sc_frames->add_option("--go-file", go_file, "after the open, wait (up to 30 s) for this file to exist");
     std::string ready_file;
@@ -724,6 +835,7 @@ int main(int argc, char** argv)
         else if (*sc_tlen) what = type_length(t);
         else if (*sc_pre) what = preauth(t);
         else if (*sc_flood) what = flood(t, count, limit);
+        else if (*sc_auth) what = malformed_auth(t, max_auth_tries);
         else if (*sc_frames) what = frames(t, go_file);
         else if (*sc_stall) what = stall(t, ready_file, hold_s);
         else if (*sc_slow) what = slow_tunnel(t, slow_dir, min_keepalives);

@@ -215,6 +215,12 @@ struct SignedRequest {
     Bytes signature;
 };
 
+// A request auth_pubkey_unreadable_function saw.
+struct UnreadableRequest {
+    std::string user, method, algorithm;
+    Bytes key_blob;
+};
+
 struct PairOptions {
     ssh_key host_key = nullptr;       // the monitor's private host key
     std::string client_hostkeys;      // SSH_OPTIONS_HOSTKEYS; empty: libssh's default
@@ -260,6 +266,7 @@ public:
         if (opt.allow_none) server_cb_.auth_none_function = &DelegatedPair::on_auth_none;
         server_cb_.auth_pubkey_function = &DelegatedPair::on_auth_pubkey;
         if (opt.signature_callback) server_cb_.auth_pubkey_signature_function = &DelegatedPair::on_pubkey_signature;
+        server_cb_.auth_pubkey_unreadable_function = &DelegatedPair::on_pubkey_unreadable;
         server_cb_.channel_open_request_session_function = &DelegatedPair::on_session_open;
         ssh_set_server_callbacks(server_.get(), &server_cb_);
         ssh_set_auth_methods(server_.get(), SSH_AUTH_METHOD_PUBLICKEY | (opt.allow_none ? SSH_AUTH_METHOD_NONE : 0));
@@ -376,6 +383,7 @@ public:
     std::vector<SignedRequest> signed_requests;
     int signature_result = SSH_AUTH_DENIED;
     std::vector<ssh_publickey_state_e> pubkey_states; // auth_pubkey_function calls
+    std::vector<UnreadableRequest> unreadable_requests;
     ChannelPtr server_channel;
 
 private:
@@ -425,6 +433,13 @@ private:
         if (hostkey_blob != nullptr) r.hostkey_blob = bytes_of(hostkey_blob);
         self->signed_requests.push_back(std::move(r));
         return self->signature_result;
+    }
+
+    static void on_pubkey_unreadable(ssh_session, const char* user, const char* method, const char* algorithm,
+                                     ssh_string key_blob, void* userdata)
+    {
+        auto* self = static_cast<DelegatedPair*>(userdata);
+        self->unreadable_requests.push_back({user, method, algorithm, bytes_of(key_blob)});
     }
 
     static ssh_channel on_session_open(ssh_session session, void* userdata)
@@ -639,7 +654,7 @@ TEST_CASE("a signed publickey request reaches the signature callback unverified,
     }
 }
 
-TEST_CASE("hand-made publickey requests: plain method, bad signatures counted, malformed ones refused",
+TEST_CASE("hand-made publickey requests: plain method, bad signatures and unreadable keys counted, malformed ones fatal",
           "[libssh][delegation]")
 {
     ssh_key host_key = cached_key(SSH_KEYTYPE_ED25519);
@@ -713,43 +728,115 @@ TEST_CASE("hand-made publickey requests: plain method, bad signatures counted, m
         CHECK(*pair.signed_requests[0].hostkey_blob == stranger);
         CHECK(*pair.signed_requests[0].hostkey_blob != pubkey_blob(host_key));
     }
-    SECTION("malformed requests get USERAUTH_FAILURE without the callback")
+    SECTION("a key blob that does not parse is refused, and each one reaches auth_pubkey_unreadable_function")
     {
-        Bytes bad_key = request_head("publickey", true, Bytes{'n', 'o', 'p', 'e'});
-        put_string(bad_key, "sig");
-        CHECK(pair.send_auth_request(bad_key) == RAW_AUTH_FAILURE);
-
-        Bytes bad_query = request_head("publickey", false, Bytes{'n', 'o', 'p', 'e'});
-        CHECK(pair.send_auth_request(bad_query) == RAW_AUTH_FAILURE);
-
-        const Bytes no_signature = request_head("publickey", true, key_blob);
-        CHECK(pair.send_auth_request(no_signature) == RAW_AUTH_FAILURE);
-
-        Bytes truncated;
-        truncated.push_back(50);
-        put_string(truncated, kUser);
-        put_string(truncated, "ssh-connection");
-        put_string(truncated, "publickey");
-        truncated.push_back(1);
-        CHECK(pair.send_auth_request(truncated) == RAW_AUTH_FAILURE);
-
-        Bytes bad_hostkey = request_head(kHostbound, true, key_blob);
-        put_string(bad_hostkey, "not a host key");
-        put_string(bad_hostkey, "sig");
-        CHECK(pair.send_auth_request(bad_hostkey) == RAW_AUTH_FAILURE);
-
-        Bytes no_hostkey = request_head(kHostbound, true, key_blob);
-        CHECK(pair.send_auth_request(no_hostkey) == RAW_AUTH_FAILURE);
-
+        // sshd counts these as failed attempts (and looks no further than
+        // the key blob): the application must see every one to count it.
+        const Bytes nope{'n', 'o', 'p', 'e'};
+        Bytes signed_bad = request_head("publickey", true, nope);
+        put_string(signed_bad, "sig");
+        const Bytes query_bad = request_head("publickey", false, nope);
+        const Bytes signed_bad_no_signature = request_head("publickey", true, nope);
+        Bytes hostbound_bad = request_head(kHostbound, true, nope);
+        put_string(hostbound_bad, pubkey_blob(host_key));
+        put_string(hostbound_bad, "sig");
+        const std::vector<Bytes> requests{signed_bad, query_bad, signed_bad_no_signature, hostbound_bad};
+        // A client that keeps sending them: 5 rounds of the 4.
+        for (int round = 0; round < 5; ++round)
+            for (const Bytes& p : requests) CHECK(pair.send_auth_request(p) == RAW_AUTH_FAILURE);
+        REQUIRE(pair.unreadable_requests.size() == 20);
+        for (std::size_t i = 0; i < pair.unreadable_requests.size(); ++i) {
+            const UnreadableRequest& r = pair.unreadable_requests[i];
+            CHECK(r.user == kUser);
+            CHECK(r.method == (i % 4 == 3 ? kHostbound : "publickey"));
+            CHECK(r.algorithm == "ssh-ed25519");
+            CHECK(r.key_blob == nope);
+        }
         CHECK(pair.signed_requests.empty());
         CHECK(pair.pubkey_states.empty());
-        // And the session is still fine for a good request.
+        // The session is still fine for a good request.
         const Bytes data = signed_data(session_id, kUser, "publickey", "ssh-ed25519", key_blob, std::nullopt);
         Bytes good = request_head("publickey", true, key_blob);
         put_string(good, sign(user_key, "ssh-ed25519", data));
         pair.signature_result = SSH_AUTH_SUCCESS;
         CHECK(pair.send_auth_request(good) == RAW_AUTH_SUCCESS);
         CHECK(pair.signed_requests.size() == 1);
+        CHECK(pair.unreadable_requests.size() == 20);
+    }
+
+    // Requests sshd cannot parse end its connection (fatal): here the
+    // session, in error state, with no answer and no callback.
+    struct Malformed {
+        const char* name;
+        std::function<Bytes()> payload;
+        const char* error; // ssh_get_error() of the server
+    };
+    const Bytes signature = sign(user_key, "ssh-ed25519",
+                                 signed_data(session_id, kUser, "publickey", "ssh-ed25519", key_blob, std::nullopt));
+    const Malformed malformed[] = {
+        {"truncated after the signature flag",
+         [&] {
+             Bytes p;
+             p.push_back(50);
+             put_string(p, kUser);
+             put_string(p, "ssh-connection");
+             put_string(p, "publickey");
+             p.push_back(1);
+             return p;
+         },
+         "Malformed publickey request: truncated before the end of the key blob"},
+        {"a key blob longer than the packet",
+         [&] {
+             Bytes p = request_head("publickey", false, key_blob);
+             p.resize(p.size() - 1);
+             return p;
+         },
+         "Malformed publickey request: truncated before the end of the key blob"},
+        {"no signature", [&] { return request_head("publickey", true, key_blob); },
+         "Malformed publickey request: no signature"},
+        {"bytes after the signature",
+         [&] {
+             Bytes p = request_head("publickey", true, key_blob);
+             put_string(p, signature);
+             p.push_back(0);
+             return p;
+         },
+         "Malformed publickey request: bytes after the signature"},
+        {"bytes after a query's key blob",
+         [&] {
+             Bytes p = request_head("publickey", false, key_blob);
+             put_string(p, "trailing");
+             return p;
+         },
+         "Malformed publickey request: bytes after the key blob"},
+        {"hostbound without its host key blob", [&] { return request_head(kHostbound, true, key_blob); },
+         "Malformed publickey-hostbound-v00@openssh.com request: no host key blob"},
+        {"hostbound with a host key blob that does not parse",
+         [&] {
+             Bytes p = request_head(kHostbound, true, key_blob);
+             put_string(p, "not a host key");
+             put_string(p, "sig");
+             return p;
+         },
+         "Malformed publickey-hostbound-v00@openssh.com request: the host key blob does not parse"},
+    };
+    for (const Malformed& m : malformed) {
+        DYNAMIC_SECTION("malformed, the session ends: " << m.name)
+        {
+            // The server's session goes to its error state as it reads the
+            // request; an answer would have been sent by then, and two more
+            // rounds (up to 40 ms) would bring it.
+            raw_auth_reset(pair.client());
+            const Bytes payload = m.payload();
+            REQUIRE(raw_send_message(pair.client(), payload.data(), payload.size()) == SSH_OK);
+            CHECK(pair.run_until([&] { return (ssh_get_status(pair.server()) & SSH_CLOSED_ERROR) != 0; }));
+            pair.run_until([&] { return raw_auth_answer(pair.client()) != RAW_AUTH_NONE; }, 2);
+            CHECK(raw_auth_answer(pair.client()) == RAW_AUTH_NONE);
+            CHECK(std::string(ssh_get_error(pair.server())) == m.error);
+            CHECK(pair.signed_requests.empty());
+            CHECK(pair.unreadable_requests.empty());
+            CHECK(pair.pubkey_states.empty());
+        }
     }
 }
 
@@ -787,6 +874,20 @@ TEST_CASE("without the signature callback libssh verifies as before", "[libssh][
         CHECK(pair.send_auth_request(p, 15) == RAW_AUTH_NONE);
         CHECK(pair.pubkey_states.empty());
         CHECK(pair.signed_requests.empty());
+
+        // A key blob that does not parse: dropped as before, and
+        // auth_pubkey_unreadable_function alone is not called.
+        Bytes q;
+        q.push_back(50);
+        put_string(q, kUser);
+        put_string(q, "ssh-connection");
+        put_string(q, "publickey");
+        q.push_back(0);
+        put_string(q, "ssh-ed25519");
+        put_string(q, "nope");
+        CHECK(pair.send_auth_request(q, 15) == RAW_AUTH_NONE);
+        CHECK(pair.unreadable_requests.empty());
+        CHECK((ssh_get_status(pair.server()) & SSH_CLOSED_ERROR) == 0);
     }
 }
 
