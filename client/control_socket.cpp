@@ -197,6 +197,40 @@ ControlServer::Request ControlServer::serve(const std::function<ControlStatus()>
     return Request::None;
 }
 
+void name_for_removal(const ControlServer& server, int pipe_fd)
+{
+    struct stat st {};
+    if (::lstat(server.path().c_str(), &st) != 0) return;
+    const std::string note = std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " + server.path();
+    // One write shorter than PIPE_BUF into an empty pipe: whole or not at all.
+    if (::write(pipe_fd, note.data(), note.size()) != static_cast<ssize_t>(note.size()))
+        LOG_ERROR("control socket %s: cannot hand its removal to the root part: %s", server.path().c_str(),
+                  errno_text(errno).c_str());
+}
+
+ControlSocketRemoval::~ControlSocketRemoval()
+{
+    if (!named_) return;
+    char buf[64 + sizeof(sockaddr_un::sun_path)];
+    ssize_t n;
+    do n = ::read(named_.get(), buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return; // no socket was made
+    const std::string note(buf, static_cast<std::size_t>(n));
+    const auto sp1 = note.find(' ');
+    const auto sp2 = sp1 == std::string::npos ? sp1 : note.find(' ', sp1 + 1);
+    if (sp2 == std::string::npos) return;
+    const std::string path = note.substr(sp2 + 1);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        std::to_string(st.st_dev) != note.substr(0, sp1) || std::to_string(st.st_ino) != note.substr(sp1 + 1, sp2 - sp1 - 1))
+        return; // gone already (-O stop as root, or removed by hand), or another master's
+    if (::unlink(path.c_str()) != 0)
+        LOG_ERROR("control socket %s: %s", path.c_str(), errno_text(errno).c_str());
+    else
+        LOG_DEBUG("control socket %s: removed by the root part", path.c_str());
+}
+
 int control_command(const std::string& path, const std::string& command, bool json)
 {
     if (command != "check" && command != "exit" && command != "stop" && command != "status")
