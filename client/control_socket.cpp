@@ -22,6 +22,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kRequestDeadlineMs = 1000; // a local client says what it wants at once
 constexpr std::size_t kMaxRequest = 64;
 constexpr std::size_t kMaxAnswer = 4096;
+constexpr std::size_t kMaxRemovalNote = 2048; // "dev ino /absolute/path"
 
 sockaddr_un socket_address(const std::string& path)
 {
@@ -195,6 +196,50 @@ ControlServer::Request ControlServer::serve(const std::function<ControlStatus()>
         send_answer(client.get(), "error: unsupported request\n");
     }
     return Request::None;
+}
+
+void name_for_removal(const ControlServer& server, int pipe_fd)
+{
+    struct stat st {};
+    if (::lstat(server.path().c_str(), &st) != 0) return;
+    // Absolute: the root part may have moved to / by then (-f).
+    std::string path = server.path();
+    if (path.front() != '/') {
+        char cwd[1024];
+        if (::getcwd(cwd, sizeof cwd) == nullptr) return;
+        path = std::string(cwd) + "/" + path;
+    }
+    const std::string note = std::to_string(st.st_dev) + " " + std::to_string(st.st_ino) + " " + path;
+    // One write into an empty pipe, read whole by one read.
+    if (note.size() > kMaxRemovalNote) {
+        LOG_ERROR("control socket %s: its path is too long for the root part to remove it", path.c_str());
+    } else if (::write(pipe_fd, note.data(), note.size()) != static_cast<ssize_t>(note.size())) {
+        LOG_ERROR("control socket %s: cannot hand its removal to the root part: %s", path.c_str(),
+                  errno_text(errno).c_str());
+    }
+}
+
+ControlSocketRemoval::~ControlSocketRemoval()
+{
+    if (!named_) return;
+    char buf[kMaxRemovalNote];
+    ssize_t n;
+    do n = ::read(named_.get(), buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) return; // no socket was made
+    const std::string note(buf, static_cast<std::size_t>(n));
+    const auto sp1 = note.find(' ');
+    const auto sp2 = sp1 == std::string::npos ? sp1 : note.find(' ', sp1 + 1);
+    if (sp2 == std::string::npos) return;
+    const std::string path = note.substr(sp2 + 1);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode) ||
+        std::to_string(st.st_dev) != note.substr(0, sp1) || std::to_string(st.st_ino) != note.substr(sp1 + 1, sp2 - sp1 - 1))
+        return; // gone already (removed by hand), or another master's
+    if (::unlink(path.c_str()) != 0)
+        LOG_ERROR("control socket %s: %s", path.c_str(), errno_text(errno).c_str());
+    else
+        LOG_DEBUG("control socket %s: removed by the root part", path.c_str());
 }
 
 int control_command(const std::string& path, const std::string& command, bool json)

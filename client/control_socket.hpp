@@ -72,6 +72,28 @@ private:
     UniqueFd listener_;
 };
 
+// Started by root without sudo, the SSH part makes root's control socket
+// and then runs as nobody, who may not remove it from root's directory: the
+// root part removes it once the SSH part is gone, whatever way it ended.
+// The SSH part names the socket on a pipe whose write end it closes before
+// it drops root, so that nothing it writes as nobody reaches the root part;
+// the root part removes only that socket (same device and inode), so never
+// the socket of a master started after it.
+void name_for_removal(const ControlServer& server, int pipe_fd); // the SSH part, still root
+
+// The root part's end of that pipe; the destructor removes the socket named
+// there, if any.
+class ControlSocketRemoval {
+public:
+    explicit ControlSocketRemoval(UniqueFd named) : named_(std::move(named)) {}
+    ~ControlSocketRemoval();
+    ControlSocketRemoval(const ControlSocketRemoval&) = delete;
+    ControlSocketRemoval& operator=(const ControlSocketRemoval&) = delete;
+
+private:
+    UniqueFd named_;
+};
+
 // feth-ssh -O COMMAND: asks the master at `path` and prints its answer
 // (status on stdout, the others on stderr, as ssh). Returns the exit status.
 int control_command(const std::string& path, const std::string& command, bool json);

@@ -20,6 +20,7 @@
 #include "base/error.hpp"
 #include "base/log.hpp"
 #include "tunnel/ssh_algorithms.hpp"
+#include "control_socket.hpp"
 #include "match_exec.hpp"
 #include "privsep.hpp"
 #include "proxy.hpp"
@@ -183,7 +184,7 @@ feth::client::AgentSetup root_agent_setup(const feth::config::ClientConfig& c, c
 // The SSH part (privsep.hpp): becomes the invoker, reads the configuration
 // as that user and runs the client with the root part's device.
 int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd sock, pid_t root_part,
-             feth::log::Options& lo, feth::UniqueFd log_pipe)
+             feth::log::Options& lo, feth::UniqueFd log_pipe, feth::UniqueFd control_removal)
 {
     using feth::client::Invoker;
     feth::client::die_with_root_part(root_part);
@@ -196,6 +197,7 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
     if (who.kind == Invoker::Kind::Nobody) {
         root_opts = read_options(a, who, lo);
         root_opts.control = open_control(root_opts.dest.config, 0); // root's socket, made before the drop
+        if (root_opts.control) feth::client::name_for_removal(*root_opts.control, control_removal.get());
         const auto& c = root_opts.dest.config;
         auto copies = std::make_shared<feth::client::PrivateCopies>();
         setup.agent = root_agent_setup(c, root_opts.dest);
@@ -220,6 +222,7 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         if (setup.agent_path.size() >= sizeof(sockaddr_un::sun_path)) setup.agent_path.clear();
         setup.copies = copies;
     }
+    control_removal.reset(); // nothing written as the invoker reaches the root part
     feth::client::drop_to_invoker(who);
     feth::client::die_with_root_part(root_part); // a change of uid clears PR_SET_PDEATHSIG
     if (who.kind == Invoker::Kind::User) {
@@ -309,6 +312,10 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     feth::UniqueFd log_rd;
     feth::UniqueFd log_wr;
     if (feth::open_pipe(feth::IoMode::blocking, log_rd, log_wr) != 0) feth::throw_errno("privilege separation", "pipe");
+    feth::UniqueFd removal_rd; // control_socket.hpp ControlSocketRemoval
+    feth::UniqueFd removal_wr;
+    if (feth::open_pipe(feth::IoMode::nonblocking, removal_rd, removal_wr) != 0)
+        feth::throw_errno("privilege separation", "pipe");
     const pid_t root_pid = ::getpid();
     std::fflush(nullptr);
     pid_t pid = ::fork();
@@ -317,9 +324,10 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
         root_end.reset();
         detach_wr.reset();
         log_rd.reset();
+        removal_rd.reset();
         int status = 255;
         try {
-            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo, std::move(log_wr));
+            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo, std::move(log_wr), std::move(removal_wr));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "feth-ssh: %s\n", e.what());
         }
@@ -328,6 +336,8 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     }
     ssh_end.reset();
     log_wr.reset();
+    removal_wr.reset();
+    const feth::client::ControlSocketRemoval removal(std::move(removal_rd)); // once the SSH part is gone
     return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr), std::move(log_rd), who.uid,
                                        who.gid);
 }

@@ -9,8 +9,8 @@
 
 namespace feth::client {
 
-NetworkWatch::NetworkWatch(UniqueFd fd, std::string ignored_interface)
-    : fd_(std::move(fd)), ignored_(std::move(ignored_interface))
+NetworkWatch::NetworkWatch(UniqueFd fd, std::string ignored_interface, std::unique_ptr<Feed> feed)
+    : fd_(std::move(fd)), ignored_(std::move(ignored_interface)), feed_(std::move(feed))
 {
 }
 

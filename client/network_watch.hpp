@@ -8,8 +8,10 @@
 // Reading the socket is the same everywhere (network_watch.cpp); opening
 // it and reading its messages is one file per platform
 // (feth_platform_sources): network_watch_linux.cpp (rtnetlink address and
-// route groups), network_watch_darwin.cpp (the routing socket, as
-// "route -n monitor").
+// route groups), network_watch_darwin.cpp (SystemConfiguration's dynamic
+// store and IOKit's wake notification, delivered on a dispatch queue as
+// datagrams on a socket pair, so that the event loop polls a descriptor
+// there too).
 #pragma once
 
 #include <array>
@@ -23,7 +25,15 @@ namespace feth::client {
 
 class NetworkWatch {
 public:
-    NetworkWatch(UniqueFd fd, std::string ignored_interface);
+    // What writes to the other end of the socket, where the kernel does not
+    // (macOS: the notifications' callbacks). It is stopped before the socket
+    // is closed.
+    class Feed {
+    public:
+        virtual ~Feed() = default;
+    };
+
+    NetworkWatch(UniqueFd fd, std::string ignored_interface, std::unique_ptr<Feed> feed = nullptr);
     // Readable when the system has something to say.
     int fd() const { return fd_.get(); }
     // Reads all that is pending; true when an address or a route changed on
@@ -34,12 +44,15 @@ public:
 private:
     UniqueFd fd_;
     std::string ignored_;
+    std::unique_ptr<Feed> feed_; // after fd_: destroyed before it
     alignas(8) std::array<char, 16384> buf_{};
 };
 
 // Per platform: whether one read of the socket (`len` bytes) tells of a
 // change on an interface other than `own` (0: none to ignore). Messages
 // that are short, foreign or not about addresses and routes are skipped.
+// (macOS: the notifications' callbacks have decided already, by the
+// interface's name, and write only changes; each read is one.)
 bool tells_of_change(const char* data, std::size_t len, unsigned own);
 
 // nullptr when the system will not tell (the reason is logged): keepalives

@@ -2,8 +2,11 @@
 # The Darwin compile check (see tests/darwin/CMakeLists.txt): type-checks
 # with clang, for each Darwin target, every source of the list CMake wrote
 # (lang, source, target, include dirs, compile definitions; one per line),
-# against the Darwin header sysroot, LLVM's libc++ headers and the build's
-# patched libssh headers. Never a Linux system header: -nostdinc, and the
+# against the Darwin header sysroot, LLVM's libc++ headers, the build's
+# patched libssh headers and, for the frameworks the sysroot lacks
+# (CoreFoundation, SystemConfiguration, IOKit, libdispatch), our own
+# declarations in tests/darwin/framework_shims (its README says what they
+# prove and what only a Mac build does). Never a Linux system header: -nostdinc, and the
 # third-party headers the build found on the host (CLI11, Catch2, OpenSSL)
 # are linked one folder each into a directory of their own.
 #
@@ -101,7 +104,8 @@ flags_of() { # includes defines
 }
 
 COMMON=(-fsyntax-only -Wall -Wextra -Werror -nostdinc -fno-color-diagnostics -ferror-limit=30)
-SYSTEM_C=(-isystem "$RES/include" -isystem "$WORK/links" -isystem "$SYSROOT/usr/include" -isystem "$WORK/host")
+SYSTEM_C=(-isystem "$RES/include" -isystem "$WORK/links" -isystem "$SYSROOT/usr/include"
+  -isystem "$SRC_DIR/tests/darwin/framework_shims" -isystem "$WORK/host")
 SYSTEM_CXX=(-nostdinc++ -isystem "$SYSROOT/libcxx-config" -isystem "$LIBCXX" "${SYSTEM_C[@]}")
 
 check_one() { # index lang source target includes defines

@@ -72,6 +72,9 @@ case_stock_sshd_tunnel() {
   local status=0
   stop_pid "$cpid" || status=$?
   [ "$status" = 0 ] || fail "feth-ssh exited $status on SIGTERM, expected 0"
+  # Started by root without sudo: the SSH part, which made the socket, is
+  # nobody by now; the root part removes it once the SSH part is gone.
+  [ ! -e "$sock" ] || fail "the control socket $sock was left behind after SIGTERM"
   wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
   # A clean goodbye, as ssh's: SSH_MSG_DISCONNECT with ssh's text, read by
   # sshd before the connection ends (no reset).
@@ -350,18 +353,19 @@ case_feth_sshd() {
   down=$(iperf_mbit "$TUN4_SRV" -R)
   echo "RESULT pairing=feth-ssh/feth-sshd ping_avg_ms=$PING_AVG_MS c2s_mbit=$up s2c_mbit=$down"
   pass "feth-ssh -> feth-sshd: ping both ways, $up/$down Mbit/s"
-  # -O exit: the master closes the tunnel and exits 0. (Started by root
-  # without sudo, its SSH part runs as nobody and cannot remove root's
-  # socket: the next master replaces it, as the first case's did.)
-  local answer
+  # -O exit: the master closes the tunnel, exits 0 and its socket is gone
+  # (started by root without sudo: removed by the root part, as on SIGTERM).
+  local answer sock
+  sock=$(ls "$CTL_DIR"/cm-*)
   answer=$(ctl -O exit 2>&1) || fail "-O exit failed: $answer"
   [ "$answer" = "Exit request sent." ] || fail "-O exit said '$answer'"
   wait_exit "$cpid" 100 >"$TMP/exit.status"
   [ "$(cat "$TMP/exit.status")" = 0 ] || fail "feth-ssh exited $(cat "$TMP/exit.status") after -O exit, expected 0"
+  [ ! -e "$sock" ] || fail "the control socket $sock was left behind after -O exit"
   wait_until 30 "client tap0 removed" no_link_in "$NS_CLI" tap0
   ! ctl -O check 2>/dev/null || fail "-O check answered after -O exit"
   stop_pid "$SSHD_PID" || true
-  pass "-O exit: feth-ssh exited 0, tap0 removed, the socket no longer answers"
+  pass "-O exit: feth-ssh exited 0, tap0 removed, the socket removed"
 }
 
 case_stock_sshd_tunnel
