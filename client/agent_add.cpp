@@ -13,29 +13,14 @@
 
 #include <openssl/evp.h>
 
+#include "agent_wire.hpp"
 #include "base/error.hpp"
 
 namespace feth::client {
 namespace {
 
-constexpr std::uint8_t kAgentAddIdentity = 17;    // SSH2_AGENTC_ADD_IDENTITY
-constexpr std::uint8_t kAgentAddConstrained = 25; // SSH2_AGENTC_ADD_ID_CONSTRAINED
-constexpr std::uint8_t kAgentSuccess = 6;         // SSH_AGENT_SUCCESS
-constexpr std::uint8_t kConstrainLifetime = 1;    // SSH_AGENT_CONSTRAIN_LIFETIME
-constexpr std::uint8_t kConstrainConfirm = 2;     // SSH_AGENT_CONSTRAIN_CONFIRM
-constexpr std::size_t kMaxAgentAnswer = 256 * 1024;
-constexpr int kAgentTimeoutMs = 10000;
-
-void put_u32(std::string& out, std::uint32_t v)
-{
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void put_string(std::string& out, std::string_view s)
-{
-    put_u32(out, static_cast<std::uint32_t>(s.size()));
-    out.append(s);
-}
+using agent_wire::put_string;
+using agent_wire::put_u32;
 
 // A reader over the decoded openssh-key-v1 container; every read is
 // bounded, a short one throws.
@@ -142,14 +127,14 @@ std::string agent_add_identity_message(ssh_key key, const std::string& comment, 
 
     std::string body;
     const bool constrained = lifetime != 0 || confirm;
-    body.push_back(static_cast<char>(constrained ? kAgentAddConstrained : kAgentAddIdentity));
+    body.push_back(static_cast<char>(constrained ? agent_wire::kAddIdConstrained : agent_wire::kAddIdentity));
     body.append(priv.data().substr(start, end - start));
     put_string(body, comment);
     if (lifetime != 0) {
-        body.push_back(static_cast<char>(kConstrainLifetime));
+        body.push_back(static_cast<char>(agent_wire::kConstrainLifetime));
         put_u32(body, lifetime);
     }
-    if (confirm) body.push_back(static_cast<char>(kConstrainConfirm));
+    if (confirm) body.push_back(static_cast<char>(agent_wire::kConstrainConfirm));
     std::string message;
     put_string(message, body);
     // The key material is in `container` and `armoured` too: wipe them.
@@ -160,46 +145,10 @@ std::string agent_add_identity_message(ssh_key key, const std::string& comment, 
 
 bool agent_request(int fd, const std::string& message, std::string& error)
 {
-    std::size_t sent = 0;
-    while (sent < message.size()) {
-        const ssize_t n = ::send(fd, message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            error = "write to the agent: " + errno_text(errno);
-            return false;
-        }
-        sent += static_cast<std::size_t>(n);
-    }
-    std::string answer;
-    std::size_t want = 4;
-    while (answer.size() < want) {
-        pollfd p{fd, POLLIN, 0};
-        const int rc = ::poll(&p, 1, kAgentTimeoutMs);
-        if (rc < 0 && errno == EINTR) continue;
-        if (rc == 0) {
-            error = "the agent did not answer";
-            return false;
-        }
-        char buf[512];
-        const ssize_t n = ::read(fd, buf, std::min(sizeof buf, want - answer.size()));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            error = n == 0 ? "the agent closed the connection" : "read from the agent: " + errno_text(errno);
-            return false;
-        }
-        answer.append(buf, static_cast<std::size_t>(n));
-        if (want == 4 && answer.size() == 4) {
-            Reader len(answer);
-            const std::uint32_t body = len.u32();
-            if (body == 0 || body > kMaxAgentAnswer) {
-                error = "the agent's answer has length " + std::to_string(body);
-                return false;
-            }
-            want = 4 + body;
-        }
-    }
-    if (static_cast<std::uint8_t>(answer[4]) == kAgentSuccess) return true;
-    error = "the agent refused the key (answer " + std::to_string(static_cast<std::uint8_t>(answer[4])) + ")";
+    const auto answer = agent_wire::exchange(fd, message, error);
+    if (!answer) return false;
+    if (static_cast<std::uint8_t>((*answer)[0]) == agent_wire::kSuccess) return true;
+    error = "the agent refused the key (answer " + std::to_string(static_cast<std::uint8_t>((*answer)[0])) + ")";
     return false;
 }
 

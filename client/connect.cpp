@@ -18,6 +18,7 @@
 
 #include "config/known_hosts_hash.hpp"
 #include "client/agent_add.hpp"
+#include "client/agent_wire.hpp"
 #include "client/host_key_check.hpp"
 #include "client/proxy.hpp"
 #include "client/server_requests.hpp"
@@ -464,16 +465,8 @@ int connect_agent(const Destination& d)
     if (c.identity_agent && *c.identity_agent != "SSH_AUTH_SOCK") path = *c.identity_agent;
     else if (const char* env = ::getenv("SSH_AUTH_SOCK")) path = env;
     if (path.empty() || path == "none") return -1;
-    sockaddr_un sun{};
-    if (path.size() >= sizeof sun.sun_path) return -1;
-    sun.sun_family = AF_UNIX;
-    std::memcpy(sun.sun_path, path.c_str(), path.size());
-    UniqueFd fd = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
-    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
-        LOG_DEBUG("AddKeysToAgent: cannot connect to the agent at %s: %s", path.c_str(), errno_text(errno).c_str());
-        return -1;
-    }
-    return fd.release();
+    UniqueFd fd = agent_wire::connect_to_agent(path, "AddKeysToAgent");
+    return fd ? fd.release() : -1;
 }
 
 // AddKeysToAgent, as ssh's maybe_add_key_to_agent: after the key from

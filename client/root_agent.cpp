@@ -16,6 +16,7 @@
 #include <libssh/server.h>
 
 #include "agent_add.hpp"
+#include "agent_wire.hpp"
 #include "peer_uid.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -25,23 +26,24 @@
 namespace feth::client {
 namespace {
 
-// draft-miller-ssh-agent, section 6.1 (and OpenSSH's PROTOCOL.agent).
-constexpr std::uint8_t kFailure = 5;            // SSH_AGENT_FAILURE
-constexpr std::uint8_t kSuccess = 6;            // SSH_AGENT_SUCCESS
-constexpr std::uint8_t kRequestIdentities = 11; // SSH_AGENTC_REQUEST_IDENTITIES
-constexpr std::uint8_t kIdentitiesAnswer = 12;  // SSH_AGENT_IDENTITIES_ANSWER
-constexpr std::uint8_t kSignRequest = 13;       // SSH_AGENTC_SIGN_REQUEST
-constexpr std::uint8_t kSignResponse = 14;      // SSH_AGENT_SIGN_RESPONSE
-constexpr std::uint8_t kExtension = 27;         // SSH_AGENTC_EXTENSION
-constexpr std::uint32_t kRsaSha2_256 = 2;       // SSH_AGENT_RSA_SHA2_256
-constexpr std::uint32_t kRsaSha2_512 = 4;       // SSH_AGENT_RSA_SHA2_512
+// The agent protocol's numbers and framing: agent_wire.hpp.
+using agent_wire::kExtension;
+using agent_wire::kFailure;
+using agent_wire::kIdentitiesAnswer;
+using agent_wire::kMaxMessage;
+using agent_wire::kRequestIdentities;
+using agent_wire::kRsaSha2_256;
+using agent_wire::kRsaSha2_512;
+using agent_wire::kSignRequest;
+using agent_wire::kSignResponse;
+using agent_wire::kSuccess;
+using agent_wire::put_string;
+using agent_wire::put_u32;
 constexpr std::uint8_t kUserauthRequest = 50;   // SSH_MSG_USERAUTH_REQUEST (RFC 4252)
 
-constexpr std::size_t kMaxMessage = 256 * 1024; // as ssh-agent's AGENT_MAX_LEN
 constexpr std::size_t kMaxSessionId = 64;       // SHA-512, the longest exchange hash
 constexpr std::size_t kMaxConnections = 8;      // open at once
 constexpr std::size_t kMaxIdentities = 100;     // answered from root's own agent
-constexpr int kRealAgentTimeoutMs = 10000;
 constexpr std::string_view kCertSuffix = "-cert-v01@openssh.com";
 
 class Truncated : public std::runtime_error {
@@ -83,17 +85,6 @@ private:
     std::string_view d_;
     std::size_t pos_ = 0;
 };
-
-void put_u32(std::string& out, std::uint32_t v)
-{
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void put_string(std::string& out, std::string_view s)
-{
-    put_u32(out, static_cast<std::uint32_t>(s.size()));
-    out.append(s);
-}
 
 // A name from the request, safe for a log line.
 std::string shown(std::string_view s)
@@ -187,35 +178,14 @@ KeyPtr import_public(const std::string& file)
 // Root's own agent, asked one request at a time on a fresh connection.
 std::optional<std::string> ask_real_agent(const std::string& path, const std::string& request)
 {
-    sockaddr_un sun{};
-    if (path.size() >= sizeof sun.sun_path) return std::nullopt;
-    sun.sun_family = AF_UNIX;
-    std::memcpy(sun.sun_path, path.c_str(), path.size());
-    UniqueFd fd = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::blocking);
-    if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0) {
-        LOG_DEBUG("root part: agent %s: %s", path.c_str(), errno_text(errno).c_str());
-        return std::nullopt;
-    }
+    const UniqueFd fd = agent_wire::connect_to_agent(path, "root part");
+    if (!fd) return std::nullopt;
     std::string framed;
     put_string(framed, request);
-    if (::send(fd.get(), framed.data(), framed.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(framed.size()))
-        return std::nullopt;
-    std::string answer;
-    std::size_t want = 4;
-    while (answer.size() < want) {
-        pollfd p{fd.get(), POLLIN, 0};
-        if (::poll(&p, 1, kRealAgentTimeoutMs) <= 0) return std::nullopt;
-        char buf[4096];
-        const ssize_t n = ::read(fd.get(), buf, std::min(sizeof buf, want - answer.size()));
-        if (n <= 0) return std::nullopt;
-        answer.append(buf, static_cast<std::size_t>(n));
-        if (want == 4 && answer.size() == 4) {
-            const std::uint32_t len = Reader(answer).u32();
-            if (len == 0 || len > kMaxMessage) return std::nullopt;
-            want += len;
-        }
-    }
-    return answer.substr(4);
+    std::string error;
+    auto answer = agent_wire::exchange(fd.get(), framed, error);
+    if (!answer) LOG_DEBUG("root part: agent %s: %s", path.c_str(), error.c_str());
+    return answer;
 }
 
 } // namespace
