@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <libssh/callbacks.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -608,6 +609,10 @@ std::string frames(const Target& t, const std::string& go_file)
 // channel is open and the reading has stopped. Frames the test sends into
 // the server's device then have nowhere to go but the server child's
 // memory, unless the child stops reading its device.
+// stall's early release (SIGUSR1).
+volatile sig_atomic_t g_released = 0;
+extern "C" void on_release(int) { g_released = 1; }
+
 std::string stall(const Target& t, const std::string& ready_file, int hold_s)
 {
     auto s = connect_to(t, true);
@@ -636,13 +641,21 @@ std::string stall(const Target& t, const std::string& ready_file, int hold_s)
         throw Failure(std::string("setsockopt(SO_RCVBUF): ") + std::strerror(errno));
     // SIGUSR1 ends the hold early: the test sends it once it has measured,
     // rather than waiting out a hold sized for a slow (sanitized) build.
-    // Blocked before the ready file names this process, so it cannot be
-    // lost or kill us.
+    // Caught and blocked before the ready file names this process, so it
+    // cannot kill us; taken only inside pselect (macOS has no
+    // sigtimedwait), whose wait is cut into seconds in case a system's
+    // pselect unblocks it non-atomically.
+    struct sigaction on_usr1 {};
+    on_usr1.sa_handler = on_release;
+    sigemptyset(&on_usr1.sa_mask);
     sigset_t release;
+    sigset_t before;
     sigemptyset(&release);
     sigaddset(&release, SIGUSR1);
-    if (::sigprocmask(SIG_BLOCK, &release, nullptr) != 0)
-        throw Failure(std::string("sigprocmask: ") + std::strerror(errno));
+    if (::sigaction(SIGUSR1, &on_usr1, nullptr) != 0 || ::sigprocmask(SIG_BLOCK, &release, &before) != 0)
+        throw Failure(std::string("SIGUSR1 handling: ") + std::strerror(errno));
+    sigset_t waiting = before;
+    sigdelset(&waiting, SIGUSR1);
     if (!ready_file.empty()) {
         const int fd = ::open(ready_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) throw Failure("cannot create " + ready_file + ": " + std::strerror(errno));
@@ -654,12 +667,14 @@ std::string stall(const Target& t, const std::string& ready_file, int hold_s)
     // Not reading: no libssh call touches the session while we hold it.
     const auto start = Clock::now();
     const auto hold_end = start + std::chrono::seconds(hold_s);
-    bool released = false;
-    while (!released && Clock::now() < hold_end) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(hold_end - Clock::now()).count();
+    while (g_released == 0 && Clock::now() < hold_end) {
+        const auto left = std::min<long long>(
+            1000, std::chrono::duration_cast<std::chrono::milliseconds>(hold_end - Clock::now()).count());
+        if (left <= 0) break;
         const timespec wait{static_cast<time_t>(left / 1000), static_cast<long>(left % 1000) * 1000000L};
-        released = ::sigtimedwait(&release, nullptr, &wait) == SIGUSR1;
+        ::pselect(0, nullptr, nullptr, nullptr, &wait, &waiting);
     }
+    const bool released = g_released != 0;
     const auto held = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start).count();
     return "window " + hex(kHugeWindow) + ", receive buffer " + std::to_string(small) + ", not read for " +
            std::to_string(held) + " s" + (released ? " (released by SIGUSR1)" : "");
