@@ -49,8 +49,13 @@ public:
             ::execlp("ssh-agent", "ssh-agent", "-D", "-a", sock_.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }
-        for (int i = 0; i < 200 && ::access(sock_.c_str(), F_OK) != 0; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Ready once it accepts a connection: the socket file appears at
+        // bind(), before listen(), and a connect() in between is refused
+        // (the test's rare "REQUIRE(fd)" failure under load).
+        for (int i = 0; i < 200 && !ready_; ++i) {
+            ready_ = static_cast<bool>(connect());
+            if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
     }
     ~Agent()
     {
@@ -85,11 +90,12 @@ public:
         }
         return out;
     }
-    bool running() const { return pid_ > 0 && ::access(sock_.c_str(), F_OK) == 0; }
+    bool running() const { return pid_ > 0 && ready_; }
 
 private:
     std::string dir_, sock_;
     pid_t pid_ = -1;
+    bool ready_ = false;
 };
 
 std::string fingerprint(ssh_key key)
