@@ -24,6 +24,7 @@
 #include "match_exec.hpp"
 #include "privsep.hpp"
 #include "proxy.hpp"
+#include "run_dir.hpp"
 #include "tunnel_client.hpp"
 
 namespace {
@@ -184,7 +185,8 @@ feth::client::AgentSetup root_agent_setup(const feth::config::ClientConfig& c, c
 // The SSH part (privsep.hpp): becomes the invoker, reads the configuration
 // as that user and runs the client with the root part's device.
 int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd sock, pid_t root_part,
-             feth::log::Options& lo, feth::UniqueFd log_pipe, feth::UniqueFd control_removal)
+             feth::log::Options& lo, feth::UniqueFd log_pipe, feth::UniqueFd control_removal,
+             const std::string& run_dir)
 {
     using feth::client::Invoker;
     feth::client::die_with_root_part(root_part);
@@ -199,7 +201,8 @@ int ssh_part(const Args& a, const feth::client::Invoker& who, feth::UniqueFd soc
         root_opts.control = open_control(root_opts.dest.config, 0); // root's socket, made before the drop
         if (root_opts.control) feth::client::name_for_removal(*root_opts.control, control_removal.get());
         const auto& c = root_opts.dest.config;
-        auto copies = std::make_shared<feth::client::PrivateCopies>();
+        using feth::client::PrivateCopies;
+        auto copies = std::make_shared<PrivateCopies>(PrivateCopies::platform_store(), run_dir, who.uid, who.gid);
         setup.agent = root_agent_setup(c, root_opts.dest);
         setup.agent_bridge = feth::client::uses_proxy(c);
         const auto& kh = *c.user_known_hosts_files;
@@ -305,6 +308,9 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
         if (::getppid() != waiter) ::_exit(255);
         detach_wr = std::move(wr);
     }
+    // The SSH part's files no other user may reach (run_dir.hpp); it goes
+    // when this, the root part, returns.
+    const feth::client::RunDir run_dir(who.uid, who.gid);
     feth::UniqueFd root_end;
     feth::UniqueFd ssh_end;
     if (feth::open_socketpair(AF_UNIX, SOCK_STREAM, feth::IoMode::blocking, root_end, ssh_end) != 0)
@@ -327,7 +333,8 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
         removal_rd.reset();
         int status = 255;
         try {
-            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo, std::move(log_wr), std::move(removal_wr));
+            status = ssh_part(a, who, std::move(ssh_end), root_pid, lo, std::move(log_wr), std::move(removal_wr),
+                              run_dir.path());
         } catch (const std::exception& e) {
             std::fprintf(stderr, "feth-ssh: %s\n", e.what());
         }
@@ -339,7 +346,7 @@ int run_separated(const Args& a, const feth::client::Invoker& who, feth::log::Op
     removal_wr.reset();
     const feth::client::ControlSocketRemoval removal(std::move(removal_rd)); // once the SSH part is gone
     return feth::client::run_root_part(std::move(root_end), pid, std::move(detach_wr), std::move(log_rd), who.uid,
-                                       who.gid);
+                                       who.gid, run_dir.path());
 }
 
 // -G: as ssh -G, without root, without a device, without connecting.

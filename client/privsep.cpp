@@ -9,9 +9,6 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -465,9 +462,10 @@ public:
 
 class RootPart {
 public:
-    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd, UniqueFd child_log, uid_t child_uid, gid_t child_gid)
+    RootPart(UniqueFd sock, pid_t child, UniqueFd detach_fd, UniqueFd child_log, uid_t child_uid, gid_t child_gid,
+             std::string run_dir)
         : sock_(std::move(sock)), child_(child), detach_fd_(std::move(detach_fd)), child_log_(std::move(child_log)),
-          child_uid_(child_uid), child_gid_(child_gid)
+          child_uid_(child_uid), child_gid_(child_gid), run_dir_(std::move(run_dir))
     {
     }
 
@@ -600,7 +598,7 @@ private:
             });
             if (bridge == 1) {
                 try {
-                    bridge_path = agent_->open_bridge(child_uid_, child_gid_);
+                    bridge_path = agent_->open_bridge(child_uid_, child_gid_, run_dir_);
                 } catch (const std::exception& e) {
                     LOG_ERROR("root part: no agent socket for the proxy (its ssh cannot use root's keys): %s",
                               e.what());
@@ -885,6 +883,7 @@ private:
     UniqueFd child_log_;
     uid_t child_uid_ = 0;
     gid_t child_gid_ = 0;
+    std::string run_dir_;
     std::unique_ptr<RootAgent> agent_;
     int signal_fd_ = -1;
     std::uint32_t asks_ = 0;
@@ -894,70 +893,6 @@ private:
 };
 
 } // namespace
-
-bool PrivateCopies::add(const std::string& path, bool create)
-{
-#if defined(__linux__)
-    if (copies_.count(path) != 0) return true;
-    constexpr std::size_t kMaxCopy = 4 * 1024 * 1024;
-    std::string content;
-    UniqueFd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!in) {
-        if (errno != ENOENT || !create) return false;
-    } else {
-        char buf[8192];
-        for (;;) {
-            ssize_t n = ::read(in.get(), buf, sizeof buf);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            content.append(buf, static_cast<std::size_t>(n));
-            if (content.size() > kMaxCopy) return false;
-        }
-    }
-    UniqueFd fd(::memfd_create("feth-ssh-copy", MFD_CLOEXEC));
-    if (!fd) throw_errno("copy of " + path, "memfd_create");
-    if (!content.empty() && ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-        throw_errno("copy of " + path, "write");
-    Copy c;
-    c.fd = std::move(fd);
-    c.seen = content.size();
-    copies_.emplace(path, std::move(c));
-    return true;
-#else
-    (void)path;
-    (void)create;
-    return false;
-#endif
-}
-
-std::map<std::string, std::string> PrivateCopies::paths() const
-{
-    std::map<std::string, std::string> out;
-    for (const auto& [name, c] : copies_) out[name] = "/proc/self/fd/" + std::to_string(c.fd.get());
-    return out;
-}
-
-std::vector<std::string> PrivateCopies::take_appended(const std::string& path)
-{
-    std::vector<std::string> lines;
-    auto it = copies_.find(path);
-    if (it == copies_.end()) return lines;
-    Copy& c = it->second;
-    struct stat st {};
-    if (::fstat(c.fd.get(), &st) != 0 || static_cast<std::size_t>(st.st_size) <= c.seen) return lines;
-    std::string added(static_cast<std::size_t>(st.st_size) - c.seen, '\0');
-    ssize_t n = ::pread(c.fd.get(), added.data(), added.size(), static_cast<off_t>(c.seen));
-    if (n <= 0) return lines;
-    added.resize(static_cast<std::size_t>(n));
-    // Whole lines only; a partial one waits for the next call.
-    std::size_t start = 0;
-    for (std::size_t nl = added.find('\n'); nl != std::string::npos; nl = added.find('\n', start)) {
-        if (nl > start) lines.push_back(added.substr(start, nl - start));
-        start = nl + 1;
-    }
-    c.seen += start;
-    return lines;
-}
 
 std::unique_ptr<Privileged> local_privileged(HookCommands hooks)
 {
@@ -970,10 +905,10 @@ std::unique_ptr<Privileged> remote_privileged(UniqueFd sock, RootSetup setup)
 }
 
 int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log, uid_t ssh_part_uid,
-                  gid_t ssh_part_gid)
+                  gid_t ssh_part_gid, const std::string& run_dir)
 {
     RootPart part(std::move(sock), ssh_part, std::move(detach_fd), std::move(ssh_part_log), ssh_part_uid,
-                  ssh_part_gid);
+                  ssh_part_gid, run_dir);
     return part.run();
 }
 

@@ -37,6 +37,7 @@
 #include "tunnel/device.hpp"
 #include "base/fd.hpp"
 #include "base/hook.hpp"
+#include "private_copies.hpp"
 #include "root_agent.hpp"
 
 namespace feth::client {
@@ -46,15 +47,12 @@ struct Invoker {
     enum class Kind {
         Self,   // not root: no separation, feth-ssh runs as it was started
         User,   // the sudo user (or the real uid of a set-uid start)
-        // root itself (no sudo): the SSH part is `nobody` (Linux), after
-        // reading root's configuration and known_hosts; root's identity
-        // keys stay with the root part, which signs as an agent (and
-        // reaches root's own agent), and known_hosts lines it adds are
-        // written by the root part (validated).
+        // root itself (no sudo): the SSH part is `nobody`, after reading
+        // root's configuration and known_hosts (private copies:
+        // private_copies.hpp); root's identity keys stay with the root
+        // part, which signs as an agent (and reaches root's own agent), and
+        // known_hosts lines it adds are written by the root part (validated).
         Nobody,
-        // the same where that is not built (macOS): the SSH part keeps uid
-        // 0, separated from the device and the hooks by process only.
-        Root,
     };
     Kind kind = Kind::Self;
     std::string name; // the local user (%u, %l, Match localuser, default User)
@@ -125,26 +123,6 @@ struct HookCommands {
 };
 
 // What the root part is told once, before the SSH part touches the network.
-// Private copies of files read before the drop to nobody: memfds, which
-// the SSH part reopens by /proc/self/fd/N as any user. Linux only.
-class PrivateCopies {
-public:
-    // Copies `path` if it can be read now (or, with `create`, an empty
-    // copy when it does not exist). Returns whether a copy was made.
-    bool add(const std::string& path, bool create);
-    // configured name -> the copy's path (Destination::file_copies)
-    std::map<std::string, std::string> paths() const;
-    // Whole lines appended to the copy of `path` since the last call.
-    std::vector<std::string> take_appended(const std::string& path);
-
-private:
-    struct Copy {
-        UniqueFd fd;
-        std::size_t seen = 0;
-    };
-    std::map<std::string, Copy> copies_;
-};
-
 struct RootSetup {
     HookCommands hooks;
     std::uint32_t remote_unit = kTunUnitAny; // FETH_UNIT
@@ -183,8 +161,9 @@ void leave_terminal(int log_fd);
 // Returns the exit status for feth-ssh: the SSH part's, or 255 when it
 // misbehaved or died by a signal.
 // `ssh_part_uid`/`gid`: whom the SSH part runs as, the owner of the agent
-// socket a proxy ssh reaches the root part's agent at (root_agent.hpp).
+// socket a proxy ssh reaches the root part's agent at (root_agent.hpp), in
+// `run_dir` (run_dir.hpp; empty: no such socket).
 int run_root_part(UniqueFd sock, pid_t ssh_part, UniqueFd detach_fd, UniqueFd ssh_part_log = UniqueFd(),
-                  uid_t ssh_part_uid = 0, gid_t ssh_part_gid = 0);
+                  uid_t ssh_part_uid = 0, gid_t ssh_part_gid = 0, const std::string& run_dir = "");
 
 } // namespace feth::client

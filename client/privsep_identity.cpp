@@ -88,17 +88,13 @@ bool in_group(const std::string& user, gid_t primary, gid_t gid)
     return false;
 }
 
-// Root without sudo: root's files, read before the drop to nobody (Linux:
-// the copies need memfd), or the SSH part stays root (elsewhere).
+// Root without sudo: root's files are read before the drop to nobody.
 Invoker root_itself()
 {
     Invoker who;
-    who.kind = Invoker::Kind::Root;
     auto root = by_uid(0);
     who.name = root ? root->name : "root";
     who.home = root ? root->home : "/root"; // as ssh: the password database, never $HOME
-    who.drop_name = who.name;
-#if defined(__linux__)
     auto nobody = by_name("nobody");
     if (!nobody || nobody->uid == 0 || nobody->gid == 0)
         throw InputError("started as root: the SSH part runs as user nobody, which does not exist here (or has uid "
@@ -107,7 +103,6 @@ Invoker root_itself()
     who.uid = nobody->uid;
     who.gid = nobody->gid;
     who.drop_name = nobody->name;
-#endif
     return who;
 }
 

@@ -227,7 +227,6 @@ struct RootAgent::Impl {
     std::vector<Identity> identities;
     std::vector<std::unique_ptr<Connection>> connections;
     UniqueFd bridge;
-    std::string bridge_dir;
     std::string bridge_path;
     uid_t bridge_owner = 0;
 
@@ -541,10 +540,9 @@ struct RootAgent::Impl {
     {
         if (bridge_path.empty()) return;
         bridge.reset();
+        // The run directory it is in goes with the run (run_dir.hpp).
         if (::unlink(bridge_path.c_str()) != 0 && errno != ENOENT)
             LOG_ERROR("root part: removing %s: %s", bridge_path.c_str(), errno_text(errno).c_str());
-        if (::rmdir(bridge_dir.c_str()) != 0)
-            LOG_ERROR("root part: removing %s: %s", bridge_dir.c_str(), errno_text(errno).c_str());
         bridge_path.clear();
     }
 };
@@ -578,14 +576,10 @@ UniqueFd RootAgent::connect()
     return theirs;
 }
 
-std::string RootAgent::open_bridge(uid_t owner, gid_t owner_group)
+std::string RootAgent::open_bridge(uid_t owner, gid_t owner_group, const std::string& dir)
 {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string dir = std::string(tmp != nullptr && *tmp == '/' && std::strlen(tmp) < 64 ? tmp : "/tmp") +
-                      "/feth-ssh-agent.XXXXXX";
-    if (::mkdtemp(dir.data()) == nullptr) throw_errno("the agent socket for a proxy", "mkdtemp");
-    impl_->bridge_dir = dir;
-    const std::string path = dir + "/agent." + std::to_string(::getpid());
+    if (dir.empty()) throw SystemError("the agent socket for a proxy: no run directory", "bind", ENOENT);
+    const std::string path = dir + "/agent";
     impl_->bridge_path = path;
     impl_->bridge_owner = owner;
     UniqueFd s = open_socket(AF_UNIX, SOCK_STREAM, 0, IoMode::nonblocking);
@@ -597,8 +591,7 @@ std::string RootAgent::open_bridge(uid_t owner, gid_t owner_group)
     if (::bind(impl_->bridge.get(), reinterpret_cast<sockaddr*>(&sun), sizeof sun) != 0)
         throw_errno("the agent socket " + path, "bind");
     if (::chmod(path.c_str(), 0600) != 0) throw_errno("the agent socket " + path, "chmod");
-    if (::chown(path.c_str(), owner, owner_group) != 0 || ::chown(dir.c_str(), owner, owner_group) != 0)
-        throw_errno("the agent socket " + path, "chown");
+    if (::chown(path.c_str(), owner, owner_group) != 0) throw_errno("the agent socket " + path, "chown");
     if (::listen(impl_->bridge.get(), 8) != 0) throw_errno("the agent socket " + path, "listen");
     LOG_DEBUG("root part: agent socket for the proxy at %s (uid %ld)", path.c_str(), static_cast<long>(owner));
     return path;

@@ -78,11 +78,12 @@ public:
     // A new connection for the SSH part (its end of a socketpair); invalid
     // when too many are open.
     UniqueFd connect();
-    // The socket a proxy ssh reaches the agent at: a directory of its own
-    // (mode 0700, owned by `owner`), the socket in it owned by `owner`,
-    // mode 0600; only `owner` and root may connect. Removed by the
-    // destructor. Returns its path; throws SystemError.
-    std::string open_bridge(uid_t owner, gid_t owner_group);
+    // The socket a proxy ssh reaches the agent at, `dir`/agent: `dir` is
+    // the run's directory (run_dir.hpp: mode 0700, owned by `owner`), the
+    // socket is owned by `owner`, mode 0600; only `owner` and root may
+    // connect. Removed by the destructor (the directory with the run).
+    // Returns its path; throws SystemError.
+    std::string open_bridge(uid_t owner, gid_t owner_group, const std::string& dir);
 
     // The descriptors to poll, appended to `fds`; then service() with the
     // same entries (starting at `first`).

@@ -180,9 +180,6 @@ BatchMode yes
 ConnectTimeout $(scaled 5)
 CFG
 chmod 644 "$TMP/root_proxy_config"
-AGENT_DIRS="${TMPDIR:-/tmp}/feth-ssh-agent."
-agent_dirs() { find "${AGENT_DIRS%/*}" -maxdepth 1 -name "${AGENT_DIRS##*/}*" 2>/dev/null | sort; }
-dirs_before=$(agent_dirs)
 nobody_uid=$(id -u nobody)
 agent_socket_of_proxy() {
   local p sock dir
@@ -191,7 +188,11 @@ agent_socket_of_proxy() {
   sock=$(tr '\0' '\n' <"/proc/$p/environ" | sed -n 's/^SSH_AUTH_SOCK=//p')
   dir=${sock%/*}
   [ -S "$sock" ] || fail "the proxy's SSH_AUTH_SOCK '$sock' is no socket"
+  # The run's directory (client/run_dir.hpp), named after the root part.
+  [[ $dir == /run/feth-ssh-client/[0-9]*.?????? ]] || fail "the agent socket $sock is not in a run directory"
+  [ "$(stat -c '%u %a' /run/feth-ssh-client)" = "0 755" ] || fail "/run/feth-ssh-client is not root's 755"
   [ "$(stat -c '%u %a' "$dir")" = "$nobody_uid 700" ] || fail "$dir is $(stat -c '%u %a' "$dir"), not nobody's 700"
+  ROOT_RUN_DIR=$dir
   [ "$(stat -c '%u %a' "$sock")" = "$nobody_uid 600" ] || fail "$sock is $(stat -c '%u %a' "$sock")"
   ROOT_AGENT_SOCKET=$sock
 }
@@ -206,9 +207,9 @@ count_above "$TMP/jump-sshd.log" "Accepted publickey for root from $UNDERLAY_CLI
 grep -q "Accepted publickey for root from $UNDERLAY_CLI.*$(ssh-keygen -lf "$TMP/root_only.pub" | awk '{print $2}')" \
   "$TMP/jump-sshd.log" || fail "the jump host accepted another key than root's"
 [ ! -e "$ROOT_AGENT_SOCKET" ] || fail "the agent socket $ROOT_AGENT_SOCKET is left"
-[ "$(agent_dirs)" = "$dirs_before" ] || fail "an agent directory is left: $(agent_dirs)"
+[ ! -e "$ROOT_RUN_DIR" ] || fail "the run directory $ROOT_RUN_DIR is left: $(ls -la "$ROOT_RUN_DIR")"
 cat "$TMP/id_ed25519.pub" >>"$TMP/jump_authorized_keys" # for the cases below
-pass "-J as root: the jump host, knowing only root's 0600 key, accepted it from the nobody proxy ssh through the root part's agent socket (nobody's 0700 directory), tunnel up, socket and directory gone after SIGTERM"
+pass "-J as root: the jump host, knowing only root's 0600 key, accepted it from the nobody proxy ssh through the root part's agent socket (nobody's 0700 directory), tunnel up, socket and run directory gone after SIGTERM"
 
 E2E_CURRENT="Reconnect through -J"
 start_bg feth-ssh-rc cli "${FSSH[@]}" --reconnect -o ServerAliveInterval=1 -o ServerAliveCountMax=2 -w 0:any \
