@@ -1,5 +1,6 @@
 #include "fd.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 
 #include <cerrno>
@@ -156,6 +157,25 @@ void adopt_configured(int fd, const char* what)
     if (fl < 0) throw_errno(what, "fcntl(F_GETFL)");
     if ((fl & O_NONBLOCK) == 0) throw SystemError(std::string(what) + " (handed over blocking)", "fcntl(F_GETFL)", EINVAL);
     if (::fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) throw_errno(what, "fcntl(F_SETFD)");
+}
+
+std::vector<std::string> directory_entries(int dir, std::size_t limit)
+{
+    std::vector<std::string> names;
+    const int copy = ::dup(dir); // closedir closes it
+    DIR* d = copy >= 0 ? ::fdopendir(copy) : nullptr;
+    if (d == nullptr) {
+        if (copy >= 0) ::close(copy);
+        return names;
+    }
+    while (names.size() < limit) {
+        const dirent* e = ::readdir(d);
+        if (e == nullptr) break;
+        const std::string name(e->d_name);
+        if (name != "." && name != "..") names.push_back(name);
+    }
+    ::closedir(d);
+    return names;
 }
 
 } // namespace feth

@@ -5,7 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace feth {
 
@@ -67,5 +71,9 @@ UniqueFd accept_socket(int listen_fd, sockaddr* addr, socklen_t* addr_len, IoMod
 // pipe(2) the same way (pipe2 with O_CLOEXEC on Linux): both ends
 // close-on-exec and in `mode`. 0, or -1 with errno set.
 int open_pipe(IoMode mode, UniqueFd& read_end, UniqueFd& write_end) noexcept;
+
+// The names in the open directory `dir` (not . and ..), at most `limit`,
+// read through a dup so that `dir` stays open; empty when it cannot be read.
+std::vector<std::string> directory_entries(int dir, std::size_t limit = SIZE_MAX);
 
 } // namespace feth

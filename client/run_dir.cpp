@@ -1,6 +1,5 @@
 #include "run_dir.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,24 +21,6 @@ namespace {
 constexpr int kMaxDepth = 16;
 constexpr std::size_t kMaxEntries = 100000;
 
-std::vector<std::string> entries_of(int dir)
-{
-    std::vector<std::string> names;
-    const int copy = ::dup(dir); // closedir closes it
-    DIR* d = copy >= 0 ? ::fdopendir(copy) : nullptr;
-    if (d == nullptr) {
-        if (copy >= 0) ::close(copy);
-        return names;
-    }
-    while (const dirent* e = ::readdir(d)) {
-        const std::string name(e->d_name);
-        if (name != "." && name != "..") names.push_back(name);
-        if (names.size() >= kMaxEntries) break;
-    }
-    ::closedir(d);
-    return names;
-}
-
 // Removes `name` in `parent` and, for a directory, what is in it. False
 // when something stayed.
 bool remove_tree(int parent, const std::string& name, int depth, std::size_t& budget)
@@ -52,7 +33,8 @@ bool remove_tree(int parent, const std::string& name, int depth, std::size_t& bu
     UniqueFd dir(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!dir) return false;
     bool all = true;
-    for (const auto& entry : entries_of(dir.get())) all = remove_tree(dir.get(), entry, depth + 1, budget) && all;
+    for (const auto& entry : directory_entries(dir.get(), kMaxEntries))
+        all = remove_tree(dir.get(), entry, depth + 1, budget) && all;
     return all && ::unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0;
 }
 
@@ -114,7 +96,7 @@ std::size_t sweep_run_dirs(const std::string& base) noexcept
     try {
         UniqueFd dir(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!dir) return 0; // no run yet
-        for (const auto& name : entries_of(dir.get())) {
+        for (const auto& name : directory_entries(dir.get(), kMaxEntries)) {
             const pid_t pid = pid_of(name);
             if (pid == 0 || runs(pid)) continue;
             if (remove_run_dir(dir.get(), name)) {

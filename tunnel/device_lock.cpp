@@ -176,22 +176,6 @@ Taken take(const Scope& where, const std::string& shown_dir, const std::string& 
 }
 
 #if defined(__linux__)
-// The names in a directory (not . and ..); empty when it cannot be read.
-std::vector<std::string> entries_of(int dir)
-{
-    std::vector<std::string> names;
-    const int copy = ::dup(dir); // closedir closes it
-    DIR* d = copy >= 0 ? ::fdopendir(copy) : nullptr;
-    if (d == nullptr) {
-        if (copy >= 0) ::close(copy);
-        return names;
-    }
-    while (const dirent* e = ::readdir(d))
-        if (std::string(e->d_name) != "." && std::string(e->d_name) != "..") names.emplace_back(e->d_name);
-    ::closedir(d);
-    return names;
-}
-
 // The inode of a namespace file, if it can be read.
 void add_namespace_inode(const std::string& path, std::set<ino_t>& inodes)
 {
@@ -252,7 +236,7 @@ bool sweep_namespace_directory(int top, const std::string& shown_dir, const std:
     scope.dir.reset(::openat(top, sub.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!scope.dir) return false;
     const std::string shown = shown_dir + "/" + sub;
-    for (const auto& name : entries_of(scope.dir.get())) {
+    for (const auto& name : directory_entries(scope.dir.get())) {
         if (!valid_name(name)) continue; // not ours: the directory stays
         Busy busy;
         try {
@@ -335,7 +319,7 @@ std::size_t sweep_namespace_directories(const std::string& directory) noexcept
         UniqueFd top(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (!top) return 0; // nothing reserved yet
         const std::set<ino_t> live = live_network_namespaces();
-        for (const auto& sub : entries_of(top.get())) {
+        for (const auto& sub : directory_entries(top.get())) {
             const ino_t ns = namespace_of(sub);
             if (ns != 0 && live.count(ns) == 0 && sweep_namespace_directory(top.get(), directory, sub)) ++removed;
         }
