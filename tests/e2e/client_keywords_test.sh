@@ -152,6 +152,20 @@ case_host_certificate() {
   stop_pid "$cpid" || true
   wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
 
+  # HostKeyAlgorithms naming a certificate only, no CA for the host, its
+  # plain key known: the server must send the certificate, whose plain key
+  # is then checked.
+  printf '[%s]:%s %s\n' "$UNDERLAY_SRV" "$PORT" "$(cut -d' ' -f1-2 "$TMP/host_ed25519.pub")" >"$TMP/kh_plain"
+  cp "$TMP/kh_plain" "$TMP/kh_plain.before"
+  start_bg feth-ssh-ca3 cli "${cli[@]}" -o UserKnownHostsFile="$TMP/kh_plain" -o StrictHostKeyChecking=yes \
+    -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com "root@$UNDERLAY_SRV"
+  cpid=$BG_PID
+  wait_until 150 "the certificate-only HostKeyAlgorithms case's tunnel" link_in "$NS_SRV" tap0
+  cmp -s "$TMP/kh_plain" "$TMP/kh_plain.before" || fail "known_hosts changed: $(cat "$TMP/kh_plain")"
+  pass "HostKeyAlgorithms with a certificate only, plain key known: the certificate's plain key verified, tunnel up"
+  stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
   # The CA revoked: refused outright, whatever else is known.
   printf '@revoked * %s\n' "$(cat "$TMP/hostca.pub")" >>"$kh"
   rc=0
