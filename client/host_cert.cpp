@@ -160,7 +160,8 @@ KeyPtr key_from_blob(std::string_view blob)
     ssh_string s = ssh_string_new(blob.size());
     if (s == nullptr) return nullptr;
     ssh_key key = nullptr;
-    if (blob.empty() || ssh_string_fill(s, blob.data(), blob.size()) != 0 || ssh_pki_import_pubkey_blob(s, &key) != SSH_OK)
+    if (blob.empty() || ssh_string_fill(s, blob.data(), blob.size()) != 0 ||
+        ssh_pki_import_pubkey_blob(s, &key) != SSH_OK)
         key = nullptr;
     ssh_string_free(s);
     return KeyPtr(key);

@@ -99,7 +99,8 @@ std::string check(const std::string& blob, const std::string& name = kHost)
 TEST_CASE("host certificate: ssh-keygen's certificates checked as ssh checks them", "[host_cert]")
 {
     KeyDir k;
-    const std::string valid = k.certify("valid", "-h -n other.example,*.wild.example," + std::string(kHost) + " -V -5m:+1h");
+    const std::string valid =
+        k.certify("valid", "-h -n other.example,*.wild.example," + std::string(kHost) + " -V -5m:+1h");
     CHECK(check(valid) == "");
     CHECK(check(valid, "a.wild.example") == ""); // principals are patterns for hosts
     CHECK(check(valid, "nothost.example") == "Certificate invalid: name is not a listed principal");
