@@ -10,8 +10,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "config/known_hosts_hash.hpp"
 #include "client/agent_add.hpp"
 #include "client/agent_wire.hpp"
+#include "client/host_cert.hpp"
 #include "client/host_key_check.hpp"
 #include "client/proxy.hpp"
 #include "client/server_requests.hpp"
@@ -190,25 +193,21 @@ bool ask_yes_no(const Destination& d, const std::string& question)
     return answer == "yes";
 }
 
-// Records the session's host key as libssh would, its name hashed with
-// HashKnownHosts yes (ssh's "|1|salt|hash" form), in the first
-// UserKnownHostsFile.
-int add_known_host(const Destination& d, ssh_session session)
+// Appends "NAME TYPE BASE64" to the first UserKnownHostsFile, its name
+// hashed with HashKnownHosts yes (ssh's "|1|salt|hash" form).
+int append_known_hosts_entry(const Destination& d, std::string entry)
 {
-    if (!d.config.hash_known_hosts.value_or(false)) return ssh_session_update_known_hosts(session);
     const auto& files = *d.config.user_known_hosts_files;
     if (files.empty()) return SSH_ERROR;
-    char* raw = nullptr;
-    if (ssh_session_export_known_hosts_entry(session, &raw) != SSH_OK || raw == nullptr) return SSH_ERROR;
-    std::string entry(raw);
-    ssh_string_free_char(raw);
     const auto space = entry.find(' ');
     if (space == std::string::npos) return SSH_ERROR;
-    try {
-        entry = config::hashed_known_hosts_name(entry.substr(0, space)) + entry.substr(space);
-    } catch (const std::exception& e) {
-        LOG_ERROR("%s", e.what());
-        return SSH_ERROR;
+    if (d.config.hash_known_hosts.value_or(false)) {
+        try {
+            entry = config::hashed_known_hosts_name(entry.substr(0, space)) + entry.substr(space);
+        } catch (const std::exception& e) {
+            LOG_ERROR("%s", e.what());
+            return SSH_ERROR;
+        }
     }
     if (entry.back() != '\n') entry += '\n';
     // A private copy (started by root without sudo) is a /proc/self/fd
@@ -218,6 +217,29 @@ int add_known_host(const Destination& d, ssh_session session)
     UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | nofollow, 0600));
     if (!fd) return SSH_ERROR;
     return ::write(fd.get(), entry.data(), entry.size()) == static_cast<ssize_t>(entry.size()) ? SSH_OK : SSH_ERROR;
+}
+
+// Records the session's host key as libssh would (hashed: as above).
+int add_known_host(const Destination& d, ssh_session session)
+{
+    if (!d.config.hash_known_hosts.value_or(false)) return ssh_session_update_known_hosts(session);
+    char* raw = nullptr;
+    if (ssh_session_export_known_hosts_entry(session, &raw) != SSH_OK || raw == nullptr) return SSH_ERROR;
+    std::string entry(raw);
+    ssh_string_free_char(raw);
+    return append_known_hosts_entry(d, entry);
+}
+
+// Records a key that is not the session's: a certificate's plain key, as
+// ssh records it after falling back to it.
+int add_known_host_key(const Destination& d, ssh_key key)
+{
+    const char* type = ssh_key_type_to_char(ssh_key_type(key));
+    char* b64 = nullptr;
+    if (type == nullptr || ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK || b64 == nullptr) return SSH_ERROR;
+    std::string entry = known_hosts_name(d) + " " + type + " " + b64;
+    ssh_string_free_char(b64);
+    return append_known_hosts_entry(d, entry);
 }
 
 // CheckHostIP yes (ssh 9.x's default is no): once the host's key is known,
@@ -314,21 +336,37 @@ void refuse_revoked(const Destination& d, ssh_key key, const std::string& type, 
                                    : std::string(kTunnelCancelled)));
 }
 
-void verify_host_key(const Destination& d, ssh_session session)
+// What known_hosts says of the key: libssh's answer for the session's own
+// key; for a certificate's plain key, which libssh cannot look up, ours
+// (known_host_key reads the lines as libssh does).
+enum ssh_known_hosts_e known_host_state(const Destination& d, ssh_session session, ssh_key plain_of_certificate)
 {
-    ssh_key raw = nullptr;
-    if (ssh_get_server_publickey(session, &raw) != SSH_OK)
-        throw ConnectError(Kind::HostKey, std::string("cannot read the server's host key: ") + ssh_get_error(session));
-    KeyPtr key(raw);
-    const std::string fp = key_fingerprint(key.get());
-    const std::string type = key_type_label(key.get());
+    if (plain_of_certificate == nullptr) return ssh_session_is_known_server(session);
+    switch (known_host_key(known_hosts_files(d), known_hosts_name(d), plain_of_certificate)) {
+    case KnownHostKey::Known: return SSH_KNOWN_HOSTS_OK;
+    case KnownHostKey::Changed: return SSH_KNOWN_HOSTS_CHANGED;
+    case KnownHostKey::Unknown: break;
+    }
+    return SSH_KNOWN_HOSTS_UNKNOWN;
+}
+
+// The host key checked as an ordinary one (ssh's check_host_key): the
+// session's key, or the plain key of a certificate no CA vouched for
+// (`plain_of_certificate`), which is recorded itself and, as ssh, without
+// CheckHostIP.
+void verify_plain_host_key(const Destination& d, ssh_session session, ssh_key key, bool plain_of_certificate)
+{
+    const std::string fp = key_fingerprint(key);
+    const std::string type = key_type_label(key);
     const std::string host = known_hosts_name(d);
     const auto mode = *d.config.strict_host_key_checking;
     using S = config::StrictHostKeyChecking;
 
-    refuse_revoked(d, key.get(), type, host);
-    switch (ssh_session_is_known_server(session)) {
-    case SSH_KNOWN_HOSTS_OK: check_host_ip(d, session, type); return;
+    refuse_revoked(d, key, type, host);
+    switch (known_host_state(d, session, plain_of_certificate ? key : nullptr)) {
+    case SSH_KNOWN_HOSTS_OK:
+        if (!plain_of_certificate) check_host_ip(d, session, type);
+        return;
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER: {
         std::string where = offending_line(d);
@@ -360,20 +398,82 @@ void verify_host_key(const Destination& d, ssh_session session)
                             ".\nAre you sure you want to continue connecting (yes/no)? ";
             if (d.batch_mode || !ask_yes_no(d, q)) throw ConnectError(Kind::HostKey, "Host key verification failed.");
         }
-        if (add_known_host(d, session) != SSH_OK)
+        if ((plain_of_certificate ? add_known_host_key(d, key) : add_known_host(d, session)) != SSH_OK)
             LOG_ERROR("Failed to add the host to the list of known hosts (%s): %s",
                       d.config.user_known_hosts_files->empty() ? "none"
                                                                : d.config.user_known_hosts_files->front().c_str(),
                       ssh_get_error(session));
         else
             LOG_INFO("Warning: Permanently added '%s' (%s) to the list of known hosts.", host.c_str(), type.c_str());
-        check_host_ip(d, session, type);
+        if (!plain_of_certificate) check_host_ip(d, session, type);
         return;
     }
     case SSH_KNOWN_HOSTS_ERROR:
     default:
         throw ConnectError(Kind::HostKey, std::string("known_hosts check failed: ") + ssh_get_error(session));
     }
+}
+
+// A host certificate as ssh's check_host_key takes it. Refused outright
+// when it does not parse or its CA's signature fails (ssh's key exchange
+// fails on such a key), or when its key or its CA is @revoked. Accepted
+// (nullptr) when a @cert-authority line for the host names its CA and it
+// is good for the host (HostKeyAlias, else HostName). Otherwise its plain
+// key, which the caller checks as any host key.
+KeyPtr check_host_certificate(const Destination& d, ssh_key certificate)
+{
+    ssh_string raw_blob = nullptr;
+    if (ssh_pki_export_pubkey_blob(certificate, &raw_blob) != SSH_OK || raw_blob == nullptr)
+        throw ConnectError(Kind::HostKey, "cannot read the server's host certificate");
+    const std::string blob(static_cast<const char*>(ssh_string_data(raw_blob)), ssh_string_len(raw_blob));
+    ssh_string_free(raw_blob);
+    std::string why;
+    const auto cert = parse_host_certificate(blob, why);
+    if (cert) why = certificate_signature_problem(*cert);
+    KeyPtr plain = cert ? key_from_blob(cert->plain_key) : nullptr;
+    KeyPtr ca = cert ? key_from_blob(cert->ca_key) : nullptr;
+    if (why.empty() && (!plain || !ca)) why = "its key does not parse";
+    if (!why.empty())
+        throw ConnectError(Kind::HostKey, "Invalid host certificate from " + endpoint(d) + ": " + why +
+                                              "\nHost key verification failed.");
+
+    const std::string host = known_hosts_name(d);
+    const std::string type = key_type_label(plain.get()) + "-CERT";
+    refuse_revoked(d, plain.get(), type, host);
+    refuse_revoked(d, ca.get(), type, host);
+    const auto files = known_hosts_files(d);
+    const auto ca_line = certificate_authority(files, host, ca.get());
+    if (!ca_line) {
+        if (const auto other = certificate_authority(files, host, nullptr))
+            LOG_DEBUG("Host certificate authority does not match @cert-authority in %s", other->c_str());
+        LOG_DEBUG("No matching CA found. Retry with plain key");
+        return plain;
+    }
+    const std::string principal = d.config.host_key_alias ? *d.config.host_key_alias : *d.config.host_name;
+    const auto now = static_cast<std::uint64_t>(std::max<std::time_t>(0, std::time(nullptr)));
+    const std::string problem = certificate_host_problem(*cert, principal, now);
+    if (!problem.empty()) {
+        LOG_ERROR("%s", problem.c_str());
+        LOG_DEBUG("No matching CA found. Retry with plain key");
+        return plain;
+    }
+    LOG_DEBUG("Host '%s' is known and matches the %s host certificate.", host.c_str(), type.c_str());
+    LOG_DEBUG("Found CA key in %s", ca_line->c_str());
+    return nullptr;
+}
+
+void verify_host_key(const Destination& d, ssh_session session)
+{
+    ssh_key raw = nullptr;
+    if (ssh_get_server_publickey(session, &raw) != SSH_OK)
+        throw ConnectError(Kind::HostKey, std::string("cannot read the server's host key: ") + ssh_get_error(session));
+    KeyPtr key(raw);
+    const char* type_name = ssh_key_type_to_char(ssh_key_type(key.get()));
+    if (type_name == nullptr || !is_certificate_type(type_name)) {
+        verify_plain_host_key(d, session, key.get(), false);
+        return;
+    }
+    if (KeyPtr plain = check_host_certificate(d, key.get())) verify_plain_host_key(d, session, plain.get(), true);
 }
 
 // Passphrase prompt on the terminal (never on stdin, which may carry data).
@@ -582,6 +682,12 @@ void apply_config_options(const Destination& d, ssh_session s)
             throw ConnectError(Kind::Config, std::string(keyword) + " '" + *list + "': " + ssh_get_error(s));
     };
     set_list(SSH_OPTIONS_HOSTKEYS, c.host_key_algorithms, "HostKeyAlgorithms");
+    // libssh's default list offers no certificate: with a CA for the host
+    // (and no HostKeyAlgorithms), certificates first, as ssh's default.
+    if (!c.host_key_algorithms && certificate_authority(known_hosts_files(d), known_hosts_name(d), nullptr)) {
+        LOG_DEBUG("a @cert-authority line names %s: host certificates are offered first", known_hosts_name(d).c_str());
+        set_list(SSH_OPTIONS_HOSTKEYS, std::string(kCertificateFirstHostKeyAlgorithms), "HostKeyAlgorithms");
+    }
     set_list(SSH_OPTIONS_PUBLICKEY_ACCEPTED_TYPES, c.pubkey_accepted_algorithms, "PubkeyAcceptedAlgorithms");
     set_list(SSH_OPTIONS_HMAC_C_S, c.macs, "MACs");
     set_list(SSH_OPTIONS_HMAC_S_C, c.macs, "MACs");

@@ -91,6 +91,24 @@ bool names_host(const std::string& names, const std::string& host)
     return config::match_pattern_list(lower, names, true) == 1;
 }
 
+// Where a line with `marker` names `host` with `key` (any key when null).
+std::optional<std::string> marked_host_key(const std::vector<KnownHostsFile>& files, const std::string& host,
+                                           const std::string& marker, ssh_key key)
+{
+    for (const auto& file : files) {
+        std::ifstream in(file.read_path);
+        std::string line;
+        for (std::size_t n = 1; std::getline(in, line) && n <= 1000000; ++n) {
+            Fields f;
+            if (!split_line(line, f) || f.marker != marker || !names_host(f.names, host)) continue;
+            Key k = parse_key(f);
+            if (k && (key == nullptr || ssh_key_cmp(k.get(), key, SSH_KEY_CMP_PUBLIC) == 0))
+                return file.display + ":" + std::to_string(n);
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::string exact_known_hosts_line_problem(const std::string& line, const std::vector<std::string>& names)
@@ -122,18 +140,34 @@ std::string known_hosts_host_port(const std::string& host, unsigned port)
 std::optional<std::string> revoked_host_key(const std::vector<KnownHostsFile>& files, const std::string& host,
                                             ssh_key key)
 {
+    return marked_host_key(files, host, "@revoked", key);
+}
+
+std::optional<std::string> certificate_authority(const std::vector<KnownHostsFile>& files, const std::string& host,
+                                                 ssh_key ca)
+{
+    return marked_host_key(files, host, "@cert-authority", ca);
+}
+
+KnownHostKey known_host_key(const std::vector<KnownHostsFile>& files, const std::string& host, ssh_key key)
+{
+    KnownHostKey state = KnownHostKey::Unknown;
     for (const auto& file : files) {
         std::ifstream in(file.read_path);
         std::string line;
         for (std::size_t n = 1; std::getline(in, line) && n <= 1000000; ++n) {
             Fields f;
-            if (!split_line(line, f) || f.marker != "@revoked" || !names_host(f.names, host)) continue;
-            Key k = parse_key(f);
-            if (k && ssh_key_cmp(k.get(), key, SSH_KEY_CMP_PUBLIC) == 0)
-                return file.display + ":" + std::to_string(n);
+            if (!split_line(line, f) || !f.marker.empty()) continue;
+            struct ssh_knownhosts_entry* entry = nullptr;
+            if (ssh_known_hosts_parse_line(host.c_str(), line.c_str(), &entry) != SSH_OK || entry == nullptr) continue;
+            const bool same =
+                entry->publickey != nullptr && ssh_key_cmp(entry->publickey, key, SSH_KEY_CMP_PUBLIC) == 0;
+            ssh_knownhosts_entry_free(entry);
+            if (same) return KnownHostKey::Known;
+            state = KnownHostKey::Changed;
         }
     }
-    return std::nullopt;
+    return state;
 }
 
 } // namespace feth::client

@@ -1,7 +1,7 @@
 // Host keys as ssh treats them, where libssh's known_hosts code does not:
 // the exact lines the root part may write for the SSH part, and the marker
-// lines (@revoked) libssh skips (OpenSSH hostfile.c, sshconnect.c
-// check_host_key).
+// lines (@revoked, @cert-authority) libssh skips (OpenSSH hostfile.c,
+// sshconnect.c check_host_key).
 #pragma once
 
 #include <libssh/libssh.h>
@@ -33,5 +33,16 @@ struct KnownHostsFile {
 };
 std::optional<std::string> revoked_host_key(const std::vector<KnownHostsFile>& files, const std::string& host,
                                             ssh_key key);
+
+// Where (FILE:LINE) a "@cert-authority" line of `files` names `host` with
+// `ca` (any key when null): the CAs ssh trusts for the host's certificate.
+std::optional<std::string> certificate_authority(const std::vector<KnownHostsFile>& files, const std::string& host,
+                                                 ssh_key ca);
+
+// What the plain (unmarked) lines of `files` say of `key` for `host`, as
+// libssh reads a line (ssh_known_hosts_parse_line): Known when one holds
+// this key, Changed when only other keys are listed, Unknown when none.
+enum class KnownHostKey { Known, Changed, Unknown };
+KnownHostKey known_host_key(const std::vector<KnownHostsFile>& files, const std::string& host, ssh_key key);
 
 } // namespace feth::client

@@ -618,7 +618,7 @@ constexpr KeywordInfo kKeywords[] = {
     // values ask for what feth-ssh does anyway.
     {"BindInterface", R, "", "binding to an interface is not implemented; BindAddress is", false},
     {"CanonicalizeHostname", R, "no|false", "host name canonicalisation is not implemented", false},
-    {"CASignatureAlgorithms", R, "", "host certificates are not verified by feth-ssh", false},
+    {"CASignatureAlgorithms", R, "", "host certificates are checked against ssh's default list", false},
     {"KnownHostsCommand", R, "none", "known_hosts commands are not run", false},
     {"PKCS11Provider", R, "none", "PKCS#11 keys are not supported", false},
     {"SmartcardDevice", R, "none", "PKCS#11 keys are not supported", false},

@@ -5,7 +5,9 @@
 # alias), BindAddress (the address sshd sees), LocalCommand with
 # PermitLocalCommand (%T the local device), CheckHostIP with an address as
 # HostName (nothing more recorded, as ssh), AddKeysToAgent (the key then
-# in a real ssh-agent), and a refused keyword stopping the connection.
+# in a real ssh-agent), a host certificate trusted through @cert-authority
+# (revoked CA refused; another name falls back to the plain key), and a
+# refused keyword stopping the connection.
 source "$(dirname "$0")/lib.sh"
 e2e_init
 
@@ -17,12 +19,16 @@ ssh-keygen -q -t ed25519 -N '' -C "e2e-ca" -f "$TMP/ca"
 ssh-keygen -q -t ed25519 -N '' -C "e2e-cert-user" -f "$TMP/cuser"
 ssh-keygen -q -s "$TMP/ca" -I "e2e-cert-$E2E_ID" -n root "$TMP/cuser.pub"
 mv "$TMP/cuser-cert.pub" "$TMP/user.cert" # so that only CertificateFile finds it
+# A host CA, and sshd's host key certified by it for its address.
+ssh-keygen -q -t ed25519 -N '' -C "e2e-host-ca" -f "$TMP/hostca"
 
 case_keywords() {
   E2E_CURRENT="CertificateFile, HostKeyAlias, HashKnownHosts, BindAddress, LocalCommand, CheckHostIP"
   start_stock_sshd ethernet
   stop_pid "$SSHD_PID" || true
   printf 'TrustedUserCAKeys %s\n' "$TMP/ca.pub" >>"$TMP/sshd_config"
+  ssh-keygen -q -s "$TMP/hostca" -h -I "e2e-host-$E2E_ID" -n "$UNDERLAY_SRV" "$TMP/host_ed25519.pub"
+  printf 'HostCertificate %s\n' "$TMP/host_ed25519-cert.pub" >>"$TMP/sshd_config"
   start_bg stock-sshd srv "$STOCK_SSHD" -D -e -f "$TMP/sshd_config"
   SSHD_PID=$BG_PID
   wait_until 50 "stock sshd listening" grep -q "Server listening" "$TMP/stock-sshd.log"
@@ -105,7 +111,68 @@ EOF
   else
     echo "SKIP: AddKeysToAgent case: ssh-agent or ssh-add not installed"
   fi
+  case_host_certificate
   stop_pid "$SSHD_PID" || true
+}
+
+# The stock sshd of case_keywords offers its HostCertificate (the cases
+# above knew its plain key only: no certificate was asked for).
+case_host_certificate() {
+  E2E_CURRENT="@cert-authority host certificate"
+  local kh=$TMP/kh_ca out rc cpid
+  printf '@cert-authority [%s]:%s,other-%s %s\n' "$UNDERLAY_SRV" "$PORT" "$E2E_ID" "$(cat "$TMP/hostca.pub")" >"$kh"
+  cp "$kh" "$TMP/kh_ca.before"
+  local -a cli=("$FETH_SSH" -F /dev/null -i "$TMP/id_ed25519" -o IdentitiesOnly=yes -o UserKnownHostsFile="$kh"
+    -o ConnectTimeout="$(scaled 5)" -p "$PORT" -w 0:0)
+  start_bg feth-ssh-ca cli "${cli[@]}" -o StrictHostKeyChecking=yes "root@$UNDERLAY_SRV"
+  cpid=$BG_PID
+  wait_until 150 "the host certificate case's tunnel" link_in "$NS_SRV" tap0
+  cmp -s "$kh" "$TMP/kh_ca.before" || fail "known_hosts changed: $(cat "$kh")"
+  pass "host certificate: only a @cert-authority line, StrictHostKeyChecking yes, tunnel up, known_hosts untouched"
+  stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
+  # The certificate names the address, not this HostKeyAlias: ssh falls
+  # back to the plain key, unknown here. (Bounded: were the certificate
+  # taken, the tunnel would stay up.)
+  rc=0
+  out=$(in_cli timeout "$(scaled 10)" "${cli[@]}" -o StrictHostKeyChecking=yes -o HostKeyAlias="other-$E2E_ID" "root@$UNDERLAY_SRV" 2>&1) || rc=$?
+  [ "$rc" = 255 ] || fail "exit $rc for a certificate without the name: $out"
+  [[ $out == *"Certificate invalid: name is not a listed principal"*"No ED25519 host key is known for other-$E2E_ID and you have requested strict checking."* ]] ||
+    fail "not the principal refusal, then the plain key's: $out"
+  pass "host certificate for another name: 'not a listed principal', then the unknown plain key refused (exit 255)"
+  # accept-new: the plain key is recorded, as ssh records it (through the
+  # root part's check of the line).
+  start_bg feth-ssh-ca2 cli "${cli[@]}" -o StrictHostKeyChecking=accept-new -o HostKeyAlias="other-$E2E_ID" "root@$UNDERLAY_SRV"
+  cpid=$BG_PID
+  wait_until 150 "the fallback case's tunnel" link_in "$NS_SRV" tap0
+  grep -qxF "other-$E2E_ID $(cut -d' ' -f1-2 "$TMP/host_ed25519.pub")" "$kh" ||
+    fail "the plain host key was not recorded for the alias: $(cat "$kh")"
+  pass "fallback with accept-new: the plain key recorded under the alias, tunnel up"
+  stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
+  # HostKeyAlgorithms naming a certificate only, no CA for the host, its
+  # plain key known: the server must send the certificate, whose plain key
+  # is then checked.
+  printf '[%s]:%s %s\n' "$UNDERLAY_SRV" "$PORT" "$(cut -d' ' -f1-2 "$TMP/host_ed25519.pub")" >"$TMP/kh_plain"
+  cp "$TMP/kh_plain" "$TMP/kh_plain.before"
+  start_bg feth-ssh-ca3 cli "${cli[@]}" -o UserKnownHostsFile="$TMP/kh_plain" -o StrictHostKeyChecking=yes \
+    -o HostKeyAlgorithms=ssh-ed25519-cert-v01@openssh.com "root@$UNDERLAY_SRV"
+  cpid=$BG_PID
+  wait_until 150 "the certificate-only HostKeyAlgorithms case's tunnel" link_in "$NS_SRV" tap0
+  cmp -s "$TMP/kh_plain" "$TMP/kh_plain.before" || fail "known_hosts changed: $(cat "$TMP/kh_plain")"
+  pass "HostKeyAlgorithms with a certificate only, plain key known: the certificate's plain key verified, tunnel up"
+  stop_pid "$cpid" || true
+  wait_until 50 "server tap0 removed" no_link_in "$NS_SRV" tap0
+
+  # The CA revoked: refused outright, whatever else is known.
+  printf '@revoked * %s\n' "$(cat "$TMP/hostca.pub")" >>"$kh"
+  rc=0
+  out=$(in_cli timeout "$(scaled 10)" "${cli[@]}" -o StrictHostKeyChecking=yes "root@$UNDERLAY_SRV" 2>&1) || rc=$?
+  [ "$rc" = 255 ] || fail "exit $rc with the host CA revoked: $out"
+  [[ $out == *"WARNING: REVOKED HOST KEY DETECTED!"*"Revoked key in $kh:"* ]] || fail "not the revoked refusal: $out"
+  pass "host CA marked @revoked: refused (exit 255)"
 }
 
 case_refused() {
