@@ -14,53 +14,15 @@
 #include <openssl/evp.h>
 
 #include "agent_wire.hpp"
+#include "ssh_wire.hpp"
 #include "base/error.hpp"
 
 namespace feth::client {
 namespace {
 
-using agent_wire::put_string;
-using agent_wire::put_u32;
-
-// A reader over the decoded openssh-key-v1 container; every read is
-// bounded, a short one throws.
-class Reader {
-public:
-    explicit Reader(std::string_view data) : data_(data) {}
-    std::uint32_t u32()
-    {
-        need(4);
-        std::uint32_t v = 0;
-        for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(data_[pos_ + i]);
-        pos_ += 4;
-        return v;
-    }
-    std::string_view string()
-    {
-        const std::uint32_t n = u32();
-        need(n);
-        std::string_view s = data_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-    std::string_view bytes(std::size_t n)
-    {
-        need(n);
-        std::string_view s = data_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-    std::size_t pos() const { return pos_; }
-    std::string_view data() const { return data_; }
-
-private:
-    void need(std::size_t n) const
-    {
-        if (data_.size() - pos_ < n) throw InputError("AddKeysToAgent: the exported key is truncated");
-    }
-    std::string_view data_;
-    std::size_t pos_ = 0;
-};
+using ssh_wire::put_string;
+using ssh_wire::put_u32;
+using ssh_wire::Reader;
 
 // The base64 between the PEM-style armour lines of libssh's OpenSSH export.
 std::string decode_openssh_export(const std::string& armoured)
@@ -109,26 +71,32 @@ std::string agent_add_identity_message(ssh_key key, const std::string& comment, 
     // openssh-key-v1: magic, cipher "none", kdf "none", kdf options, one
     // key, its public blob, then the private section.
     static constexpr std::string_view kMagic("openssh-key-v1\0", 15);
-    Reader r(container);
-    if (r.bytes(kMagic.size()) != kMagic) throw InputError("AddKeysToAgent: not an openssh-key-v1 export");
-    if (r.string() != "none" || r.string() != "none")
-        throw InputError("AddKeysToAgent: the exported key is encrypted");
-    (void)r.string(); // kdf options
-    if (r.u32() != 1) throw InputError("AddKeysToAgent: the export holds more than one key");
-    (void)r.string(); // public key blob
-    Reader priv(r.string());
-    if (priv.u32() != priv.u32()) throw InputError("AddKeysToAgent: the exported key's check bytes differ");
-    const std::size_t start = priv.pos();
-    const std::string_view type = priv.string();
-    const std::size_t fields = private_fields(type);
-    if (fields == 0) throw InputError("AddKeysToAgent: key type " + std::string(type) + " is not supported");
-    for (std::size_t i = 0; i < fields; ++i) (void)priv.string();
-    const std::size_t end = priv.pos();
+    std::string_view key_fields; // type and private fields, as ADD_IDENTITY takes them
+    try {
+        Reader r(container);
+        if (r.bytes(kMagic.size()) != kMagic) throw InputError("AddKeysToAgent: not an openssh-key-v1 export");
+        if (r.string() != "none" || r.string() != "none")
+            throw InputError("AddKeysToAgent: the exported key is encrypted");
+        (void)r.string(); // kdf options
+        if (r.u32() != 1) throw InputError("AddKeysToAgent: the export holds more than one key");
+        (void)r.string(); // public key blob
+        const std::string_view private_section = r.string();
+        Reader priv(private_section);
+        if (priv.u32() != priv.u32()) throw InputError("AddKeysToAgent: the exported key's check bytes differ");
+        const std::size_t start = priv.pos();
+        const std::string_view type = priv.string();
+        const std::size_t fields = private_fields(type);
+        if (fields == 0) throw InputError("AddKeysToAgent: key type " + std::string(type) + " is not supported");
+        for (std::size_t i = 0; i < fields; ++i) (void)priv.string();
+        key_fields = private_section.substr(start, priv.pos() - start);
+    } catch (const ssh_wire::Truncated&) {
+        throw InputError("AddKeysToAgent: the exported key is truncated");
+    }
 
     std::string body;
     const bool constrained = lifetime != 0 || confirm;
     body.push_back(static_cast<char>(constrained ? agent_wire::kAddIdConstrained : agent_wire::kAddIdentity));
-    body.append(priv.data().substr(start, end - start));
+    body.append(key_fields);
     put_string(body, comment);
     if (lifetime != 0) {
         body.push_back(static_cast<char>(agent_wire::kConstrainLifetime));

@@ -15,17 +15,6 @@
 
 namespace feth::client::agent_wire {
 
-void put_u32(std::string& out, std::uint32_t v)
-{
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-void put_string(std::string& out, std::string_view s)
-{
-    put_u32(out, static_cast<std::uint32_t>(s.size()));
-    out.append(s);
-}
-
 UniqueFd connect_to_agent(const std::string& path, const char* who)
 {
     sockaddr_un sun{};

@@ -35,9 +35,6 @@ constexpr std::size_t kMaxMessage = 256 * 1024;
 // How long an agent may take to answer (a confirmation asks the user).
 constexpr int kAnswerTimeoutMs = 10000;
 
-void put_u32(std::string& out, std::uint32_t v);
-void put_string(std::string& out, std::string_view s);
-
 // A connected stream socket to the agent listening at `path`; an empty
 // descriptor when there is none or it does not accept (the reason is
 // logged at debug level, prefixed with `who`).

@@ -2,8 +2,8 @@
 
 #include <libssh/libssh.h>
 
-
 #include "config/match.hpp"
+#include "ssh_wire.hpp"
 
 namespace feth::client {
 
@@ -32,62 +32,13 @@ constexpr std::string_view kAllowedCaSignatureAlgorithms =
     "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
     "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,"
     "webauthn-sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
-constexpr std::string_view kCertSuffix = "-cert-v01@openssh.com";
-
-// Reads SSH wire fields (RFC 4251 section 5) from hostile bytes: every
-// read checks what is left first and fails without moving on short input.
-class WireReader {
-public:
-    explicit WireReader(std::string_view bytes) : rest_(bytes) {}
-
-    bool u32(std::uint32_t& v)
-    {
-        if (rest_.size() < 4) return false;
-        v = 0;
-        for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(rest_[static_cast<std::size_t>(i)]);
-        rest_.remove_prefix(4);
-        return true;
-    }
-    bool u64(std::uint64_t& v)
-    {
-        std::uint32_t high = 0, low = 0;
-        if (rest_.size() < 8) return false;
-        u32(high);
-        u32(low);
-        v = (static_cast<std::uint64_t>(high) << 32) | low;
-        return true;
-    }
-    bool string(std::string_view& s)
-    {
-        std::uint32_t len = 0;
-        if (rest_.size() < 4) return false;
-        WireReader peek(rest_);
-        peek.u32(len);
-        if (peek.rest_.size() < len) return false;
-        s = peek.rest_.substr(0, len);
-        rest_ = peek.rest_.substr(len);
-        return true;
-    }
-    // A string that may hold no NUL byte (OpenSSH's sshbuf_get_cstring).
-    bool text(std::string_view& s) { return string(s) && s.find('\0') == std::string_view::npos; }
-    bool empty() const { return rest_.empty(); }
-    std::size_t left() const { return rest_.size(); }
-
-private:
-    std::string_view rest_;
-};
-
-void put_string(std::string& out, std::string_view s)
-{
-    const auto n = static_cast<std::uint32_t>(s.size());
-    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
-    out.append(s);
-}
+using ssh_wire::put_string;
+using ssh_wire::Reader;
+using ssh_wire::Truncated;
 
 // The certified key's fields after the nonce, per certificate type,
-// re-encoded as the plain key's blob. False when the type is unknown or a
-// field is missing.
-bool read_certified_key(std::string_view cert_type, WireReader& r, std::string& plain, std::string& why)
+// re-encoded as the plain key's blob. False when the type is unknown.
+bool read_certified_key(std::string_view cert_type, Reader& r, std::string& plain)
 {
     struct Layout {
         std::string_view cert_type;
@@ -107,38 +58,37 @@ bool read_certified_key(std::string_view cert_type, WireReader& r, std::string& 
         if (layout.cert_type != cert_type) continue;
         plain.clear();
         put_string(plain, layout.plain_type);
-        for (int i = 0; i < layout.fields; ++i) {
-            std::string_view field;
-            if (!r.string(field)) {
-                why = "truncated key";
-                return false;
-            }
-            put_string(plain, field);
-        }
+        for (int i = 0; i < layout.fields; ++i) put_string(plain, r.string());
         return true;
     }
-    why = "unsupported certificate type";
     return false;
 }
 
 // A section of name/data string pairs (critical options, extensions).
 bool well_formed_pairs(std::string_view section)
 {
-    WireReader r(section);
-    while (!r.empty()) {
-        std::string_view name, data;
-        if (!r.text(name) || !r.string(data)) return false;
+    Reader r(section);
+    try {
+        while (r.left() != 0) {
+            (void)r.text();
+            (void)r.string();
+        }
+    } catch (const Truncated&) {
+        return false;
     }
     return true;
 }
 
 bool read_principals(std::string_view section, std::vector<std::string>& out)
 {
-    WireReader r(section);
-    while (!r.empty()) {
-        std::string_view principal;
-        if (out.size() >= kMaxPrincipals || !r.text(principal)) return false;
-        out.emplace_back(principal);
+    Reader r(section);
+    try {
+        while (r.left() != 0) {
+            if (out.size() >= kMaxPrincipals) return false;
+            out.emplace_back(r.text());
+        }
+    } catch (const Truncated&) {
+        return false;
     }
     return true;
 }
@@ -147,10 +97,14 @@ bool read_principals(std::string_view section, std::vector<std::string>& out)
 // signature itself (a security key's flags and counter may follow).
 std::optional<std::string_view> signature_algorithm(std::string_view signature)
 {
-    WireReader r(signature);
-    std::string_view name, sig;
-    if (!r.text(name) || !r.string(sig)) return std::nullopt;
-    return name;
+    Reader r(signature);
+    try {
+        const std::string_view name = r.text();
+        (void)r.string();
+        return name;
+    } catch (const Truncated&) {
+        return std::nullopt;
+    }
 }
 
 } // namespace
@@ -169,33 +123,39 @@ KeyPtr key_from_blob(std::string_view blob)
 
 bool is_certificate_type(std::string_view type_name)
 {
-    return type_name.size() > kCertSuffix.size() &&
-           type_name.substr(type_name.size() - kCertSuffix.size()) == kCertSuffix;
+    return type_name.size() > kCertificateSuffix.size() &&
+           type_name.substr(type_name.size() - kCertificateSuffix.size()) == kCertificateSuffix;
 }
 
 std::optional<HostCertificate> parse_host_certificate(std::string_view blob, std::string& why)
 {
-    WireReader r(blob);
+    Reader r(blob);
     HostCertificate c;
-    std::string_view type_name, nonce, key_id, principals, critical, extensions, reserved, ca_key, signature;
-    std::uint64_t serial = 0;
-    if (!r.text(type_name) || !r.string(nonce)) {
+    std::string_view principals, critical, extensions, signature;
+    try {
+        const std::string_view type_name = r.text();
+        (void)r.string(); // nonce
+        if (!read_certified_key(type_name, r, c.plain_key)) {
+            why = "unsupported certificate type";
+            return std::nullopt;
+        }
+        (void)r.u64(); // serial
+        c.type = r.u32();
+        (void)r.text(); // key id
+        principals = r.string();
+        c.valid_after = r.u64();
+        c.valid_before = r.u64();
+        critical = r.string();
+        extensions = r.string();
+        (void)r.string(); // reserved
+        c.ca_key = std::string(r.string());
+        c.signed_part = std::string(blob.substr(0, r.pos()));
+        signature = r.string();
+    } catch (const Truncated&) {
         why = "truncated";
         return std::nullopt;
     }
-    if (!read_certified_key(type_name, r, c.plain_key, why)) return std::nullopt;
-    if (!r.u64(serial) || !r.u32(c.type) || !r.text(key_id) || !r.string(principals) || !r.u64(c.valid_after) ||
-        !r.u64(c.valid_before) || !r.string(critical) || !r.string(extensions) || !r.string(reserved) ||
-        !r.string(ca_key)) {
-        why = "truncated";
-        return std::nullopt;
-    }
-    c.signed_part = std::string(blob.substr(0, blob.size() - r.left()));
-    if (!r.string(signature)) {
-        why = "truncated signature";
-        return std::nullopt;
-    }
-    if (!r.empty()) {
+    if (r.left() != 0) {
         why = "data after the signature";
         return std::nullopt;
     }
@@ -212,7 +172,6 @@ std::optional<HostCertificate> parse_host_certificate(std::string_view blob, std
         return std::nullopt;
     }
     c.has_critical_options = !critical.empty();
-    c.ca_key = std::string(ca_key);
     c.signature = std::string(signature);
     return c;
 }

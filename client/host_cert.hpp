@@ -38,6 +38,9 @@ constexpr std::uint32_t kHostCertificate = 2;
 // not parse.
 KeyPtr key_from_blob(std::string_view blob);
 
+// What a certificate's key type name ends with (PROTOCOL.certkeys).
+constexpr std::string_view kCertificateSuffix = "-cert-v01@openssh.com";
+
 // Whether a key type name is a certificate's ("...-cert-v01@openssh.com").
 bool is_certificate_type(std::string_view type_name);
 

@@ -17,6 +17,8 @@
 
 #include "agent_add.hpp"
 #include "agent_wire.hpp"
+#include "host_cert.hpp"
+#include "ssh_wire.hpp"
 #include "peer_uid.hpp"
 #include "base/error.hpp"
 #include "base/log.hpp"
@@ -37,54 +39,15 @@ using agent_wire::kRsaSha2_512;
 using agent_wire::kSignRequest;
 using agent_wire::kSignResponse;
 using agent_wire::kSuccess;
-using agent_wire::put_string;
-using agent_wire::put_u32;
+using ssh_wire::put_string;
+using ssh_wire::put_u32;
+using ssh_wire::Reader;
+using ssh_wire::Truncated;
 constexpr std::uint8_t kUserauthRequest = 50;   // SSH_MSG_USERAUTH_REQUEST (RFC 4252)
 
 constexpr std::size_t kMaxSessionId = 64;       // SHA-512, the longest exchange hash
 constexpr std::size_t kMaxConnections = 8;      // open at once
 constexpr std::size_t kMaxIdentities = 100;     // answered from root's own agent
-constexpr std::string_view kCertSuffix = "-cert-v01@openssh.com";
-
-class Truncated : public std::runtime_error {
-public:
-    Truncated() : std::runtime_error("truncated") {}
-};
-
-// SSH wire fields (RFC 4251 section 5), every read bounded.
-class Reader {
-public:
-    explicit Reader(std::string_view d) : d_(d) {}
-    std::uint8_t byte()
-    {
-        need(1);
-        return static_cast<std::uint8_t>(d_[pos_++]);
-    }
-    std::uint32_t u32()
-    {
-        need(4);
-        std::uint32_t v = 0;
-        for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<std::uint8_t>(d_[pos_++]);
-        return v;
-    }
-    std::string_view string()
-    {
-        const std::uint32_t n = u32();
-        need(n);
-        std::string_view s = d_.substr(pos_, n);
-        pos_ += n;
-        return s;
-    }
-    std::size_t left() const { return d_.size() - pos_; }
-
-private:
-    void need(std::size_t n) const
-    {
-        if (left() < n) throw Truncated();
-    }
-    std::string_view d_;
-    std::size_t pos_ = 0;
-};
 
 // A name from the request, safe for a log line.
 std::string shown(std::string_view s)
@@ -104,15 +67,15 @@ struct Algorithms {
 
 Algorithms algorithms_for(std::string_view type, std::uint32_t flags)
 {
-    const bool cert = type.size() > kCertSuffix.size() && type.substr(type.size() - kCertSuffix.size()) == kCertSuffix;
-    const std::string_view plain = cert ? type.substr(0, type.size() - kCertSuffix.size()) : type;
+    const bool cert = is_certificate_type(type);
+    const std::string_view plain = cert ? type.substr(0, type.size() - kCertificateSuffix.size()) : type;
     std::string signature(plain);
     if (plain == "ssh-rsa") {
         if ((flags & kRsaSha2_256) != 0) signature = "rsa-sha2-256";
         else if ((flags & kRsaSha2_512) != 0) signature = "rsa-sha2-512";
         else return {};
     }
-    return {signature, cert ? signature + std::string(kCertSuffix) : signature};
+    return {signature, cert ? signature + std::string(kCertificateSuffix) : signature};
 }
 
 std::string blob_type(std::string_view blob)
